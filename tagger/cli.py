@@ -1,0 +1,157 @@
+"""``tag.py`` and ``tagger-tag``: tag CoNLL files or plain text, or score a model on a gold file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+from .errors import TaggerError, run_command
+
+CHUNK_SENTENCES = 2048  # sentences read, tagged and written at a time: output streams, memory stays bounded
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tagger-tag",
+        description="Tag named entities in CoNLL files or plain text, or score a model on a gold CoNLL file.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="files to tag; '-' reads standard input")
+    parser.add_argument("--model", required=True, help="model directory written by train.py")
+    parser.add_argument("--eval", metavar="GOLD", help="score the model on a gold CoNLL file instead of tagging")
+    parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
+    parser.add_argument("--input-format", choices=("conll", "text"), default="conll",
+                        help="conll: token per line, blank line between sentences; text: one sentence per line")
+    parser.add_argument("--format", choices=("conll", "jsonl"), default="conll",
+                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence")
+    parser.add_argument("--output", type=Path, help="write here instead of standard output")
+    parser.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2", help="tag scheme written")
+    parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
+    parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
+    parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _argument_parser().parse_args(argv)
+    if args.eval is None and not args.inputs:
+        raise TaggerError("nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD")
+    if args.eval is not None and args.inputs:
+        raise TaggerError("give either INPUT files to tag or --eval GOLD, not both")
+    if args.json and args.eval is None:
+        raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
+    if args.batch_size < 1:
+        raise TaggerError(f"--batch-size must be at least 1, got {args.batch_size}")
+    from .api import Tagger  # torch loads here, so --help stays fast
+
+    tagger = Tagger.load(args.model)
+    with _open_output(args.output) as output:
+        if args.eval is not None:
+            evaluate(tagger, args, output)
+        else:
+            for path in args.inputs:
+                tag_file(tagger, path, args, output)
+    return 0
+
+
+def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
+    from .corpus import read_corpus
+    from .inference import classification_report, entity_scores
+
+    started = time.perf_counter()
+    gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
+                       encoding=args.encoding)
+    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size)
+    gold_tags = [sentence.labels for sentence in gold]
+    predicted = [sentence.tags for sentence in tagged]
+    scores = entity_scores(gold_tags, predicted)
+    seconds = time.perf_counter() - started
+    tokens = sum(len(sentence) for sentence in gold)
+    if args.json:
+        summary = {**scores, "tokens": tokens, "sentences": len(gold), "seconds": round(seconds, 3)}
+        output.write(json.dumps(summary) + "\n")
+        return
+    output.write(classification_report(gold_tags, predicted))
+    output.write(
+        f"\nprecision {scores['precision']:.4f}  recall {scores['recall']:.4f}  F1 {scores['f1']:.4f}  "
+        f"({len(gold)} sentences, {tokens} tokens, {seconds:.2f} s)\n"
+    )
+
+
+def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
+    """Tag one input and write it, a chunk of sentences at a time."""
+    from .corpus import Sentence, read_conll, write_conll
+
+    if args.input_format == "text":
+        sentences: Iterator = _text_lines(path, args.encoding)
+    else:
+        sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
+    for chunk in _chunks(sentences, CHUNK_SENTENCES):
+        inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
+        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme)
+        if args.format == "jsonl":
+            for result in tagged:
+                record = {
+                    "text": result.text,
+                    "tokens": result.tokens,
+                    "tags": result.tags,
+                    "entities": [entity.to_dict() for entity in result.entities],
+                }
+                output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            pairs = [
+                (item if isinstance(item, Sentence) else Sentence(result.tokens), result.tags)
+                for item, result in zip(chunk, tagged)
+                if result.tokens
+            ]
+            write_conll(pairs, output)
+        output.flush()
+
+
+def _text_lines(path: str, encoding: str) -> Iterator[str]:
+    from .corpus import CorpusError, open_text
+
+    source = "<stdin>" if path == "-" else path
+    number = 0
+    with open_text(path, encoding) as stream:
+        try:
+            for number, line in enumerate(stream, start=1):
+                yield line.rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            raise CorpusError(source, number + 1, f"not valid text in this encoding ({error.reason}); "
+                              "try --encoding latin-1") from None
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@contextmanager
+def _open_output(path: Path | None):
+    if path is None:
+        yield sys.stdout
+        return
+    if not path.parent.is_dir():
+        raise TaggerError(f"{path}: cannot write, directory {path.parent} does not exist")
+    try:
+        stream = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise TaggerError(f"{path}: cannot write ({error.strerror})") from None
+    with stream:
+        yield stream
+
+
+def entry_point() -> None:
+    """The ``tagger-tag`` console command."""
+    sys.exit(run_command(main))

@@ -1,0 +1,166 @@
+"""Reading and writing CoNLL column files.
+
+A CoNLL file holds one token a line in whitespace-separated columns, a blank
+line between sentences, and ``-DOCSTART-`` lines between documents. Reading
+streams sentence by sentence, so files of any size are read in bounded
+memory; every error names the file and the line.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .errors import TaggerError
+from .schemes import SchemeError, split_tag
+
+DOCSTART = "-DOCSTART-"
+
+
+class CorpusError(TaggerError):
+    """Bad input in a corpus file; ``str()`` is one line: ``FILE:LINE: message``."""
+
+    def __init__(self, source: str, line: int | None, message: str):
+        self.source, self.line, self.message = source, line, message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Sentence:
+    """One sentence of a column file.
+
+    ``lines`` keeps each token's input line (without its line break), so a
+    writer can echo the input with a predicted column appended. ``document_start``
+    is the raw ``-DOCSTART-`` line that preceded the sentence, if one did.
+    """
+
+    tokens: list[str]
+    labels: list[str] | None = None
+    lines: list[str] | None = None
+    document_start: str | None = None
+    source: str = "<input>"
+    first_line: int = 0
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def open_text(path: str | Path, encoding: str = "utf-8") -> TextIO:
+    """A text stream for ``path``; ``-`` is standard input. UTF-8 byte-order marks are dropped."""
+    if str(path) == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding=_bom_aware(encoding), newline=None)
+    try:
+        return open(path, encoding=_bom_aware(encoding), newline=None)
+    except FileNotFoundError:
+        raise CorpusError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(str(path), None, "is a directory, expected a file") from None
+    except PermissionError:
+        raise CorpusError(str(path), None, "permission denied") from None
+
+
+def _bom_aware(encoding: str) -> str:
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def read_conll(
+    path: str | Path,
+    token_column: int = 0,
+    label_column: int | None = -1,
+    encoding: str = "utf-8",
+) -> Iterator[Sentence]:
+    """Sentences of a CoNLL column file, read lazily; ``path`` ``-`` reads standard input.
+
+    ``label_column=None`` reads tokens only (a file to tag). Lines whose first
+    column is ``-DOCSTART-`` separate documents and are not tokens. Every line
+    of a file must have as many columns as its first token line.
+    """
+    source = "<stdin>" if str(path) == "-" else str(path)
+    with open_text(path, encoding) as stream:
+        yield from _parse(stream, source, token_column, label_column)
+
+
+def _parse(stream: TextIO, source: str, token_column: int, label_column: int | None) -> Iterator[Sentence]:
+    width: int | None = None
+    document_start: str | None = None
+    tokens: list[str] = []
+    labels: list[str] = []
+    lines: list[str] = []
+    first_line = 0
+    number = 0
+
+    def sentence() -> Sentence:
+        return Sentence(
+            tokens, labels if label_column is not None else None, lines, document_start, source, first_line
+        )
+
+    try:
+        for number, raw in enumerate(stream, start=1):
+            line = raw.rstrip("\r\n")
+            columns = line.split()
+            if not columns:
+                if tokens:
+                    yield sentence()
+                    tokens, labels, lines, document_start = [], [], [], None
+                continue
+            if columns[0] == DOCSTART:
+                if tokens:
+                    yield sentence()
+                    tokens, labels, lines = [], [], []
+                document_start = line
+                continue
+            if width is None:
+                width = len(columns)
+                for name, index in (("token", token_column), ("label", label_column)):
+                    if index is not None and not -width <= index < width:
+                        raise CorpusError(
+                            source, number, f"{name} column {index} does not exist: the line has {width} columns"
+                        )
+            elif len(columns) != width:
+                raise CorpusError(
+                    source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}"
+                )
+            if not tokens:
+                first_line = number
+            tokens.append(columns[token_column])
+            lines.append(line)
+            if label_column is not None:
+                label = columns[label_column]
+                try:
+                    split_tag(label)
+                except SchemeError as error:
+                    raise CorpusError(source, number, str(error)) from None
+                labels.append(label)
+    except UnicodeDecodeError as error:
+        raise CorpusError(
+            source, number + 1, f"not valid text in this encoding ({error.reason}); try --encoding latin-1"
+        ) from None
+    if tokens:
+        yield sentence()
+
+
+def read_corpus(path: str | Path, **options) -> list[Sentence]:
+    """All sentences of a labelled CoNLL file; an error if it holds none."""
+    sentences = list(read_conll(path, **options))
+    if not sentences:
+        raise CorpusError(str(path), None, "no sentences: the file is empty or holds only blank or -DOCSTART- lines")
+    return sentences
+
+
+def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO) -> None:
+    """Write each sentence's input lines with a predicted tag appended as a last column.
+
+    Sentences without input lines (tokens given directly) are written as
+    ``TOKEN TAG``. Document separators are kept, with tag ``O``.
+    """
+    for sentence, tags in sentences:
+        if sentence.document_start is not None:
+            stream.write(f"{sentence.document_start} O\n\n")
+        lines = sentence.lines if sentence.lines is not None else sentence.tokens
+        stream.write("".join(f"{line} {tag}\n" for line, tag in zip(lines, tags)))
+        stream.write("\n")

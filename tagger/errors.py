@@ -1,0 +1,34 @@
+"""The error every documented bad-input case raises, and how commands report it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+
+class TaggerError(ValueError):
+    """Bad input (a file, a model directory, an option); ``str()`` is one line naming the file."""
+
+
+def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run a command's ``main``: a ``TaggerError`` becomes one ``error:`` line and exit code 2.
+
+    ``--debug`` in the arguments shows the traceback instead. A closed output
+    pipe (``| head``) ends the command quietly.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return main(arguments)
+    except TaggerError as error:
+        if "--debug" in arguments:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (| head): point stdout at /dev/null so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,111 @@
+"""The BiLSTM-CRF network.
+
+words, their casing and their characters -> embeddings -> dropout ->
+bidirectional LSTM (one output per token) -> dropout -> linear -> per-token
+tag scores (emissions) -> ``torchcrf.CRF``, trained on the sentence
+log-likelihood and decoded with Viterbi (``tagger.decode``).
+
+The module takes tensors only: turning tokens into a ``Batch`` is
+``tagger.encoding``'s job, reading files is ``tagger.corpus``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torchcrf import CRF
+
+from .decode import viterbi_decode
+
+
+class Batch(NamedTuple):
+    """A batch of B sentences padded to T tokens.
+
+    Characters are given per distinct word of the batch (U of them, padded to
+    L characters), so each word's character features are computed once.
+    """
+
+    words: Tensor  # (B, T) word ids, 0 = padding
+    casing: Tensor  # (B, T) casing class ids, 0 = padding
+    token_types: Tensor  # (B, T) row of each token in type_chars
+    type_chars: Tensor  # (U, L) character ids of each distinct word, 0 = padding
+    mask: Tensor  # (B, T) bool, True on real tokens; every sentence has at least one
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the network; saved in the model directory's ``config.json``."""
+
+    num_words: int
+    num_chars: int
+    num_casings: int
+    num_tags: int
+    word_dim: int = 100
+    char_dim: int = 30
+    char_filters: int = 50
+    char_kernel: int = 3
+    casing_dim: int = 8
+    hidden_size: int = 200
+    dropout: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CharCNN(nn.Module):
+    """Character embeddings -> 1-d convolution -> max over positions (Ma & Hovy 2016)."""
+
+    def __init__(self, num_chars: int, char_dim: int, filters: int, kernel: int):
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=0)
+        self.conv = nn.Conv1d(char_dim, filters, kernel, padding=kernel // 2)
+
+    def forward(self, chars: Tensor) -> Tensor:
+        """chars: (U, L) ids -> (U, filters) features."""
+        embedded = self.embedding(chars).transpose(1, 2)  # shape: (U, char_dim, L)
+        features = self.conv(embedded)  # shape: (U, filters, L)
+        features = features.masked_fill((chars == 0).unsqueeze(1), float("-inf"))
+        return features.max(dim=2).values
+
+
+class BiLSTMCRF(nn.Module):
+    """Word, casing and character features -> BiLSTM -> linear -> CRF."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.word_embedding = nn.Embedding(config.num_words, config.word_dim, padding_idx=0)
+        self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
+        self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
+        self.dropout = nn.Dropout(config.dropout)
+        input_size = config.word_dim + config.casing_dim + config.char_filters
+        self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
+        self.projection = nn.Linear(2 * config.hidden_size, config.num_tags)
+        self.crf = CRF(config.num_tags, batch_first=True)
+
+    def emissions(self, batch: Batch) -> Tensor:
+        """Per-token tag scores, shape (B, T, num_tags)."""
+        chars = self.char_cnn(batch.type_chars)[batch.token_types]  # shape: (B, T, filters)
+        features = torch.cat([self.word_embedding(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
+        features = self.dropout(features)
+        lengths = batch.mask.sum(dim=1)
+        if bool((lengths == lengths[0]).all()):
+            # Equal lengths: nothing to pack, and the result is the same.
+            hidden, _ = self.lstm(features)
+        else:
+            packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            hidden, _ = self.lstm(packed)
+            hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
+        return self.projection(self.dropout(hidden))
+
+    def loss(self, batch: Batch, tags: Tensor) -> Tensor:
+        """Mean negative log-likelihood of gold ``tags`` (B, T) over the batch's sentences (scalar)."""
+        return -self.crf(self.emissions(batch), tags, mask=batch.mask, reduction="mean")
+
+    def decode(self, batch: Batch) -> Tensor:
+        """Best tag ids, shape (B, T); positions past a sentence's end hold -1."""
+        return viterbi_decode(self.emissions(batch), batch.mask, self.crf)

@@ -1,0 +1,115 @@
+"""The model directory: ``config.json`` + ``model.safetensors`` (+ ``metrics.jsonl``).
+
+Nothing here unpickles: a model directory is JSON and safetensors only, so
+loading one never runs code. Each file is written to a temporary name and
+renamed into place, so a crash leaves the old file or the new one, never half
+of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .encoding import Encoder
+from .errors import TaggerError
+from .model import BiLSTMCRF, ModelConfig
+from .version import __version__
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.jsonl"
+FORMAT_VERSION = 1
+
+
+class ModelError(TaggerError):
+    """A model directory that cannot be loaded; ``str()`` says which file and why."""
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the result to ``path``."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **settings: Any) -> None:
+    """Write ``config.json``: network sizes, vocabularies and any other ``settings`` (JSON values)."""
+    config = {
+        "format": FORMAT_VERSION,
+        "tagger_version": __version__,
+        "model": model_config.to_dict(),
+        **settings,
+        "encoder": encoder.to_dict(),
+    }
+    text = json.dumps(config, ensure_ascii=False, indent=1)
+    write_atomically(directory / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def save_weights(directory: Path, model: BiLSTMCRF) -> None:
+    """Write ``model.safetensors`` from the model's parameters."""
+    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    write_atomically(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path), metadata={"format": "pt"}))
+
+
+def append_metrics(directory: Path, record: dict) -> None:
+    with open(directory / METRICS_FILE, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def read_config(directory: Path) -> dict:
+    path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model directory")
+    if not path.is_file():
+        raise ModelError(f"{path}: missing; a model directory holds {CONFIG_FILE} and {WEIGHTS_FILE}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_VERSION:
+        found = config.get("format") if isinstance(config, dict) else None
+        raise ModelError(
+            f"{path}: model format {found!r} is not supported by tagger {__version__} (expects {FORMAT_VERSION})"
+        )
+    return config
+
+
+def load_model(directory: str | Path) -> tuple[BiLSTMCRF, Encoder, dict]:
+    """The model (in eval mode), its encoder and its full config, read from ``directory``."""
+    directory = Path(directory)
+    config = read_config(directory)
+    try:
+        model_config = ModelConfig(**config["model"])
+        encoder = Encoder.from_dict(config["encoder"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: incomplete or invalid model settings ({error})") from None
+    weights_path = directory / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelError(f"{weights_path}: missing")
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError) as error:
+        raise ModelError(f"{weights_path}: not a safetensors file ({error}); models are never loaded from pickles")
+    model = BiLSTMCRF(model_config)
+    try:
+        model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise ModelError(f"{weights_path}: weights do not match {CONFIG_FILE}: {' '.join(first[:3])}") from None
+    model.eval()
+    return model, encoder, config

