@@ -118,17 +118,9 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
 
 
 def _text_lines(path: str, encoding: str) -> Iterator[str]:
-    from .corpus import CorpusError, open_text
+    from .corpus import read_lines
 
-    source = "<stdin>" if path == "-" else path
-    number = 0
-    with open_text(path, encoding) as stream:
-        try:
-            for number, line in enumerate(stream, start=1):
-                yield line.rstrip("\r\n")
-        except UnicodeDecodeError as error:
-            raise CorpusError(source, number + 1, f"not valid text in this encoding ({error.reason}); "
-                              "try --encoding latin-1") from None
+    return (line for _, line in read_lines(path, encoding))
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

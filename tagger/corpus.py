@@ -8,7 +8,8 @@ memory; every error names the file and the line.
 
 from __future__ import annotations
 
-import io
+import codecs
+import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -50,22 +51,44 @@ class Sentence:
         return len(self.tokens)
 
 
-def open_text(path: str | Path, encoding: str = "utf-8") -> TextIO:
-    """A text stream for ``path``; ``-`` is standard input. UTF-8 byte-order marks are dropped."""
-    if str(path) == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding=_bom_aware(encoding), newline=None)
+def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line of ``path`` (``-``: standard input), line breaks removed.
+
+    Lines are decoded one at a time, so a decoding error names its line. A
+    UTF-8 byte-order mark at the start is dropped.
+    """
+    source = _source_name(path)
     try:
-        return open(path, encoding=_bom_aware(encoding), newline=None)
+        stream = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
     except FileNotFoundError:
-        raise CorpusError(str(path), None, "no such file") from None
+        raise CorpusError(source, None, "no such file") from None
     except IsADirectoryError:
-        raise CorpusError(str(path), None, "is a directory, expected a file") from None
+        raise CorpusError(source, None, "is a directory, expected a file") from None
     except PermissionError:
-        raise CorpusError(str(path), None, "permission denied") from None
+        raise CorpusError(source, None, "permission denied") from None
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CorpusError(source, None, f"unknown encoding {encoding!r}") from None
+    with stream if stream is not sys.stdin.buffer else contextlib.nullcontext(stream):
+        for number, raw in enumerate(stream, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8) and _is_utf8(encoding):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                raise CorpusError(
+                    source, number, f"not valid {encoding} text ({error.reason}); try --encoding latin-1"
+                ) from None
+            yield number, line.rstrip("\r\n")
 
 
-def _bom_aware(encoding: str) -> str:
-    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
+
+
+def _source_name(path: str | Path) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
 
 
 def read_conll(
@@ -80,66 +103,59 @@ def read_conll(
     column is ``-DOCSTART-`` separate documents and are not tokens. Every line
     of a file must have as many columns as its first token line.
     """
-    source = "<stdin>" if str(path) == "-" else str(path)
-    with open_text(path, encoding) as stream:
-        yield from _parse(stream, source, token_column, label_column)
+    yield from _parse(read_lines(path, encoding), _source_name(path), token_column, label_column)
 
 
-def _parse(stream: TextIO, source: str, token_column: int, label_column: int | None) -> Iterator[Sentence]:
+def _parse(
+    lines_in: Iterable[tuple[int, str]], source: str, token_column: int, label_column: int | None
+) -> Iterator[Sentence]:
     width: int | None = None
     document_start: str | None = None
     tokens: list[str] = []
     labels: list[str] = []
     lines: list[str] = []
     first_line = 0
-    number = 0
 
     def sentence() -> Sentence:
         return Sentence(
             tokens, labels if label_column is not None else None, lines, document_start, source, first_line
         )
 
-    try:
-        for number, raw in enumerate(stream, start=1):
-            line = raw.rstrip("\r\n")
-            columns = line.split()
-            if not columns:
-                if tokens:
-                    yield sentence()
-                    tokens, labels, lines, document_start = [], [], [], None
-                continue
-            if columns[0] == DOCSTART:
-                if tokens:
-                    yield sentence()
-                    tokens, labels, lines = [], [], []
-                document_start = line
-                continue
-            if width is None:
-                width = len(columns)
-                for name, index in (("token", token_column), ("label", label_column)):
-                    if index is not None and not -width <= index < width:
-                        raise CorpusError(
-                            source, number, f"{name} column {index} does not exist: the line has {width} columns"
-                        )
-            elif len(columns) != width:
-                raise CorpusError(
-                    source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}"
-                )
-            if not tokens:
-                first_line = number
-            tokens.append(columns[token_column])
-            lines.append(line)
-            if label_column is not None:
-                label = columns[label_column]
-                try:
-                    split_tag(label)
-                except SchemeError as error:
-                    raise CorpusError(source, number, str(error)) from None
-                labels.append(label)
-    except UnicodeDecodeError as error:
-        raise CorpusError(
-            source, number + 1, f"not valid text in this encoding ({error.reason}); try --encoding latin-1"
-        ) from None
+    for number, line in lines_in:
+        columns = line.split()
+        if not columns:
+            if tokens:
+                yield sentence()
+                tokens, labels, lines, document_start = [], [], [], None
+            continue
+        if columns[0] == DOCSTART:
+            if tokens:
+                yield sentence()
+                tokens, labels, lines = [], [], []
+            document_start = line
+            continue
+        if width is None:
+            width = len(columns)
+            for name, index in (("token", token_column), ("label", label_column)):
+                if index is not None and not -width <= index < width:
+                    raise CorpusError(
+                        source, number, f"{name} column {index} does not exist: the line has {width} columns"
+                    )
+        elif len(columns) != width:
+            raise CorpusError(
+                source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}"
+            )
+        if not tokens:
+            first_line = number
+        tokens.append(columns[token_column])
+        lines.append(line.rstrip())
+        if label_column is not None:
+            label = columns[label_column]
+            try:
+                split_tag(label)
+            except SchemeError as error:
+                raise CorpusError(source, number, str(error)) from None
+            labels.append(label)
     if tokens:
         yield sentence()
 

@@ -44,7 +44,7 @@ class TrainingConfig:
     patience: int = 5
     seed: int = 1
     min_count: int = 2  # training words seen fewer times (and without a vector) read as unknown
-    max_vectors: int | None = None  # keep only the first N pretrained words beyond the training words
+    max_vectors: int | None = 100_000  # pretrained words kept beyond the training words (None: all)
     tag_scheme: str = "BIOES"
 
 
@@ -54,9 +54,9 @@ def build_encoder(
     """Vocabularies of words, characters and tags from the training sentences.
 
     Words are the training words seen ``min_count`` times, plus every training
-    word that has a vector, plus the first ``max_vectors`` pretrained words
-    (all of them by default), so words with a vector are known even when the
-    training data never shows them.
+    word that has a vector, plus the first ``max_vectors`` words of the vector
+    file (all of them if None), so those words are known even when the training
+    data never shows them.
     """
     lowercase = embeddings.lowercase if embeddings is not None else True
     key = (lambda token: token.lower()) if lowercase else (lambda token: token)
@@ -239,7 +239,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--max-vectors", type=int, default=defaults.max_vectors,
-        help="keep only the first N pretrained words beyond those of the training data (default: all)",
+        help="keep the first (most frequent) N words of the vector file, besides every training word that has "
+        "a vector; 0 keeps all (a bigger model, slower to train)",
     )
     data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
     data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
@@ -285,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
-        min_count=args.min_count, max_vectors=args.max_vectors, tag_scheme=args.tag_scheme,
+        min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dim=args.word_dim)

@@ -1,0 +1,54 @@
+import pytest
+
+from tagger import Entity, Tagger
+from tagger.storage import ModelError
+from tagger.tokenizer import tokenize
+
+
+def test_tokenizer_offsets():
+    text = "Angela Merkel's aides don't visit the U.S. (twice), 1,000.5 km."
+    tokens = tokenize(text)
+    assert [t for t, _, _ in tokens] == [
+        "Angela", "Merkel", "'s", "aides", "do", "n't", "visit", "the", "U.S.", "(", "twice", ")", ",",
+        "1,000.5", "km", ".",
+    ]
+    assert all(text[start:end] == token for token, start, end in tokens)
+    assert tokenize("   ") == []
+
+
+def test_tag_string_and_tokens(sample_model):
+    output, _ = sample_model
+    tagger = Tagger.load(output)
+    assert tagger.path == output and tagger.model.training is False
+    entities = tagger.tag("Angela Merkel visited Paris on Monday .")
+    assert entities[0] == Entity("Angela Merkel", "PER", 0, 2, 0, 13)
+    assert ("Paris", "LOC") in [(e.text, e.label) for e in entities]
+    text = "Officials in  Berlin expect Siemens to announce 12 new jobs."
+    for entity in tagger.tag(text):
+        assert text[entity.start_char : entity.end_char] == entity.text
+    tokens = ["John", "Smith", "joined", "Toyota", "in", "1996", "."]
+    entities = tagger.tag(tokens)
+    assert [(e.text, e.label, e.start, e.end) for e in entities] == [("John Smith", "PER", 0, 2), ("Toyota", "ORG", 3, 4)]
+    assert entities[1].start_char == len("John Smith joined ")
+    assert tagger.tag("") == [] and tagger.tag("   ") == [] and tagger.tag([]) == []
+    assert set(tagger.labels) == {"LOC", "MISC", "ORG", "PER"}
+
+
+def test_tag_batch_matches_one_by_one(sample_model):
+    tagger = Tagger.load(sample_model[0])
+    sentences = ["Tom Baker met Olga Petrova in Oslo .", "", ["Reuters", "said", "so", "."], "Police in Lima arrested two men ."]
+    batched = tagger.tag_batch(sentences, batch_size=2)
+    assert batched == [tagger.tag(sentence) for sentence in sentences]
+    predicted = tagger.predict(sentences)
+    assert all(len(p.tags) == len(p.tokens) for p in predicted)
+    bioes = tagger.predict(sentences, scheme="BIOES")
+    assert any(tag.startswith("E-") for p in bioes for tag in p.tags)
+    with pytest.raises(TypeError):
+        tagger.tag_batch("one string")
+
+
+def test_load_errors(tmp_path, sample_model):
+    with pytest.raises(ModelError, match="no such model directory"):
+        Tagger.load(tmp_path / "none")
+    with pytest.raises(ModelError, match="config.json: missing"):
+        Tagger.load(tmp_path)

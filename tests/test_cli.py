@@ -1,0 +1,107 @@
+"""The commands end to end, run as a user would: in subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tagger.corpus import read_conll
+from tagger.schemes import tags_to_spans
+
+from .conftest import ROOT, SAMPLE
+
+
+def run(*args, input=None):
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, input=input, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_train_command_writes_a_model_and_refuses_to_overwrite(tmp_path):
+    output = tmp_path / "model"
+    args = ["train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+            "--output", str(output), "--epochs", "2", "--hidden-size", "16", "--seed", "4"]
+    done = run(*args)
+    assert done.returncode == 0, done.stderr
+    assert "epoch   2" in done.stdout and "dev P" in done.stdout and "tokens/s" in done.stdout
+    assert (output / "model.safetensors").is_file()
+    again = run(*args)
+    assert again.returncode == 2
+    assert again.stderr.strip() == f"error: {output}: already holds a model; pass --overwrite to replace it"
+    assert run(*args, "--overwrite").returncode == 0
+
+
+def test_train_command_bad_input_is_one_line(tmp_path):
+    bad = tmp_path / "bad.conll"
+    bad.write_text("EU B-ORG\nrejects VBZ O\n")
+    done = run("train.py", "--train", str(bad), "--dev", str(bad), "--output", str(tmp_path / "m"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {bad}:2: expected 2 columns like the first line, got 3: 'rejects VBZ O'"
+    assert "Traceback" not in done.stderr
+
+
+def test_eval_prints_report_and_json(sample_model):
+    model = str(sample_model[0])
+    report = run("tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll"))
+    assert report.returncode == 0, report.stderr
+    assert "PER" in report.stdout and "micro avg" in report.stdout and "F1" in report.stdout
+    done = run("tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll"), "--json")
+    scores = json.loads(done.stdout)
+    assert {"precision", "recall", "f1", "tokens", "sentences", "seconds"} <= set(scores)
+    assert scores["sentences"] == 100 and 0.8 < scores["f1"] <= 1.0
+
+
+def test_tag_conll_keeps_lines_and_appends_a_tag(sample_model, tmp_path):
+    output = tmp_path / "out.conll"
+    done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    gold = list(read_conll(SAMPLE / "test.conll"))
+    tagged = list(read_conll(output))
+    assert len(tagged) == len(gold)
+    for g, t in zip(gold, tagged):
+        assert [line.rsplit(" ", 1)[0] for line in t.lines] == g.lines
+    assert output.read_text().count("\n") == (SAMPLE / "test.conll").read_text().count("\n")  # breaks kept
+
+
+def test_tag_jsonl_spans_agree_with_tags(sample_model):
+    done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--format", "jsonl",
+               "--scheme", "BIOES")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 100
+    for record in records:
+        assert len(record["tags"]) == len(record["tokens"])
+        spans = [(e["label"], e["start"], e["end"]) for e in record["entities"]]
+        assert spans == tags_to_spans(record["tags"])
+        for entity in record["entities"]:
+            assert record["text"][entity["start_char"] : entity["end_char"]] == entity["text"]
+
+
+def test_tag_text_from_stdin(sample_model):
+    text = "Angela Merkel visited Paris on Monday .\n\nReuters said so.\n"
+    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl", "-",
+               input=text)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 3 and records[1]["tokens"] == []
+    assert records[0]["entities"][0]["text"] == "Angela Merkel"
+    conll = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "-", input=text)
+    assert conll.stdout.splitlines()[:2] == ["Angela B-PER", "Merkel I-PER"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.conll"], "error: missing.conll: no such file"),
+        ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
+        (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
+    ],
+)
+def test_tag_errors(sample_model, args, message):
+    done = run("tag.py", "--model", str(sample_model[0]), *args, input="")
+    assert done.returncode == 2 and done.stderr.strip() == message
+
+
+def test_tag_missing_model(tmp_path):
+    done = run("tag.py", "--model", str(tmp_path / "none"), "-", input="")
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none'}: no such model directory"

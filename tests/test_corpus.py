@@ -1,0 +1,97 @@
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tagger.corpus import CorpusError, Sentence, read_conll, read_corpus, write_conll
+
+from .conftest import SAMPLE
+
+TEXT = """-DOCSTART- -X- -X- O
+
+EU NNP I-NP I-ORG
+rejects VBZ I-VP O
+German JJ I-NP I-MISC
+
+Peter NNP I-NP I-PER
+Blackburn NNP I-NP I-PER
+"""
+
+
+def write(tmp_path, text, name="data.conll", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_reads_sentences_columns_and_documents(tmp_path):
+    sentences = list(read_conll(write(tmp_path, TEXT)))
+    assert [s.tokens for s in sentences] == [["EU", "rejects", "German"], ["Peter", "Blackburn"]]
+    assert [s.labels for s in sentences] == [["I-ORG", "O", "I-MISC"], ["I-PER", "I-PER"]]
+    assert sentences[0].document_start == "-DOCSTART- -X- -X- O"
+    assert sentences[1].document_start is None
+    assert sentences[1].first_line == 7
+    other = list(read_conll(write(tmp_path, TEXT), token_column=1, label_column=2))
+    assert other[0].tokens == ["NNP", "VBZ", "JJ"] and other[0].labels == ["I-NP", "I-VP", "I-NP"]
+    assert list(read_conll(write(tmp_path, TEXT), label_column=None))[0].labels is None
+
+
+def test_windows_line_endings_bom_and_blank_runs(tmp_path):
+    text = "\ufeffA B-X\r\nb O\r\n\r\n\r\n\r\nC B-Y  \r\n"
+    sentences = list(read_conll(write(tmp_path, text)))
+    assert [s.tokens for s in sentences] == [["A", "b"], ["C"]]
+    assert sentences[1].labels == ["B-Y"]
+
+
+def test_errors_name_file_and_line(tmp_path):
+    path = write(tmp_path, "A B-X\nb c O\n")
+    with pytest.raises(CorpusError, match=r"data.conll:2: expected 2 columns like the first line, got 3"):
+        list(read_conll(path))
+    with pytest.raises(CorpusError, match=r"data.conll:1: invalid tag 'NNP'"):
+        list(read_conll(write(tmp_path, "A NNP\n")))
+    with pytest.raises(CorpusError, match=r"missing.conll: no such file"):
+        list(read_conll(tmp_path / "missing.conll"))
+    with pytest.raises(CorpusError, match=r"data.conll:2: not valid utf-8 text.*--encoding latin-1"):
+        list(read_conll(write(tmp_path, "A O\nCaf\xe9 O\n", encoding="latin-1")))
+    assert list(read_conll(write(tmp_path, "A O\nCaf\xe9 O\n", encoding="latin-1"), encoding="latin-1"))[0].tokens == [
+        "A", "Café"
+    ]
+    with pytest.raises(CorpusError, match="no sentences"):
+        read_corpus(write(tmp_path, "-DOCSTART- O\n\n\n"))
+
+
+def test_sample_corpus_reads():
+    sentences = read_corpus(SAMPLE / "train.conll")
+    assert len(sentences) == 400
+    assert all(len(s.tokens) == len(s.labels) > 0 for s in sentences)
+
+
+def test_write_then_read_round_trip(tmp_path):
+    sentences = list(read_conll(write(tmp_path, TEXT), label_column=None))
+    predicted = [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]]
+    stream = io.StringIO()
+    write_conll(zip(sentences, predicted), stream)
+    again = list(read_conll(write(tmp_path, stream.getvalue(), "out.conll")))
+    assert [s.tokens for s in again] == [s.tokens for s in sentences]
+    assert [s.labels for s in again] == predicted
+    # the input columns are kept, the prediction appended
+    assert again[0].lines[0] == "EU NNP I-NP I-ORG B-ORG"
+    assert again[0].document_start.startswith("-DOCSTART-")
+
+
+token = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")), min_size=1, max_size=8
+).filter(lambda t: t.split() == [t] and t != "-DOCSTART-")
+tag = st.sampled_from(["O", "B-PER", "I-PER", "E-LOC", "S-MISC"])
+
+
+@given(st.lists(st.lists(st.tuples(token, tag), min_size=1, max_size=6), max_size=5))
+def test_round_trip_property(tmp_path_factory, corpus):
+    sentences = [Sentence([t for t, _ in rows]) for rows in corpus]
+    stream = io.StringIO()
+    write_conll(zip(sentences, [[g for _, g in rows] for rows in corpus]), stream)
+    path = tmp_path_factory.mktemp("rt") / "x.conll"
+    path.write_text(stream.getvalue(), encoding="utf-8")
+    again = list(read_conll(path))
+    assert [list(zip(s.tokens, s.labels)) for s in again] == [list(rows) for rows in corpus]

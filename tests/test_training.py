@@ -1,0 +1,85 @@
+import json
+
+import torch
+
+from tagger.api import Tagger
+from tagger.corpus import read_corpus
+from tagger.encoding import CASINGS, Encoder, casing
+from tagger.inference import entity_scores, predict_tags
+from tagger.model import BiLSTMCRF, ModelConfig
+from tagger.storage import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_model
+from tagger.vocab import Vocabulary
+
+from .conftest import SAMPLE
+
+
+def test_casing_classes():
+    names = [CASINGS[casing(token)] for token in ["paris", "EU", "Paris", "1996", "1996-08-22", ",", "iPhone"]]
+    assert names == ["lower", "upper", "title", "numeric", "has_digit", "punctuation", "other"]
+
+
+def test_batch_shares_characters_per_word_type():
+    encoder = Encoder(Vocabulary.build(["a", "b"]), Vocabulary.build("ab"), Vocabulary(["O"]))
+    batch = encoder.batch([["a", "b", "a"], ["b"]])
+    assert batch.type_chars.shape[0] == 2  # two distinct words
+    assert batch.token_types.tolist() == [[0, 1, 0], [1, 0, 0]]
+    assert batch.mask.tolist() == [[True, True, True], [True, False, False]]
+
+
+def test_training_learns_the_sample_corpus(sample_model):
+    output, best = sample_model
+    assert {CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE} <= {path.name for path in output.iterdir()}
+    records = [json.loads(line) for line in (output / METRICS_FILE).read_text().splitlines()]
+    assert [record["epoch"] for record in records] == list(range(1, 13))
+    assert records[-1]["loss"] < records[0]["loss"] / 10
+    assert {"dev_precision", "dev_recall", "dev_f1", "train_tokens_per_second", "seconds"} <= set(records[0])
+    assert best["f1"] > 0.85
+    config = json.loads((output / CONFIG_FILE).read_text())
+    assert config["tag_scheme"] == "BIOES" and config["input_scheme"] == "IOB2"
+    assert config["tagger_version"] and config["training"]["seed"] == 3
+    # it fits its own training sentences exactly
+    model, encoder, _ = load_model(output)
+    train = read_corpus(SAMPLE / "train.conll")
+    predicted = predict_tags(model, encoder, [s.tokens for s in train])
+    assert entity_scores([s.labels for s in train], predicted)["f1"] == 1.0
+
+
+def test_training_is_reproducible(tmp_path):
+    from tagger.training import TrainingConfig, train
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:60]
+    runs = []
+    for name in ("a", "b"):
+        train(sentences, sentences[:20], tmp_path / name, TrainingConfig(epochs=2, seed=5),
+              {"hidden_size": 16}, log=lambda message: None)
+        runs.append(load_model(tmp_path / name)[0].state_dict())
+    assert all(torch.equal(runs[0][key], runs[1][key]) for key in runs[0])
+
+
+def test_save_load_gives_identical_predictions(sample_model, tmp_path):
+    output, _ = sample_model
+    tagger = Tagger.load(output)
+    test = [s.tokens for s in read_corpus(SAMPLE / "test.conll")]
+    with torch.inference_mode():
+        before = tagger.predict(test)
+    from tagger.storage import save_config, save_weights
+
+    save_config(tmp_path, tagger.model.config, tagger.encoder, tag_scheme="BIOES")
+    save_weights(tmp_path, tagger.model)
+    again = Tagger.load(tmp_path)
+    assert [s.tags for s in again.predict(test)] == [s.tags for s in before]
+    for key, value in tagger.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[key])
+
+
+def test_model_shapes():
+    config = ModelConfig(num_words=10, num_chars=8, num_casings=len(CASINGS), num_tags=5, word_dim=6,
+                         hidden_size=4, char_filters=3)
+    model = BiLSTMCRF(config).eval()
+    encoder = Encoder(Vocabulary.build("abc"), Vocabulary.build("abc"), Vocabulary(["O", "B-X", "I-X", "E-X", "S-X"]))
+    batch = encoder.batch([["a", "b", "c"], ["a"]])
+    assert model.emissions(batch).shape == (2, 3, 5)
+    decoded = model.decode(batch)
+    assert decoded.shape == (2, 3) and decoded[1, 1:].tolist() == [-1, -1]
+    tags = torch.zeros((2, 3), dtype=torch.long)
+    assert model.loss(batch, tags).dim() == 0

@@ -1,0 +1,87 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from tagger.corpus import Sentence
+from tagger.embeddings import EmbeddingsError, load_embeddings
+from tagger.training import TrainingConfig, build_encoder, initial_word_vectors
+from tagger.vocab import PAD, UNK, Vocabulary
+
+import torch
+
+
+def test_build_orders_by_count_and_reserves_pad_unk():
+    vocab = Vocabulary.build(["b", "a", "b", "c", "a", "b"], min_count=2, extra=["z", "a"])
+    assert vocab.names == [PAD, UNK, "b", "a", "z"]
+    assert vocab.id("b") == 2 and vocab.id("c") == 1 and vocab.id("never") == 1
+    assert vocab.name(4) == "z"
+
+
+def test_labels_reject_unknown_and_duplicates():
+    labels = Vocabulary(["O", "B-PER"])
+    assert labels.ids(["B-PER", "O"]) == [1, 0]
+    with pytest.raises(KeyError, match="unknown label 'B-LOC'"):
+        labels.id("B-LOC")
+    with pytest.raises(ValueError, match="duplicate names"):
+        Vocabulary(["O", "O"])
+
+
+def test_json_round_trip():
+    vocab = Vocabulary.build(["x", "y", "x"])
+    assert Vocabulary.from_dict(vocab.to_dict()) == vocab
+    labels = Vocabulary(["O", "B-X"])
+    assert Vocabulary.from_dict(labels.to_dict()) == labels
+
+
+def write_vectors(path, lines, header=None):
+    text = ((header + "\n") if header else "") + "\n".join(lines) + "\n"
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as stream:
+            stream.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name, header", [("v.txt", None), ("v.txt.gz", None), ("w2v.txt", "3 2")])
+def test_text_vectors(tmp_path, name, header):
+    path = write_vectors(tmp_path / name, ["the 0.1 0.2", "paris 1 -1", "berlin 0.5 0.25"], header)
+    embeddings = load_embeddings(path)
+    assert embeddings.words == ["the", "paris", "berlin"]
+    assert embeddings.dim == 2 and embeddings.lowercase
+    np.testing.assert_allclose(embeddings.vectors[1], [1.0, -1.0])
+
+
+def test_bad_vectors(tmp_path):
+    with pytest.raises(EmbeddingsError, match=r"v.txt:2: expected 2 numbers"):
+        load_embeddings(write_vectors(tmp_path / "v.txt", ["a 1 2", "b 1"]))
+    with pytest.raises(EmbeddingsError, match="no such file"):
+        load_embeddings(tmp_path / "none.txt")
+
+
+def test_vectors_make_words_known_and_initialise_the_table(tmp_path):
+    path = write_vectors(tmp_path / "v.txt", ["the 0.1 0.2", "paris 1 -1", "berlin 0.5 0.25"])
+    embeddings = load_embeddings(path)
+    sentences = [Sentence(["Paris", "is", "big", "is"], ["B-LOC", "O", "O", "O"])]
+    encoder = build_encoder(sentences, embeddings, TrainingConfig(min_count=2))
+    # "is" (twice) by count, "paris" (once) because it has a vector, "berlin" from the vectors alone
+    assert "is" in encoder.words and "paris" in encoder.words and "berlin" in encoder.words
+    assert "big" not in encoder.words
+    assert encoder.lowercase and encoder.words.id(encoder.word_key("BERLIN")) == encoder.words.id("berlin")
+    table = initial_word_vectors(encoder, embeddings, torch.Generator().manual_seed(0))
+    assert table.shape == (len(encoder.words), 2)
+    assert table[encoder.words.id("berlin")].tolist() == [0.5, 0.25]
+    assert table[encoder.words.id("paris")].tolist() == [1.0, -1.0]
+    assert table[0].abs().sum() == 0
+    assert encoder.tags.names == ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    limited = build_encoder(sentences, embeddings, TrainingConfig(min_count=2, max_vectors=1))
+    assert "berlin" not in limited.words and "the" in limited.words and "paris" in limited.words
+
+
+def test_packaged_glove_is_memory_mapped():
+    embeddings = load_embeddings("glove-6b-50d")
+    assert len(embeddings.words) == 400000 and embeddings.dim == 50
+    assert isinstance(embeddings.vectors, np.memmap)
+    assert embeddings.words[:3] == ["the", ",", "."]
+    assert embeddings.lowercase
