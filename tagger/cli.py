@@ -29,8 +29,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--input-format", choices=("conll", "text"), default="conll",
                         help="conll: token per line, blank line between sentences; text: one sentence per line")
-    parser.add_argument("--format", choices=("conll", "jsonl"), default="conll",
-                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence")
+    parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
+                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence; "
+                        "inline: one line per sentence with entities bracketed, [PER Angela Merkel]")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2", help="tag scheme written")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
@@ -107,6 +108,8 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
                     "entities": [entity.to_dict() for entity in result.entities],
                 }
                 output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif args.format == "inline":
+            output.write("".join(_inline(result) + "\n" for result in tagged))
         else:
             pairs = [
                 (item if isinstance(item, Sentence) else Sentence(result.tokens), result.tags)
@@ -115,6 +118,15 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
             ]
             write_conll(pairs, output)
         output.flush()
+
+
+def _inline(tagged) -> str:
+    """``[PER Angela Merkel] visited [LOC Paris] .``: the sentence with its entities bracketed."""
+    words = list(tagged.tokens)
+    for entity in tagged.entities:
+        words[entity.start] = f"[{entity.label} {words[entity.start]}"
+        words[entity.end - 1] += "]"
+    return " ".join(words)
 
 
 def _text_lines(path: str, encoding: str) -> Iterator[str]:

@@ -45,9 +45,9 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
     return {
-        "precision": precision_score(gold2, predicted2, zero_division=0),
-        "recall": recall_score(gold2, predicted2, zero_division=0),
-        "f1": f1_score(gold2, predicted2, zero_division=0),
+        "precision": float(precision_score(gold2, predicted2, zero_division=0)),
+        "recall": float(recall_score(gold2, predicted2, zero_division=0)),
+        "f1": float(f1_score(gold2, predicted2, zero_division=0)),
     }
 
 

@@ -105,3 +105,9 @@ def test_tag_errors(sample_model, args, message):
 def test_tag_missing_model(tmp_path):
     done = run("tag.py", "--model", str(tmp_path / "none"), "-", input="")
     assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none'}: no such model directory"
+
+
+def test_tag_inline_format(sample_model):
+    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "inline", "-",
+               input="John Smith joined Toyota in 1996 .\n")
+    assert done.stdout == "[PER John Smith] joined [ORG Toyota] in 1996 .\n"
