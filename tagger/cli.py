@@ -159,3 +159,7 @@ def _open_output(path: Path | None):
 def entry_point() -> None:
     """The ``tagger-tag`` console command."""
     sys.exit(run_command(main))
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,181 @@
+"""Speed benchmark: ``python -m tagger.bench --data ../shared/corpora/conll2003``.
+
+Prints a table of medians over ``--repeats`` runs: tagging throughput at batch
+sizes 1, 32 and 256 and through the CLI, single-sentence latency, and training
+throughput, each beside the model's own word-level ``nn.LSTM`` measured in the
+same run on the same sentences (the floor a tagger cannot beat in fp32), with
+the ratio between the two. Machines differ by 3x and more, so the ratios are the
+figures to compare; the CPU model is printed with them.
+
+Without ``--model`` it benchmarks an untrained model of the default sizes with
+a vocabulary built from eng.train (speed does not depend on the weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .api import Tagger
+from .corpus import read_corpus
+from .encoding import CASINGS
+from .model import BiLSTMCRF, ModelConfig
+from .schemes import convert_tags
+from .storage import save_config, save_weights
+from .training import TrainingConfig, build_encoder, length_batches
+
+
+def cpu_description() -> str:
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model} ({vector})"
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bare_lstm_forward(lstm: nn.LSTM, sentences: Sequence[Sequence[str]], batch_size: int) -> Callable[[], None]:
+    """Forward passes of ``lstm`` alone over length-sorted, padded batches of random inputs."""
+    ordered = sorted((len(s) for s in sentences if s))
+    inputs = [
+        torch.randn(len(chunk), max(chunk), lstm.input_size)
+        for chunk in (ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size))
+    ]
+
+    def run() -> None:
+        with torch.inference_mode():
+            for features in inputs:
+                lstm(features)
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagger.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder with eng.train and eng.testb")
+    parser.add_argument("--model", type=Path, help="model directory (default: untrained model of default sizes)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences timed per run")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows: list[tuple[str, str, str, str]] = []
+
+    test = [s.tokens for s in read_corpus(args.data / "eng.testb")]
+    train = read_corpus(args.data / "eng.train")
+    tokens = sum(map(len, test))
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = args.model or _untrained_model(train, Path(scratch))
+        tagger = Tagger.load(model_dir)
+        lstm = nn.LSTM(tagger.model.lstm.input_size, tagger.model.lstm.hidden_size, batch_first=True,
+                       bidirectional=True).eval()
+
+        floor = median_seconds(bare_lstm_forward(lstm, test, 256), args.repeats)
+        rows.append(("bare nn.LSTM forward, batch 256", f"{tokens / floor:,.0f} tokens/s", "1.00", ""))
+        for batch_size in (256, 32, 1):
+            sentences = test if batch_size > 1 else test[:300]
+            n = sum(map(len, sentences))
+            seconds = median_seconds(lambda: tagger.tag_batch(sentences, batch_size=batch_size), args.repeats)
+            lstm_seconds = floor * n / tokens if batch_size == 256 else median_seconds(
+                bare_lstm_forward(lstm, sentences, batch_size), args.repeats)
+            rows.append((f"Tagger.tag_batch, batch {batch_size}", f"{n / seconds:,.0f} tokens/s",
+                         f"{lstm_seconds / seconds:.2f}", "" if batch_size > 1 else f"first {len(sentences)} sentences"))
+
+        sentence = (test[0] * 20)[:20]
+        latency = median_seconds(lambda: tagger.tag(sentence), max(50, args.repeats))
+        lstm_latency = median_seconds(bare_lstm_forward(lstm, [sentence], 1), max(50, args.repeats))
+        rows.append(("Tagger.tag, one 20-token sentence", f"{latency * 1000:.2f} ms", f"{lstm_latency / latency:.2f}",
+                     f"bare LSTM {lstm_latency * 1000:.2f} ms"))
+
+        output = Path(scratch) / "tagged.conll"
+        command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(args.data / "eng.testb"),
+                   "--output", str(output)]
+        cli = median_seconds(lambda: subprocess.run(command, check=True), max(1, args.repeats // 2))
+        rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
+                     f"{cli:.2f} s with start-up"))
+
+        rows += _training_rows(tagger, train, args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
+          f"medians of {args.repeats} runs; peak RSS {peak:,.0f} MB")
+    print(f"{'what':<40} {'speed':>18} {'vs LSTM':>8}  note")
+    for what, speed, ratio, note in rows:
+        print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
+    return 0
+
+
+def _untrained_model(train, directory: Path) -> Path:
+    """A model of the default sizes with 50-d word vectors (as with GloVe 6B 50-d)."""
+    encoder = build_encoder(train, None, TrainingConfig())
+    config = ModelConfig(len(encoder.words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=50)
+    save_config(directory, config, encoder, tag_scheme="BIOES")
+    save_weights(directory, BiLSTMCRF(config))
+    return directory
+
+
+def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str]]:
+    """Training steps (forward, backward, SGD) over the first sentences of eng.train, vs the bare LSTM's."""
+    config = TrainingConfig()
+    sentences = [s for s in train if len(s)][: args.train_sentences]
+    tags = [convert_tags(s.labels, "BIOES") for s in sentences]
+    encoder, model = tagger.encoder, BiLSTMCRF(tagger.model.config)
+    model.load_state_dict(tagger.model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
+    batches = length_batches(sentences, config.batch_size, random.Random(0))
+    n = sum(map(len, sentences))
+
+    def epoch() -> None:
+        model.train()
+        for indices in batches:
+            batch = encoder.batch([sentences[i].tokens for i in indices])
+            gold = encoder.tag_ids([tags[i] for i in indices], batch.words.shape[1])
+            optimizer.zero_grad()
+            model.loss(batch, gold).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+
+    lstm = nn.LSTM(model.lstm.input_size, model.lstm.hidden_size, batch_first=True, bidirectional=True)
+    inputs = [torch.randn(len(b), max(len(sentences[i]) for i in b), lstm.input_size) for b in batches]
+
+    def bare() -> None:
+        for features in inputs:
+            lstm(features)[0].sum().backward()
+
+    repeats = max(1, args.repeats // 2)
+    seconds, floor = median_seconds(epoch, repeats), median_seconds(bare, repeats)
+    full = 203_621 / (n / seconds)
+    return [
+        ("bare nn.LSTM forward+backward, batch 16", f"{n / floor:,.0f} tokens/s", "1.00", ""),
+        (f"training, batch {config.batch_size}", f"{n / seconds:,.0f} tokens/s", f"{floor / seconds:.2f}",
+         f"eng.train epoch ~{full:.0f} s (without dev scoring)"),
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
