@@ -73,6 +73,10 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
                        encoding=args.encoding)
     tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size)
     gold_tags = [sentence.labels for sentence in gold]
+    unseen = sorted({tag.partition("-")[2] for tags in gold_tags for tag in tags} - {""} - set(tagger.labels))
+    if unseen:
+        print(f"warning: {args.eval} has entity types the model never predicts: {', '.join(unseen)} "
+              "(scored as missed entities)", file=sys.stderr)
     predicted = [sentence.tags for sentence in tagged]
     scores = entity_scores(gold_tags, predicted)
     seconds = time.perf_counter() - started
@@ -97,6 +101,7 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     else:
         sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
     for chunk in _chunks(sentences, CHUNK_SENTENCES):
+        # A chunk ends early at bad input: what was read before it is tagged and written first.
         inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
         tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme)
         if args.format == "jsonl":
@@ -136,8 +141,18 @@ def _text_lines(path: str, encoding: str) -> Iterator[str]:
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` items; an error while reading is raised after the items before it."""
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while True:
+        chunk: list = []
+        try:
+            chunk.extend(islice(iterator, size))
+        except TaggerError:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
         yield chunk
 
 

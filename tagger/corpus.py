@@ -154,7 +154,9 @@ def _parse(
             try:
                 split_tag(label)
             except SchemeError as error:
-                raise CorpusError(source, number, str(error)) from None
+                raise CorpusError(
+                    source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks another)"
+                ) from None
             labels.append(label)
     if tokens:
         yield sentence()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .encoding import Encoder
@@ -26,6 +26,7 @@ from .version import __version__
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT_VERSION = 1
 
 
@@ -64,6 +65,28 @@ def save_weights(directory: Path, model: BiLSTMCRF) -> None:
     """Write ``model.safetensors`` from the model's parameters."""
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     write_atomically(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path), metadata={"format": "pt"}))
+
+
+def save_checkpoint(directory: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
+    """Write ``checkpoint.safetensors``: named tensors, and ``state`` (JSON values) in its metadata."""
+    tensors = {name: tensor.detach().contiguous() for name, tensor in tensors.items()}
+    metadata = {"format": str(FORMAT_VERSION), "state": json.dumps(state)}
+    write_atomically(directory / CHECKPOINT_FILE, lambda path: save_file(tensors, str(path), metadata=metadata))
+
+
+def load_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors and the state saved by ``save_checkpoint``."""
+    path = directory / CHECKPOINT_FILE
+    if not path.is_file():
+        raise ModelError(f"{path}: missing; nothing to resume (checkpoints are written at the end of each epoch)")
+    try:
+        with safe_open(str(path), framework="pt") as checkpoint:
+            metadata = checkpoint.metadata() or {}
+            tensors = {name: checkpoint.get_tensor(name) for name in checkpoint.keys()}
+        state = json.loads(metadata["state"])
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: not a tagger checkpoint ({error})") from None
+    return tensors, state
 
 
 def append_metrics(directory: Path, record: dict) -> None:

@@ -8,6 +8,7 @@ best weights -> done.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import sys
@@ -27,7 +28,19 @@ from .errors import TaggerError, run_command
 from .inference import entity_scores, predict_tags
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
-from .storage import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, append_metrics, save_config, save_weights
+from .storage import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    append_metrics,
+    load_checkpoint,
+    read_config,
+    save_checkpoint,
+    save_config,
+    save_weights,
+    write_atomically,
+)
 from .vocab import Vocabulary
 
 
@@ -112,18 +125,12 @@ def train(
     source_scheme: str | None = None,
     log=print,
 ) -> dict:
-    """Train, write the model directory ``output``, and return the best dev scores.
+    """Start a run: build vocabularies and model, write ``output``, train; return the best dev scores.
 
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     """
-    random.seed(config.seed)
     torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-
     train_sentences = [s for s in train_sentences if len(s)]
-    train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
-    dev_gold = [s.labels for s in dev_sentences]
     encoder = build_encoder(train_sentences, embeddings, config)
     sizes = dict(model_config or {})
     if embeddings is not None:
@@ -138,6 +145,7 @@ def train(
     model = BiLSTMCRF(network)
     if embeddings is not None:
         with torch.no_grad():
+            generator = torch.Generator().manual_seed(config.seed)
             model.word_embedding.weight.copy_(initial_word_vectors(encoder, embeddings, generator))
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
@@ -145,19 +153,59 @@ def train(
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
     )
-
     output.mkdir(parents=True, exist_ok=True)
-    (output / METRICS_FILE).unlink(missing_ok=True)
+    for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
+        (output / stale).unlink(missing_ok=True)
     save_config(
         output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config)
     )
+    return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
 
+
+def resume(
+    train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path,
+    epochs: int | None = None, log=print,
+) -> dict:
+    """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
+
+    With the same data, the result is the one the uninterrupted run would have given.
+    """
+    saved = read_config(output)
+    config = TrainingConfig(**saved["training"])
+    if epochs is not None:
+        config.epochs = epochs
+    model = BiLSTMCRF(ModelConfig(**saved["model"]))
+    encoder = Encoder.from_dict(saved["encoder"])
+    train_sentences = [s for s in train_sentences if len(s)]
+    return _fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output))
+
+
+def _fit(
+    model: BiLSTMCRF,
+    encoder: Encoder,
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence],
+    output: Path,
+    config: TrainingConfig,
+    log,
+    checkpoint: tuple[dict, dict] | None = None,
+) -> dict:
+    """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat."""
     optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
-    best = {"f1": -1.0, "epoch": 0}
-    epochs_without_gain = 0
+    rng = random.Random(config.seed)
+    state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
+    if checkpoint is not None:
+        state = _restore(checkpoint, model, optimizer, schedule, rng)
+        _truncate_metrics(output, state["epoch"])
+        log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
+    train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
+    dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(state["epoch"] + 1, config.epochs + 1):
+        if state["epochs_without_gain"] >= config.patience:
+            log(f"no dev F1 gain for {config.patience} epochs: stopping")
+            break
         model.train()
         started = time.perf_counter()
         total_loss = 0.0
@@ -168,8 +216,8 @@ def train(
             loss = model.loss(batch, gold)
             if not torch.isfinite(loss):
                 raise TaggerError(
-                    f"training diverged at epoch {epoch} (loss {loss.item()}); the best model so far is in {output}; "
-                    "try a lower --lr"
+                    f"training diverged at epoch {epoch} (loss {loss.item()}); the best model so far "
+                    f"(epoch {state['best']['epoch']}) is kept in {output}; try a lower --lr"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -179,8 +227,7 @@ def train(
             progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
         schedule.step()
         train_seconds = time.perf_counter() - started
-        predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences])
-        scores = entity_scores(dev_gold, predicted)
+        scores = entity_scores(dev_gold, predict_tags(model, encoder, [s.tokens for s in dev_sentences]))
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -190,24 +237,64 @@ def train(
             "seconds": seconds,
             "learning_rate": optimizer.param_groups[0]["lr"],
         }
-        improved = scores["f1"] > best["f1"]
+        improved = scores["f1"] > state["best"]["f1"]
         if improved:
-            best = {"epoch": epoch, **scores}
+            state["best"] = {"epoch": epoch, **scores}
             save_weights(output, model)
-            epochs_without_gain = 0
-        else:
-            epochs_without_gain += 1
+        state["epochs_without_gain"] = 0 if improved else state["epochs_without_gain"] + 1
+        state["epoch"] = epoch
         append_metrics(output, record)
+        _save(output, state, model, optimizer, schedule, rng)
         log(
             f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
             f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
             f"{seconds:.1f} s"
         )
-        if epochs_without_gain >= config.patience:
-            log(f"no dev F1 gain for {config.patience} epochs: stopping")
-            break
+    best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def _save(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random) -> None:
+    """Checkpoint everything the next epoch depends on: weights, optimizer, schedule, random states."""
+    tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    optimizer_state = optimizer.state_dict()
+    for index, values in optimizer_state["state"].items():
+        for key, value in values.items():
+            tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value)
+    tensors["random.torch"] = torch.get_rng_state()
+    save_checkpoint(output, tensors, {
+        **state,
+        "optimizer_groups": optimizer_state["param_groups"],
+        "schedule": {key: value for key, value in schedule.state_dict().items() if key != "lr_lambdas"},
+        "random_python": rng.getstate(),
+    })
+
+
+def _restore(checkpoint: tuple[dict, dict], model: nn.Module, optimizer, schedule, rng: random.Random) -> dict:
+    tensors, saved = checkpoint
+    model.load_state_dict({name[6:]: value for name, value in tensors.items() if name.startswith("model.")})
+    per_parameter: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            per_parameter.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": per_parameter, "param_groups": saved["optimizer_groups"]})
+    schedule.load_state_dict({**saved["schedule"], "lr_lambdas": [None]})
+    version, internal, gauss = saved["random_python"]
+    rng.setstate((version, tuple(internal), gauss))
+    torch.set_rng_state(tensors["random.torch"])
+    return {key: saved[key] for key in ("epoch", "best", "epochs_without_gain")}
+
+
+def _truncate_metrics(output: Path, last_epoch: int) -> None:
+    """Drop metric lines of epochs after the checkpoint (written just before a crash)."""
+    path = output / METRICS_FILE
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if json.loads(line)["epoch"] <= last_epoch]
+        if len(kept) != len(lines):
+            write_atomically(path, lambda temporary: temporary.write_text("".join(l + "\n" for l in kept)))
 
 
 def _progress(batches: list[list[int]], epoch: int, epochs: int):
@@ -227,7 +314,10 @@ def _argument_parser() -> argparse.ArgumentParser:
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
     data.add_argument("--dev", required=True, help="development corpus, used to pick the best epoch")
-    data.add_argument("--output", required=True, type=Path, help="model directory to write")
+    data.add_argument("--output", type=Path, help="model directory to write")
+    data.add_argument("--resume", type=Path, metavar="MODEL_DIR",
+                      help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
+                      "its saved options apply, --epochs may extend it)")
     data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
@@ -245,7 +335,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
     data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
     optimisation = parser.add_argument_group("training")
-    optimisation.add_argument("--epochs", type=int, default=defaults.epochs)
+    optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}; "
+                              "with --resume: the run's own unless given)")
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size)
     optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="SGD learning rate")
     optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay)
@@ -266,11 +357,20 @@ def _argument_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _argument_parser().parse_args(argv)
+    defaults = TrainingConfig()
     if args.threads:
         torch.set_num_threads(args.threads)
     for name in ("epochs", "batch_size", "patience", "min_count"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.resume is not None:
+        if args.output is not None and args.output != args.resume:
+            raise TaggerError("--resume continues in its own directory: leave out --output")
+        columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
+        resume(read_corpus(args.train, **columns), read_corpus(args.dev, **columns), args.resume, args.epochs)
+        return 0
+    if args.output is None:
+        raise TaggerError("--output MODEL_DIR is required (or --resume MODEL_DIR)")
     output: Path = args.output
     if (output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists():
         if not args.overwrite:
@@ -284,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
+        epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
     )

@@ -1,0 +1,217 @@
+"""Interrupted training, untrusted model files, and inputs people really feed a tagger."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tagger import Tagger
+from tagger.corpus import read_corpus
+from tagger.model import BiLSTMCRF
+from tagger.storage import CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE, ModelError, load_model, write_atomically
+from tagger.training import TrainingConfig, resume, train
+
+from .conftest import ROOT, SAMPLE
+
+quiet = {"log": lambda message: None}
+
+
+@pytest.fixture(scope="module")
+def small_corpus():
+    return read_corpus(SAMPLE / "train.conll")[:80], read_corpus(SAMPLE / "dev.conll")[:30]
+
+
+def weights(directory):
+    return load_model(directory)[0].state_dict()
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus):
+    training, dev = small_corpus
+    sizes = {"hidden_size": 16}
+    whole = train(training, dev, tmp_path / "whole", TrainingConfig(epochs=4, seed=9), sizes, **quiet)
+    # "interrupted" after epoch 2, then resumed to epoch 4
+    train(training, dev, tmp_path / "cut", TrainingConfig(epochs=2, seed=9), sizes, **quiet)
+    assert (tmp_path / "cut" / CHECKPOINT_FILE).is_file()
+    resumed = resume(training, dev, tmp_path / "cut", epochs=4, **quiet)
+    assert resumed == whole
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "cut" / METRICS_FILE).read_text().splitlines()]
+    assert epochs == [1, 2, 3, 4]
+
+
+def test_resume_command(tmp_path):
+    args = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8"]
+    first = subprocess.run([sys.executable, "train.py", *args, "--output", str(tmp_path / "m"), "--epochs", "1"],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run([sys.executable, "train.py", *args, "--resume", str(tmp_path / "m"), "--epochs", "2"],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "resuming after epoch 1" in again.stdout and "epoch   2" in again.stdout
+    missing = subprocess.run([sys.executable, "train.py", *args, "--resume", str(tmp_path / "none")],
+                             cwd=ROOT, capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+def test_diverging_loss_stops_and_keeps_the_best_model(tmp_path, small_corpus, monkeypatch):
+    training, dev = small_corpus
+    train(training, dev, tmp_path / "m", TrainingConfig(epochs=1, seed=2), {"hidden_size": 8}, **quiet)
+    before = weights(tmp_path / "m")
+    monkeypatch.setattr(BiLSTMCRF, "loss", lambda self, batch, tags: torch.tensor(float("nan")))
+    with pytest.raises(Exception, match=r"training diverged at epoch 2 \(loss nan\).*best model so far \(epoch 1\)"):
+        resume(training, dev, tmp_path / "m", epochs=3, **quiet)
+    after = weights(tmp_path / "m")
+    assert all(torch.equal(before[key], after[key]) for key in before)
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+
+    def crash(path):
+        path.write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, crash)
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["file.txt"]
+
+
+class CreatesFile:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickled_weights_are_refused_without_running_them(sample_model, tmp_path):
+    model_dir = tmp_path / "evil"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text((sample_model[0] / "config.json").read_text())
+    marker = tmp_path / "pwned"
+    for name in (WEIGHTS_FILE, "model.pt"):
+        (model_dir / name).write_bytes(pickle.dumps({"weights": CreatesFile(str(marker))}))
+    with pytest.raises(ModelError, match="not a safetensors file"):
+        Tagger.load(model_dir)
+    assert not marker.exists()
+
+
+def test_model_directory_errors_say_which_and_why(sample_model, tmp_path):
+    source = sample_model[0]
+    broken = tmp_path / "m"
+    broken.mkdir()
+    (broken / "config.json").write_text((source / "config.json").read_text())
+    with pytest.raises(ModelError, match="model.safetensors: missing"):
+        Tagger.load(broken)
+    (broken / WEIGHTS_FILE).write_bytes((source / WEIGHTS_FILE).read_bytes())
+    config = json.loads((source / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "format": 99}))
+    with pytest.raises(ModelError, match="model format 99 is not supported"):
+        Tagger.load(broken)
+    (broken / "config.json").write_text(json.dumps({**config, "model": {**config["model"], "hidden_size": 7}}))
+    with pytest.raises(ModelError, match="weights do not match config.json"):
+        Tagger.load(broken)
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Tagger.load(broken)
+    del config["encoder"]
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="incomplete or invalid model settings"):
+        Tagger.load(broken)
+
+
+def test_long_sentences_and_tokens(sample_model):
+    tagger = Tagger.load(sample_model[0])
+    tokens = ["Paris", "is", "big", "."] * 2500
+    tagged = tagger.predict([tokens])[0]
+    assert len(tagged.tags) == 10_000
+    assert all(0 <= e.start < e.end <= 10_000 for e in tagged.entities)
+    huge = "x" * 5000
+    assert len(tagger.predict([[huge, "visited", "Paris"]])[0].tags) == 3
+    assert [e.text for e in tagger.tag(f"{huge} visited Paris .")][-1:] == ["Paris"]
+
+
+sentence_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+token_list = st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12), max_size=15)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(sentence_text, token_list))
+def test_tag_any_unicode_input(sample_model, sentence):
+    tagger = _cached_tagger(sample_model[0])
+    tagged = tagger.predict([sentence])[0]
+    assert len(tagged.tags) == len(tagged.tokens)
+    for entity in tagger.tag(sentence):
+        assert 0 <= entity.start < entity.end <= len(tagged.tokens)
+        assert tagged.text[entity.start_char : entity.end_char] == entity.text
+
+
+_taggers = {}
+
+
+def _cached_tagger(path):
+    if path not in _taggers:
+        _taggers[path] = Tagger.load(path)
+    return _taggers[path]
+
+
+def run_tag(*args, input=None):
+    return subprocess.run([sys.executable, "tag.py", *args], cwd=ROOT, input=input, capture_output=True, text=True)
+
+
+def test_output_before_a_bad_line_is_kept(sample_model, tmp_path):
+    path = tmp_path / "input.conll"
+    path.write_text("Tom\nBaker\n\nvisited\nParis\n\nOslo too\n")
+    done = run_tag("--model", str(sample_model[0]), str(path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {path}:7: expected 1 columns like the first line, got 2: 'Oslo too'"
+    assert done.stdout.splitlines()[:2] == ["Tom B-PER", "Baker I-PER"] and "Paris B-LOC" in done.stdout
+
+
+def test_piping_into_head_ends_cleanly(sample_model):
+    text = "Tom Baker visited Paris .\n" * 5000
+    done = subprocess.run(
+        f"{sys.executable} tag.py --model {sample_model[0]} --input-format text - | head -n 2",
+        shell=True, cwd=ROOT, input=text, capture_output=True, text=True,
+    )
+    assert done.returncode == 0
+    assert done.stdout == "Tom B-PER\nBaker I-PER\n"
+    assert done.stderr == ""
+
+
+def test_eval_file_with_unseen_types_and_messy_format(sample_model, tmp_path):
+    gold = tmp_path / "gold.conll"
+    # BOM, Windows line endings, tabs and spaces mixed, trailing spaces, several blank lines, no final blank line
+    gold.write_bytes("\ufeffTom\tB-PER\r\nBaker  I-PER \r\n\r\n\r\nApple B-PRODUCT\r\nrose O".encode("utf-8"))
+    done = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == (
+        f"warning: {gold} has entity types the model never predicts: PRODUCT (scored as missed entities)"
+    )
+    scores = json.loads(done.stdout)
+    assert scores["sentences"] == 2 and scores["tokens"] == 4 and scores["recall"] == 0.5
+
+
+def test_pos_column_and_latin1(sample_model, tmp_path):
+    pos = tmp_path / "pos.conll"
+    pos.write_text("EU NNP I-ORG\nrejects VBZ O\n")
+    done = run_tag("--model", str(sample_model[0]), "--eval", str(pos), "--label-column", "1")
+    assert done.returncode == 2 and done.stderr.strip() == (
+        f"error: {pos}:1: invalid tag 'NNP': expected 'O' or PREFIX-TYPE with PREFIX in B, I, E, S; "
+        "is column 1 the entity tags? (--label-column picks another)"
+    )
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("José Garcia visited Madrid .\n".encode("latin-1"))
+    bad = run_tag("--model", str(sample_model[0]), "--input-format", "text", str(latin))
+    assert bad.returncode == 2 and f"error: {latin}:1: not valid utf-8 text" in bad.stderr
+    good = run_tag("--model", str(sample_model[0]), "--input-format", "text", "--encoding", "latin-1", str(latin))
+    assert good.returncode == 0 and good.stdout.startswith("José ")
