@@ -117,3 +117,37 @@ def scheme_labels(types: Iterable[str], scheme: str) -> list[str]:
     """Every tag of ``scheme`` for the given entity types, ``O`` first."""
     prefixes = PREFIXES[scheme]
     return [OUTSIDE] + [f"{prefix}-{label}" for label in sorted(types) for prefix in prefixes]
+
+
+START = "<start>"
+END = "<end>"
+
+
+def is_transition_allowed(scheme: str, previous: str, current: str) -> bool:
+    """Whether ``previous`` may be followed by ``current`` in a well-formed sequence of ``scheme``.
+
+    ``previous`` may be ``START`` and ``current`` may be ``END``. Only the
+    schemes a model decodes in are supported: IOB2 and BIOES.
+    """
+    if scheme not in ("IOB2", "BIOES"):
+        raise SchemeError(f"transition constraints are defined for IOB2 and BIOES, not {scheme!r}")
+    from_prefix, from_type = (OUTSIDE, "") if previous == START else split_tag(previous)
+    to_prefix, to_type = (OUTSIDE, "") if current == END else split_tag(current)
+    continues = to_prefix in ("I", "E")  # a tag that only continues an entity
+    if scheme == "IOB2":
+        # I-X follows B-X or I-X; anything else may follow anything.
+        return not continues or (from_prefix in ("B", "I") and from_type == to_type)
+    inside = from_prefix in ("B", "I")  # an open entity must go on with I-X or end with E-X
+    if inside:
+        return continues and from_type == to_type
+    return not continues
+
+
+def allowed_transitions(tags: Sequence[str], scheme: str) -> list[tuple[int, int]]:
+    """Allowed ``(from, to)`` pairs over tag indices; ``len(tags)`` stands for START, ``len(tags) + 1`` for END."""
+    start, end = len(tags), len(tags) + 1
+    named = [(i, tag) for i, tag in enumerate(tags)]
+    pairs = [(start, j) for j, tag in named if is_transition_allowed(scheme, START, tag)]
+    pairs += [(i, j) for i, a in named for j, b in named if is_transition_allowed(scheme, a, b)]
+    pairs += [(i, end) for i, tag in named if is_transition_allowed(scheme, tag, END)]
+    return pairs

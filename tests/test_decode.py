@@ -92,3 +92,92 @@ def test_errors():
     empty_first[1, 0] = False
     with pytest.raises(ValueError, match="at least one token"):
         viterbi_decode(emissions, empty_first, crf)
+
+
+from tagger.decode import (  # noqa: E402
+    forward_backward,
+    make_potentials,
+    nbest_decode,
+    path_scores,
+    token_marginals,
+)
+from tagger.schemes import allowed_transitions  # noqa: E402
+
+BIOES_TAGS = ["O", "B-X", "I-X", "E-X", "S-X"]
+
+
+def constrained_batch(seed, lengths=(4, 1, 3)):
+    crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=lengths)
+    return make_potentials(crf, allowed_transitions(BIOES_TAGS, "BIOES")), emissions, mask, lengths
+
+
+def allowed_paths(potentials, emissions):
+    return [(p, s) for p, s in all_paths(potentials, emissions) if s.item() > float("-inf")]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_constrained_viterbi_is_the_best_allowed_path(seed):
+    potentials, emissions, mask, lengths = constrained_batch(seed)
+    decoded = viterbi_decode(emissions, mask, potentials)
+    for i, n in enumerate(lengths):
+        best, _ = max(allowed_paths(potentials, emissions[i, :n]), key=lambda pair: pair[1].item())
+        assert decoded[i, :n].tolist() == list(best)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_marginals_and_partition_match_brute_force(seed):
+    potentials, emissions, mask, lengths = constrained_batch(seed)
+    _, _, log_z = forward_backward(emissions, mask, potentials)
+    marginals = token_marginals(emissions, mask, potentials)
+    for i, n in enumerate(lengths):
+        paths = allowed_paths(potentials, emissions[i, :n])
+        scores = torch.stack([score for _, score in paths])
+        assert log_z[i].item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-4)
+        probabilities = torch.softmax(scores, 0)
+        expected = torch.zeros(n, len(BIOES_TAGS))
+        for (path, _), probability in zip(paths, probabilities):
+            for t, tag in enumerate(path):
+                expected[t, tag] += probability
+        assert torch.allclose(marginals[i, :n], expected, atol=1e-5)
+        assert marginals[i, n:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("constrained", [True, False])
+def test_nbest_is_the_top_of_the_enumeration(seed, constrained):
+    crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=(4, 1, 3))
+    potentials = make_potentials(crf, allowed_transitions(BIOES_TAGS, "BIOES") if constrained else None)
+    n = 7
+    tags, scores = nbest_decode(emissions, mask, potentials, n)
+    assert tags.shape == (3, n, 4) and scores.shape == (3, n)
+    for i, length in enumerate(lengths):
+        ranked = sorted(allowed_paths(potentials, emissions[i, :length]), key=lambda pair: -pair[1].item())[:n]
+        found = [(tuple(tags[i, r, :length].tolist()), scores[i, r].item()) for r in range(n)
+                 if scores[i, r].item() > float("-inf")]
+        assert [path for path, _ in found] == [path for path, _ in ranked]
+        assert [score for _, score in found] == pytest.approx([score.item() for _, score in ranked], abs=1e-4)
+        assert all(tags[i, r, length:].tolist() == [-1] * (4 - length) for r in range(n))
+    best = viterbi_decode(emissions, mask, potentials)
+    assert torch.equal(tags[:, 0], best)
+
+
+def test_path_scores_and_tempered_potentials():
+    potentials, emissions, mask, lengths = constrained_batch(3)
+    best = viterbi_decode(emissions, mask, potentials)
+    computed = path_scores(emissions, mask, potentials, best)
+    for i, n in enumerate(lengths):
+        assert computed[i].item() == pytest.approx(path_score(potentials, emissions[i, :n], best[i, :n].tolist()).item(), abs=1e-4)
+    crf, *_ = ragged_batch(3)
+    hot = make_potentials(crf, temperature=2.0)
+    assert torch.allclose(hot.transitions, crf.transitions.detach() / 2)
+
+
+def test_unconstrained_potentials_decode_exactly_like_torchcrf():
+    crf, generator = random_crf(9, 12)
+    lengths = torch.randint(1, 30, (32,), generator=generator)
+    emissions = torch.randn((32, int(lengths.max()), 9), generator=generator)
+    mask = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
+    with torch.no_grad():
+        decoded = viterbi_decode(emissions, mask, make_potentials(crf))
+        reference = crf.decode(emissions, mask=mask)
+    assert [row[: len(ref)] for row, ref in zip(decoded.tolist(), reference)] == reference

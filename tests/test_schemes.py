@@ -3,6 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tagger.schemes import (
+    allowed_transitions,
     SchemeError,
     convert_tags,
     detect_scheme,
@@ -82,3 +83,34 @@ def test_spans_tags_spans_is_identity(case, scheme):
     assert len(tags) == length
     assert tags_to_spans(tags) == spans
     assert detect_scheme([tags]) in (scheme, "IOB2")
+
+
+def test_allowed_transitions_iob2_literal():
+    tags = ["O", "B-X", "I-X", "B-Y", "I-Y"]
+    start, end = 5, 6
+    assert set(allowed_transitions(tags, "IOB2")) == {
+        (start, 0), (start, 1), (start, 3),
+        (0, 0), (0, 1), (0, 3),
+        (1, 0), (1, 1), (1, 2), (1, 3),
+        (2, 0), (2, 1), (2, 2), (2, 3),
+        (3, 0), (3, 1), (3, 3), (3, 4),
+        (4, 0), (4, 1), (4, 3), (4, 4),
+        (0, end), (1, end), (2, end), (3, end), (4, end),
+    }
+
+
+def test_allowed_transitions_bioes_literal():
+    tags = ["O", "B-X", "I-X", "E-X", "S-X", "S-Y"]
+    start, end = 6, 7
+    assert set(allowed_transitions(tags, "BIOES")) == {
+        (start, 0), (start, 1), (start, 4), (start, 5),
+        (0, 0), (0, 1), (0, 4), (0, 5),
+        (1, 2), (1, 3),
+        (2, 2), (2, 3),
+        (3, 0), (3, 1), (3, 4), (3, 5),
+        (4, 0), (4, 1), (4, 4), (4, 5),
+        (5, 0), (5, 1), (5, 4), (5, 5),
+        (0, end), (3, end), (4, end), (5, end),
+    }
+    with pytest.raises(SchemeError, match="IOB2 and BIOES"):
+        allowed_transitions(tags, "IOB1")
