@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from .encoding import Encoder
-from .inference import predict_tags
+from .inference import decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, convert_tags, tags_to_spans
 from .storage import load_model
 from .tokenizer import tokenize
@@ -17,7 +18,11 @@ from .tokenizer import tokenize
 
 @dataclass(frozen=True)
 class Entity:
-    """A tagged span, with spaCy's field names: tokens ``start:end`` and characters ``start_char:end_char``."""
+    """A tagged span, with spaCy's field names: tokens ``start:end`` and characters ``start_char:end_char``.
+
+    ``score`` is the probability, under the model, that exactly this span with
+    this label is an entity (see ``tagger.inference``).
+    """
 
     text: str
     label: str
@@ -25,6 +30,7 @@ class Entity:
     end: int
     start_char: int
     end_char: int
+    score: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +49,26 @@ class TaggedSentence:
     offsets: list[tuple[int, int]]
     tags: list[str]
     entities: list[Entity]
+    probability: float | None = None  # of this tag sequence, under the model
+    readings: list["Reading"] | None = None  # n-best, when asked for
+
+
+@dataclass
+class Reading:
+    """One of the n best tag sequences of a sentence, with its exact probability."""
+
+    tags: list[str]
+    entities: list[Entity]
+    probability: float
+
+
+@dataclass
+class Marginals:
+    """Per-token tag probabilities: ``probabilities[i, j]`` for token ``i`` and tag ``labels[j]``."""
+
+    tokens: list[str]
+    labels: list[str]
+    probabilities: torch.Tensor  # (tokens, labels)
 
 
 Input = str | Sequence[str]
@@ -52,13 +78,19 @@ class Tagger:
     """A trained tagger: a model, its vocabularies, and the directory they came from.
 
     ``model`` is the loaded ``torch.nn.Module`` (a ``BiLSTMCRF``); ``path`` the model directory.
+    ``constrained`` (default True) keeps decoding to well-formed tag sequences;
+    ``temperature`` scales the probabilities (from ``config.json``, fitted by
+    ``tagger.calibration``; 1 leaves them as trained).
     """
 
-    def __init__(self, model: nn.Module, encoder: Encoder, config: dict, path: Path | None = None):
+    def __init__(self, model: nn.Module, encoder: Encoder, config: dict, path: Path | None = None,
+                 constrained: bool = True):
         self.model = model
         self.encoder = encoder
         self.config = config
         self.path = path
+        self.constrained = constrained
+        self.temperature = float(config.get("temperature", 1.0))
 
     @classmethod
     def load(cls, path: str | Path) -> "Tagger":
@@ -71,26 +103,59 @@ class Tagger:
         """Entity types the model predicts."""
         return sorted({tag.partition("-")[2] for tag in self.encoder.tags.names} - {""})
 
-    def tag(self, sentence: Input) -> list[Entity]:
-        """Entities of one sentence: a string (tokenized by ``tagger.tokenizer``) or a list of tokens."""
-        return self.tag_batch([sentence])[0]
+    def tag(self, sentence: Input, nbest: int | None = None) -> list[Entity] | list[Reading]:
+        """Entities of one sentence: a string (tokenized by ``tagger.tokenizer``) or a list of tokens.
 
-    def tag_batch(self, sentences: Sequence[Input], batch_size: int = 256) -> list[list[Entity]]:
-        """Entities of each sentence, in input order, tagged in length-sorted batches."""
-        return [tagged.entities for tagged in self.predict(sentences, batch_size)]
+        With ``nbest=K``: up to K ``Reading``s instead, best first.
+        """
+        return self.tag_batch([sentence], nbest=nbest)[0]
 
-    def predict(self, sentences: Sequence[Input], batch_size: int = 256, scheme: str = "IOB2") -> list[TaggedSentence]:
-        """Tokens, token-level tags (in ``scheme``) and entities of each sentence."""
+    def tag_batch(
+        self, sentences: Sequence[Input], batch_size: int = 256, nbest: int | None = None
+    ) -> list[list[Entity]] | list[list[Reading]]:
+        """Entities (or, with ``nbest``, readings) of each sentence, in input order, in length-sorted batches."""
+        tagged = self.predict(sentences, batch_size, nbest=nbest or 0)
+        return [t.readings if nbest else t.entities for t in tagged]
+
+    def predict(
+        self, sentences: Sequence[Input], batch_size: int = 256, scheme: str = "IOB2", *,
+        scores: bool = True, nbest: int = 0,
+    ) -> list[TaggedSentence]:
+        """Tokens, tags (in ``scheme``), entities and probabilities of each sentence.
+
+        ``scores=False`` skips probabilities (entity ``score`` is then None), which is faster.
+        """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
         if isinstance(sentences, str):
             raise TypeError("predict and tag_batch take a list of sentences; use tag() for one string")
+        if nbest < 0:
+            raise ValueError(f"nbest must be positive, got {nbest}")
         prepared = [_prepare(sentence) for sentence in sentences]
-        all_tags = predict_tags(self.model, self.encoder, [tokens for _, tokens, _ in prepared], batch_size)
-        return [
-            _tagged(text, tokens, offsets, convert_tags(tags, scheme))
-            for (text, tokens, offsets), tags in zip(prepared, all_tags)
-        ]
+        decoded = decode_sentences(
+            self.model, self.encoder, [tokens for _, tokens, _ in prepared], batch_size,
+            constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
+        )
+        results = []
+        for (text, tokens, offsets), result in zip(prepared, decoded):
+            tagged = _tagged(text, tokens, offsets, convert_tags(result.tags, scheme), result.entity_scores)
+            tagged.probability = result.probability
+            if result.readings is not None:
+                tagged.readings = [
+                    Reading(reading.tags, reading.entities, probability)
+                    for tags, probability in result.readings
+                    for reading in [_tagged(text, tokens, offsets, convert_tags(tags, scheme))]
+                ]
+            results.append(tagged)
+        return results
+
+    def marginals(self, sentence: Input) -> Marginals:
+        """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token."""
+        _, tokens, _ = _prepare(sentence)
+        probabilities = token_marginals_of(
+            self.model, self.encoder, tokens, constrained=self.constrained, temperature=self.temperature
+        )
+        return Marginals(tokens, list(self.encoder.tags.names), probabilities)
 
 
 def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
@@ -108,9 +173,12 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
     return " ".join(tokens), tokens, offsets
 
 
-def _tagged(text: str, tokens: list[str], offsets: list[tuple[int, int]], tags: list[str]) -> TaggedSentence:
+def _tagged(
+    text: str, tokens: list[str], offsets: list[tuple[int, int]], tags: list[str], scores: list[float] | None = None
+) -> TaggedSentence:
     entities = []
-    for label, start, end in tags_to_spans(tags):
+    for k, (label, start, end) in enumerate(tags_to_spans(tags)):
         start_char, end_char = offsets[start][0], offsets[end - 1][1]
-        entities.append(Entity(text[start_char:end_char], label, start, end, start_char, end_char))
+        score = scores[k] if scores is not None else None
+        entities.append(Entity(text[start_char:end_char], label, start, end, start_char, end_char, score))
     return TaggedSentence(text, tokens, offsets, tags, entities)

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +38,12 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
     parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
+    parser.add_argument("--min-score", type=float, default=0.0,
+                        help="drop entities whose probability (score) is below this, from tags and entities")
+    parser.add_argument("--nbest", type=int, default=0, metavar="K",
+                        help="with --format jsonl: add the K most probable readings of each sentence")
+    parser.add_argument("--unconstrained", action="store_true",
+                        help="let decoding produce tag sequences the scheme forbids (as plain CRF decoding does)")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -52,9 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
     if args.batch_size < 1:
         raise TaggerError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.nbest and args.format != "jsonl":
+        raise TaggerError("--nbest goes with --format jsonl")
+    if not 0.0 <= args.min_score <= 1.0:
+        raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
     from .api import Tagger  # torch loads here, so --help stays fast
 
     tagger = Tagger.load(args.model)
+    tagger.constrained = not args.unconstrained
     with _open_output(args.output) as output:
         if args.eval is not None:
             evaluate(tagger, args, output)
@@ -71,7 +83,9 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
     started = time.perf_counter()
     gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
                        encoding=args.encoding)
-    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size)
+    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size, scores=args.min_score > 0)
+    if args.min_score > 0:
+        tagged = [_above(result, args.min_score) for result in tagged]
     gold_tags = [sentence.labels for sentence in gold]
     unseen = sorted({tag.partition("-")[2] for tags in gold_tags for tag in tags} - {""} - set(tagger.labels))
     if unseen:
@@ -103,7 +117,10 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     for chunk in _chunks(sentences, CHUNK_SENTENCES):
         # A chunk ends early at bad input: what was read before it is tagged and written first.
         inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
-        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme)
+        scores = args.format == "jsonl" or args.min_score > 0
+        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest)
+        if args.min_score > 0:
+            tagged = [_above(result, args.min_score, args.scheme) for result in tagged]
         if args.format == "jsonl":
             for result in tagged:
                 record = {
@@ -111,7 +128,13 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
                     "tokens": result.tokens,
                     "tags": result.tags,
                     "entities": [entity.to_dict() for entity in result.entities],
+                    "probability": result.probability,
                 }
+                if result.readings is not None:
+                    record["nbest"] = [
+                        {"tags": r.tags, "entities": [e.to_dict() for e in r.entities], "probability": r.probability}
+                        for r in result.readings
+                    ]
                 output.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif args.format == "inline":
             output.write("".join(_inline(result) + "\n" for result in tagged))
@@ -123,6 +146,15 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
             ]
             write_conll(pairs, output)
         output.flush()
+
+
+def _above(tagged, min_score: float, scheme: str = "IOB2"):
+    """``tagged`` without its entities scored below ``min_score``, tags rewritten to match."""
+    from .schemes import spans_to_tags
+
+    kept = [entity for entity in tagged.entities if entity.score >= min_score]
+    tags = spans_to_tags([(e.label, e.start, e.end) for e in kept], len(tagged.tokens), scheme)
+    return replace(tagged, tags=tags, entities=kept)
 
 
 def _inline(tagged) -> str:

@@ -1,40 +1,180 @@
-"""Tagging token lists with a model, and scoring tags against gold ones."""
+"""From token lists to tags, with probabilities; and scoring tags against gold ones.
+
+Decoding is constrained to the tag scheme's allowed transitions by default, so
+predictions are always well-formed. Probabilities come from the CRF's forward
+and backward scores, after dividing all scores by the model's temperature
+(fitted on dev data by ``tagger.calibration``; 1 means untouched):
+
+- a sentence's ``probability`` is that of its returned tag sequence;
+- an entity's ``score`` is the probability that exactly this span, with this
+  label, is an entity: the total probability of all tag sequences whose
+  entities include it (for BIOES: ``B I* E`` or ``S`` at its tokens; for IOB2:
+  ``B I*`` at its tokens and no ``I`` of its type right after). Without
+  constraints it is the probability of the predicted tags at its tokens (and,
+  for IOB2, no ``I`` of its type right after).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from seqeval.metrics import classification_report as seqeval_report
 from seqeval.metrics import f1_score, precision_score, recall_score
 
+from .decode import (
+    Potentials,
+    forward_backward,
+    make_potentials,
+    nbest_decode,
+    path_scores,
+    token_marginals,
+    viterbi_decode,
+)
 from .encoding import Encoder
-from .model import BiLSTMCRF
-from .schemes import convert_tags
+from .model import Batch, BiLSTMCRF
+from .schemes import allowed_transitions, convert_tags, detect_scheme, tags_to_spans
+
+
+@dataclass
+class Decoded:
+    """One sentence's result, tags in the model's scheme.
+
+    ``entity_scores`` follow ``tags_to_spans(tags)``; ``readings`` are the
+    n-best ``(tags, probability)`` pairs, best first. Both are None unless asked for.
+    """
+
+    tags: list[str]
+    probability: float | None = None
+    entity_scores: list[float] | None = None
+    readings: list[tuple[list[str], float]] | None = None
+
+
+def model_scheme(encoder: Encoder) -> str:
+    """The scheme a model's tags are in: BIOES or IOB2."""
+    return detect_scheme([encoder.tags.names])
+
+
+def decoding_potentials(model: BiLSTMCRF, encoder: Encoder, constrained: bool = True, temperature: float = 1.0) -> Potentials:
+    allowed = allowed_transitions(encoder.tags.names, model_scheme(encoder)) if constrained else None
+    return make_potentials(model.crf, allowed, temperature)
+
+
+def decode_sentences(
+    model: BiLSTMCRF,
+    encoder: Encoder,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int = 256,
+    *,
+    constrained: bool = True,
+    temperature: float = 1.0,
+    scores: bool = False,
+    nbest: int = 0,
+) -> list[Decoded]:
+    """Decode each token list, in input order, in length-sorted batches.
+
+    ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
+    that many readings. Empty sentences get empty results and never reach the CRF.
+    """
+    results = [Decoded([], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
+               for _ in sentences]
+    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lambda i: len(sentences[i]))
+    scheme = model_scheme(encoder)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            potentials = decoding_potentials(model, encoder, constrained, temperature)
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                batch = encoder.batch([sentences[i] for i in chunk])
+                decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
+                for i, result in zip(chunk, decoded):
+                    results[i] = result
+    finally:
+        model.train(was_training)
+    return results
+
+
+def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperature: float, scheme: str,
+                  scores: bool, nbest: int) -> list[Decoded]:
+    emissions = model.emissions(batch) / temperature  # shape: (B, T, K)
+    best = viterbi_decode(emissions, batch.mask, potentials)
+    tags = encoder.tag_names(best)
+    if not scores and not nbest:
+        return [Decoded(sentence_tags) for sentence_tags in tags]
+    alpha, beta, log_z = forward_backward(emissions, batch.mask, potentials)
+    probabilities = torch.exp(path_scores(emissions, batch.mask, potentials, best) - log_z).tolist()
+    results = []
+    readings: list[list[tuple[list[str], float]]] = [[] for _ in tags]
+    if nbest:
+        paths, path_score = nbest_decode(emissions, batch.mask, potentials, nbest)
+        path_probability = torch.exp(path_score - log_z.unsqueeze(1)).tolist()
+        for i in range(len(tags)):
+            for r in range(nbest):
+                if path_score[i, r] > float("-inf"):
+                    readings[i].append((encoder.tag_names(paths[i, r : r + 1])[0], path_probability[i][r]))
+    if scores:
+        spans_scores = _entity_scores(encoder, scheme, tags, alpha.numpy(), beta.numpy(), log_z.numpy(),
+                                      emissions.numpy(), potentials.transitions.numpy())
+    for i, sentence_tags in enumerate(tags):
+        results.append(Decoded(
+            sentence_tags,
+            probabilities[i] if scores else None,
+            spans_scores[i] if scores else None,
+            readings[i] if nbest else None,
+        ))
+    return results
+
+
+def _entity_scores(encoder, scheme, tags, alpha, beta, log_z, emissions, transitions) -> list[list[float]]:
+    """Probability of each predicted entity (see the module docstring), from forward-backward scores."""
+    vocabulary = encoder.tags
+    all_scores = []
+    for i, sentence_tags in enumerate(tags):
+        length = len(sentence_tags)
+        sentence_scores = []
+        for label, start, end in tags_to_spans(sentence_tags):
+            # With constraints these are the entity's canonical tags (B I* E / S, or B I*).
+            path = vocabulary.ids(sentence_tags[start:end])
+            prefix = alpha[i, start, path[0]]
+            for offset in range(1, len(path)):
+                prefix += transitions[path[offset - 1], path[offset]] + emissions[i, start + offset, path[offset]]
+            probability = math.exp(prefix + beta[i, end - 1, path[-1]] - log_z[i])
+            if scheme == "IOB2" and end < length:
+                inside = vocabulary.id(f"I-{label}")
+                # minus the readings in which the entity goes on past ``end``
+                longer = prefix + transitions[path[-1], inside] + emissions[i, end, inside] + beta[i, end, inside]
+                probability -= math.exp(longer - log_z[i])
+            sentence_scores.append(min(1.0, max(0.0, float(probability))))
+        all_scores.append(sentence_scores)
+    return all_scores
+
+
+def token_marginals_of(
+    model: BiLSTMCRF, encoder: Encoder, tokens: Sequence[str], *, constrained: bool = True, temperature: float = 1.0
+) -> torch.Tensor:
+    """(len(tokens), K) probability of each of the model's tags at each token."""
+    if not tokens:
+        return torch.zeros((0, len(encoder.tags)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            batch = encoder.batch([tokens])
+            potentials = decoding_potentials(model, encoder, constrained, temperature)
+            return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
+    finally:
+        model.train(was_training)
 
 
 def predict_tags(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256
 ) -> list[list[str]]:
-    """Tags (in the model's scheme) of each token list, in input order.
-
-    Sentences are batched by length so padding stays small; empty sentences
-    get empty tag lists and never reach the CRF.
-    """
-    results: list[list[str]] = [[] for _ in sentences]
-    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lambda i: len(sentences[i]))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                tags = encoder.tag_names(model.decode(encoder.batch([sentences[i] for i in chunk])))
-                for i, sentence_tags in zip(chunk, tags):
-                    results[i] = sentence_tags
-    finally:
-        model.train(was_training)
-    return results
+    """Tags (in the model's scheme, constrained decoding) of each token list, in input order."""
+    return [result.tags for result in decode_sentences(model, encoder, sentences, batch_size)]
 
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:

@@ -21,7 +21,8 @@ def test_tag_string_and_tokens(sample_model):
     tagger = Tagger.load(output)
     assert tagger.path == output and tagger.model.training is False
     entities = tagger.tag("Angela Merkel visited Paris on Monday .")
-    assert entities[0] == Entity("Angela Merkel", "PER", 0, 2, 0, 13)
+    first = entities[0]
+    assert first == Entity("Angela Merkel", "PER", 0, 2, 0, 13, first.score) and 0.5 < first.score <= 1.0
     assert ("Paris", "LOC") in [(e.text, e.label) for e in entities]
     text = "Officials in  Berlin expect Siemens to announce 12 new jobs."
     for entity in tagger.tag(text):
@@ -38,7 +39,11 @@ def test_tag_batch_matches_one_by_one(sample_model):
     tagger = Tagger.load(sample_model[0])
     sentences = ["Tom Baker met Olga Petrova in Oslo .", "", ["Reuters", "said", "so", "."], "Police in Lima arrested two men ."]
     batched = tagger.tag_batch(sentences, batch_size=2)
-    assert batched == [tagger.tag(sentence) for sentence in sentences]
+    alone = [tagger.tag(sentence) for sentence in sentences]
+    assert [[e.to_dict() | {"score": None} for e in es] for es in batched] == [
+        [e.to_dict() | {"score": None} for e in es] for es in alone
+    ]
+    assert [e.score for es in batched for e in es] == pytest.approx([e.score for es in alone for e in es], abs=1e-5)
     predicted = tagger.predict(sentences)
     assert all(len(p.tags) == len(p.tokens) for p in predicted)
     bioes = tagger.predict(sentences, scheme="BIOES")

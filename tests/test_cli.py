@@ -111,3 +111,28 @@ def test_tag_inline_format(sample_model):
     done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "inline", "-",
                input="John Smith joined Toyota in 1996 .\n")
     assert done.stdout == "[PER John Smith] joined [ORG Toyota] in 1996 .\n"
+
+
+def test_scores_nbest_and_min_score(sample_model):
+    text = "Angela Merkel visited Paris on Monday .\nTom Baker met Olga Petrova in Oslo .\n"
+    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
+               "--nbest", "3", "-", input=text)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    for record in records:
+        assert 0 < record["probability"] <= 1
+        assert all(0 <= e["score"] <= 1 for e in record["entities"])
+        readings = record["nbest"]
+        assert 1 <= len(readings) <= 3 and readings[0]["tags"] == record["tags"]
+        assert [r["probability"] for r in readings] == sorted((r["probability"] for r in readings), reverse=True)
+    scores = sorted(e["score"] for record in records for e in record["entities"])
+    threshold = (scores[0] + scores[-1]) / 2 if scores[0] < scores[-1] else 1.0
+    filtered = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
+                   "--min-score", str(threshold), "-", input=text)
+    kept = [json.loads(line) for line in filtered.stdout.splitlines()]
+    for record in kept:
+        assert all(e["score"] >= threshold for e in record["entities"])
+        assert [(e["label"], e["start"], e["end"]) for e in record["entities"]] == tags_to_spans(record["tags"])
+    assert sum(len(r["entities"]) for r in kept) == sum(s >= threshold for s in scores)
+    refused = run("tag.py", "--model", str(sample_model[0]), "--nbest", "2", "-", input="")
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: --nbest goes with --format jsonl"

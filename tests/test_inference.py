@@ -1,0 +1,97 @@
+"""Probabilities on the tagging path against brute-force enumeration over a small random model."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from tagger.api import Tagger
+from tagger.encoding import CASINGS, Encoder
+from tagger.inference import decode_sentences, decoding_potentials
+from tagger.model import BiLSTMCRF, ModelConfig
+from tagger.schemes import allowed_transitions, scheme_labels, tags_to_spans
+from tagger.vocab import Vocabulary
+
+SENTENCES = [["Tom", "met", "Ann"], ["Oslo"], ["a", "b", "c", "d"]]
+
+
+def random_model(scheme, seed=0):
+    torch.manual_seed(seed)
+    tags = Vocabulary(scheme_labels(["X"], scheme))
+    encoder = Encoder(Vocabulary.build(["tom", "met", "ann", "oslo"]), Vocabulary.build("TomeAnOslabcd"), tags)
+    model = BiLSTMCRF(ModelConfig(len(encoder.words), len(encoder.chars), len(CASINGS), len(tags), word_dim=4,
+                                  char_dim=3, char_filters=3, hidden_size=3)).eval()
+    with torch.no_grad():
+        for parameter in (model.crf.transitions, model.crf.start_transitions, model.crf.end_transitions,
+                          model.projection.bias):
+            parameter.copy_(torch.randn(parameter.shape) * 1.5)
+    return model, encoder
+
+
+def enumerate_readings(model, encoder, tokens, constrained, temperature):
+    """Every tag sequence with its probability, by brute force."""
+    potentials = decoding_potentials(model, encoder, constrained, temperature)
+    with torch.no_grad():
+        emissions = model.emissions(encoder.batch([tokens]))[0] / temperature
+    names = encoder.tags.names
+    scored = []
+    for path in itertools.product(range(len(names)), repeat=len(tokens)):
+        score = potentials.start_transitions[path[0]] + emissions[0, path[0]]
+        for t in range(1, len(path)):
+            score = score + potentials.transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+        scored.append(([names[k] for k in path], (score + potentials.end_transitions[path[-1]]).item()))
+    log_z = torch.logsumexp(torch.tensor([s for _, s in scored]), 0).item()
+    return [(tags, math.exp(s - log_z)) for tags, s in scored]
+
+
+@pytest.mark.parametrize("scheme", ["BIOES", "IOB2"])
+@pytest.mark.parametrize("constrained, temperature", [(True, 1.0), (True, 1.7), (False, 1.0)])
+def test_entity_scores_probabilities_and_nbest(scheme, constrained, temperature):
+    model, encoder = random_model(scheme)
+    results = decode_sentences(model, encoder, SENTENCES, constrained=constrained, temperature=temperature,
+                               scores=True, nbest=5)
+    allowed = set(allowed_transitions(encoder.tags.names, scheme))
+    index = {tag: i for i, tag in enumerate(encoder.tags.names)}
+    for tokens, result in zip(SENTENCES, results):
+        readings = enumerate_readings(model, encoder, tokens, constrained, temperature)
+        probability = dict((tuple(tags), p) for tags, p in readings)
+        assert result.probability == pytest.approx(probability[tuple(result.tags)], abs=1e-5)
+        assert result.probability == pytest.approx(max(probability.values()), abs=1e-6)
+        for (label, start, end), score in zip(tags_to_spans(result.tags), result.entity_scores):
+            if constrained:
+                expected = sum(p for tags, p in readings if (label, start, end) in tags_to_spans(tags))
+            else:
+                canonical = result.tags[start:end]
+                expected = sum(p for tags, p in readings if tags[start:end] == canonical
+                               and not (scheme == "IOB2" and end < len(tags) and tags[end] == f"I-{label}"))
+            assert score == pytest.approx(expected, abs=1e-5)
+            assert 0.0 <= score <= 1.0
+        top = sorted((pair for pair in readings if pair[1] > 0), key=lambda pair: -pair[1])[:5]
+        assert [tags for tags, _ in result.readings] == [tags for tags, _ in top]
+        assert [p for _, p in result.readings] == pytest.approx([p for _, p in top], abs=1e-6)
+        assert sum(p for _, p in result.readings) <= 1.0 + 1e-6
+        if constrained:
+            for tags, _ in result.readings:
+                path = [len(index)] + [index[t] for t in tags] + [len(index) + 1]
+                assert all(pair in allowed for pair in zip(path, path[1:]))
+
+
+def test_tagger_scores_marginals_and_nbest_api(sample_model):
+    tagger = Tagger.load(sample_model[0])
+    entities = tagger.tag("Angela Merkel visited Paris on Monday .")
+    assert entities and all(0.0 <= e.score <= 1.0 for e in entities)
+    readings = tagger.tag("Angela Merkel visited Paris on Monday .", nbest=3)
+    assert 1 <= len(readings) <= 3
+    assert readings[0].entities == [
+        e.__class__(e.text, e.label, e.start, e.end, e.start_char, e.end_char) for e in entities
+    ]
+    assert [r.probability for r in readings] == sorted((r.probability for r in readings), reverse=True)
+    assert len({tuple(r.tags) for r in readings}) == len(readings)
+    marginals = tagger.marginals("Angela Merkel visited Paris")
+    assert marginals.probabilities.shape == (4, len(marginals.labels))
+    assert torch.allclose(marginals.probabilities.sum(dim=1), torch.ones(4), atol=1e-5)
+    assert tagger.marginals("").probabilities.shape == (0, len(marginals.labels))
+    plain = tagger.predict(["Angela Merkel visited Paris ."], scores=False)[0]
+    assert plain.probability is None and all(e.score is None for e in plain.entities)
+    assert tagger.tag("", nbest=2) == [] or tagger.tag("", nbest=2)[0].tags == []
