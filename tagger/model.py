@@ -40,7 +40,7 @@ class Batch(NamedTuple):
 class ModelConfig:
     """Sizes of the network; saved in the model directory's ``config.json``."""
 
-    num_words: int
+    num_words: int  # all word ids, the fixed ones included
     num_chars: int
     num_casings: int
     num_tags: int
@@ -51,6 +51,10 @@ class ModelConfig:
     casing_dim: int = 8
     hidden_size: int = 200
     dropout: float = 0.5
+    # The last ``fixed_words`` word ids are pretrained vectors of words the
+    # training data never shows: they would get no gradient, so they are kept
+    # out of the optimizer (same result, much less work per step).
+    fixed_words: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,7 +82,8 @@ class BiLSTMCRF(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.word_embedding = nn.Embedding(config.num_words, config.word_dim, padding_idx=0)
+        self.word_embedding = nn.Embedding(config.num_words - config.fixed_words, config.word_dim, padding_idx=0)
+        self.register_buffer("fixed_word_vectors", torch.zeros(config.fixed_words, config.word_dim))
         self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
         self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
         self.dropout = nn.Dropout(config.dropout)
@@ -87,10 +92,27 @@ class BiLSTMCRF(nn.Module):
         self.projection = nn.Linear(2 * config.hidden_size, config.num_tags)
         self.crf = CRF(config.num_tags, batch_first=True)
 
+    def embed_words(self, words: Tensor) -> Tensor:
+        """(B, T) word ids -> (B, T, word_dim) vectors, trained or fixed."""
+        tuned = self.word_embedding.num_embeddings
+        if self.config.fixed_words == 0:
+            return self.word_embedding(words)
+        fixed = words >= tuned
+        vectors = self.word_embedding(words.masked_fill(fixed, 0))
+        pretrained = nn.functional.embedding((words - tuned).clamp(min=0), self.fixed_word_vectors)
+        return torch.where(fixed.unsqueeze(-1), pretrained, vectors)
+
+    def set_word_vectors(self, table: Tensor) -> None:
+        """Fill all word rows, trained and fixed, from a (num_words, word_dim) table."""
+        tuned = self.word_embedding.num_embeddings
+        with torch.no_grad():
+            self.word_embedding.weight.copy_(table[:tuned])
+            self.fixed_word_vectors.copy_(table[tuned:])
+
     def emissions(self, batch: Batch) -> Tensor:
         """Per-token tag scores, shape (B, T, num_tags)."""
         chars = self.char_cnn(batch.type_chars)[batch.token_types]  # shape: (B, T, filters)
-        features = torch.cat([self.word_embedding(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
+        features = torch.cat([self.embed_words(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
         lengths = batch.mask.sum(dim=1)
         if bool((lengths == lengths[0]).all()):

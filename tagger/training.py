@@ -69,7 +69,8 @@ def build_encoder(
     Words are the training words seen ``min_count`` times, plus every training
     word that has a vector, plus the first ``max_vectors`` words of the vector
     file (all of them if None), so those words are known even when the training
-    data never shows them.
+    data never shows them. Words of the training data come first: the model
+    keeps the rest fixed.
     """
     lowercase = embeddings.lowercase if embeddings is not None else True
     key = (lambda token: token.lower()) if lowercase else (lambda token: token)
@@ -135,18 +136,19 @@ def train(
     sizes = dict(model_config or {})
     if embeddings is not None:
         sizes["word_dim"] = embeddings.dim
+    seen = {encoder.word_key(token) for sentence in train_sentences for token in sentence.tokens}
     network = ModelConfig(
         num_words=len(encoder.words),
         num_chars=len(encoder.chars),
         num_casings=len(CASINGS),
         num_tags=len(encoder.tags),
+        fixed_words=_unseen_tail(encoder.words.names, seen),
         **sizes,
     )
     model = BiLSTMCRF(network)
     if embeddings is not None:
-        with torch.no_grad():
-            generator = torch.Generator().manual_seed(config.seed)
-            model.word_embedding.weight.copy_(initial_word_vectors(encoder, embeddings, generator))
+        generator = torch.Generator().manual_seed(config.seed)
+        model.set_word_vectors(initial_word_vectors(encoder, embeddings, generator))
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
@@ -160,6 +162,16 @@ def train(
         output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config)
     )
     return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
+
+
+def _unseen_tail(names: Sequence[str], seen: set[str]) -> int:
+    """How many of the last names the training data never shows (ids 0 and 1 are never counted)."""
+    count = 0
+    for name in reversed(names[2:]):
+        if name in seen:
+            break
+        count += 1
+    return count
 
 
 def resume(

@@ -85,3 +85,26 @@ def test_packaged_glove_is_memory_mapped():
     assert isinstance(embeddings.vectors, np.memmap)
     assert embeddings.words[:3] == ["the", ",", "."]
     assert embeddings.lowercase
+
+
+def test_pretrained_words_the_training_data_never_shows_stay_fixed(tmp_path):
+    from tagger.corpus import read_corpus
+    from tagger.storage import load_model
+    from tagger.training import train
+
+    from .conftest import SAMPLE
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:40]
+    lines = ["paris " + " ".join(["0.5"] * 6), "zanzibar " + " ".join(["0.25"] * 6), "qwerty " + " ".join(["-1"] * 6)]
+    embeddings = load_embeddings(write_vectors(tmp_path / "v.txt", lines))
+    train(sentences, sentences[:10], tmp_path / "m", TrainingConfig(epochs=2, seed=1), {"hidden_size": 8},
+          embeddings, log=lambda message: None)
+    model, encoder, _ = load_model(tmp_path / "m")
+    seen = {token.lower() for s in sentences for token in s.tokens}
+    assert "zanzibar" not in seen and "qwerty" not in seen and "paris" in seen
+    assert model.config.fixed_words == 2 and encoder.words.names[-2:] == ["zanzibar", "qwerty"]
+    assert model.fixed_word_vectors.tolist() == [[0.25] * 6, [-1.0] * 6]
+    zanzibar = torch.tensor([[encoder.words.id("zanzibar"), encoder.words.id("paris")]])
+    vectors = model.embed_words(zanzibar)[0]
+    assert vectors[0].tolist() == [0.25] * 6
+    assert vectors[1].tolist() != [0.5] * 6  # trained words move
