@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -46,30 +46,37 @@ class Encoder:
     chars: Vocabulary
     tags: Vocabulary
     lowercase: bool = True
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def word_key(self, token: str) -> str:
         return token.lower() if self.lowercase else token
 
     def batch(self, sentences: Sequence[Sequence[str]]) -> Batch:
         """A padded batch of non-empty token lists."""
-        if any(len(tokens) == 0 for tokens in sentences):
+        lengths = [len(tokens) for tokens in sentences]
+        if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
-        length = max(len(tokens) for tokens in sentences)
-        words = torch.zeros((len(sentences), length), dtype=torch.long)
-        casings = torch.zeros_like(words)
-        token_types = torch.zeros_like(words)
         types: dict[str, int] = {}
-        for i, tokens in enumerate(sentences):
-            n = len(tokens)
-            words[i, :n] = torch.tensor([self.words.id(self.word_key(token)) for token in tokens])
-            casings[i, :n] = torch.tensor([casing(token) for token in tokens])
-            token_types[i, :n] = torch.tensor([types.setdefault(token, len(types)) for token in tokens])
-        width = min(MAX_WORD_CHARS, max(len(token) for token in types))
-        type_chars = torch.zeros((len(types), max(width, 1)), dtype=torch.long)
-        for token, row in types.items():
-            ids = self.chars.ids(token[:width]) or [1]  # an empty token reads as one unknown char
-            type_chars[row, : len(ids)] = torch.tensor(ids)
-        return Batch(words, casings, token_types, type_chars, _mask(sentences, length))
+        flat_types = [types.setdefault(token, len(types)) for tokens in sentences for token in tokens]
+        info = [self._token_info(token) for token in types]
+        mask = torch.arange(max(lengths)).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+        token_types = torch.zeros(mask.shape, dtype=torch.long)
+        token_types[mask] = torch.tensor(flat_types)
+        words = torch.tensor([word for word, _, _ in info])[token_types].masked_fill_(~mask, 0)
+        casings = torch.tensor([case for _, case, _ in info])[token_types].masked_fill_(~mask, 0)
+        width = max(len(chars) for _, _, chars in info)
+        type_chars = torch.tensor([chars + (0,) * (width - len(chars)) for _, _, chars in info])
+        return Batch(words, casings, token_types, type_chars, mask)
+
+    def _token_info(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        """Word id, casing id and character ids of a token, cached: corpora repeat their words."""
+        found = self._cache.get(token)
+        if found is None:
+            if len(self._cache) >= 1 << 20:  # bounded memory when streaming huge inputs
+                self._cache.clear()
+            chars = tuple(self.chars.ids(token[:MAX_WORD_CHARS])) or (1,)  # an empty token reads as one unknown char
+            found = self._cache[token] = (self.words.id(self.word_key(token)), casing(token), chars)
+        return found
 
     def tag_ids(self, tag_lists: Sequence[Sequence[str]], length: int) -> Tensor:
         """(B, T) ids of gold tags, padded with 0."""
@@ -100,7 +107,3 @@ class Encoder:
             data["lowercase"],
         )
 
-
-def _mask(sentences: Sequence[Sequence[str]], length: int) -> Tensor:
-    lengths = torch.tensor([len(tokens) for tokens in sentences])
-    return torch.arange(length).unsqueeze(0) < lengths.unsqueeze(1)

@@ -83,7 +83,8 @@ class BiLSTMCRF(nn.Module):
         super().__init__()
         self.config = config
         self.word_embedding = nn.Embedding(config.num_words - config.fixed_words, config.word_dim, padding_idx=0)
-        self.register_buffer("fixed_word_vectors", torch.zeros(config.fixed_words, config.word_dim))
+        self.register_buffer("fixed_word_vectors", torch.zeros(config.fixed_words, config.word_dim),
+                             persistent=config.fixed_words > 0)
         self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
         self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
         self.dropout = nn.Dropout(config.dropout)
