@@ -12,6 +12,7 @@ from torch import nn
 from .encoding import Encoder
 from .inference import decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, convert_tags, tags_to_spans
+from .model import quantize_dynamic
 from .storage import load_model
 from .tokenizer import tokenize
 
@@ -93,9 +94,14 @@ class Tagger:
         self.temperature = float(config.get("temperature", 1.0))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Tagger":
-        """Load a model directory written by ``train.py``; raises ``ModelError`` saying what is wrong."""
+    def load(cls, path: str | Path, quantize: bool = False) -> "Tagger":
+        """Load a model directory written by ``train.py``; raises ``ModelError`` saying what is wrong.
+
+        ``quantize=True`` runs the LSTM and linear layers with int8 weights (faster on CPU).
+        """
         model, encoder, config = load_model(path)
+        if quantize:
+            model = quantize_dynamic(model)
         return cls(model, encoder, config, Path(path))
 
     @property

@@ -30,6 +30,7 @@ from torch import nn
 
 from .api import Tagger
 from .corpus import read_corpus
+from .inference import entity_scores
 from .encoding import CASINGS
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
@@ -113,12 +114,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("Tagger.tag, one 20-token sentence", f"{latency * 1000:.2f} ms", f"{lstm_latency / latency:.2f}",
                      f"bare LSTM {lstm_latency * 1000:.2f} ms"))
 
+        quantized = Tagger.load(model_dir, quantize=True)
+        seconds = median_seconds(lambda: quantized.tag_batch(test), args.repeats)
+        rows.append(("Tagger.tag_batch, batch 256, --quantize", f"{tokens / seconds:,.0f} tokens/s",
+                     f"{floor / seconds:.2f}", "int8 LSTM and linear layers"))
+        if args.model:
+            gold = [s.labels for s in read_corpus(args.data / "eng.testb")]
+            f1 = entity_scores(gold, [r.tags for r in tagger.predict(test, scores=False)])["f1"]
+            f1_int8 = entity_scores(gold, [r.tags for r in quantized.predict(test, scores=False)])["f1"]
+            rows.append(("eng.testb F1, fp32 -> int8", f"{f1:.4f} -> {f1_int8:.4f}", "",
+                         f"change {100 * (f1_int8 - f1):+.2f} points"))
+
         output = Path(scratch) / "tagged.conll"
         command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(args.data / "eng.testb"),
                    "--output", str(output)]
         cli = median_seconds(lambda: subprocess.run(command, check=True), max(1, args.repeats // 2))
+        child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
-                     f"{cli:.2f} s with start-up"))
+                     f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
 
         rows += _training_rows(tagger, train, args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from seqeval.metrics import classification_report as seqeval_report
-from seqeval.metrics import f1_score, precision_score, recall_score
 
 from .decode import (
     Potentials,
@@ -182,6 +180,8 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
     Both sides may be in any scheme; they are compared as IOB2.
     """
+    from seqeval.metrics import f1_score, precision_score, recall_score  # imports scikit-learn: 2 s, so only here
+
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
     return {
@@ -193,6 +193,8 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 def classification_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> str:
     """seqeval's per-type report (conlleval-compatible mode), four digits."""
+    from seqeval.metrics import classification_report as seqeval_report
+
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
     return seqeval_report(gold2, predicted2, digits=4, zero_division=0)

@@ -57,3 +57,16 @@ def test_load_errors(tmp_path, sample_model):
         Tagger.load(tmp_path / "none")
     with pytest.raises(ModelError, match="config.json: missing"):
         Tagger.load(tmp_path)
+
+
+def test_quantized_tagger_agrees_with_the_float_one(sample_model):
+    from tagger.corpus import read_corpus
+
+    from .conftest import SAMPLE
+
+    sentences = [s.tokens for s in read_corpus(SAMPLE / "test.conll")]
+    plain = Tagger.load(sample_model[0])
+    quantized = Tagger.load(sample_model[0], quantize=True)
+    assert type(quantized.model.lstm).__module__.startswith("torch.ao.nn.quantized")
+    same = sum(a.tags == b.tags for a, b in zip(plain.predict(sentences), quantized.predict(sentences)))
+    assert same >= 0.95 * len(sentences)
