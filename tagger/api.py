@@ -13,7 +13,7 @@ from .encoding import Encoder
 from .inference import decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, convert_tags, tags_to_spans
 from .model import quantize_dynamic
-from .storage import load_model
+from .storage import load_model, resolve_model
 from .tokenizer import tokenize
 
 
@@ -94,15 +94,18 @@ class Tagger:
         self.temperature = float(config.get("temperature", 1.0))
 
     @classmethod
-    def load(cls, path: str | Path, quantize: bool = False) -> "Tagger":
-        """Load a model directory written by ``train.py``; raises ``ModelError`` saying what is wrong.
+    def load(cls, path: str | Path | None = None, quantize: bool = False) -> "Tagger":
+        """Load a model directory written by ``train.py``, or a model shipped with tagger by name.
 
-        ``quantize=True`` runs the LSTM and linear layers with int8 weights (faster on CPU).
+        No argument loads the default English model (``en-conll03``). Raises
+        ``ModelError`` saying what is wrong. ``quantize=True`` runs the LSTM and
+        linear layers with int8 weights (faster on CPU).
         """
-        model, encoder, config = load_model(path)
+        directory = resolve_model(path)
+        model, encoder, config = load_model(directory)
         if quantize:
             model = quantize_dynamic(model)
-        return cls(model, encoder, config, Path(path))
+        return cls(model, encoder, config, directory)
 
     @property
     def labels(self) -> list[str]:

@@ -25,7 +25,8 @@ def _argument_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="files to tag; '-' reads standard input")
-    parser.add_argument("--model", required=True, help="model directory written by train.py")
+    parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
+                        "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD", help="score the model on a gold CoNLL file instead of tagging")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--input-format", choices=("conll", "text"), default="conll",

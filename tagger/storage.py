@@ -61,9 +61,9 @@ def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **
     write_atomically(directory / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
 
 
-def save_weights(directory: Path, model: BiLSTMCRF) -> None:
-    """Write ``model.safetensors`` from the model's parameters."""
-    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+def save_weights(directory: Path, model: BiLSTMCRF, dtype: torch.dtype | None = None) -> None:
+    """Write ``model.safetensors`` from the model's parameters (cast to ``dtype`` if given, e.g. float16)."""
+    state = {name: tensor.detach().to(dtype or tensor.dtype).contiguous() for name, tensor in model.state_dict().items()}
     write_atomically(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path), metadata={"format": "pt"}))
 
 
@@ -94,10 +94,27 @@ def append_metrics(directory: Path, record: dict) -> None:
         stream.write(json.dumps(record) + "\n")
 
 
+PACKAGED_MODELS = Path(__file__).parent / "models"
+DEFAULT_MODEL = "en-conll03"
+
+
+def packaged_models() -> list[str]:
+    return sorted(path.name for path in PACKAGED_MODELS.glob("*") if (path / CONFIG_FILE).is_file())
+
+
+def resolve_model(name_or_path: str | Path | None = None) -> Path:
+    """A model directory from a path, the name of a model shipped in the package, or None (the default model)."""
+    name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
+    if not Path(name).is_dir() and name in packaged_models():
+        return PACKAGED_MODELS / name
+    return Path(name)
+
+
 def read_config(directory: Path) -> dict:
     path = directory / CONFIG_FILE
     if not directory.is_dir():
-        raise ModelError(f"{directory}: no such model directory")
+        shipped = ", ".join(packaged_models()) or "none"
+        raise ModelError(f"{directory}: no such model directory (models shipped with tagger: {shipped})")
     if not path.is_file():
         raise ModelError(f"{path}: missing; a model directory holds {CONFIG_FILE} and {WEIGHTS_FILE}")
     try:

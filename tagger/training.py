@@ -125,6 +125,7 @@ def train(
     embeddings: Embeddings | None = None,
     source_scheme: str | None = None,
     log=print,
+    recipe: str | None = None,
 ) -> dict:
     """Start a run: build vocabularies and model, write ``output``, train; return the best dev scores.
 
@@ -159,7 +160,8 @@ def train(
     for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
         (output / stale).unlink(missing_ok=True)
     save_config(
-        output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config)
+        output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config),
+        recipe=recipe,
     )
     return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
 
@@ -323,6 +325,9 @@ def _argument_parser() -> argparse.ArgumentParser:
         description="Train a BiLSTM-CRF named-entity tagger on CoNLL column files.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--recipe", choices=recipe_names(),
+                        help="start from a named, versioned set of options shipped with tagger "
+                        "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
     data.add_argument("--dev", required=True, help="development corpus, used to pick the best epoch")
@@ -367,8 +372,31 @@ def _argument_parser() -> argparse.ArgumentParser:
     return parser
 
 
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def recipe_names() -> list[str]:
+    return sorted(path.stem for path in RECIPES.glob("*.json"))
+
+
+def load_recipe(name: str) -> dict:
+    """A recipe file: ``{"name", "version", "description", "options": {option: value}}``."""
+    path = RECIPES / f"{name}.json"
+    if not path.is_file():
+        raise TaggerError(f"unknown recipe {name!r}: available are {', '.join(recipe_names())}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _argument_parser().parse_args(argv)
+    parser = _argument_parser()
+    known, _ = parser.parse_known_args(argv)
+    recipe = load_recipe(known.recipe) if known.recipe else None
+    if recipe is not None:
+        unknown = sorted(set(recipe["options"]) - {action.dest for action in parser._actions})
+        if unknown:
+            raise TaggerError(f"recipe {recipe['name']} has unknown options: {', '.join(unknown)}")
+        parser.set_defaults(**recipe["options"])
+    args = parser.parse_args(argv)
     defaults = TrainingConfig()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -402,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dim=args.word_dim)
-    train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme)
+    recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
+    train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)
     return 0
 
 

@@ -53,7 +53,7 @@ def test_tag_batch_matches_one_by_one(sample_model):
 
 
 def test_load_errors(tmp_path, sample_model):
-    with pytest.raises(ModelError, match="no such model directory"):
+    with pytest.raises(ModelError, match="no such model directory \\(models shipped with tagger"):
         Tagger.load(tmp_path / "none")
     with pytest.raises(ModelError, match="config.json: missing"):
         Tagger.load(tmp_path)

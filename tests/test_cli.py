@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tagger.corpus import read_conll
 from tagger.schemes import tags_to_spans
@@ -104,7 +105,8 @@ def test_tag_errors(sample_model, args, message):
 
 def test_tag_missing_model(tmp_path):
     done = run("tag.py", "--model", str(tmp_path / "none"), "-", input="")
-    assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none'}: no such model directory"
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {tmp_path / 'none'}: no such model directory (models shipped with tagger:")
 
 
 def test_tag_inline_format(sample_model):
@@ -136,3 +138,32 @@ def test_scores_nbest_and_min_score(sample_model):
     assert sum(len(r["entities"]) for r in kept) == sum(s >= threshold for s in scores)
     refused = run("tag.py", "--model", str(sample_model[0]), "--nbest", "2", "-", input="")
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --nbest goes with --format jsonl"
+
+
+def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
+    output = tmp_path / "model"
+    done = run("train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
+               str(SAMPLE / "dev.conll"), "--output", str(output), "--epochs", "1", "--hidden-size", "8",
+               "--max-vectors", "1000")
+    assert done.returncode == 0, done.stderr
+    config = json.loads((output / "config.json").read_text())
+    assert config["recipe"] == "conll03-en@1"
+    assert config["model"]["hidden_size"] == 8 and config["model"]["word_dim"] == 50  # GloVe 6B 50-d from the recipe
+    assert config["training"]["epochs"] == 1 and config["training"]["patience"] == 6
+    assert config["training"]["max_vectors"] == 1000
+
+
+def test_export_half_precision(sample_model, tmp_path):
+    done = run("-m", "tagger.export", "--model", str(sample_model[0]), "--output", str(tmp_path / "half"), "--fp16")
+    assert done.returncode == 0, done.stderr
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "half" / "model.safetensors"), "pt") as weights:
+        assert all(weights.get_tensor(name).dtype == torch.float16 for name in weights.keys())
+    from tagger import Tagger
+
+    full, half = Tagger.load(sample_model[0]), Tagger.load(tmp_path / "half")
+    sentences = ["Angela Merkel visited Paris on Monday .", "Police in Lima arrested two men ."]
+    assert [e.text for es in full.tag_batch(sentences) for e in es] == [e.text for es in half.tag_batch(sentences)
+                                                                       for e in es]
+    assert sorted(p.name for p in (tmp_path / "half").iterdir()) == ["config.json", "model.safetensors"]
