@@ -35,24 +35,27 @@ class Potentials(NamedTuple):
     transitions: Tensor  # (K, K), from -> to
 
 
-def make_potentials(
-    crf: CRFScores, allowed: Iterable[tuple[int, int]] | None = None, temperature: float = 1.0
-) -> Potentials:
-    """The CRF's tables divided by ``temperature``, with -inf wherever ``allowed`` forbids a move.
+def transition_penalties(allowed: Iterable[tuple[int, int]], num_tags: int) -> Tensor:
+    """(K + 2, K + 2) table: 0 where ``allowed`` lists ``(from, to)``, -inf elsewhere.
 
-    ``allowed`` lists ``(from, to)`` pairs as ``tagger.schemes.allowed_transitions``
-    gives them (K = START, K + 1 = END); None allows everything.
+    Pairs are as ``tagger.schemes.allowed_transitions`` gives them: K stands for
+    START, K + 1 for END.
     """
+    penalty = torch.full((num_tags + 2, num_tags + 2), float("-inf"))
+    for source, target in allowed:
+        penalty[source, target] = 0.0
+    return penalty
+
+
+def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature: float = 1.0) -> Potentials:
+    """The CRF's tables divided by ``temperature``, plus ``penalties`` (from ``transition_penalties``) if given."""
     num_tags = crf.transitions.shape[0]
     start, end, transitions = (p.detach() / temperature for p in
                                (crf.start_transitions, crf.end_transitions, crf.transitions))
-    if allowed is not None:
-        penalty = torch.full((num_tags + 2, num_tags + 2), float("-inf"))
-        for source, target in allowed:
-            penalty[source, target] = 0.0
-        start = start + penalty[num_tags, :num_tags]
-        end = end + penalty[:num_tags, num_tags + 1]
-        transitions = transitions + penalty[:num_tags, :num_tags]
+    if penalties is not None:
+        start = start + penalties[num_tags, :num_tags]
+        end = end + penalties[:num_tags, num_tags + 1]
+        transitions = transitions + penalties[:num_tags, :num_tags]
     return Potentials(start, end, transitions)
 
 

@@ -16,6 +16,7 @@ and backward scores, after dividing all scores by the model's temperature
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .decode import (
     nbest_decode,
     path_scores,
     token_marginals,
+    transition_penalties,
     viterbi_decode,
 )
 from .encoding import Encoder
@@ -56,8 +58,15 @@ def model_scheme(encoder: Encoder) -> str:
 
 
 def decoding_potentials(model: BiLSTMCRF, encoder: Encoder, constrained: bool = True, temperature: float = 1.0) -> Potentials:
-    allowed = allowed_transitions(encoder.tags.names, model_scheme(encoder)) if constrained else None
-    return make_potentials(model.crf, allowed, temperature)
+    """The model's CRF tables as decoding uses them: tempered, and constrained to its scheme if asked."""
+    penalties = _scheme_penalties(tuple(encoder.tags.names)) if constrained else None
+    return make_potentials(model.crf, penalties, temperature)
+
+
+@functools.lru_cache(maxsize=16)
+def _scheme_penalties(tags: tuple[str, ...]) -> torch.Tensor:
+    scheme = detect_scheme([tags])
+    return transition_penalties(allowed_transitions(tags, scheme), len(tags))
 
 
 def decode_sentences(

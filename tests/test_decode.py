@@ -99,6 +99,7 @@ from tagger.decode import (  # noqa: E402
     make_potentials,
     nbest_decode,
     path_scores,
+    transition_penalties,
     token_marginals,
 )
 from tagger.schemes import allowed_transitions  # noqa: E402
@@ -108,7 +109,7 @@ BIOES_TAGS = ["O", "B-X", "I-X", "E-X", "S-X"]
 
 def constrained_batch(seed, lengths=(4, 1, 3)):
     crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=lengths)
-    return make_potentials(crf, allowed_transitions(BIOES_TAGS, "BIOES")), emissions, mask, lengths
+    return make_potentials(crf, transition_penalties(allowed_transitions(BIOES_TAGS, "BIOES"), 5)), emissions, mask, lengths
 
 
 def allowed_paths(potentials, emissions):
@@ -146,7 +147,8 @@ def test_marginals_and_partition_match_brute_force(seed):
 @pytest.mark.parametrize("constrained", [True, False])
 def test_nbest_is_the_top_of_the_enumeration(seed, constrained):
     crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=(4, 1, 3))
-    potentials = make_potentials(crf, allowed_transitions(BIOES_TAGS, "BIOES") if constrained else None)
+    penalties = transition_penalties(allowed_transitions(BIOES_TAGS, "BIOES"), 5) if constrained else None
+    potentials = make_potentials(crf, penalties)
     n = 7
     tags, scores = nbest_decode(emissions, mask, potentials, n)
     assert tags.shape == (3, n, 4) and scores.shape == (3, n)
