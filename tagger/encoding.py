@@ -72,7 +72,7 @@ class Encoder:
         """Word id, casing id and character ids of a token, cached: corpora repeat their words."""
         found = self._cache.get(token)
         if found is None:
-            if len(self._cache) >= 1 << 20:  # bounded memory when streaming huge inputs
+            if len(self._cache) >= 200_000:  # bounded memory when streaming huge inputs
                 self._cache.clear()
             chars = tuple(self.chars.ids(token[:MAX_WORD_CHARS])) or (1,)  # an empty token reads as one unknown char
             found = self._cache[token] = (self.words.id(self.word_key(token)), casing(token), chars)

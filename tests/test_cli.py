@@ -167,3 +167,14 @@ def test_export_half_precision(sample_model, tmp_path):
     assert [e.text for es in full.tag_batch(sentences) for e in es] == [e.text for es in half.tag_batch(sentences)
                                                                        for e in es]
     assert sorted(p.name for p in (tmp_path / "half").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_console_commands_share_the_scripts_implementation():
+    from importlib.metadata import entry_points
+
+    commands = {entry.name: entry for entry in entry_points(group="console_scripts") if entry.name.startswith("tagger-")}
+    assert commands["tagger-train"].value == "tagger.training:entry_point"
+    assert commands["tagger-tag"].value == "tagger.cli:entry_point"
+    done = subprocess.run([sys.executable, "-c", "import sys; from tagger.cli import entry_point; "
+                           "sys.argv = ['tagger-tag', '--help']; entry_point()"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: tagger-tag")
