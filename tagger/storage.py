@@ -48,6 +48,12 @@ def write_atomically(path: Path, write) -> None:
         raise
 
 
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files a killed writer left behind (the files they were to replace are intact)."""
+    for path in directory.glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **settings: Any) -> None:
     """Write ``config.json``: network sizes, vocabularies and any other ``settings`` (JSON values)."""
     config = {

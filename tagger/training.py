@@ -36,6 +36,7 @@ from .storage import (
     append_metrics,
     load_checkpoint,
     read_config,
+    remove_stale_temporaries,
     save_checkpoint,
     save_config,
     save_weights,
@@ -157,6 +158,7 @@ def train(
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
     )
     output.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(output)
     for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
         (output / stale).unlink(missing_ok=True)
     save_config(
@@ -185,6 +187,7 @@ def resume(
     With the same data, the result is the one the uninterrupted run would have given.
     """
     saved = read_config(output)
+    remove_stale_temporaries(output)
     config = TrainingConfig(**saved["training"])
     if epochs is not None:
         config.epochs = epochs

@@ -215,3 +215,30 @@ def test_pos_column_and_latin1(sample_model, tmp_path):
     assert bad.returncode == 2 and f"error: {latin}:1: not valid utf-8 text" in bad.stderr
     good = run_tag("--model", str(sample_model[0]), "--input-format", "text", "--encoding", "latin-1", str(latin))
     assert good.returncode == 0 and good.stdout.startswith("José ")
+
+
+def test_kill_minus_nine_leaves_a_checkpoint_that_resumes(tmp_path):
+    import signal
+    import time
+
+    from tagger.storage import load_checkpoint
+
+    output = tmp_path / "m"
+    args = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8"]
+    process = subprocess.Popen([sys.executable, "train.py", *args, "--output", str(output), "--epochs", "50",
+                                "--patience", "50"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (output / CHECKPOINT_FILE).exists() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.7)  # somewhere inside a later epoch, perhaps mid-write
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    _, state = load_checkpoint(output)
+    assert state["epoch"] >= 1
+    done = subprocess.run([sys.executable, "train.py", *args, "--resume", str(output), "--epochs",
+                           str(state["epoch"] + 1)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming after epoch {state['epoch']}" in done.stdout
+    assert not [p.name for p in output.iterdir() if p.name.endswith(".tmp")]
