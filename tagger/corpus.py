@@ -182,3 +182,39 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
         lines = sentence.lines if sentence.lines is not None else sentence.tokens
         stream.write("".join(f"{line} {tag}\n" for line, tag in zip(lines, tags)))
         stream.write("\n")
+
+
+def to_dataset(sentences: Iterable[Sentence], labels: Sequence[str] | None = None):
+    """A ``datasets.Dataset`` in the Hugging Face NER layout: ``tokens`` and ``ner_tags`` (a ClassLabel sequence).
+
+    ``labels`` fixes the label names and their order (default: sorted, ``O`` first).
+    """
+    from datasets import ClassLabel, Dataset, Features, Sequence as SequenceFeature, Value
+
+    sentences = list(sentences)
+    if labels is None:
+        found = {label for sentence in sentences for label in sentence.labels or ()}
+        labels = sorted(found, key=lambda label: (label != "O", label))
+    features = Features({"tokens": SequenceFeature(Value("string")), "ner_tags": SequenceFeature(ClassLabel(names=list(labels)))})
+    return Dataset.from_dict(
+        {"tokens": [s.tokens for s in sentences], "ner_tags": [s.labels for s in sentences]}, features=features
+    )
+
+
+def from_dataset(dataset, tokens: str = "tokens", tags: str = "ner_tags") -> list[Sentence]:
+    """Sentences of a Hugging Face NER dataset (e.g. ``datasets.load_dataset("conll2003")["train"]``).
+
+    Tags may be ClassLabel ids (turned into their names) or strings.
+    """
+    feature = dataset.features[tags]
+    names = getattr(getattr(feature, "feature", None), "names", None)
+    sentences = []
+    for number, row in enumerate(dataset):
+        labels = [names[tag] for tag in row[tags]] if names else list(row[tags])
+        for label in labels:
+            try:
+                split_tag(label)
+            except SchemeError as error:
+                raise CorpusError(f"dataset row {number}", None, str(error)) from None
+        sentences.append(Sentence(list(row[tokens]), labels, source="<dataset>", first_line=number))
+    return sentences

@@ -95,3 +95,18 @@ def test_round_trip_property(tmp_path_factory, corpus):
     path.write_text(stream.getvalue(), encoding="utf-8")
     again = list(read_conll(path))
     assert [list(zip(s.tokens, s.labels)) for s in again] == [list(rows) for rows in corpus]
+
+
+def test_hugging_face_dataset_round_trip():
+    from tagger.corpus import from_dataset, to_dataset
+
+    sentences = read_corpus(SAMPLE / "dev.conll")[:20]
+    dataset = to_dataset(sentences)
+    names = dataset.features["ner_tags"].feature.names
+    assert names[0] == "O" and "B-PER" in names
+    assert dataset[0]["tokens"] == sentences[0].tokens
+    assert [names[i] for i in dataset[0]["ner_tags"]] == sentences[0].labels
+    again = from_dataset(dataset)
+    assert [(s.tokens, s.labels) for s in again] == [(s.tokens, s.labels) for s in sentences]
+    with pytest.raises(CorpusError, match="dataset row 0: invalid tag 'NNP'"):
+        from_dataset(to_dataset([Sentence(["EU"], ["NNP"])], labels=["NNP"]))
