@@ -40,6 +40,9 @@ def write_atomically(path: Path, write) -> None:
     os.close(handle)
     try:
         write(Path(temporary))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's (and safetensors') 0600 would hide shared models
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)

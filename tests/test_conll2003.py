@@ -1,0 +1,50 @@
+"""Checks on the real CoNLL-2003 data in ../shared (present on CI; skipped only where the folder is absent)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tagger import Tagger
+from tagger.corpus import read_corpus
+from tagger.inference import entity_scores
+from tagger.storage import DEFAULT_MODEL, packaged_models
+
+from .conftest import CONLL2003, ROOT
+
+needs_data = pytest.mark.skipif(not CONLL2003.is_dir(), reason="../shared/corpora/conll2003 is absent")
+
+
+def test_the_default_model_ships_with_the_package():
+    assert DEFAULT_MODEL in packaged_models()
+    tagger = Tagger.load()
+    assert tagger.path.name == DEFAULT_MODEL and tagger.temperature > 0
+    entities = tagger.tag("Angela Merkel visited Paris on Monday.")
+    assert [(e.text, e.label) for e in entities] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert Tagger.load(DEFAULT_MODEL).path == tagger.path
+
+
+@needs_data
+def test_the_default_model_on_eng_testb():
+    done = subprocess.run([sys.executable, "tag.py", "--eval", str(CONLL2003 / "eng.testb"), "--json"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert scores["sentences"] == 3453 and scores["tokens"] == 46435
+    assert scores["f1"] >= 0.90
+
+
+@needs_data
+def test_a_short_run_on_conll2003_learns(tmp_path):
+    from tagger.embeddings import load_embeddings
+    from tagger.training import TrainingConfig, train
+
+    training = read_corpus(CONLL2003 / "eng.train")[:1000]
+    dev = read_corpus(CONLL2003 / "eng.testa")[:300]
+    train(training, dev, tmp_path / "m", TrainingConfig(epochs=3, max_vectors=20000), {"hidden_size": 100},
+          load_embeddings("glove-6b-50d"), "IOB1", log=lambda message: None)
+    test = read_corpus(CONLL2003 / "eng.testb")[:500]
+    tagger = Tagger.load(tmp_path / "m")
+    predicted = [r.tags for r in tagger.predict([s.tokens for s in test], scores=False)]
+    assert entity_scores([s.labels for s in test], predicted)["f1"] > 0.5
