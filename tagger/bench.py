@@ -80,7 +80,9 @@ def bare_lstm_forward(lstm: nn.LSTM, sentences: Sequence[Sequence[str]], batch_s
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagger.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with eng.train and eng.testb")
-    parser.add_argument("--model", type=Path, help="model directory (default: untrained model of default sizes)")
+    parser.add_argument("--model", type=Path,
+                        help="model directory, e.g. tagger/models/en-conll03 (default: an untrained model of the "
+                        "default sizes)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences timed per run")
@@ -107,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bare_lstm_forward(lstm, sentences, batch_size), args.repeats)
             rows.append((f"Tagger.tag_batch, batch {batch_size}", f"{n / seconds:,.0f} tokens/s",
                          f"{lstm_seconds / seconds:.2f}", "" if batch_size > 1 else f"first {len(sentences)} sentences"))
+
+        seconds = median_seconds(lambda: tagger.predict(test, scores=False), args.repeats)
+        rows.append(("Tagger.predict, batch 256, scores off", f"{tokens / seconds:,.0f} tokens/s",
+                     f"{floor / seconds:.2f}", "tags only: no probabilities"))
 
         sentence = (test[0] * 20)[:20]
         latency = median_seconds(lambda: tagger.tag(sentence), max(50, args.repeats))

@@ -150,15 +150,23 @@ def forward_backward(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[T
     _check(emissions, mask)
     batch_size, length, num_tags = emissions.shape
     mask = mask.bool()
+    # Sums over the previous (or next) tag as matrix products in exp space, each
+    # step shifted by its maximum: the same values as logsumexp, several times faster.
+    shift = crf.transitions.masked_fill(torch.isinf(crf.transitions), float("-inf")).max()
+    moves = torch.exp(crf.transitions - shift)  # shape: (K, K); 0 where forbidden
     alpha = [crf.start_transitions + emissions[:, 0]]
     for t in range(1, length):
-        step = torch.logsumexp(alpha[-1].unsqueeze(2) + crf.transitions, dim=1) + emissions[:, t]
-        alpha.append(torch.where(mask[:, t].unsqueeze(1), step, alpha[-1]))
+        previous = alpha[-1]
+        top = previous.max(dim=1, keepdim=True).values.clamp_(min=-1e30)  # shape: (B, 1)
+        step = torch.log(torch.exp(previous - top) @ moves) + (top + shift) + emissions[:, t]
+        alpha.append(torch.where(mask[:, t].unsqueeze(1), step, previous))
     end = crf.end_transitions.expand(batch_size, num_tags)
     beta = [end]
+    moves_back = moves.t()
     for t in range(length - 2, -1, -1):
-        following = (emissions[:, t + 1] + beta[-1]).unsqueeze(1)  # shape: (B, 1, K)
-        step = torch.logsumexp(crf.transitions + following, dim=2)
+        following = emissions[:, t + 1] + beta[-1]  # shape: (B, K)
+        top = following.max(dim=1, keepdim=True).values.clamp_(min=-1e30)
+        step = torch.log(torch.exp(following - top) @ moves_back) + (top + shift)
         beta.append(torch.where(mask[:, t + 1].unsqueeze(1), step, end))
     beta.reverse()
     log_z = torch.logsumexp(alpha[-1] + crf.end_transitions, dim=1)
