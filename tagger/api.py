@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -11,7 +12,7 @@ from torch import nn
 
 from .encoding import Encoder
 from .inference import decode_sentences, token_marginals_of
-from .schemes import SCHEMES, SchemeError, convert_tags, tags_to_spans
+from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .storage import load_model, resolve_model
 from .tokenizer import tokenize
@@ -147,13 +148,13 @@ class Tagger:
         )
         results = []
         for (text, tokens, offsets), result in zip(prepared, decoded):
-            tagged = _tagged(text, tokens, offsets, convert_tags(result.tags, scheme), result.entity_scores)
+            tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
             tagged.probability = result.probability
             if result.readings is not None:
                 tagged.readings = [
                     Reading(reading.tags, reading.entities, probability)
                     for tags, probability in result.readings
-                    for reading in [_tagged(text, tokens, offsets, convert_tags(tags, scheme))]
+                    for reading in [_tagged(text, tokens, offsets, tags_to_spans(tags), scheme)]
                 ]
             results.append(tagged)
         return results
@@ -175,18 +176,19 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
     tokens = list(sentence)
     if not all(isinstance(token, str) for token in tokens):
         raise TypeError("a sentence is a string or a list of token strings")
-    offsets, position = [], 0
-    for token in tokens:
-        offsets.append((position, position + len(token)))
-        position += len(token) + 1
+    ends = list(accumulate(len(token) + 1 for token in tokens))  # each token's end, plus one space
+    offsets = [(end - len(token) - 1, end - 1) for token, end in zip(tokens, ends)]
     return " ".join(tokens), tokens, offsets
 
 
 def _tagged(
-    text: str, tokens: list[str], offsets: list[tuple[int, int]], tags: list[str], scores: list[float] | None = None
+    text: str, tokens: list[str], offsets: list[tuple[int, int]], spans: list[Span], scheme: str,
+    scores: list[float] | None = None,
 ) -> TaggedSentence:
+    """The sentence with its entity spans, as tags of ``scheme`` and as ``Entity`` objects."""
+    tags = spans_to_tags(spans, len(tokens), scheme)
     entities = []
-    for k, (label, start, end) in enumerate(tags_to_spans(tags)):
+    for k, (label, start, end) in enumerate(spans):
         start_char, end_char = offsets[start][0], offsets[end - 1][1]
         score = scores[k] if scores is not None else None
         entities.append(Entity(text[start_char:end_char], label, start, end, start_char, end_char, score))

@@ -35,18 +35,20 @@ from .decode import (
 )
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF
-from .schemes import allowed_transitions, convert_tags, detect_scheme, tags_to_spans
+from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
 
 
 @dataclass
 class Decoded:
     """One sentence's result, tags in the model's scheme.
 
-    ``entity_scores`` follow ``tags_to_spans(tags)``; ``readings`` are the
-    n-best ``(tags, probability)`` pairs, best first. Both are None unless asked for.
+    ``spans`` are ``tags_to_spans(tags)``, and ``entity_scores`` follow them;
+    ``readings`` are the n-best ``(tags, probability)`` pairs, best first.
+    Scores, probability and readings are None unless asked for.
     """
 
     tags: list[str]
+    spans: list[Span]
     probability: float | None = None
     entity_scores: list[float] | None = None
     readings: list[tuple[list[str], float]] | None = None
@@ -85,7 +87,7 @@ def decode_sentences(
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. Empty sentences get empty results and never reach the CRF.
     """
-    results = [Decoded([], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
+    results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lambda i: len(sentences[i]))
     scheme = model_scheme(encoder)
@@ -110,8 +112,9 @@ def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperat
     emissions = model.emissions(batch) / temperature  # shape: (B, T, K)
     best = viterbi_decode(emissions, batch.mask, potentials)
     tags = encoder.tag_names(best)
+    spans = [tags_to_spans(sentence_tags) for sentence_tags in tags]
     if not scores and not nbest:
-        return [Decoded(sentence_tags) for sentence_tags in tags]
+        return [Decoded(sentence_tags, sentence_spans) for sentence_tags, sentence_spans in zip(tags, spans)]
     alpha, beta, log_z = forward_backward(emissions, batch.mask, potentials)
     probabilities = torch.exp(path_scores(emissions, batch.mask, potentials, best) - log_z).tolist()
     results = []
@@ -124,11 +127,12 @@ def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperat
                 if path_score[i, r] > float("-inf"):
                     readings[i].append((encoder.tag_names(paths[i, r : r + 1])[0], path_probability[i][r]))
     if scores:
-        spans_scores = _entity_scores(encoder, scheme, tags, alpha.numpy(), beta.numpy(), log_z.numpy(),
+        spans_scores = _entity_scores(encoder, scheme, tags, spans, alpha.numpy(), beta.numpy(), log_z.numpy(),
                                       emissions.numpy(), potentials.transitions.numpy())
     for i, sentence_tags in enumerate(tags):
         results.append(Decoded(
             sentence_tags,
+            spans[i],
             probabilities[i] if scores else None,
             spans_scores[i] if scores else None,
             readings[i] if nbest else None,
@@ -136,14 +140,14 @@ def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperat
     return results
 
 
-def _entity_scores(encoder, scheme, tags, alpha, beta, log_z, emissions, transitions) -> list[list[float]]:
+def _entity_scores(encoder, scheme, tags, spans, alpha, beta, log_z, emissions, transitions) -> list[list[float]]:
     """Probability of each predicted entity (see the module docstring), from forward-backward scores."""
     vocabulary = encoder.tags
     all_scores = []
-    for i, sentence_tags in enumerate(tags):
+    for i, (sentence_tags, sentence_spans) in enumerate(zip(tags, spans)):
         length = len(sentence_tags)
         sentence_scores = []
-        for label, start, end in tags_to_spans(sentence_tags):
+        for label, start, end in sentence_spans:
             # With constraints these are the entity's canonical tags (B I* E / S, or B I*).
             path = vocabulary.ids(sentence_tags[start:end])
             prefix = alpha[i, start, path[0]]
