@@ -153,7 +153,9 @@ def load_model(directory: str | Path) -> tuple[BiLSTMCRF, Encoder, dict]:
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as error:
-        raise ModelError(f"{weights_path}: not a safetensors file ({error}); models are never loaded from pickles")
+        raise ModelError(
+            f"{weights_path}: not a safetensors file ({error}); models are never loaded from pickles"
+        ) from None
     model = BiLSTMCRF(model_config)
     try:
         model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
