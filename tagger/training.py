@@ -406,10 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("epochs", "batch_size", "patience", "min_count"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
-        columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
         resume(read_corpus(args.train, **columns), read_corpus(args.dev, **columns), args.resume, args.epochs)
         return 0
     if args.output is None:
@@ -421,7 +421,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif output.exists() and not output.is_dir():
         raise TaggerError(f"{output}: exists and is not a directory")
 
-    columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
     train_sentences = read_corpus(args.train, **columns)
     dev_sentences = read_corpus(args.dev, **columns)
     source_scheme = detect_scheme(s.labels for s in train_sentences)
