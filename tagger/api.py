@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .corpus import document_contexts
 from .encoding import Encoder
 from .inference import decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
@@ -121,19 +122,39 @@ class Tagger:
         return self.tag_batch([sentence], nbest=nbest)[0]
 
     def tag_batch(
-        self, sentences: Sequence[Input], batch_size: int = 256, nbest: int | None = None
+        self, sentences: Sequence[Input], batch_size: int = 256, nbest: int | None = None,
+        document_starts: Sequence[bool] | None = None,
     ) -> list[list[Entity]] | list[list[Reading]]:
-        """Entities (or, with ``nbest``, readings) of each sentence, in input order, in length-sorted batches."""
-        tagged = self.predict(sentences, batch_size, nbest=nbest or 0)
+        """Entities (or, with ``nbest``, readings) of each sentence, in input order, in length-sorted batches.
+
+        ``document_starts``: see ``predict``.
+        """
+        tagged = self.predict(sentences, batch_size, nbest=nbest or 0, document_starts=document_starts)
         return [t.readings if nbest else t.entities for t in tagged]
+
+    def tag_document(self, sentences: Sequence[Input]) -> list[list[Entity]]:
+        """Entities of each sentence of one document, each read with the sentences around it as context.
+
+        The same as ``tag_batch`` for models trained without ``--context``.
+        """
+        return self.tag_batch(sentences, document_starts=[True] + [False] * (len(sentences) - 1))
+
+    @property
+    def context(self) -> int:
+        """Tokens of document context the model reads on each side of a sentence (0: none)."""
+        return self.model.config.context
 
     def predict(
         self, sentences: Sequence[Input], batch_size: int = 256, scheme: str = "IOB2", *,
-        scores: bool = True, nbest: int = 0,
+        scores: bool = True, nbest: int = 0, document_starts: Sequence[bool] | None = None,
     ) -> list[TaggedSentence]:
         """Tokens, tags (in ``scheme``), entities and probabilities of each sentence.
 
         ``scores=False`` skips probabilities (entity ``score`` is then None), which is faster.
+        ``document_starts`` says the sentences are consecutive sentences of documents,
+        True where a document begins: a model trained with context then reads each
+        sentence with up to ``context`` tokens of its document on each side.
+        Without it every sentence is read alone.
         """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -142,9 +163,16 @@ class Tagger:
         if nbest < 0:
             raise ValueError(f"nbest must be positive, got {nbest}")
         prepared = [_prepare(sentence) for sentence in sentences]
+        token_lists = [tokens for _, tokens, _ in prepared]
+        contexts = None
+        if document_starts is not None:
+            if len(document_starts) != len(sentences):
+                raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
+            if self.context:
+                contexts = document_contexts(token_lists, document_starts, self.context)
         decoded = decode_sentences(
-            self.model, self.encoder, [tokens for _, tokens, _ in prepared], batch_size,
-            constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
+            self.model, self.encoder, token_lists, batch_size,
+            constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest, contexts=contexts,
         )
         results = []
         for (text, tokens, offsets), result in zip(prepared, decoded):

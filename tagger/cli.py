@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
@@ -80,13 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
-    from .corpus import read_corpus
+    from .corpus import document_starts, read_corpus
     from .inference import classification_report, entity_scores
 
     started = time.perf_counter()
     gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
                        encoding=args.encoding)
-    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size, scores=args.min_score > 0)
+    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size, scores=args.min_score > 0,
+                            document_starts=document_starts(gold))
     if args.min_score > 0:
         tagged = [_above(result, args.min_score) for result in tagged]
     seconds = time.perf_counter() - started  # reading and tagging; scoring is not the model's time
@@ -113,15 +113,20 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     """Tag one input and write it, a chunk of sentences at a time."""
     from .corpus import Sentence, read_conll, write_conll
 
+    # Documents: -DOCSTART- lines separate them in column files, blank lines in text.
     if args.input_format == "text":
         sentences: Iterator = _text_lines(path, args.encoding)
+        begins_document = _is_blank
     else:
         sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
-    for chunk in _chunks(sentences, CHUNK_SENTENCES):
+        begins_document = _after_docstart
+    for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
         # A chunk ends early at bad input: what was read before it is tagged and written first.
         inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
+        starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
         scores = args.format == "jsonl" or args.min_score > 0
-        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest)
+        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest,
+                                document_starts=starts)
         if args.min_score > 0:
             tagged = [_above(result, args.min_score, args.scheme) for result in tagged]
         if args.format == "jsonl":
@@ -175,13 +180,32 @@ def _text_lines(path: str, encoding: str) -> Iterator[str]:
     return (line for _, line in read_lines(path, encoding))
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    """Lists of up to ``size`` items; an error while reading is raised after the items before it."""
+def _is_blank(item) -> bool:
+    return isinstance(item, str) and not item.strip()
+
+
+def _after_docstart(item) -> bool:
+    return getattr(item, "document_start", None) is not None
+
+
+def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool] = lambda item: False,
+            most: int | None = None) -> Iterator[list]:
+    """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (4 x size) at most.
+
+    Whole documents keep each sentence's context. An error while reading is
+    raised after the items before it.
+    """
+    most = most or 4 * size
     iterator = iter(items)
+    pending: list = []
     while True:
-        chunk: list = []
+        chunk, pending = pending, []
         try:
-            chunk.extend(islice(iterator, size))
+            for item in iterator:
+                if len(chunk) >= most or (len(chunk) >= size and begins_document(item)):
+                    pending = [item]
+                    break
+                chunk.append(item)
         except TaggerError:
             if chunk:
                 yield chunk

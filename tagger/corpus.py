@@ -170,6 +170,36 @@ def read_corpus(path: str | Path, **options) -> list[Sentence]:
     return sentences
 
 
+Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it
+
+
+def document_contexts(sentences: Sequence[Sequence[str]], starts: Sequence[bool], size: int) -> list[Context]:
+    """Up to ``size`` tokens before and after each token list, from its neighbours in the same document.
+
+    ``starts[i]`` is True where sentence i begins a document (the first always
+    does); context never crosses into another document.
+    """
+    contexts: list[Context] = []
+    for i in range(len(sentences)):
+        before: list[str] = []
+        j = i
+        while len(before) < size and j > 0 and not starts[j]:
+            j -= 1
+            before[:0] = sentences[j]
+        after: list[str] = []
+        j = i + 1
+        while len(after) < size and j < len(sentences) and not starts[j]:
+            after.extend(sentences[j])
+            j += 1
+        contexts.append((before[max(0, len(before) - size) :], after[:size]))
+    return contexts
+
+
+def document_starts(sentences: Sequence[Sentence]) -> list[bool]:
+    """Where each sentence of a column file begins a document: the first, and each after ``-DOCSTART-``."""
+    return [i == 0 or sentence.document_start is not None for i, sentence in enumerate(sentences)]
+
+
 def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO) -> None:
     """Write each sentence's input lines with a predicted tag appended as a last column.
 

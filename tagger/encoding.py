@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from .corpus import Context
 from .model import Batch
 from .vocab import Vocabulary
 
@@ -51,22 +52,35 @@ class Encoder:
     def word_key(self, token: str) -> str:
         return token.lower() if self.lowercase else token
 
-    def batch(self, sentences: Sequence[Sequence[str]]) -> Batch:
-        """A padded batch of non-empty token lists."""
+    def batch(self, sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None = None) -> Batch:
+        """A padded batch of non-empty token lists, each read with its (before, after) context if given."""
         lengths = [len(tokens) for tokens in sentences]
         if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
+        if contexts is None:
+            return Batch(*self._inputs(sentences))
+        sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
+        words, casings, token_types, type_chars, input_mask = self._inputs(sequences)
+        offsets = torch.tensor([len(before) for before, _ in contexts])
+        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask)
+
+    @staticmethod
+    def _mask(lengths: Sequence[int]) -> Tensor:
+        return torch.arange(max(lengths)).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+
+    def _inputs(self, sequences: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Word ids, casings, token types (B, S), type characters (U, L) and mask (B, S) of token lists."""
         types: dict[str, int] = {}
-        flat_types = [types.setdefault(token, len(types)) for tokens in sentences for token in tokens]
+        flat_types = [types.setdefault(token, len(types)) for tokens in sequences for token in tokens]
         info = [self._token_info(token) for token in types]
-        mask = torch.arange(max(lengths)).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+        mask = self._mask([len(tokens) for tokens in sequences])
         token_types = torch.zeros(mask.shape, dtype=torch.long)
         token_types[mask] = torch.tensor(flat_types)
         words = torch.tensor([word for word, _, _ in info])[token_types].masked_fill_(~mask, 0)
         casings = torch.tensor([case for _, case, _ in info])[token_types].masked_fill_(~mask, 0)
         width = max(len(chars) for _, _, chars in info)
         type_chars = torch.tensor([chars + (0,) * (width - len(chars)) for _, _, chars in info])
-        return Batch(words, casings, token_types, type_chars, mask)
+        return words, casings, token_types, type_chars, mask
 
     def _token_info(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """Word id, casing id and character ids of a token, cached: corpora repeat their words."""

@@ -33,6 +33,7 @@ from .decode import (
     transition_penalties,
     viterbi_decode,
 )
+from .corpus import Context
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
@@ -81,15 +82,22 @@ def decode_sentences(
     temperature: float = 1.0,
     scores: bool = False,
     nbest: int = 0,
+    contexts: Sequence[Context] | None = None,
 ) -> list[Decoded]:
     """Decode each token list, in input order, in length-sorted batches.
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
-    that many readings. Empty sentences get empty results and never reach the CRF.
+    that many readings. ``contexts`` gives the tokens read before and after each
+    sentence (see ``tagger.corpus.document_contexts``). Empty sentences get empty
+    results and never reach the CRF.
     """
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
-    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lambda i: len(sentences[i]))
+    if contexts is not None and len(contexts) != len(sentences):
+        raise ValueError(f"{len(contexts)} contexts for {len(sentences)} sentences")
+    lengths = [len(tokens) + (len(contexts[i][0]) + len(contexts[i][1]) if contexts else 0)
+               for i, tokens in enumerate(sentences)]
+    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
     scheme = model_scheme(encoder)
     was_training = model.training
     model.eval()
@@ -98,7 +106,7 @@ def decode_sentences(
             potentials = decoding_potentials(model, encoder, constrained, temperature)
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
-                batch = encoder.batch([sentences[i] for i in chunk])
+                batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
                 decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
                 for i, result in zip(chunk, decoded):
                     results[i] = result
@@ -182,10 +190,11 @@ def token_marginals_of(
 
 
 def predict_tags(
-    model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256
+    model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256,
+    contexts: Sequence[Context] | None = None,
 ) -> list[list[str]]:
     """Tags (in the model's scheme, constrained decoding) of each token list, in input order."""
-    return [result.tags for result in decode_sentences(model, encoder, sentences, batch_size)]
+    return [result.tags for result in decode_sentences(model, encoder, sentences, batch_size, contexts=contexts)]
 
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:

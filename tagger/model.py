@@ -23,17 +23,23 @@ from .decode import viterbi_decode
 
 
 class Batch(NamedTuple):
-    """A batch of B sentences padded to T tokens.
+    """A batch of B sentences padded to T tokens, each read in a sequence of S tokens.
 
+    Without context a sentence is its own sequence (S = T, ``offsets`` and
+    ``input_mask`` None). With context, sequence b is the document's tokens
+    before sentence b, the sentence from position ``offsets[b]``, then the
+    tokens after it: the LSTM reads them all, the CRF scores the sentence.
     Characters are given per distinct word of the batch (U of them, padded to
     L characters), so each word's character features are computed once.
     """
 
-    words: Tensor  # (B, T) word ids, 0 = padding
-    casing: Tensor  # (B, T) casing class ids, 0 = padding
-    token_types: Tensor  # (B, T) row of each token in type_chars
+    words: Tensor  # (B, S) word ids, 0 = padding
+    casing: Tensor  # (B, S) casing class ids, 0 = padding
+    token_types: Tensor  # (B, S) row of each token in type_chars
     type_chars: Tensor  # (U, L) character ids of each distinct word, 0 = padding
-    mask: Tensor  # (B, T) bool, True on real tokens; every sentence has at least one
+    mask: Tensor  # (B, T) bool, True on the sentence's tokens; every sentence has at least one
+    offsets: Tensor | None = None  # (B,) position of each sentence's first token in its sequence
+    input_mask: Tensor | None = None  # (B, S) bool, True on the sequence's tokens
 
 
 @dataclass
@@ -51,6 +57,9 @@ class ModelConfig:
     casing_dim: int = 8
     hidden_size: int = 200
     dropout: float = 0.5
+    # Tokens of the surrounding document read on each side of a sentence (0: the sentence alone).
+    # The network is the same either way; what it was trained to read, tagging should give it.
+    context: int = 0
     # The last ``fixed_words`` word ids are pretrained vectors of words the
     # training data never shows: they would get no gradient, so they are kept
     # out of the optimizer (same result, much less work per step).
@@ -111,11 +120,12 @@ class BiLSTMCRF(nn.Module):
             self.fixed_word_vectors.copy_(table[tuned:])
 
     def emissions(self, batch: Batch) -> Tensor:
-        """Per-token tag scores, shape (B, T, num_tags)."""
-        chars = self.char_cnn(batch.type_chars)[batch.token_types]  # shape: (B, T, filters)
+        """Per-token tag scores of the sentences, shape (B, T, num_tags)."""
+        chars = self.char_cnn(batch.type_chars)[batch.token_types]  # shape: (B, S, filters)
         features = torch.cat([self.embed_words(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
-        lengths = batch.mask.sum(dim=1)
+        input_mask = batch.mask if batch.input_mask is None else batch.input_mask
+        lengths = input_mask.sum(dim=1)
         if bool((lengths == lengths[0]).all()):
             # Equal lengths: nothing to pack, and the result is the same.
             hidden, _ = self.lstm(features)
@@ -123,6 +133,10 @@ class BiLSTMCRF(nn.Module):
             packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
             hidden, _ = self.lstm(packed)
             hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
+        if batch.offsets is not None:
+            positions = batch.offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1])  # shape: (B, T)
+            positions = positions.clamp_(max=hidden.shape[1] - 1).unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
+            hidden = hidden.gather(1, positions)  # shape: (B, T, 2 * hidden_size)
         return self.projection(self.dropout(hidden))
 
     def loss(self, batch: Batch, tags: Tensor) -> Tensor:

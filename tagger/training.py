@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import Sentence, read_corpus
+from .corpus import Context, Sentence, document_contexts, document_starts, read_corpus
 from .embeddings import Embeddings, load_embeddings
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
@@ -103,15 +103,15 @@ def initial_word_vectors(encoder: Encoder, embeddings: Embeddings, generator: to
     return table
 
 
-def length_batches(sentences: Sequence[Sentence], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Indices grouped into batches of similar length, in random order.
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices of sequences of the given lengths, grouped into batches of similar length, in random order.
 
-    Shuffling before a stable sort by length mixes sentences of equal length
+    Shuffling before a stable sort by length mixes sequences of equal length
     differently every epoch while keeping padding small.
     """
-    order = list(range(len(sentences)))
+    order = list(range(len(lengths)))
     rng.shuffle(order)
-    order.sort(key=lambda i: len(sentences[i]))
+    order.sort(key=lengths.__getitem__)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
@@ -217,6 +217,10 @@ def _fit(
         _truncate_metrics(output, state["epoch"])
         log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
+    train_contexts = _contexts(train_sentences, model.config.context)
+    dev_contexts = _contexts(dev_sentences, model.config.context)
+    lengths = [len(s) for s in train_sentences] if train_contexts is None else [
+        len(s) + len(before) + len(after) for s, (before, after) in zip(train_sentences, train_contexts)]
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
@@ -226,10 +230,11 @@ def _fit(
         model.train()
         started = time.perf_counter()
         total_loss = 0.0
-        progress = _progress(length_batches(train_sentences, config.batch_size, rng), epoch, config.epochs)
+        progress = _progress(length_batches(lengths, config.batch_size, rng), epoch, config.epochs)
         for step, indices in enumerate(progress, start=1):
-            batch = encoder.batch([train_sentences[i].tokens for i in indices])
-            gold = encoder.tag_ids([train_tags[i] for i in indices], batch.words.shape[1])
+            contexts = [train_contexts[i] for i in indices] if train_contexts else None
+            batch = encoder.batch([train_sentences[i].tokens for i in indices], contexts)
+            gold = encoder.tag_ids([train_tags[i] for i in indices], batch.mask.shape[1])
             loss = model.loss(batch, gold)
             if not torch.isfinite(loss):
                 raise TaggerError(
@@ -244,7 +249,8 @@ def _fit(
             progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
         schedule.step()
         train_seconds = time.perf_counter() - started
-        scores = entity_scores(dev_gold, predict_tags(model, encoder, [s.tokens for s in dev_sentences]))
+        dev_tags = predict_tags(model, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
+        scores = entity_scores(dev_gold, dev_tags)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -270,6 +276,13 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def _contexts(sentences: Sequence[Sentence], size: int) -> list[Context] | None:
+    """Each sentence's document context of ``size`` tokens a side, or None when the model reads none."""
+    if size == 0:
+        return None
+    return document_contexts([s.tokens for s in sentences], document_starts(sentences), size)
 
 
 def _save(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random) -> None:
@@ -371,6 +384,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--char-filters", type=int, default=sizes.char_filters)
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout)
+    network.add_argument("--context", type=int, default=sizes.context,
+                         help="tokens of the surrounding document the LSTM reads on each side of a sentence "
+                         "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -431,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dim=args.word_dim)
+                 dropout=args.dropout, word_dim=args.word_dim, context=args.context)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)
     return 0

@@ -1,0 +1,126 @@
+"""Document context: sentences read with the tokens around them in their document."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tagger.api import Tagger
+from tagger.cli import _chunks
+from tagger.corpus import Sentence, document_contexts, document_starts, read_corpus
+from tagger.encoding import CASINGS, Encoder
+from tagger.model import BiLSTMCRF, ModelConfig
+from tagger.vocab import Vocabulary
+
+from .conftest import ROOT, SAMPLE
+
+SENTENCES = [["a", "b"], ["c"], ["d", "e", "f"], ["g"], ["h", "i"]]
+STARTS = [True, False, False, True, False]
+
+
+def test_contexts_take_neighbouring_tokens_within_a_document():
+    contexts = document_contexts(SENTENCES, STARTS, 2)
+    assert contexts == [
+        ([], ["c", "d"]),
+        (["a", "b"], ["d", "e"]),
+        (["b", "c"], []),
+        ([], ["h", "i"]),
+        (["g"], []),
+    ]
+    assert document_contexts(SENTENCES, STARTS, 0) == [([], [])] * 5
+    assert document_contexts(SENTENCES, [True] * 5, 3) == [([], [])] * 5
+    wide = document_contexts(SENTENCES, [True, False, False, False, False], 100)
+    assert wide[2] == (["a", "b", "c"], ["g", "h", "i"])
+
+
+def test_document_starts_follow_docstart_lines():
+    sentences = read_corpus(SAMPLE / "train.conll")
+    starts = document_starts(sentences)
+    assert starts[0] and sum(starts) == 40  # the sample has 40 -DOCSTART- lines
+    assert starts == [i == 0 or s.document_start is not None for i, s in enumerate(sentences)]
+
+
+def _model(context: int) -> tuple[BiLSTMCRF, Encoder]:
+    words = Vocabulary.build("a b c d e f g h i".split())
+    encoder = Encoder(words, Vocabulary.build("abcdefghi"), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
+    torch.manual_seed(0)
+    config = ModelConfig(len(words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
+                         char_dim=4, char_filters=5, hidden_size=7, context=context)
+    return BiLSTMCRF(config).eval(), encoder
+
+
+def test_a_sentence_in_context_scores_like_its_positions_in_the_whole_sequence():
+    model, encoder = _model(context=2)
+    contexts = document_contexts(SENTENCES, STARTS, 2)
+    with torch.no_grad():
+        batched = model.emissions(encoder.batch(SENTENCES, contexts))
+        for i, (tokens, (before, after)) in enumerate(zip(SENTENCES, contexts)):
+            alone = model.emissions(encoder.batch([before + tokens + after]))[0]
+            expected = alone[len(before) : len(before) + len(tokens)]
+            torch.testing.assert_close(batched[i, : len(tokens)], expected, rtol=1e-5, atol=1e-6)
+        # no context reads the same as empty contexts
+        torch.testing.assert_close(
+            model.emissions(encoder.batch(SENTENCES)),
+            model.emissions(encoder.batch(SENTENCES, [([], [])] * len(SENTENCES))),
+        )
+        # and context changes what the sentence reads
+        assert not torch.allclose(batched[1, :1], model.emissions(encoder.batch([["c"]]))[0])
+
+
+def test_chunks_end_where_documents_begin():
+    items = [Sentence([str(i)], document_start="-DOCSTART-" if i % 5 == 0 else None) for i in range(23)]
+    begins = lambda item: item.document_start is not None  # noqa: E731
+    chunks = list(_chunks(items, 3, begins))
+    assert [len(c) for c in chunks] == [5, 5, 5, 5, 3]
+    assert all(begins(chunk[0]) for chunk in chunks)
+    capped = list(_chunks(items, 2, lambda item: False, most=4))
+    assert [len(c) for c in capped] == [4, 4, 4, 4, 4, 3]
+    assert [s for c in chunks for s in c] == items
+
+
+@pytest.fixture(scope="module")
+def context_model(tmp_path_factory):
+    from tagger.training import TrainingConfig, train
+
+    output = tmp_path_factory.mktemp("context-model")
+    best = train(read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll"), output,
+                 TrainingConfig(epochs=10, patience=10, seed=2), {"hidden_size": 48, "context": 8},
+                 source_scheme="IOB2", log=lambda message: None)
+    return output, best
+
+
+def test_a_model_trained_with_context_learns_and_reads_its_documents(context_model):
+    output, best = context_model
+    assert best["f1"] > 0.8
+    assert json.loads((output / "config.json").read_text())["model"]["context"] == 8
+    tagger = Tagger.load(output)
+    assert tagger.context == 8
+    test = read_corpus(SAMPLE / "test.conll")
+    tokens = [s.tokens for s in test]
+    in_documents = tagger.predict(tokens, document_starts=document_starts(test))
+    alone = tagger.predict(tokens)
+    assert [r.tags for r in in_documents] != [r.tags for r in alone] or any(
+        a.probability != b.probability for a, b in zip(in_documents, alone))
+    # one document through tag_document reads like the same sentences marked as one document
+    first = [s.tokens for s in test[:6]]
+    assert tagger.tag_document(first) == tagger.tag_batch(first, document_starts=[True] + [False] * 5)
+
+
+def test_cli_reads_documents_in_context(context_model, tmp_path):
+    output, _ = context_model
+    tagger = Tagger.load(output)
+    test = read_corpus(SAMPLE / "test.conll")
+    expected = [r.tags for r in tagger.predict([s.tokens for s in test], document_starts=document_starts(test))]
+    written = tmp_path / "tagged.conll"
+    subprocess.run([sys.executable, "tag.py", "--model", str(output), str(SAMPLE / "test.conll"),
+                    "--output", str(written)], cwd=ROOT, check=True)
+    tagged = [[line.split()[-1] for line in block.splitlines() if not line.startswith("-DOCSTART-")]
+              for block in written.read_text().split("\n\n")]
+    assert [tags for tags in tagged if tags] == expected
+    result = subprocess.run([sys.executable, "tag.py", "--model", str(output), "--eval", str(SAMPLE / "test.conll"),
+                             "--json"], cwd=ROOT, check=True, capture_output=True, text=True)
+    from tagger.inference import entity_scores
+
+    assert json.loads(result.stdout)["f1"] == pytest.approx(entity_scores([s.labels for s in test], expected)["f1"])
