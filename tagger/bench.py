@@ -29,13 +29,13 @@ import torch
 from torch import nn
 
 from .api import Tagger
-from .corpus import read_corpus
-from .inference import entity_scores
+from .corpus import document_contexts, document_starts, read_corpus
 from .encoding import CASINGS
+from .inference import entity_scores
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
 from .storage import save_config, save_weights
-from .training import TrainingConfig, build_encoder, length_batches
+from .training import TrainingConfig, build_encoder, length_batches, sgd
 
 
 def cpu_description() -> str:
@@ -61,9 +61,9 @@ def median_seconds(work: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def bare_lstm_forward(lstm: nn.LSTM, sentences: Sequence[Sequence[str]], batch_size: int) -> Callable[[], None]:
-    """Forward passes of ``lstm`` alone over length-sorted, padded batches of random inputs."""
-    ordered = sorted((len(s) for s in sentences if s))
+def bare_lstm_forward(lstm: nn.LSTM, lengths: Sequence[int], batch_size: int) -> Callable[[], None]:
+    """Forward passes of ``lstm`` alone over length-sorted, padded batches of random inputs of these lengths."""
+    ordered = sorted(length for length in lengths if length)
     inputs = [
         torch.randn(len(chunk), max(chunk), lstm.input_size)
         for chunk in (ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size))
@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     rows: list[tuple[str, str, str, str]] = []
 
-    test = [s.tokens for s in read_corpus(args.data / "eng.testb")]
+    test_sentences = read_corpus(args.data / "eng.testb")
+    test = [s.tokens for s in test_sentences]
     train = read_corpus(args.data / "eng.train")
     tokens = sum(map(len, test))
     with tempfile.TemporaryDirectory() as scratch:
@@ -98,36 +99,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         tagger = Tagger.load(model_dir)
         lstm = nn.LSTM(tagger.model.lstm.input_size, tagger.model.lstm.hidden_size, batch_first=True,
                        bidirectional=True).eval()
+        # A model trained with document context reads each sentence with its context: its LSTM's
+        # work, and so the floor, is over those longer sequences.
+        starts = document_starts(test_sentences) if tagger.context else None
+        lengths = _read_lengths(test, starts, tagger.context)
 
-        floor = median_seconds(bare_lstm_forward(lstm, test, 256), args.repeats)
-        rows.append(("bare nn.LSTM forward, batch 256", f"{tokens / floor:,.0f} tokens/s", "1.00", ""))
+        floor = median_seconds(bare_lstm_forward(lstm, lengths, 256), args.repeats)
+        note = f"over the sentences with their context ({sum(lengths):,} tokens)" if tagger.context else ""
+        rows.append(("bare nn.LSTM forward, batch 256", f"{tokens / floor:,.0f} tokens/s", "1.00", note))
+        if tagger.context:
+            alone = median_seconds(bare_lstm_forward(lstm, list(map(len, test)), 256), args.repeats)
+            rows.append(("bare nn.LSTM forward, sentences alone", f"{tokens / alone:,.0f} tokens/s",
+                         f"{floor / alone:.2f}", "without context"))
         for batch_size in (256, 32, 1):
             sentences = test if batch_size > 1 else test[:300]
+            in_documents = starts if batch_size > 1 else None
             n = sum(map(len, sentences))
-            seconds = median_seconds(lambda: tagger.tag_batch(sentences, batch_size=batch_size), args.repeats)
+            seconds = median_seconds(
+                lambda: tagger.tag_batch(sentences, batch_size=batch_size, document_starts=in_documents), args.repeats)
             lstm_seconds = floor * n / tokens if batch_size == 256 else median_seconds(
-                bare_lstm_forward(lstm, sentences, batch_size), args.repeats)
+                bare_lstm_forward(lstm, lengths if batch_size > 1 else list(map(len, sentences)), batch_size),
+                args.repeats)
             rows.append((f"Tagger.tag_batch, batch {batch_size}", f"{n / seconds:,.0f} tokens/s",
-                         f"{lstm_seconds / seconds:.2f}", "" if batch_size > 1 else f"first {len(sentences)} sentences"))
+                         f"{lstm_seconds / seconds:.2f}",
+                         "" if batch_size > 1 else f"first {len(sentences)} sentences, each alone"))
 
-        seconds = median_seconds(lambda: tagger.predict(test, scores=False), args.repeats)
+        seconds = median_seconds(lambda: tagger.predict(test, scores=False, document_starts=starts), args.repeats)
         rows.append(("Tagger.predict, batch 256, scores off", f"{tokens / seconds:,.0f} tokens/s",
                      f"{floor / seconds:.2f}", "tags only: no probabilities"))
 
         sentence = (test[0] * 20)[:20]
         latency = median_seconds(lambda: tagger.tag(sentence), max(50, args.repeats))
-        lstm_latency = median_seconds(bare_lstm_forward(lstm, [sentence], 1), max(50, args.repeats))
+        lstm_latency = median_seconds(bare_lstm_forward(lstm, [20], 1), max(50, args.repeats))
         rows.append(("Tagger.tag, one 20-token sentence", f"{latency * 1000:.2f} ms", f"{lstm_latency / latency:.2f}",
                      f"bare LSTM {lstm_latency * 1000:.2f} ms"))
 
         quantized = Tagger.load(model_dir, quantize=True)
-        seconds = median_seconds(lambda: quantized.tag_batch(test), args.repeats)
+        seconds = median_seconds(lambda: quantized.tag_batch(test, document_starts=starts), args.repeats)
         rows.append(("Tagger.tag_batch, batch 256, --quantize", f"{tokens / seconds:,.0f} tokens/s",
                      f"{floor / seconds:.2f}", "int8 LSTM and linear layers"))
         if args.model:
             gold = [s.labels for s in read_corpus(args.data / "eng.testb")]
-            f1 = entity_scores(gold, [r.tags for r in tagger.predict(test, scores=False)])["f1"]
-            f1_int8 = entity_scores(gold, [r.tags for r in quantized.predict(test, scores=False)])["f1"]
+            f1 = entity_scores(gold, [r.tags for r in tagger.predict(test, scores=False, document_starts=starts)])["f1"]
+            f1_int8 = entity_scores(
+                gold, [r.tags for r in quantized.predict(test, scores=False, document_starts=starts)])["f1"]
             rows.append(("eng.testb F1, fp32 -> int8", f"{f1:.4f} -> {f1_int8:.4f}", "",
                          f"change {100 * (f1_int8 - f1):+.2f} points"))
 
@@ -149,6 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _read_lengths(sentences: Sequence[Sequence[str]], starts: Sequence[bool] | None, context: int) -> list[int]:
+    """Tokens the model's LSTM reads for each sentence: the sentence, plus its document context if any."""
+    if starts is None or not context:
+        return [len(tokens) for tokens in sentences]
+    contexts = document_contexts(sentences, starts, context)
+    return [len(tokens) + len(before) + len(after) for tokens, (before, after) in zip(sentences, contexts)]
+
+
 def _untrained_model(train, directory: Path) -> Path:
     """A model of the default sizes with 50-d word vectors (as with GloVe 6B 50-d)."""
     encoder = build_encoder(train, None, TrainingConfig())
@@ -165,22 +188,25 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     tags = [convert_tags(s.labels, "BIOES") for s in sentences]
     encoder, model = tagger.encoder, BiLSTMCRF(tagger.model.config)
     model.load_state_dict(tagger.model.state_dict())
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
-    batches = length_batches(sentences, config.batch_size, random.Random(0))
+    optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
+    tokens = [s.tokens for s in sentences]
+    contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
+    lengths = _read_lengths(tokens, document_starts(sentences), tagger.context)
+    batches = length_batches(lengths, config.batch_size, random.Random(0))
     n = sum(map(len, sentences))
 
     def epoch() -> None:
         model.train()
         for indices in batches:
-            batch = encoder.batch([sentences[i].tokens for i in indices])
-            gold = encoder.tag_ids([tags[i] for i in indices], batch.words.shape[1])
+            batch = encoder.batch([tokens[i] for i in indices], [contexts[i] for i in indices] if contexts else None)
+            gold = encoder.tag_ids([tags[i] for i in indices], batch.mask.shape[1])
             optimizer.zero_grad()
             model.loss(batch, gold).backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
 
     lstm = nn.LSTM(model.lstm.input_size, model.lstm.hidden_size, batch_first=True, bidirectional=True)
-    inputs = [torch.randn(len(b), max(len(sentences[i]) for i in b), lstm.input_size) for b in batches]
+    inputs = [torch.randn(len(b), max(lengths[i] for i in b), lstm.input_size) for b in batches]
 
     def bare() -> None:
         for features in inputs:

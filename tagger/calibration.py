@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .api import Tagger
-from .corpus import read_corpus
+from .corpus import document_contexts, document_starts, read_corpus
 from .errors import run_command
 from .inference import decode_sentences, entity_scores, model_scheme
 from .schemes import convert_tags, tags_to_spans
@@ -28,10 +28,13 @@ from .storage import CONFIG_FILE, write_atomically
 COARSE_TEMPERATURES = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
 
 
-def scored_entities(tagger: Tagger, sentences, gold_tags) -> list[tuple[float, bool]]:
-    """``(score, correct)`` for every predicted entity; correct means the same span and label in gold."""
+def scored_entities(tagger: Tagger, sentences, gold_tags, starts=None) -> list[tuple[float, bool]]:
+    """``(score, correct)`` for every predicted entity; correct means the same span and label in gold.
+
+    ``starts``: where documents begin, for models that read document context.
+    """
     pairs = []
-    for result, gold in zip(tagger.predict(sentences), gold_tags):
+    for result, gold in zip(tagger.predict(sentences, document_starts=starts), gold_tags):
         gold_spans = set(tags_to_spans(gold))
         pairs += [(e.score, (e.label, e.start, e.end) in gold_spans) for e in result.entities]
     return pairs
@@ -55,7 +58,7 @@ def reliability(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> tuple[li
     return table, ece
 
 
-def fit_temperature(tagger: Tagger, sentences, gold_tags) -> tuple[float, float]:
+def fit_temperature(tagger: Tagger, sentences, gold_tags, starts=None) -> tuple[float, float]:
     """The temperature with the lowest entity-score ECE on these sentences, and that ECE.
 
     A coarse grid over 0.5..3.0, then steps of 0.05 around its best point.
@@ -65,7 +68,7 @@ def fit_temperature(tagger: Tagger, sentences, gold_tags) -> tuple[float, float]
     def ece_at(temperature: float) -> float:
         if temperature not in tried:
             tagger.temperature = temperature
-            tried[temperature] = reliability(scored_entities(tagger, sentences, gold_tags))[1]
+            tried[temperature] = reliability(scored_entities(tagger, sentences, gold_tags, starts))[1]
         return tried[temperature]
 
     coarse = min(COARSE_TEMPERATURES, key=ece_at)
@@ -73,10 +76,10 @@ def fit_temperature(tagger: Tagger, sentences, gold_tags) -> tuple[float, float]
     return fine, tried[fine]
 
 
-def oracle_f1(tagger: Tagger, sentences, gold_tags, k: int) -> float:
+def oracle_f1(tagger: Tagger, sentences, gold_tags, k: int, starts=None) -> float:
     """Entity F1 when, for each sentence, the best-matching of its k readings is kept."""
     chosen = []
-    for result, gold in zip(tagger.predict(sentences, nbest=k, scores=False), gold_tags):
+    for result, gold in zip(tagger.predict(sentences, nbest=k, scores=False, document_starts=starts), gold_tags):
         gold_spans = set(tags_to_spans(gold))
         # the reading with the fewest wrong or missing entities
         errors = [len(set(tags_to_spans(reading.tags)) ^ gold_spans) for reading in result.readings]
@@ -113,23 +116,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = read_corpus(args.data / args.test)
     dev_tokens, dev_gold = [s.tokens for s in dev], [s.labels for s in dev]
     test_tokens, test_gold = [s.tokens for s in test], [s.labels for s in test]
+    dev_starts, test_starts = document_starts(dev), document_starts(test)
+    test_contexts = document_contexts(test_tokens, test_starts, tagger.context) if tagger.context else None
     saved_temperature = tagger.temperature
 
     print(f"model {args.model}; test {args.test} ({len(test)} sentences); dev {args.dev}")
     scheme = model_scheme(tagger.encoder)
     for constrained in (False, True):
         predicted = [r.tags for r in decode_sentences(tagger.model, tagger.encoder, test_tokens,
-                                                      constrained=constrained)]
+                                                      constrained=constrained, contexts=test_contexts)]
         ill_formed = sum(convert_tags(tags, scheme) != tags for tags in predicted)
         print(f"{'constrained' if constrained else 'unconstrained':>13} decoding: F1 "
               f"{entity_scores(test_gold, predicted)['f1']:.4f}, ill-formed sentences {ill_formed}")
 
     tagger.constrained = True
     tagger.temperature = 1.0
-    table, ece = reliability(scored_entities(tagger, test_tokens, test_gold))
-    temperature, dev_ece = fit_temperature(tagger, dev_tokens, dev_gold)
+    table, ece = reliability(scored_entities(tagger, test_tokens, test_gold, test_starts))
+    temperature, dev_ece = fit_temperature(tagger, dev_tokens, dev_gold, dev_starts)
     tagger.temperature = temperature
-    fitted_table, fitted_ece = reliability(scored_entities(tagger, test_tokens, test_gold))
+    fitted_table, fitted_ece = reliability(scored_entities(tagger, test_tokens, test_gold, test_starts))
     print(f"\nentity-score reliability on {args.test} (temperature 1.0 | fitted on {args.dev}: {temperature})")
     print(f"{'bin':>9} {'count':>6} {'score':>7} {'precision':>9} | {'count':>6} {'score':>7} {'precision':>9}")
     for raw, fitted in zip(table, fitted_table):
@@ -137,12 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{fitted['count']:>6} {fitted['score']:>7.3f} {fitted['precision']:>9.3f}")
     print(f"ECE {ece:.4f} at temperature 1.0; {fitted_ece:.4f} at {temperature} (dev ECE {dev_ece:.4f})")
 
-    one_best = entity_scores(test_gold, [r.tags for r in tagger.predict(test_tokens, scores=False)])["f1"]
+    one_best = entity_scores(
+        test_gold, [r.tags for r in tagger.predict(test_tokens, scores=False, document_starts=test_starts)])["f1"]
     print(f"\n1-best F1 {one_best:.4f}; oracle F1 of the {args.nbest}-best lists "
-          f"{oracle_f1(tagger, test_tokens, test_gold, args.nbest):.4f}")
-    off = throughput(tagger, test_tokens, scores=False)
-    on = throughput(tagger, test_tokens, scores=True)
-    nbest = throughput(tagger, test_tokens, scores=True, nbest=args.nbest)
+          f"{oracle_f1(tagger, test_tokens, test_gold, args.nbest, test_starts):.4f}")
+    off = throughput(tagger, test_tokens, scores=False, document_starts=test_starts)
+    on = throughput(tagger, test_tokens, scores=True, document_starts=test_starts)
+    nbest = throughput(tagger, test_tokens, scores=True, nbest=args.nbest, document_starts=test_starts)
     print(f"\ntagging tokens/s (2 threads): scores off {off:,.0f}; scores on {on:,.0f} ({on / off:.2f}x); "
           f"scores + {args.nbest}-best {nbest:,.0f} ({nbest / off:.2f}x)")
 

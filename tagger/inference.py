@@ -17,6 +17,7 @@ and backward scores, after dividing all scores by the model's temperature
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,14 +99,16 @@ def decode_sentences(
     lengths = [len(tokens) + (len(contexts[i][0]) + len(contexts[i][1]) if contexts else 0)
                for i, tokens in enumerate(sentences)]
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
+    # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
+    chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
+              for group in [list(grouped)] for k in range(0, len(group), batch_size)]
     scheme = model_scheme(encoder)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             potentials = decoding_potentials(model, encoder, constrained, temperature)
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
+            for chunk in chunks:
                 batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
                 decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
                 for i, result in zip(chunk, decoded):

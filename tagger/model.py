@@ -79,10 +79,16 @@ class CharCNN(nn.Module):
 
     def forward(self, chars: Tensor) -> Tensor:
         """chars: (U, L) ids -> (U, filters) features."""
-        embedded = self.embedding(chars).transpose(1, 2)  # shape: (U, char_dim, L)
-        features = self.conv(embedded)  # shape: (U, filters, L)
-        features = features.masked_fill((chars == 0).unsqueeze(1), float("-inf"))
-        return features.max(dim=2).values
+        # The convolution as one matrix product over all character windows: the
+        # same numbers as ``self.conv``, and on CPU faster both ways for these
+        # small inputs than the convolution kernels.
+        kernel = self.conv.kernel_size[0]
+        embedded = nn.functional.pad(self.embedding(chars), (0, 0, kernel // 2, kernel // 2))  # (U, L + k - 1, dim)
+        windows = embedded.unfold(1, kernel, 1).flatten(2)  # shape: (U, L, char_dim * kernel)
+        weight = self.conv.weight.flatten(1)  # shape: (filters, char_dim * kernel)
+        features = torch.addmm(self.conv.bias, windows.flatten(0, 1), weight.t()).view(*chars.shape, -1)
+        features = features.masked_fill((chars == 0).unsqueeze(2), float("-inf"))  # shape: (U, L, filters)
+        return features.max(dim=1).values
 
 
 class BiLSTMCRF(nn.Module):

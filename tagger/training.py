@@ -104,15 +104,19 @@ def initial_word_vectors(encoder: Encoder, embeddings: Embeddings, generator: to
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Indices of sequences of the given lengths, grouped into batches of similar length, in random order.
+    """Indices of sequences of the given lengths, in batches of one length each, in random order.
 
-    Shuffling before a stable sort by length mixes sequences of equal length
-    differently every epoch while keeping padding small.
+    Sequences of one length need neither padding nor packing, and on CPU the
+    LSTM runs packed sequences on a path about twice as slow. Shuffling first
+    mixes sequences of a length differently every epoch.
     """
     order = list(range(len(lengths)))
     rng.shuffle(order)
-    order.sort(key=lengths.__getitem__)
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    by_length: dict[int, list[int]] = {}
+    for i in order:
+        by_length.setdefault(lengths[i], []).append(i)
+    batches = [group[k : k + batch_size] for _, group in sorted(by_length.items())
+               for k in range(0, len(group), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -208,7 +212,7 @@ def _fit(
     checkpoint: tuple[dict, dict] | None = None,
 ) -> dict:
     """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
+    optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
     rng = random.Random(config.seed)
     state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
@@ -276,6 +280,15 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def sgd(parameters, learning_rate: float, momentum: float) -> torch.optim.SGD:
+    """SGD with momentum, with torch's fused kernel where this torch has one (one pass over the weights)."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # no fused CPU SGD before torch 2.4
+        return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum)
 
 
 def _contexts(sentences: Sequence[Sentence], size: int) -> list[Context] | None:

@@ -83,3 +83,16 @@ def test_model_shapes():
     assert decoded.shape == (2, 3) and decoded[1, 1:].tolist() == [-1, -1]
     tags = torch.zeros((2, 3), dtype=torch.long)
     assert model.loss(batch, tags).dim() == 0
+
+
+def test_char_cnn_computes_the_convolution_it_holds():
+    from tagger.model import CharCNN
+
+    torch.manual_seed(0)
+    cnn = CharCNN(num_chars=20, char_dim=6, filters=7, kernel=3)
+    chars = torch.randint(1, 20, (9, 5))
+    chars[2:, 3:] = 0  # shorter words, padded
+    chars[5, 1:] = 0
+    embedded = cnn.embedding(chars).transpose(1, 2)
+    expected = cnn.conv(embedded).masked_fill((chars == 0).unsqueeze(1), float("-inf")).max(dim=2).values
+    torch.testing.assert_close(cnn(chars), expected)
