@@ -132,18 +132,48 @@ class BiLSTMCRF(nn.Module):
         features = self.dropout(features)
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask
         lengths = input_mask.sum(dim=1)
-        if bool((lengths == lengths[0]).all()):
-            # Equal lengths: nothing to pack, and the result is the same.
-            hidden, _ = self.lstm(features)
-        else:
+        offsets = batch.offsets if batch.offsets is not None else torch.zeros_like(lengths)
+        if type(self.lstm) is nn.LSTM:
+            hidden = self._directions(features, lengths, offsets, batch.mask.shape[1])
+        else:  # a quantized LSTM: it cannot lend its weights to one direction, so pack
             packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
             hidden, _ = self.lstm(packed)
             hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
-        if batch.offsets is not None:
-            positions = batch.offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1])  # shape: (B, T)
-            positions = positions.clamp_(max=hidden.shape[1] - 1).unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
-            hidden = hidden.gather(1, positions)  # shape: (B, T, 2 * hidden_size)
+            hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
         return self.projection(self.dropout(hidden))
+
+    def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, width: int) -> Tensor:
+        """The BiLSTM's outputs at the sentence tokens, (B, T = width, 2 * hidden_size).
+
+        Each direction runs on its own, unpacked: the forward one over the
+        sequences as they are, the backward one over each sequence reversed.
+        Padding then always comes after the tokens a direction reads, where it
+        cannot change their outputs, so the result is exact without packing
+        (which on CPU takes a path about twice as slow). Each direction reads
+        only the context on its own side of the sentence.
+        """
+        steps = torch.arange(width)
+        forward_length = int((offsets + lengths.clamp(max=width)).max()) if offsets.any() else width
+        forward, _ = self._one_direction("", features[:, : min(forward_length, features.shape[1])])
+        # Sequence b reversed, from its last token down to its sentence's first.
+        backward_steps = torch.arange(int((lengths - offsets).max()))
+        reversed_positions = (lengths.unsqueeze(1) - 1 - backward_steps).clamp(min=0)  # shape: (B, S')
+        backward, _ = self._one_direction("_reverse", features.gather(1, _expand(reversed_positions, features)))
+        forward_at = (offsets.unsqueeze(1) + steps).clamp(max=forward.shape[1] - 1)  # shape: (B, T)
+        backward_at = (lengths.unsqueeze(1) - 1 - offsets.unsqueeze(1) - steps).clamp(min=0)
+        return torch.cat([forward.gather(1, _expand(forward_at, forward)),
+                          backward.gather(1, _expand(backward_at, backward))], dim=-1)
+
+    def _one_direction(self, suffix: str, inputs: Tensor) -> tuple[Tensor, object]:
+        """One direction of ``self.lstm`` (its weights named with ``suffix``) over (B, S, input) inputs."""
+        template = self.__dict__.get("_unidirectional")
+        if template is None:
+            # Not a submodule: it only lends its code; the weights are always self.lstm's.
+            template = self.__dict__["_unidirectional"] = nn.LSTM(
+                self.lstm.input_size, self.lstm.hidden_size, batch_first=True)
+        weights = {name: getattr(self.lstm, f"{name}{suffix}")
+                   for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+        return torch.func.functional_call(template, weights, (inputs,))
 
     def loss(self, batch: Batch, tags: Tensor) -> Tensor:
         """Mean negative log-likelihood of gold ``tags`` (B, T) over the batch's sentences (scalar)."""
@@ -152,6 +182,11 @@ class BiLSTMCRF(nn.Module):
     def decode(self, batch: Batch) -> Tensor:
         """Best tag ids, shape (B, T); positions past a sentence's end hold -1."""
         return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
+
+
+def _expand(positions: Tensor, values: Tensor) -> Tensor:
+    """(B, N) positions as an index that gathers whole feature vectors from (B, S, D) ``values``."""
+    return positions.unsqueeze(-1).expand(-1, -1, values.shape[-1])
 
 
 def quantize_dynamic(model: BiLSTMCRF) -> BiLSTMCRF:

@@ -124,3 +124,23 @@ def test_cli_reads_documents_in_context(context_model, tmp_path):
     from tagger.inference import entity_scores
 
     assert json.loads(result.stdout)["f1"] == pytest.approx(entity_scores([s.labels for s in test], expected)["f1"])
+
+
+@pytest.mark.parametrize("context", [0, 2, 5])
+def test_each_lstm_direction_run_unpacked_gives_the_packed_bidirectional_lstm(context):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    model, encoder = _model(context)
+    contexts = document_contexts(SENTENCES, STARTS, context) if context else None
+    batch = encoder.batch(SENTENCES, contexts)
+    features = torch.randn(*batch.words.shape, model.lstm.input_size)
+    input_mask = batch.mask if batch.input_mask is None else batch.input_mask
+    lengths = input_mask.sum(dim=1)
+    offsets = batch.offsets if batch.offsets is not None else torch.zeros_like(lengths)
+    with torch.no_grad():
+        packed = pack_padded_sequence(features, lengths, batch_first=True, enforce_sorted=False)
+        expected, _ = pad_packed_sequence(model.lstm(packed)[0], batch_first=True)
+        hidden = model._directions(features, lengths, offsets, batch.mask.shape[1])
+    for i, tokens in enumerate(SENTENCES):
+        start = int(offsets[i])
+        torch.testing.assert_close(hidden[i, : len(tokens)], expected[i, start : start + len(tokens)])
