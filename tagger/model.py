@@ -133,13 +133,18 @@ class BiLSTMCRF(nn.Module):
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask
         lengths = input_mask.sum(dim=1)
         offsets = batch.offsets if batch.offsets is not None else torch.zeros_like(lengths)
-        if type(self.lstm) is nn.LSTM:
+        one_length = bool((lengths == lengths[0]).all())
+        splittable = type(self.lstm) is nn.LSTM  # a quantized LSTM cannot lend its weights to one direction
+        if splittable and not (one_length and batch.offsets is None):
             hidden = self._directions(features, lengths, offsets, batch.mask.shape[1])
-        else:  # a quantized LSTM: it cannot lend its weights to one direction, so pack
-            packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            hidden, _ = self.lstm(packed)
-            hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
-            hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
+        else:
+            if one_length:  # no padding: the bidirectional LSTM as it is
+                hidden, _ = self.lstm(features)
+            else:
+                packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
+                hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=features.shape[1])
+            if batch.offsets is not None:
+                hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
         return self.projection(self.dropout(hidden))
 
     def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, width: int) -> Tensor:
