@@ -136,7 +136,7 @@ class BiLSTMCRF(nn.Module):
         one_length = bool((lengths == lengths[0]).all())
         splittable = type(self.lstm) is nn.LSTM  # a quantized LSTM cannot lend its weights to one direction
         if splittable and not (one_length and batch.offsets is None):
-            hidden = self._directions(features, lengths, offsets, batch.mask.shape[1])
+            hidden = self._directions(features, lengths, offsets, batch.mask.sum(dim=1))
         else:
             if one_length:  # no padding: the bidirectional LSTM as it is
                 hidden, _ = self.lstm(features)
@@ -147,8 +147,11 @@ class BiLSTMCRF(nn.Module):
                 hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
         return self.projection(self.dropout(hidden))
 
-    def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, width: int) -> Tensor:
-        """The BiLSTM's outputs at the sentence tokens, (B, T = width, 2 * hidden_size).
+    def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, sentence_lengths: Tensor) -> Tensor:
+        """The BiLSTM's outputs at the sentence tokens, (B, T, 2 * hidden_size).
+
+        Sequence b of ``features`` (B, S, input) has ``lengths[b]`` tokens, its
+        sentence ``sentence_lengths[b]`` of them from position ``offsets[b]``.
 
         Each direction runs on its own, unpacked: the forward one over the
         sequences as they are, the backward one over each sequence reversed.
@@ -157,9 +160,8 @@ class BiLSTMCRF(nn.Module):
         (which on CPU takes a path about twice as slow). Each direction reads
         only the context on its own side of the sentence.
         """
-        steps = torch.arange(width)
-        forward_length = int((offsets + lengths.clamp(max=width)).max()) if offsets.any() else width
-        forward, _ = self._one_direction("", features[:, : min(forward_length, features.shape[1])])
+        steps = torch.arange(int(sentence_lengths.max()))
+        forward, _ = self._one_direction("", features[:, : int((offsets + sentence_lengths).max())])
         # Sequence b reversed, from its last token down to its sentence's first.
         backward_steps = torch.arange(int((lengths - offsets).max()))
         reversed_positions = (lengths.unsqueeze(1) - 1 - backward_steps).clamp(min=0)  # shape: (B, S')

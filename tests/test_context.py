@@ -140,7 +140,7 @@ def test_each_lstm_direction_run_unpacked_gives_the_packed_bidirectional_lstm(co
     with torch.no_grad():
         packed = pack_padded_sequence(features, lengths, batch_first=True, enforce_sorted=False)
         expected, _ = pad_packed_sequence(model.lstm(packed)[0], batch_first=True)
-        hidden = model._directions(features, lengths, offsets, batch.mask.shape[1])
+        hidden = model._directions(features, lengths, offsets, batch.mask.sum(dim=1))
     for i, tokens in enumerate(SENTENCES):
         start = int(offsets[i])
         torch.testing.assert_close(hidden[i, : len(tokens)], expected[i, start : start + len(tokens)])
