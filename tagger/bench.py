@@ -86,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences timed per run")
+    parser.add_argument("--stream-mb", type=int, default=0,
+                        help="also tag a file of this many MB (eng.testb repeated) with tag.py, once, and report "
+                        "its peak memory (0: skip)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows: list[tuple[str, str, str, str]] = []
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
                      f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
 
+        if args.stream_mb:
+            rows.append(_streaming_row(model_dir, args.data / "eng.testb", args.stream_mb, Path(scratch)))
         rows += _training_rows(tagger, train, args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
@@ -162,6 +167,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, speed, ratio, note in rows:
         print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
     return 0
+
+
+def _streaming_row(model_dir: Path, corpus: Path, megabytes: int, scratch: Path) -> tuple[str, str, str, str]:
+    """tag.py over a big file made of copies of ``corpus``: tokens/s and the peak memory of that process."""
+    big, output = scratch / "big.conll", scratch / "big-tagged.conll"
+    text = corpus.read_bytes()
+    with open(big, "wb") as stream:
+        for _ in range(max(1, megabytes * 2**20 // len(text))):
+            stream.write(text)
+    tokens = sum(1 for line in big.open(encoding="utf-8") if line.strip() and not line.startswith("-DOCSTART-"))
+    command = [sys.executable, "-c", "import resource, sys; from tagger.cli import main; main(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)",
+               "--model", str(model_dir), str(big), "--output", str(output)]
+    started = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    peak = int(done.stderr.strip().splitlines()[-1])
+    size = big.stat().st_size / 2**20
+    big.unlink()
+    output.unlink()
+    return (f"tag.py on {size:,.0f} MB ({tokens:,} tokens)", f"{tokens / seconds:,.0f} tokens/s", "",
+            f"{seconds:.0f} s; peak RSS {peak:,} MB")
 
 
 def _read_lengths(sentences: Sequence[Sequence[str]], starts: Sequence[bool] | None, context: int) -> list[int]:

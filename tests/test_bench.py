@@ -10,12 +10,14 @@ def test_benchmark_prints_its_table(tmp_path):
     shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
     shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
     done = subprocess.run(
-        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--repeats", "1", "--train-sentences", "50"],
+        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--repeats", "1", "--train-sentences", "50",
+         "--stream-mb", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("CPU: ") and "threads" in lines[0] and "peak RSS" in lines[0]
     for row in ("bare nn.LSTM forward, batch 256", "Tagger.tag_batch, batch 256", "Tagger.tag_batch, batch 1",
-                "Tagger.tag, one 20-token sentence", "tag.py eng.testb", "Tagger.tag_batch, batch 256, --quantize", "training, batch 16"):
+                "Tagger.tag, one 20-token sentence", "tag.py eng.testb", "Tagger.tag_batch, batch 256, --quantize", "training, batch 16",
+                "tag.py on 1 MB"):
         assert any(line.startswith(row) for line in lines), row

@@ -144,3 +144,20 @@ def test_each_lstm_direction_run_unpacked_gives_the_packed_bidirectional_lstm(co
     for i, tokens in enumerate(SENTENCES):
         start = int(offsets[i])
         torch.testing.assert_close(hidden[i, : len(tokens)], expected[i, start : start + len(tokens)])
+
+
+def test_benchmark_of_a_model_with_context_counts_what_its_lstm_reads(context_model, tmp_path):
+    import shutil
+
+    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
+    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(context_model[0]),
+         "--repeats", "1", "--train-sentences", "50"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    assert "over the sentences with their context" in rows["bare nn.LSTM forward, batch 256"]
+    assert "bare nn.LSTM forward, sentences alone" in rows
+    assert "eng.testb F1, fp32 -> int8" in rows
