@@ -31,7 +31,7 @@ from torch import nn
 from .api import Tagger
 from .corpus import document_contexts, document_starts, read_corpus
 from .encoding import CASINGS
-from .inference import entity_scores
+from .inference import decode_sentences, entity_scores
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
 from .storage import save_config, save_weights
@@ -148,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 gold, [r.tags for r in quantized.predict(test, scores=False, document_starts=starts)])["f1"]
             rows.append(("eng.testb F1, fp32 -> int8", f"{f1:.4f} -> {f1_int8:.4f}", "",
                          f"change {100 * (f1_int8 - f1):+.2f} points"))
+            same, differing = _agreement_with_straightforward_path(tagger, test, starts)
+            rows.append(("same tags as the straightforward path", f"{same:,} / {len(test):,}", "",
+                         "sentences; " + (f"first differing: sentence {differing}" if differing is not None
+                                          else "all identical")))
 
         output = Path(scratch) / "tagged.conll"
         command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(args.data / "eng.testb"),
@@ -167,6 +171,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, speed, ratio, note in rows:
         print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
     return 0
+
+
+def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence[str]],
+                                         starts: Sequence[bool] | None) -> tuple[int, int | None]:
+    """How many sentences the fast path tags exactly as the plain one does, and the first that differs.
+
+    Plain: one sentence at a time (with its context), the bidirectional LSTM over
+    the whole sequence, pytorch-crf's own ``CRF.decode``. Fast: what ``Tagger``
+    runs (batches of one length, each LSTM direction on its side, NumPy
+    Viterbi), unconstrained like ``CRF.decode``.
+    """
+    contexts = document_contexts(test, starts, tagger.context) if starts is not None else None
+    model, names = tagger.model, tagger.encoder.tags.names
+    fast = [r.tags for r in decode_sentences(model, tagger.encoder, test, constrained=False, contexts=contexts)]
+    same, differing = 0, None
+    with torch.inference_mode():
+        for i, tokens in enumerate(test):
+            before, after = contexts[i] if contexts else ([], [])
+            emissions = model.emissions(tagger.encoder.batch([[*before, *tokens, *after]]))
+            emissions = emissions[:, len(before) : len(before) + len(tokens)]
+            everything = torch.ones(emissions.shape[:2], dtype=torch.bool)
+            plain = [names[k] for k in model.crf.decode(emissions, everything)[0]]
+            if plain == fast[i]:
+                same += 1
+            elif differing is None:
+                differing = i
+    return same, differing
 
 
 def _streaming_row(model_dir: Path, corpus: Path, megabytes: int, scratch: Path) -> tuple[str, str, str, str]:
