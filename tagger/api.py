@@ -125,7 +125,7 @@ class Tagger:
         self, sentences: Sequence[Input], batch_size: int = 256, nbest: int | None = None,
         document_starts: Sequence[bool] | None = None,
     ) -> list[list[Entity]] | list[list[Reading]]:
-        """Entities (or, with ``nbest``, readings) of each sentence, in input order, in length-sorted batches.
+        """Entities (or, with ``nbest``, readings) of each sentence, in input order, batched by length.
 
         ``document_starts``: see ``predict``.
         """

@@ -85,7 +85,7 @@ def decode_sentences(
     nbest: int = 0,
     contexts: Sequence[Context] | None = None,
 ) -> list[Decoded]:
-    """Decode each token list, in input order, in length-sorted batches.
+    """Decode each token list, in input order, in batches of sentences of one length.
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
