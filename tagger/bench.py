@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .api import Tagger
-from .corpus import document_contexts, document_starts, read_corpus
+from .corpus import document_contexts, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
 from .inference import decode_sentences, entity_scores
 from .model import BiLSTMCRF, ModelConfig
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A model trained with document context reads each sentence with its context: its LSTM's
         # work, and so the floor, is over those longer sequences.
         starts = document_starts(test_sentences) if tagger.context else None
-        lengths = _read_lengths(test, starts, tagger.context)
+        lengths = read_lengths(test, document_contexts(test, starts, tagger.context) if starts else None)
 
         floor = median_seconds(bare_lstm_forward(lstm, lengths, 256), args.repeats)
         note = f"over the sentences with their context ({sum(lengths):,} tokens)" if tagger.context else ""
@@ -222,14 +222,6 @@ def _streaming_row(model_dir: Path, corpus: Path, megabytes: int, scratch: Path)
             f"{seconds:.0f} s; peak RSS {peak:,} MB")
 
 
-def _read_lengths(sentences: Sequence[Sequence[str]], starts: Sequence[bool] | None, context: int) -> list[int]:
-    """Tokens the model's LSTM reads for each sentence: the sentence, plus its document context if any."""
-    if starts is None or not context:
-        return [len(tokens) for tokens in sentences]
-    contexts = document_contexts(sentences, starts, context)
-    return [len(tokens) + len(before) + len(after) for tokens, (before, after) in zip(sentences, contexts)]
-
-
 def _untrained_model(train, directory: Path) -> Path:
     """A model of the default sizes with 50-d word vectors (as with GloVe 6B 50-d)."""
     encoder = build_encoder(train, None, TrainingConfig())
@@ -249,7 +241,7 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
     tokens = [s.tokens for s in sentences]
     contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
-    lengths = _read_lengths(tokens, document_starts(sentences), tagger.context)
+    lengths = read_lengths(tokens, contexts)
     batches = length_batches(lengths, config.batch_size, random.Random(0))
     n = sum(map(len, sentences))
 

@@ -195,6 +195,13 @@ def document_contexts(sentences: Sequence[Sequence[str]], starts: Sequence[bool]
     return contexts
 
 
+def read_lengths(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None) -> list[int]:
+    """Tokens read for each sentence: its own, plus its context's when there is one."""
+    if contexts is None:
+        return [len(tokens) for tokens in sentences]
+    return [len(tokens) + len(before) + len(after) for tokens, (before, after) in zip(sentences, contexts)]
+
+
 def document_starts(sentences: Sequence[Sentence]) -> list[bool]:
     """Where each sentence of a column file begins a document: the first, and each after ``-DOCSTART-``."""
     return [i == 0 or sentence.document_start is not None for i, sentence in enumerate(sentences)]

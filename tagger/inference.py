@@ -34,7 +34,7 @@ from .decode import (
     transition_penalties,
     viterbi_decode,
 )
-from .corpus import Context
+from .corpus import Context, read_lengths
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
@@ -96,8 +96,7 @@ def decode_sentences(
                for _ in sentences]
     if contexts is not None and len(contexts) != len(sentences):
         raise ValueError(f"{len(contexts)} contexts for {len(sentences)} sentences")
-    lengths = [len(tokens) + (len(contexts[i][0]) + len(contexts[i][1]) if contexts else 0)
-               for i, tokens in enumerate(sentences)]
+    lengths = read_lengths(sentences, contexts)
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
     # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
     chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import Context, Sentence, document_contexts, document_starts, read_corpus
+from .corpus import Context, Sentence, document_contexts, document_starts, read_corpus, read_lengths
 from .embeddings import Embeddings, load_embeddings
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
@@ -223,8 +223,7 @@ def _fit(
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
     train_contexts = _contexts(train_sentences, model.config.context)
     dev_contexts = _contexts(dev_sentences, model.config.context)
-    lengths = [len(s) for s in train_sentences] if train_contexts is None else [
-        len(s) + len(before) + len(after) for s, (before, after) in zip(train_sentences, train_contexts)]
+    lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
