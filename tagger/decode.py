@@ -96,22 +96,27 @@ def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     if length == 0:
         return torch.empty((batch_size, 0), dtype=torch.long)
     score = start + emissions[:, 0]  # shape: (B, K)
-    identity = np.broadcast_to(np.arange(num_tags), (batch_size, num_tags))
-    backpointers = []
+    identity = np.arange(num_tags)
+    padded = not mask.all()
+    backpointers = np.empty((length, batch_size, num_tags), dtype=np.int64)
     for t in range(1, length):
         candidates = score[:, :, None] + transitions + emissions[:, t, None, :]  # shape: (B, K, K)
         best_previous = candidates.argmax(axis=1)  # shape: (B, K)
-        best_score = np.take_along_axis(candidates, best_previous[:, None, :], axis=1)[:, 0]
-        active = mask[:, t, None]
-        score = np.where(active, best_score, score)
-        # Past a sentence's end, each tag points to itself, so backtracking
-        # carries the sentence's best last tag back to its real last token.
-        backpointers.append(np.where(active, best_previous, identity))
+        best_score = candidates.max(axis=1)
+        if padded:
+            # Past a sentence's end, each tag points to itself, so backtracking
+            # carries the sentence's best last tag back to its real last token.
+            active = mask[:, t, None]
+            best_score = np.where(active, best_score, score)
+            best_previous = np.where(active, best_previous, identity)
+        score = best_score
+        backpointers[t] = best_previous
     score = score + end
     tags = np.empty((batch_size, length), dtype=np.int64)
     tags[:, -1] = score.argmax(axis=1)
+    rows = np.arange(batch_size)
     for t in range(length - 1, 0, -1):
-        tags[:, t - 1] = np.take_along_axis(backpointers[t - 1], tags[:, t, None], axis=1)[:, 0]
+        tags[:, t - 1] = backpointers[t, rows, tags[:, t]]
     return torch.from_numpy(np.where(mask, tags, -1))
 
 
@@ -176,18 +181,19 @@ def forward_backward(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[T
         moves = np.exp(transitions - shift)  # shape: (K, K); 0 where forbidden
         alpha = np.empty((batch_size, length, num_tags), dtype=emissions.dtype)
         alpha[:, 0] = start + emissions[:, 0]
+        padded = not mask.all()
         for t in range(1, length):
             previous = alpha[:, t - 1]
             top = np.maximum(previous.max(axis=1, keepdims=True), -1e30)  # shape: (B, 1)
             step = np.log(np.exp(previous - top) @ moves) + (top + shift) + emissions[:, t]
-            alpha[:, t] = np.where(mask[:, t, None], step, previous)
+            alpha[:, t] = np.where(mask[:, t, None], step, previous) if padded else step
         beta = np.empty_like(alpha)
         beta[:, -1] = end
         for t in range(length - 2, -1, -1):
             following = emissions[:, t + 1] + beta[:, t + 1]  # shape: (B, K)
             top = np.maximum(following.max(axis=1, keepdims=True), -1e30)
             step = np.log(np.exp(following - top) @ moves.T) + (top + shift)
-            beta[:, t] = np.where(mask[:, t + 1, None], step, end)
+            beta[:, t] = np.where(mask[:, t + 1, None], step, end) if padded else step
         last = alpha[:, -1] + end
         top = np.maximum(last.max(axis=1, keepdims=True), -1e30)
         log_z = np.log(np.exp(last - top).sum(axis=1)) + top[:, 0]

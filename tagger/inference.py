@@ -16,6 +16,7 @@ and backward scores, after dividing all scores by the model's temperature
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
@@ -102,19 +103,27 @@ def decode_sentences(
     chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
               for group in [list(grouped)] for k in range(0, len(group), batch_size)]
     scheme = model_scheme(encoder)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            potentials = decoding_potentials(model, encoder, constrained, temperature)
-            for chunk in chunks:
-                batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
-                decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
-                for i, result in zip(chunk, decoded):
-                    results[i] = result
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode():
+        potentials = decoding_potentials(model, encoder, constrained, temperature)
+        for chunk in chunks:
+            batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
+            decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
+            for i, result in zip(chunk, decoded):
+                results[i] = result
     return results
+
+
+@contextlib.contextmanager
+def evaluating(model: BiLSTMCRF):
+    """The model in eval mode (no dropout) within the block, back in its own mode after."""
+    was_training = model.training
+    if was_training:  # switching modes walks every submodule: not on each call of a model already in eval mode
+        model.eval()
+    try:
+        yield model
+    finally:
+        if was_training:
+            model.train()
 
 
 def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperature: float, scheme: str,
@@ -180,15 +189,10 @@ def token_marginals_of(
     """(len(tokens), K) probability of each of the model's tags at each token."""
     if not tokens:
         return torch.zeros((0, len(encoder.tags)))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            batch = encoder.batch([tokens])
-            potentials = decoding_potentials(model, encoder, constrained, temperature)
-            return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode():
+        batch = encoder.batch([tokens])
+        potentials = decoding_potentials(model, encoder, constrained, temperature)
+        return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
 
 
 def predict_tags(
