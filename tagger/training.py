@@ -60,6 +60,8 @@ class TrainingConfig:
     min_count: int = 2  # training words seen fewer times (and without a vector) read as unknown
     max_vectors: int | None = 100_000  # pretrained words kept beyond the training words (None: all)
     tag_scheme: str = "BIOES"
+    freeze_vectors: bool = False  # keep every pretrained vector as it is; train only words without one
+    average: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saved (0: none)
 
 
 def build_encoder(
@@ -77,11 +79,14 @@ def build_encoder(
     key = (lambda token: token.lower()) if lowercase else (lambda token: token)
     train_words = [key(token) for sentence in sentences for token in sentence.tokens]
     extra: list[str] = []
+    counted = train_words
     if embeddings is not None:
         has_vector = set(embeddings.words)
         extra = [word for word in dict.fromkeys(train_words) if word in has_vector]
         extra += embeddings.words[: config.max_vectors]
-    words = Vocabulary.build(train_words, min_count=config.min_count, unknown=True, extra=extra)
+        if config.freeze_vectors:  # words with a vector all go last, where the model keeps them fixed
+            counted = [word for word in train_words if word not in has_vector]
+    words = Vocabulary.build(counted, min_count=config.min_count, unknown=True, extra=extra)
     chars = Vocabulary.build((c for sentence in sentences for token in sentence.tokens for c in token), unknown=True)
     types = entity_types(label for sentence in sentences for label in sentence.labels)
     tags = Vocabulary(scheme_labels(types, config.tag_scheme))
@@ -142,13 +147,15 @@ def train(
     sizes = dict(model_config or {})
     if embeddings is not None:
         sizes["word_dim"] = embeddings.dim
-    seen = {encoder.word_key(token) for sentence in train_sentences for token in sentence.tokens}
+    trained = {encoder.word_key(token) for sentence in train_sentences for token in sentence.tokens}
+    if config.freeze_vectors and embeddings is not None:
+        trained -= set(embeddings.words)
     network = ModelConfig(
         num_words=len(encoder.words),
         num_chars=len(encoder.chars),
         num_casings=len(CASINGS),
         num_tags=len(encoder.tags),
-        fixed_words=_unseen_tail(encoder.words.names, seen),
+        fixed_words=_fixed_tail(encoder.words.names, trained),
         **sizes,
     )
     model = BiLSTMCRF(network)
@@ -172,11 +179,11 @@ def train(
     return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
 
 
-def _unseen_tail(names: Sequence[str], seen: set[str]) -> int:
-    """How many of the last names the training data never shows (ids 0 and 1 are never counted)."""
+def _fixed_tail(names: Sequence[str], trained: set[str]) -> int:
+    """How many of the last names are not ``trained`` (ids 0 and 1 are never counted)."""
     count = 0
     for name in reversed(names[2:]):
-        if name in seen:
+        if name in trained:
             break
         count += 1
     return count
@@ -215,9 +222,10 @@ def _fit(
     optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
     rng = random.Random(config.seed)
+    averaged = _averaged(model, config.average)
     state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
     if checkpoint is not None:
-        state = _restore(checkpoint, model, optimizer, schedule, rng)
+        state = _restore(checkpoint, model, optimizer, schedule, rng, averaged)
         _truncate_metrics(output, state["epoch"])
         log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
@@ -248,12 +256,19 @@ def _fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             total_loss += loss.item()
             progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
         schedule.step()
         train_seconds = time.perf_counter() - started
-        dev_tags = predict_tags(model, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
+        # With averaging, the averaged weights are the ones scored, kept and saved.
+        kept = model if averaged is None else averaged.module
+        dev_tags = predict_tags(kept, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
         scores = entity_scores(dev_gold, dev_tags)
+        if averaged is not None:  # how much the averaging gives, for the log
+            raw_tags = predict_tags(model, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
+            scores_unaveraged = entity_scores(dev_gold, raw_tags)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -263,18 +278,20 @@ def _fit(
             "seconds": seconds,
             "learning_rate": optimizer.param_groups[0]["lr"],
         }
+        if averaged is not None:
+            record["dev_f1_unaveraged"] = scores_unaveraged["f1"]
         improved = scores["f1"] > state["best"]["f1"]
         if improved:
             state["best"] = {"epoch": epoch, **scores}
-            save_weights(output, model)
+            save_weights(output, kept)
         state["epochs_without_gain"] = 0 if improved else state["epochs_without_gain"] + 1
         state["epoch"] = epoch
         append_metrics(output, record)
-        _save(output, state, model, optimizer, schedule, rng)
+        _save(output, state, model, optimizer, schedule, rng, averaged)
         log(
             f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
             f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
-            f"{seconds:.1f} s"
+            f"{seconds:.1f} s" + ("" if averaged is None else f"  (unaveraged F1 {scores_unaveraged['f1']:.4f})")
         )
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
@@ -297,9 +314,20 @@ def _contexts(sentences: Sequence[Sentence], size: int) -> list[Context] | None:
     return document_contexts([s.tokens for s in sentences], document_starts(sentences), size)
 
 
-def _save(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random) -> None:
+def _averaged(model: BiLSTMCRF, decay: float):
+    """An exponential moving average of the model's weights, updated after each step (None for decay 0)."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
+def _save(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random, averaged) -> None:
     """Checkpoint everything the next epoch depends on: weights, optimizer, schedule, random states."""
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    if averaged is not None:
+        tensors.update({f"averaged.{name}": value for name, value in averaged.state_dict().items()})
     optimizer_state = optimizer.state_dict()
     for index, values in optimizer_state["state"].items():
         for key, value in values.items():
@@ -313,9 +341,13 @@ def _save(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng:
     })
 
 
-def _restore(checkpoint: tuple[dict, dict], model: nn.Module, optimizer, schedule, rng: random.Random) -> dict:
+def _restore(
+    checkpoint: tuple[dict, dict], model: nn.Module, optimizer, schedule, rng: random.Random, averaged
+) -> dict:
     tensors, saved = checkpoint
     model.load_state_dict({name[6:]: value for name, value in tensors.items() if name.startswith("model.")})
+    if averaged is not None:
+        averaged.load_state_dict({name[9:]: value for name, value in tensors.items() if name.startswith("averaged.")})
     per_parameter: dict[int, dict] = {}
     for name, value in tensors.items():
         if name.startswith("optimizer."):
@@ -377,6 +409,8 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="keep the first (most frequent) N words of the vector file, besides every training word that has "
         "a vector; 0 keeps all (a bigger model, slower to train)",
     )
+    data.add_argument("--freeze-vectors", action="store_true",
+                      help="keep pretrained vectors as they are (only words without one are trained)")
     data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
     data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
     optimisation = parser.add_argument_group("training")
@@ -388,6 +422,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--momentum", type=float, default=defaults.momentum)
     optimisation.add_argument("--clip", type=float, default=defaults.clip, help="gradient norm clipping")
     optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
+    optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
+                              help="score and keep an exponential moving average of the weights, updated every step "
+                              "with this decay (e.g. 0.999; 0: the weights as trained)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed)
     optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     network = parser.add_argument_group("network")
@@ -457,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
+        freeze_vectors=args.freeze_vectors, average=args.average,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dim=args.word_dim, context=args.context)
