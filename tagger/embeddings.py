@@ -27,6 +27,7 @@ class Embeddings:
 
     words: list[str]
     vectors: np.ndarray
+    name: str | None = None  # for vectors from a package: the name that loads them again (``load_embeddings``)
 
     @property
     def dim(self) -> int:
@@ -61,7 +62,16 @@ def _load_glove_6b_50d() -> Embeddings:
     words = parquet.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
     if len(words) != vectors.shape[0]:
         raise EmbeddingsError(f"{root}: {len(words)} words but {vectors.shape[0]} vectors")
-    return Embeddings(words, vectors)
+    return Embeddings(words, vectors, GLOVE_6B_50D)
+
+
+def words_beyond(embeddings: Embeddings, known: set[str]) -> tuple[list[str], list[int]]:
+    """The words not in ``known``, in file order, and the row of each one's (first) vector."""
+    rows: dict[str, int] = {}
+    for row, word in enumerate(embeddings.words):
+        if word not in known and word not in rows:
+            rows[word] = row
+    return list(rows), list(rows.values())
 
 
 def _read_text_vectors(path: Path) -> Embeddings:

@@ -64,6 +64,9 @@ class ModelConfig:
     # training data never shows: they would get no gradient, so they are kept
     # out of the optimizer (same result, much less work per step).
     fixed_words: int = 0
+    # Where the fixed vectors come from when they are not saved with the weights: an installed
+    # vector package (e.g. "glove-6b-50d"), whose words the trained vocabulary lacks, in its order.
+    fixed_vectors: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,7 +102,7 @@ class BiLSTMCRF(nn.Module):
         self.config = config
         self.word_embedding = nn.Embedding(config.num_words - config.fixed_words, config.word_dim, padding_idx=0)
         self.register_buffer("fixed_word_vectors", torch.zeros(config.fixed_words, config.word_dim),
-                             persistent=config.fixed_words > 0)
+                             persistent=config.fixed_words > 0 and not config.fixed_vectors)
         self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
         self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
         self.dropout = nn.Dropout(config.dropout)

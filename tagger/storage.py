@@ -8,6 +8,7 @@ of one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -58,13 +59,24 @@ def remove_stale_temporaries(directory: Path) -> None:
 
 
 def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **settings: Any) -> None:
-    """Write ``config.json``: network sizes, vocabularies and any other ``settings`` (JSON values)."""
+    """Write ``config.json``: network sizes, vocabularies and any other ``settings`` (JSON values).
+
+    When the fixed word vectors come from a vector package (``fixed_vectors``),
+    their words are not written either: loading lists them from the package
+    again, and checks them against the digest written in their place.
+    """
+    encoder_settings = encoder.to_dict()
+    if model_config.fixed_vectors:
+        names = encoder.words.names
+        kept = len(names) - model_config.fixed_words
+        encoder_settings["words"] = {**encoder_settings["words"], "names": names[:kept],
+                                     "fixed_names_sha256": _digest(names[kept:])}
     config = {
         "format": FORMAT_VERSION,
         "tagger_version": __version__,
         "model": model_config.to_dict(),
         **settings,
-        "encoder": encoder.to_dict(),
+        "encoder": encoder_settings,
     }
     text = json.dumps(config, ensure_ascii=False, indent=1)
     write_atomically(directory / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
@@ -138,15 +150,49 @@ def read_config(directory: Path) -> dict:
     return config
 
 
+def _digest(names: list[str]) -> str:
+    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()
+
+
+def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF, Encoder]:
+    """A model with the sizes (and fixed vectors) of a ``config.json``, untrained, and its encoder."""
+    try:
+        model_config = ModelConfig(**config["model"])
+        encoder_settings = dict(config["encoder"])
+        fixed = None
+        if model_config.fixed_vectors:
+            fixed, encoder_settings["words"] = _fixed_vectors(model_config, encoder_settings["words"], config_path)
+        encoder = Encoder.from_dict(encoder_settings)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{config_path}: incomplete or invalid model settings ({error})") from None
+    model = BiLSTMCRF(model_config)
+    if fixed is not None:
+        model.fixed_word_vectors.copy_(torch.from_numpy(fixed))
+    return model, encoder
+
+
+def _fixed_vectors(model_config: ModelConfig, words: dict, config_path: Path):
+    """The fixed vectors from their package, and the word vocabulary settings with their words added."""
+    import numpy as np
+
+    from .embeddings import load_embeddings, words_beyond
+
+    embeddings = load_embeddings(model_config.fixed_vectors)
+    names, rows = words_beyond(embeddings, set(words["names"]))
+    if len(names) != model_config.fixed_words or _digest(names) != words.get("fixed_names_sha256"):
+        raise ModelError(
+            f"{config_path}: the installed '{model_config.fixed_vectors}' vectors are not those the model was "
+            f"trained with ({len(names)} words beyond its vocabulary, expected {model_config.fixed_words})"
+        )
+    vectors = np.asarray(embeddings.vectors[rows], dtype=np.float32)
+    return vectors, {"names": words["names"] + names, "unknown": words["unknown"]}
+
+
 def load_model(directory: str | Path) -> tuple[BiLSTMCRF, Encoder, dict]:
     """The model (in eval mode), its encoder and its full config, read from ``directory``."""
     directory = Path(directory)
     config = read_config(directory)
-    try:
-        model_config = ModelConfig(**config["model"])
-        encoder = Encoder.from_dict(config["encoder"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelError(f"{directory / CONFIG_FILE}: incomplete or invalid model settings ({error})") from None
+    model, encoder = build_model(config, directory / CONFIG_FILE)
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ModelError(f"{weights_path}: missing")
@@ -156,7 +202,6 @@ def load_model(directory: str | Path) -> tuple[BiLSTMCRF, Encoder, dict]:
         raise ModelError(
             f"{weights_path}: not a safetensors file ({error}); models are never loaded from pickles"
         ) from None
-    model = BiLSTMCRF(model_config)
     try:
         model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
     except RuntimeError as error:

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from tagger import Tagger
 from tagger.corpus import read_corpus
 from tagger.model import BiLSTMCRF
-from tagger.storage import CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE, ModelError, load_model, write_atomically
+from tagger.storage import (
+    CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE, ModelError, load_checkpoint, load_model, write_atomically,
+)
 from tagger.training import TrainingConfig, resume, train
 
 from .conftest import ROOT, SAMPLE
@@ -242,3 +244,40 @@ def test_kill_minus_nine_leaves_a_checkpoint_that_resumes(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"resuming after epoch {state['epoch']}" in done.stdout
     assert not [p.name for p in output.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_weight_averaging_is_kept_and_resumes_exactly(tmp_path, small_corpus):
+    from tagger.model import BiLSTMCRF, ModelConfig
+    from tagger.training import WeightAverage
+
+    model = BiLSTMCRF(ModelConfig(20, 10, 8, 5, word_dim=4, char_dim=3, char_filters=3, hidden_size=2))
+    average = WeightAverage(model, decay=0.75)
+    start = [p.detach().clone() for p in model.parameters()]
+    steps = []
+    for _ in range(3):
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter))
+        steps.append([p.detach().clone() for p in model.parameters()])
+        average.update_parameters(model)
+    for i, averaged in enumerate(average.module.parameters()):
+        expected = start[i]
+        for step in steps:
+            expected = 0.75 * expected + 0.25 * step[i]
+        assert torch.allclose(averaged, expected, atol=1e-6)
+
+    training, dev = small_corpus
+    sizes = {"hidden_size": 16}
+    config = dict(seed=9, average=0.9)
+    whole = train(training, dev, tmp_path / "whole", TrainingConfig(epochs=3, **config), sizes, **quiet)
+    train(training, dev, tmp_path / "cut", TrainingConfig(epochs=2, **config), sizes, **quiet)
+    assert resume(training, dev, tmp_path / "cut", epochs=3, **quiet) == whole
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    records = [json.loads(line) for line in (tmp_path / "whole" / METRICS_FILE).read_text().splitlines()]
+    assert all(0 <= record["dev_f1_unaveraged"] <= 1 for record in records)
+    # what is kept is the average, not the weights as trained (one epoch: the first is always kept)
+    train(training, dev, tmp_path / "one", TrainingConfig(epochs=1, **config), sizes, **quiet)
+    kept, (checkpoint, _) = weights(tmp_path / "one"), load_checkpoint(tmp_path / "one")
+    assert torch.equal(kept["projection.weight"], checkpoint["averaged.projection.weight"])
+    assert not torch.equal(kept["projection.weight"], checkpoint["model.projection.weight"])

@@ -108,3 +108,55 @@ def test_pretrained_words_the_training_data_never_shows_stay_fixed(tmp_path):
     vectors = model.embed_words(zanzibar)[0]
     assert vectors[0].tolist() == [0.25] * 6
     assert vectors[1].tolist() != [0.5] * 6  # trained words move
+
+
+def test_frozen_vectors_stay_as_pretrained_and_go_last(tmp_path):
+    from tagger.corpus import read_corpus
+    from tagger.storage import load_model
+    from tagger.training import train
+
+    from .conftest import SAMPLE
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:40]
+    lines = ["paris " + " ".join(["0.5"] * 6), "zanzibar " + " ".join(["0.25"] * 6), "the " + " ".join(["-1"] * 6)]
+    embeddings = load_embeddings(write_vectors(tmp_path / "v.txt", lines))
+    train(sentences, sentences[:10], tmp_path / "m", TrainingConfig(epochs=2, seed=1, freeze_vectors=True),
+          {"hidden_size": 8}, embeddings, log=lambda message: None)
+    model, encoder, config = load_model(tmp_path / "m")
+    assert config["training"]["freeze_vectors"] is True
+    # every word with a vector is fixed, training words or not, in the vector file's order
+    assert model.config.fixed_words == 3 and encoder.words.names[-3:] == ["paris", "zanzibar", "the"]
+    assert model.fixed_word_vectors.tolist() == [[0.5] * 6, [0.25] * 6, [-1.0] * 6]
+    assert "the" in {token.lower() for s in sentences for token in s.tokens}
+    ids = torch.tensor([[encoder.words.id("the"), encoder.words.id("paris")]])
+    assert model.embed_words(ids)[0].tolist() == [[-1.0] * 6, [0.5] * 6]
+
+
+def test_all_packaged_vectors_are_read_back_from_the_package_not_saved(tmp_path):
+    import json
+
+    from tagger.corpus import read_corpus
+    from tagger.storage import CONFIG_FILE, WEIGHTS_FILE, ModelError, load_model
+    from tagger.training import train
+
+    from .conftest import SAMPLE
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:40]
+    glove = load_embeddings("glove-6b-50d")
+    train(sentences, sentences[:10], tmp_path / "m", TrainingConfig(epochs=1, seed=1, max_vectors=None),
+          {"hidden_size": 8}, glove, log=lambda message: None)
+    assert (tmp_path / "m" / WEIGHTS_FILE).stat().st_size < 5_000_000  # 400,000 vectors would be 80 MB
+    model, encoder, _ = load_model(tmp_path / "m")
+    assert model.config.fixed_vectors == "glove-6b-50d" and len(encoder.words) >= 400_000
+    seen = {token.lower() for s in sentences for token in s.tokens}
+    for word in ("zanzibar", "photosynthesis", "kumquat"):
+        assert word not in seen
+        row = glove.words.index(word)
+        vector = model.embed_words(torch.tensor([[encoder.words.id(word)]]))[0, 0]
+        assert vector.tolist() == glove.vectors[row].tolist()
+    # vectors that are not the ones it was trained with: a clear error, not a silently different model
+    config = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    config["encoder"]["words"]["fixed_names_sha256"] = "0" * 64
+    (tmp_path / "m" / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="not those the model was trained with"):
+        load_model(tmp_path / "m")
