@@ -82,16 +82,24 @@ class CharCNN(nn.Module):
 
     def forward(self, chars: Tensor) -> Tensor:
         """chars: (U, L) ids -> (U, filters) features."""
-        # The convolution as one matrix product over all character windows: the
-        # same numbers as ``self.conv``, and on CPU faster both ways for these
-        # small inputs than the convolution kernels.
+        # The convolution of embedded characters is, for each kernel offset, a
+        # lookup in (embedding table @ that offset's weights), summed over the
+        # offsets: the same numbers as ``self.conv`` on ``self.embedding``, with
+        # no window copies and no large matrix product (several times faster on CPU).
         kernel = self.conv.kernel_size[0]
-        embedded = nn.functional.pad(self.embedding(chars), (0, 0, kernel // 2, kernel // 2))  # (U, L + k - 1, dim)
-        windows = embedded.unfold(1, kernel, 1).flatten(2)  # shape: (U, L, char_dim * kernel)
-        weight = self.conv.weight.flatten(1)  # shape: (filters, char_dim * kernel)
-        features = torch.addmm(self.conv.bias, windows.flatten(0, 1), weight.t()).view(*chars.shape, -1)
+        # Row 0 (padding) stays zero, as the convolution's zero padding and padding_idx make it.
+        table = self.embedding.weight.masked_fill(self._padding_row(), 0.0)
+        offsets = torch.einsum("cd,fdk->kcf", table, self.conv.weight)  # shape: (kernel, num_chars, filters)
+        padded = nn.functional.pad(chars, (kernel // 2, kernel // 2))  # shape: (U, L + kernel - 1)
+        length = chars.shape[1]
+        features = self.conv.bias + nn.functional.embedding(padded[:, :length], offsets[0])
+        for k in range(1, kernel):
+            features = features + nn.functional.embedding(padded[:, k : k + length], offsets[k])
         features = features.masked_fill((chars == 0).unsqueeze(2), float("-inf"))  # shape: (U, L, filters)
         return features.max(dim=1).values
+
+    def _padding_row(self) -> Tensor:
+        return (torch.arange(self.embedding.num_embeddings) == 0).unsqueeze(1)
 
 
 class BiLSTMCRF(nn.Module):

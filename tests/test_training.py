@@ -95,4 +95,13 @@ def test_char_cnn_computes_the_convolution_it_holds():
     chars[5, 1:] = 0
     embedded = cnn.embedding(chars).transpose(1, 2)
     expected = cnn.conv(embedded).masked_fill((chars == 0).unsqueeze(1), float("-inf")).max(dim=2).values
-    torch.testing.assert_close(cnn(chars), expected)
+    computed = cnn(chars)
+    torch.testing.assert_close(computed, expected)
+    # and it trains the same: equal gradients, none for the padding character
+    weights = torch.randn_like(expected)
+    parameters = list(cnn.parameters())
+    expected_gradients = torch.autograd.grad((expected * weights).sum(), parameters)
+    computed_gradients = torch.autograd.grad((computed * weights).sum(), parameters)
+    for expected_gradient, computed_gradient in zip(expected_gradients, computed_gradients):
+        torch.testing.assert_close(computed_gradient, expected_gradient)
+    assert computed_gradients[0][0].abs().sum() == 0
