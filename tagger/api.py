@@ -12,7 +12,7 @@ from torch import nn
 
 from .corpus import document_contexts
 from .encoding import Encoder
-from .inference import decode_sentences, token_marginals_of
+from .inference import CharFeatureCache, decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .storage import load_model, resolve_model
@@ -94,6 +94,7 @@ class Tagger:
         self.path = path
         self.constrained = constrained
         self.temperature = float(config.get("temperature", 1.0))
+        self._char_features = CharFeatureCache()
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False) -> "Tagger":
@@ -173,6 +174,7 @@ class Tagger:
         decoded = decode_sentences(
             self.model, self.encoder, token_lists, batch_size,
             constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest, contexts=contexts,
+            char_features=self._char_features,
         )
         results = []
         for (text, tokens, offsets), result in zip(prepared, decoded):

@@ -59,18 +59,19 @@ class Encoder:
         if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
         if contexts is None:
-            return Batch(*self._inputs(sentences))
+            words, casings, token_types, type_chars, mask, types = self._inputs(sentences)
+            return Batch(words, casings, token_types, type_chars, mask, type_words=types)
         sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
-        words, casings, token_types, type_chars, input_mask = self._inputs(sequences)
+        words, casings, token_types, type_chars, input_mask, types = self._inputs(sequences)
         offsets = torch.tensor([len(before) for before, _ in contexts])
-        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask)
+        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask, types)
 
     @staticmethod
     def _mask(lengths: Sequence[int]) -> Tensor:
         return torch.arange(max(lengths)).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
 
-    def _inputs(self, sequences: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """Word ids, casings, token types (B, S), type characters (U, L) and mask (B, S) of token lists."""
+    def _inputs(self, sequences: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, list[str]]:
+        """Word ids, casings, token types (B, S), type characters (U, L), mask (B, S) and the U types."""
         types: dict[str, int] = {}
         flat_types = [types.setdefault(token, len(types)) for tokens in sequences for token in tokens]
         info = [self._token_info(token) for token in types]
@@ -85,7 +86,7 @@ class Encoder:
         all_chars = np.frombuffer(b"".join([chars for _, _, chars in info]), dtype=np.int32).astype(np.int64)
         type_chars = torch.zeros((len(info), int(char_counts.max())), dtype=torch.long)
         type_chars[torch.arange(type_chars.shape[1]) < char_counts.unsqueeze(1)] = torch.from_numpy(all_chars)
-        return words, casings, token_types, type_chars, mask
+        return words, casings, token_types, type_chars, mask, list(types)
 
     def _token_info(self, token: str) -> tuple[int, int, bytes]:
         """Word id, casing id and character ids (int32 bytes) of a token, cached: corpora repeat their words."""

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from .decode import (
     Potentials,
@@ -57,6 +58,37 @@ class Decoded:
     readings: list[tuple[list[str], float]] | None = None
 
 
+class CharFeatureCache:
+    """The char CNN's features of every word seen so far, so each word's are computed once.
+
+    For tagging with a model that is not being trained: if the char CNN's
+    weights change (an optimizer step, loading other weights), the cache notices
+    by their version counters and starts again. It also starts again when a
+    batch would take it past ``limit`` words, which bounds its memory.
+    """
+
+    def __init__(self, limit: int = 200_000):
+        self.limit = limit
+        self._rows: dict[str, int] = {}
+        self._table = torch.empty(0)
+        self._weights: tuple = ()
+
+    def features(self, model: BiLSTMCRF, batch: Batch) -> Tensor:
+        """(U, filters) char CNN features of the batch's distinct words (``batch.type_words``)."""
+        weights = tuple((id(p), p._version) for p in model.char_cnn.parameters())
+        if weights != self._weights or len(self._rows) + len(batch.type_words) > self.limit:
+            self._rows, self._table, self._weights = {}, torch.empty(0), weights
+        rows = self._rows
+        missing = [i for i, word in enumerate(batch.type_words) if word not in rows]
+        if missing:
+            # A word's features do not depend on how far its row is padded, so any batch's rows will do.
+            computed = model.char_cnn(batch.type_chars[missing])
+            for i in missing:
+                rows[batch.type_words[i]] = len(rows)
+            self._table = computed if not len(self._table) else torch.cat([self._table, computed])
+        return self._table[torch.tensor([rows[word] for word in batch.type_words])]
+
+
 def model_scheme(encoder: Encoder) -> str:
     """The scheme a model's tags are in: BIOES or IOB2."""
     return detect_scheme([encoder.tags.names])
@@ -85,13 +117,15 @@ def decode_sentences(
     scores: bool = False,
     nbest: int = 0,
     contexts: Sequence[Context] | None = None,
+    char_features: CharFeatureCache | None = None,
 ) -> list[Decoded]:
     """Decode each token list, in input order, in batches of sentences of one length.
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
-    sentence (see ``tagger.corpus.document_contexts``). Empty sentences get empty
-    results and never reach the CRF.
+    sentence (see ``tagger.corpus.document_contexts``). ``char_features`` keeps
+    words' character features from batch to batch (and call to call). Empty
+    sentences get empty results and never reach the CRF.
     """
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
@@ -107,7 +141,8 @@ def decode_sentences(
         potentials = decoding_potentials(model, encoder, constrained, temperature)
         for chunk in chunks:
             batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
-            decoded = _decode_batch(model, encoder, batch, potentials, temperature, scheme, scores, nbest)
+            type_features = char_features.features(model, batch) if char_features is not None else None
+            decoded = _decode_batch(model, encoder, batch, type_features, potentials, temperature, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
     return results
@@ -126,9 +161,9 @@ def evaluating(model: BiLSTMCRF):
             model.train()
 
 
-def _decode_batch(model, encoder, batch: Batch, potentials: Potentials, temperature: float, scheme: str,
-                  scores: bool, nbest: int) -> list[Decoded]:
-    emissions = model.emissions(batch) / temperature  # shape: (B, T, K)
+def _decode_batch(model, encoder, batch: Batch, type_features: Tensor | None, potentials: Potentials,
+                  temperature: float, scheme: str, scores: bool, nbest: int) -> list[Decoded]:
+    emissions = model.emissions(batch, type_features) / temperature  # shape: (B, T, K)
     best = viterbi_decode(emissions, batch.mask, potentials)
     tags = encoder.tag_names(best)
     spans = [tags_to_spans(sentence_tags) for sentence_tags in tags]

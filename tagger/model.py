@@ -12,6 +12,7 @@ The module takes tensors only: turning tokens into a ``Batch`` is
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -40,6 +41,7 @@ class Batch(NamedTuple):
     mask: Tensor  # (B, T) bool, True on the sentence's tokens; every sentence has at least one
     offsets: Tensor | None = None  # (B,) position of each sentence's first token in its sequence
     input_mask: Tensor | None = None  # (B, S) bool, True on the sequence's tokens
+    type_words: Sequence[str] = ()  # the U distinct words, in the rows' order (for caches of their features)
 
 
 @dataclass
@@ -136,9 +138,14 @@ class BiLSTMCRF(nn.Module):
             self.word_embedding.weight.copy_(table[:tuned])
             self.fixed_word_vectors.copy_(table[tuned:])
 
-    def emissions(self, batch: Batch) -> Tensor:
-        """Per-token tag scores of the sentences, shape (B, T, num_tags)."""
-        chars = self.char_cnn(batch.type_chars)[batch.token_types]  # shape: (B, S, filters)
+    def emissions(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
+        """Per-token tag scores of the sentences, shape (B, T, num_tags).
+
+        ``type_features``: the char CNN's (U, filters) output for ``batch.type_chars``, if already known.
+        """
+        if type_features is None:
+            type_features = self.char_cnn(batch.type_chars)
+        chars = type_features[batch.token_types]  # shape: (B, S, filters)
         features = torch.cat([self.embed_words(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask

@@ -95,3 +95,30 @@ def test_tagger_scores_marginals_and_nbest_api(sample_model):
     plain = tagger.predict(["Angela Merkel visited Paris ."], scores=False)[0]
     assert plain.probability is None and all(e.score is None for e in plain.entities)
     assert tagger.tag("", nbest=2) == [] or tagger.tag("", nbest=2)[0].tags == []
+
+
+def test_cached_character_features_change_nothing_and_follow_the_weights(sample_model):
+    from tagger.corpus import read_corpus
+    from tagger.inference import CharFeatureCache
+
+    from .conftest import SAMPLE
+
+    tagger = Tagger.load(sample_model[0])
+    sentences = [s.tokens for s in read_corpus(SAMPLE / "dev.conll")]
+    plain = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True)
+    cache = CharFeatureCache()
+    for _ in range(2):  # filling the cache, then reading from it
+        cached = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True, char_features=cache)
+        assert [(r.tags, r.entity_scores, r.probability) for r in cached] == \
+            [(r.tags, r.entity_scores, r.probability) for r in plain]
+    assert len(cache._rows) == len({token for tokens in sentences for token in tokens})
+    # new char CNN weights: the cache starts again instead of serving stale features
+    with torch.no_grad():
+        tagger.model.char_cnn.conv.bias.add_(1.0)
+    changed = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True)
+    cached = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True, char_features=cache)
+    assert [r.entity_scores for r in cached] == [r.entity_scores for r in changed]
+    assert [r.entity_scores for r in changed] != [r.entity_scores for r in plain]
+    small = CharFeatureCache(limit=50)
+    limited = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True, char_features=small)
+    assert [r.entity_scores for r in limited] == [r.entity_scores for r in changed]
