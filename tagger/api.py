@@ -110,6 +110,10 @@ class Tagger:
             model = quantize_dynamic(model)
         return cls(model, encoder, config, directory)
 
+    def clear_cache(self) -> None:
+        """Forget the character features kept for the words tagged so far (each word's are kept once computed)."""
+        self._char_features = CharFeatureCache()
+
     @property
     def labels(self) -> list[str]:
         """Entity types the model predicts."""

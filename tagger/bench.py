@@ -127,6 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{lstm_seconds / seconds:.2f}",
                          "" if batch_size > 1 else f"first {len(sentences)} sentences, each alone"))
 
+        def cold() -> None:  # a tagger that has not seen any of the words yet
+            tagger.clear_cache()
+            tagger.tag_batch(test, document_starts=starts)
+
+        seconds = median_seconds(cold, args.repeats)
+        rows.append(("Tagger.tag_batch, batch 256, cold", f"{tokens / seconds:,.0f} tokens/s", f"{floor / seconds:.2f}",
+                     "no word's character features cached yet"))
+
         seconds = median_seconds(lambda: tagger.predict(test, scores=False, document_starts=starts), args.repeats)
         rows.append(("Tagger.predict, batch 256, scores off", f"{tokens / seconds:,.0f} tokens/s",
                      f"{floor / seconds:.2f}", "tags only: no probabilities"))
@@ -135,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency = median_seconds(lambda: tagger.tag(sentence), max(50, args.repeats))
         lstm_latency = median_seconds(bare_lstm_forward(lstm, [20], 1), max(50, args.repeats))
         rows.append(("Tagger.tag, one 20-token sentence", f"{latency * 1000:.2f} ms", f"{lstm_latency / latency:.2f}",
-                     f"bare LSTM {lstm_latency * 1000:.2f} ms"))
+                     f"bare LSTM {lstm_latency * 1000:.2f} ms; its words' char features cached"))
 
         quantized = Tagger.load(model_dir, quantize=True)
         seconds = median_seconds(lambda: quantized.tag_batch(test, document_starts=starts), args.repeats)

@@ -122,3 +122,7 @@ def test_cached_character_features_change_nothing_and_follow_the_weights(sample_
     small = CharFeatureCache(limit=50)
     limited = decode_sentences(tagger.model, tagger.encoder, sentences, 16, scores=True, char_features=small)
     assert [r.entity_scores for r in limited] == [r.entity_scores for r in changed]
+    tagger.tag_batch(sentences[:3])
+    assert tagger._char_features._rows
+    tagger.clear_cache()
+    assert not tagger._char_features._rows
