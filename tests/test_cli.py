@@ -147,10 +147,10 @@ def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
                "--max-vectors", "1000")
     assert done.returncode == 0, done.stderr
     config = json.loads((output / "config.json").read_text())
-    assert config["recipe"] == "conll03-en@3" and config["model"]["context"] == 0
+    assert config["recipe"] == "conll03-en@4" and config["model"]["context"] == 0
     assert config["model"]["hidden_size"] == 8 and config["model"]["word_dim"] == 50  # GloVe 6B 50-d from the recipe
     assert config["training"]["epochs"] == 1 and config["training"]["patience"] == 6
-    assert config["training"]["max_vectors"] == 1000
+    assert config["training"]["max_vectors"] == 1000 and config["training"]["average"] == 0.9995
 
 
 def test_export_half_precision(sample_model, tmp_path):
@@ -167,6 +167,44 @@ def test_export_half_precision(sample_model, tmp_path):
     assert [e.text for es in full.tag_batch(sentences) for e in es] == [e.text for es in half.tag_batch(sentences)
                                                                        for e in es]
     assert sorted(p.name for p in (tmp_path / "half").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_export_leaves_out_vectors_a_package_holds(tmp_path):
+    import dataclasses
+
+    from tagger import Tagger
+    from tagger.corpus import read_corpus
+    from tagger.embeddings import load_embeddings
+    from tagger.model import BiLSTMCRF
+    from tagger.storage import load_model, save_config, save_weights
+    from tagger.training import TrainingConfig, train
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:40]
+    glove = load_embeddings("glove-6b-50d")
+    quiet = dict(log=lambda message: None)
+    train(sentences, sentences[:10], tmp_path / "new", TrainingConfig(epochs=1, max_vectors=None), {"hidden_size": 8},
+          glove, **quiet)
+    # the same model as older versions saved it: all 400,000 vectors stored with the weights
+    model, encoder, config = load_model(tmp_path / "new")
+    stored = BiLSTMCRF(dataclasses.replace(model.config, fixed_vectors=""))
+    stored.load_state_dict({**model.state_dict(), "fixed_word_vectors": model.fixed_word_vectors})
+    (tmp_path / "old").mkdir()
+    save_config(tmp_path / "old", stored.config, encoder, tag_scheme="BIOES")
+    save_weights(tmp_path / "old", stored)
+    assert (tmp_path / "old" / "model.safetensors").stat().st_size > 80_000_000
+    done = run("-m", "tagger.export", "--model", str(tmp_path / "old"), "--output", str(tmp_path / "small"),
+               "--fixed-vectors-from", "glove-6b-50d")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "small" / "model.safetensors").stat().st_size < 5_000_000
+    text = ["Angela Merkel visited Zanzibar on Monday ."]
+    assert Tagger.load(tmp_path / "small").predict(text) == Tagger.load(tmp_path / "old").predict(text)
+    # vectors that are not the package's: refused, nothing written
+    train(sentences, sentences[:10], tmp_path / "some", TrainingConfig(epochs=1, max_vectors=1000),
+          {"hidden_size": 8}, glove, **quiet)
+    refused = run("-m", "tagger.export", "--model", str(tmp_path / "some"), "--output", str(tmp_path / "bad"),
+                  "--fixed-vectors-from", "glove-6b-50d")
+    assert refused.returncode == 2 and "not the 'glove-6b-50d' vectors" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "bad" / "model.safetensors").exists()
 
 
 def test_console_commands_share_the_scripts_implementation():
