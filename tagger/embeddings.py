@@ -67,11 +67,13 @@ def _load_glove_6b_50d() -> Embeddings:
 
 def words_beyond(embeddings: Embeddings, known: set[str]) -> tuple[list[str], list[int]]:
     """The words not in ``known``, in file order, and the row of each one's (first) vector."""
-    rows: dict[str, int] = {}
-    for row, word in enumerate(embeddings.words):
-        if word not in known and word not in rows:
-            rows[word] = row
-    return list(rows), list(rows.values())
+    words = embeddings.words
+    if len(set(words)) == len(words):  # the usual case, and a loop of one set lookup per word
+        rows = [row for row, word in enumerate(words) if word not in known]
+    else:
+        seen = set(known)
+        rows = [row for row, word in enumerate(words) if word not in seen and not seen.add(word)]
+    return [words[row] for row in rows], rows
 
 
 def _read_text_vectors(path: Path) -> Embeddings:

@@ -29,7 +29,7 @@ class Vocabulary:
             names = [PAD, UNK] + [name for name in names if name not in (PAD, UNK)]
         self.names = names
         self.unknown = unknown
-        self._ids = {name: i for i, name in enumerate(names)}
+        self._ids = dict(zip(names, range(len(names))))
         if len(self._ids) != len(names):
             duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
             raise ValueError(f"duplicate names in vocabulary: {duplicates[:5]}")
