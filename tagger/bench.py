@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
                      f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
 
+        rows += _start_up_rows(model_dir, args.repeats)
         if args.stream_mb:
             rows.append(_streaming_row(model_dir, args.data / "eng.testb", args.stream_mb, Path(scratch)))
         rows += _training_rows(tagger, train, args)
@@ -179,6 +180,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, speed, ratio, note in rows:
         print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
     return 0
+
+
+def _start_up_rows(model_dir: Path, repeats: int) -> list[tuple[str, str, str, str]]:
+    """Seconds to load the model once torch is imported, and for ``tag.py --help``, each in a new process."""
+    load = ("import time, torch; started = time.perf_counter(); from tagger import Tagger; "
+            f"Tagger.load({str(model_dir)!r}); print(time.perf_counter() - started)")
+    loads = [float(subprocess.run([sys.executable, "-c", load], check=True, capture_output=True, text=True).stdout)
+             for _ in range(max(3, repeats // 2))]
+    help_command = [sys.executable, "-m", "tagger.cli", "--help"]  # what tag.py runs
+    help_seconds = median_seconds(lambda: subprocess.run(help_command, check=True, capture_output=True), 3)
+    return [("loading the model, after import torch", f"{statistics.median(loads):.2f} s", "",
+             "new process; tagger's own imports included"),
+            ("tag.py --help", f"{help_seconds:.2f} s", "", "python -m tagger.cli --help; Python start-up included")]
 
 
 def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence[str]],
