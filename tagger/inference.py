@@ -82,10 +82,16 @@ class CharFeatureCache:
         missing = [i for i, word in enumerate(batch.type_words) if word not in rows]
         if missing:
             # A word's features do not depend on how far its row is padded, so any batch's rows will do.
-            computed = model.char_cnn(batch.type_chars[missing])
+            computed = model.char_cnn(batch.type_chars[missing])  # shape: (M, filters)
+            filled = len(rows)
+            if filled + len(missing) > len(self._table):  # grow by doubling: each row is copied O(1) times
+                grown = torch.empty((max(2 * len(self._table), filled + len(missing)), computed.shape[1]))
+                if filled:
+                    grown[:filled] = self._table[:filled]
+                self._table = grown
+            self._table[filled : filled + len(missing)] = computed
             for i in missing:
                 rows[batch.type_words[i]] = len(rows)
-            self._table = computed if not len(self._table) else torch.cat([self._table, computed])
         return self._table[torch.tensor([rows[word] for word in batch.type_words])]
 
 
