@@ -78,6 +78,12 @@ def words_beyond(embeddings: Embeddings, known: set[str]) -> tuple[list[str], li
     return [words[row] for row in rows], rows
 
 
+def vectors_beyond(embeddings: Embeddings, known: set[str]) -> tuple[list[str], np.ndarray]:
+    """``words_beyond``'s words and their (N, dim) float32 vectors."""
+    names, rows = words_beyond(embeddings, known)
+    return names, np.asarray(embeddings.vectors[rows], dtype=np.float32)
+
+
 def _read_text_vectors(path: Path) -> Embeddings:
     opener = gzip.open if path.suffix == ".gz" else open
     words: list[str] = []

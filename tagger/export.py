@@ -17,10 +17,9 @@ from pathlib import Path
 
 import dataclasses
 
-import numpy as np
 import torch
 
-from .embeddings import load_embeddings, words_beyond
+from .embeddings import load_embeddings, vectors_beyond
 from .errors import TaggerError, run_command
 from .model import BiLSTMCRF
 from .storage import CONFIG_FILE, load_model, save_config, save_weights
@@ -57,9 +56,8 @@ def _with_package_vectors(model: BiLSTMCRF, encoder, package: str, where: Path) 
     """The same model, its fixed vectors marked as ``package``'s, if they are exactly those."""
     fixed = model.config.fixed_words
     kept = len(encoder.words) - fixed
-    embeddings = load_embeddings(package)
-    names, rows = words_beyond(embeddings, set(encoder.words.names[:kept]))
-    vectors = torch.from_numpy(np.asarray(embeddings.vectors[rows], dtype=np.float32))
+    names, found = vectors_beyond(load_embeddings(package), set(encoder.words.names[:kept]))
+    vectors = torch.from_numpy(found)
     if fixed == 0 or names != encoder.words.names[kept:] or not torch.equal(vectors, model.fixed_word_vectors):
         raise TaggerError(f"{where}: its fixed vectors are not the '{package}' vectors beyond its vocabulary")
     marked = BiLSTMCRF(dataclasses.replace(model.config, fixed_vectors=package))

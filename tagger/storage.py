@@ -173,18 +173,14 @@ def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF, Encoder]:
 
 def _fixed_vectors(model_config: ModelConfig, words: dict, config_path: Path):
     """The fixed vectors from their package, and the word vocabulary settings with their words added."""
-    import numpy as np
+    from .embeddings import load_embeddings, vectors_beyond
 
-    from .embeddings import load_embeddings, words_beyond
-
-    embeddings = load_embeddings(model_config.fixed_vectors)
-    names, rows = words_beyond(embeddings, set(words["names"]))
+    names, vectors = vectors_beyond(load_embeddings(model_config.fixed_vectors), set(words["names"]))
     if len(names) != model_config.fixed_words or _digest(names) != words.get("fixed_names_sha256"):
         raise ModelError(
             f"{config_path}: the installed '{model_config.fixed_vectors}' vectors are not those the model was "
             f"trained with ({len(names)} words beyond its vocabulary, expected {model_config.fixed_words})"
         )
-    vectors = np.asarray(embeddings.vectors[rows], dtype=np.float32)
     return vectors, {"names": words["names"] + names, "unknown": words["unknown"]}
 
 
