@@ -10,8 +10,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .corpus import document_contexts
 from .encoding import Encoder
-from .inference import CharFeatureCache, decode_sentences, reading_contexts, token_marginals_of
+from .inference import CharFeatureCache, decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .storage import load_model, resolve_model
@@ -156,10 +157,9 @@ class Tagger:
 
         ``scores=False`` skips probabilities (entity ``score`` is then None), which is faster.
         ``document_starts`` says the sentences are consecutive sentences of documents,
-        True where a document begins: a model trained with ``--context`` then reads
-        each sentence with up to ``context`` tokens of its document on each side, one
-        trained with ``--document-casing`` with how its document writes each word.
-        Without it every sentence is read as a document of its own.
+        True where a document begins: a model trained with context then reads each
+        sentence with up to ``context`` tokens of its document on each side.
+        Without it every sentence is read alone.
         """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -169,9 +169,12 @@ class Tagger:
             raise ValueError(f"nbest must be positive, got {nbest}")
         prepared = [_prepare(sentence) for sentence in sentences]
         token_lists = [tokens for _, tokens, _ in prepared]
-        if document_starts is not None and len(document_starts) != len(sentences):
-            raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
-        contexts = reading_contexts(self.model, token_lists, document_starts)
+        contexts = None
+        if document_starts is not None:
+            if len(document_starts) != len(sentences):
+                raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
+            if self.context:
+                contexts = document_contexts(token_lists, document_starts, self.context)
         decoded = decode_sentences(
             self.model, self.encoder, token_lists, batch_size,
             constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest, contexts=contexts,

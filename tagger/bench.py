@@ -29,9 +29,9 @@ import torch
 from torch import nn
 
 from .api import Tagger
-from .corpus import Context, document_starts, read_corpus, read_lengths
+from .corpus import document_contexts, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
-from .inference import decode_sentences, entity_scores, reading_contexts
+from .inference import decode_sentences, entity_scores
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
 from .storage import save_config, save_weights
@@ -104,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        bidirectional=True).eval()
         # A model trained with document context reads each sentence with its context: its LSTM's
         # work, and so the floor, is over those longer sequences.
-        starts = document_starts(test_sentences) if tagger.context or tagger.model.config.document_casing else None
-        lengths = read_lengths(test, reading_contexts(tagger.model, test, starts))
+        starts = document_starts(test_sentences) if tagger.context else None
+        lengths = read_lengths(test, document_contexts(test, starts, tagger.context) if starts else None)
 
         floor = median_seconds(bare_lstm_forward(lstm, lengths, 256), args.repeats)
         note = f"over the sentences with their context ({sum(lengths):,} tokens)" if tagger.context else ""
@@ -204,17 +204,15 @@ def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence
     runs (batches of one length, each LSTM direction on its side, NumPy
     Viterbi), unconstrained like ``CRF.decode``.
     """
-    contexts = reading_contexts(tagger.model, test, starts)
+    contexts = document_contexts(test, starts, tagger.context) if starts is not None else None
     model, names = tagger.model, tagger.encoder.tags.names
     fast = [r.tags for r in decode_sentences(model, tagger.encoder, test, constrained=False, contexts=contexts)]
     same, differing = 0, None
     with torch.inference_mode():
         for i, tokens in enumerate(test):
-            context = contexts[i] if contexts else Context([], [])
-            whole = [*context.before, *tokens, *context.after]  # read as one sequence: no offsets
-            casing = [Context([], [], context.casing)] if context.casing is not None else None
-            emissions = model.emissions(tagger.encoder.batch([whole], casing))
-            emissions = emissions[:, len(context.before) : len(context.before) + len(tokens)]
+            before, after = contexts[i] if contexts else ([], [])
+            emissions = model.emissions(tagger.encoder.batch([[*before, *tokens, *after]]))
+            emissions = emissions[:, len(before) : len(before) + len(tokens)]
             everything = torch.ones(emissions.shape[:2], dtype=torch.bool)
             plain = [names[k] for k in model.crf.decode(emissions, everything)[0]]
             if plain == fast[i]:
@@ -264,7 +262,7 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     model.load_state_dict(tagger.model.state_dict())
     optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
     tokens = [s.tokens for s in sentences]
-    contexts = reading_contexts(model, tokens, document_starts(sentences))
+    contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
     lengths = read_lengths(tokens, contexts)
     batches = length_batches(lengths, config.batch_size, random.Random(0))
     n = sum(map(len, sentences))

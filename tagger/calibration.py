@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .api import Tagger
-from .corpus import document_starts, read_corpus
+from .corpus import document_contexts, document_starts, read_corpus
 from .errors import run_command
-from .inference import decode_sentences, entity_scores, model_scheme, reading_contexts
+from .inference import decode_sentences, entity_scores, model_scheme
 from .schemes import convert_tags, tags_to_spans
 from .storage import CONFIG_FILE, write_atomically
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev_tokens, dev_gold = [s.tokens for s in dev], [s.labels for s in dev]
     test_tokens, test_gold = [s.tokens for s in test], [s.labels for s in test]
     dev_starts, test_starts = document_starts(dev), document_starts(test)
-    test_contexts = reading_contexts(tagger.model, test_tokens, test_starts)
+    test_contexts = document_contexts(test_tokens, test_starts, tagger.context) if tagger.context else None
     saved_temperature = tagger.temperature
 
     print(f"model {args.model}; test {args.test} ({len(test)} sentences); dev {args.dev}")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
 from .errors import TaggerError
 from .schemes import SchemeError, split_tag
@@ -170,33 +170,17 @@ def read_corpus(path: str | Path, **options) -> list[Sentence]:
     return sentences
 
 
-WordCasing = dict[str, tuple[float, float, float, float]]
+Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it
 
 
-class Context(NamedTuple):
-    """What a sentence is read with from its document."""
-
-    before: list[str]  # tokens read before the sentence
-    after: list[str]  # tokens read after it
-    # How the document writes each (lower-cased) word, shared by its sentences; see ``document_casing``.
-    casing: WordCasing | None = None
-
-
-def document_contexts(
-    sentences: Sequence[Sequence[str]], starts: Sequence[bool], size: int, casing: bool = False
-) -> list[Context]:
+def document_contexts(sentences: Sequence[Sequence[str]], starts: Sequence[bool], size: int) -> list[Context]:
     """Up to ``size`` tokens before and after each token list, from its neighbours in the same document.
 
     ``starts[i]`` is True where sentence i begins a document (the first always
-    does); context never crosses into another document. ``casing`` adds each
-    document's ``document_casing``.
+    does); context never crosses into another document.
     """
     contexts: list[Context] = []
-    word_casing = None
     for i in range(len(sentences)):
-        if casing and (i == 0 or starts[i]):
-            end = next((j for j in range(i + 1, len(sentences)) if starts[j]), len(sentences))
-            word_casing = document_casing(sentences[i:end])
         before: list[str] = []
         j = i
         while len(before) < size and j > 0 and not starts[j]:
@@ -207,49 +191,15 @@ def document_contexts(
         while len(after) < size and j < len(sentences) and not starts[j]:
             after.extend(sentences[j])
             j += 1
-        contexts.append(Context(before[max(0, len(before) - size) :], after[:size], word_casing))
+        contexts.append((before[max(0, len(before) - size) :], after[:size]))
     return contexts
-
-
-NO_CASING_EVIDENCE = (0.0, 0.0, 0.0, 1.0)
-
-
-def document_casing(sentences: Sequence[Sequence[str]]) -> WordCasing:
-    """How one document writes each of its words, where the writing says something about the word.
-
-    For each lower-cased word with letters: the shares of its occurrences
-    written lower-case, capitalised and all upper-case, then 0.0; counted
-    only where case is a choice of the writer, so not at a sentence's first
-    token and not in sentences written all in upper case (headlines). A word
-    seen only there is absent; ``NO_CASING_EVIDENCE`` stands for it. This is
-    how a headline's JAPAN or a sentence's first word shows it is usually
-    written Japan, or usually lower-case, elsewhere in the same document.
-    """
-    counts: dict[str, list[int]] = {}
-    for tokens in sentences:
-        if _all_upper_case(tokens):
-            continue
-        for token in tokens[1:]:
-            letters = [c for c in token if c.isalpha()]
-            if not letters:
-                continue
-            kind = 0 if letters[0].islower() else (2 if len(letters) > 1 and all(c.isupper() for c in letters) else 1)
-            counts.setdefault(token.lower(), [0, 0, 0])[kind] += 1
-    return {word: (lower / (total := lower + capitalised + upper), capitalised / total, upper / total, 0.0)
-            for word, (lower, capitalised, upper) in counts.items()}
-
-
-def _all_upper_case(tokens: Sequence[str]) -> bool:
-    """A sentence with letters, none of them lower-case, and at least one word of two letters or more."""
-    return (not any(c.islower() for token in tokens for c in token)
-            and any(sum(c.isalpha() for c in token) > 1 for token in tokens))
 
 
 def read_lengths(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None) -> list[int]:
     """Tokens read for each sentence: its own, plus its context's when there is one."""
     if contexts is None:
         return [len(tokens) for tokens in sentences]
-    return [len(tokens) + len(context.before) + len(context.after) for tokens, context in zip(sentences, contexts)]
+    return [len(tokens) + len(before) + len(after) for tokens, (before, after) in zip(sentences, contexts)]
 
 
 def document_starts(sentences: Sequence[Sentence]) -> list[bool]:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .corpus import NO_CASING_EVIDENCE, Context, WordCasing
+from .corpus import Context
 from .model import Batch
 from .vocab import Vocabulary
 
@@ -54,29 +54,17 @@ class Encoder:
         return token.lower() if self.lowercase else token
 
     def batch(self, sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None = None) -> Batch:
-        """A padded batch of non-empty token lists, each read with its context from its document if given."""
+        """A padded batch of non-empty token lists, each read with its (before, after) context if given."""
         lengths = [len(tokens) for tokens in sentences]
         if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
-        around = contexts is not None and any(context.before or context.after for context in contexts)
-        sequences = [[*context.before, *tokens, *context.after] for tokens, context in zip(sentences, contexts)] \
-            if around else sentences
+        if contexts is None:
+            words, casings, token_types, type_chars, mask, types = self._inputs(sentences)
+            return Batch(words, casings, token_types, type_chars, mask, type_words=types)
+        sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
         words, casings, token_types, type_chars, input_mask, types = self._inputs(sequences)
-        word_casing = None
-        if contexts is not None and contexts[0].casing is not None:
-            word_casing = self._document_casing(sequences, [context.casing for context in contexts], input_mask)
-        if not around:
-            return Batch(words, casings, token_types, type_chars, input_mask, type_words=types, document_casing=word_casing)
-        offsets = torch.tensor([len(context.before) for context in contexts])
-        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask, types, word_casing)
-
-    @staticmethod
-    def _document_casing(sequences: Sequence[Sequence[str]], casings: Sequence[WordCasing], mask: Tensor) -> Tensor:
-        """(B, S, 4) how each token's word is written in its document (see ``tagger.corpus.document_casing``)."""
-        values = torch.zeros((*mask.shape, len(NO_CASING_EVIDENCE)))
-        values[mask] = torch.tensor([casing.get(token.lower(), NO_CASING_EVIDENCE)
-                                     for tokens, casing in zip(sequences, casings) for token in tokens])
-        return values
+        offsets = torch.tensor([len(before) for before, _ in contexts])
+        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask, types)
 
     @staticmethod
     def _mask(lengths: Sequence[int]) -> Tensor:

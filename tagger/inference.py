@@ -36,7 +36,7 @@ from .decode import (
     transition_penalties,
     viterbi_decode,
 )
-from .corpus import Context, document_contexts, read_lengths
+from .corpus import Context, read_lengths
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
@@ -112,21 +112,6 @@ def _scheme_penalties(tags: tuple[str, ...]) -> torch.Tensor:
     return transition_penalties(allowed_transitions(tags, scheme), len(tags))
 
 
-def reading_contexts(
-    model: BiLSTMCRF, sentences: Sequence[Sequence[str]], starts: Sequence[bool] | None = None
-) -> list[Context] | None:
-    """What ``model`` reads with each sentence from its document, or None if it reads nothing more.
-
-    ``starts[i]``: sentence i begins a document; without ``starts`` each sentence is a document of its own.
-    """
-    config = model.config
-    if not (config.context or config.document_casing):
-        return None
-    if starts is None:
-        starts = [True] * len(sentences)
-    return document_contexts(sentences, starts, config.context, casing=bool(config.document_casing))
-
-
 def decode_sentences(
     model: BiLSTMCRF,
     encoder: Encoder,
@@ -144,16 +129,13 @@ def decode_sentences(
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
-    sentence (see ``reading_contexts``; without them each sentence is read as
-    a document of its own). ``char_features`` keeps
+    sentence (see ``tagger.corpus.document_contexts``). ``char_features`` keeps
     words' character features from batch to batch (and call to call). Empty
     sentences get empty results and never reach the CRF.
     """
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
-    if contexts is None:
-        contexts = reading_contexts(model, sentences)
-    elif len(contexts) != len(sentences):
+    if contexts is not None and len(contexts) != len(sentences):
         raise ValueError(f"{len(contexts)} contexts for {len(sentences)} sentences")
     lengths = read_lengths(sentences, contexts)
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
@@ -249,7 +231,7 @@ def token_marginals_of(
     if not tokens:
         return torch.zeros((0, len(encoder.tags)))
     with evaluating(model), torch.inference_mode():
-        batch = encoder.batch([tokens], reading_contexts(model, [tokens]))
+        batch = encoder.batch([tokens])
         potentials = decoding_potentials(model, encoder, constrained, temperature)
         return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
 

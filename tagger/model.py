@@ -42,7 +42,6 @@ class Batch(NamedTuple):
     offsets: Tensor | None = None  # (B,) position of each sentence's first token in its sequence
     input_mask: Tensor | None = None  # (B, S) bool, True on the sequence's tokens
     type_words: Sequence[str] = ()  # the U distinct words, in the rows' order (for caches of their features)
-    document_casing: Tensor | None = None  # (B, S, 4) float: how each token's word is written in its document
 
 
 @dataclass
@@ -63,8 +62,6 @@ class ModelConfig:
     # Tokens of the surrounding document read on each side of a sentence (0: the sentence alone).
     # The network is the same either way; what it was trained to read, tagging should give it.
     context: int = 0
-    # Width of the per-token document casing input (``tagger.corpus.document_casing``; 0: the model reads none).
-    document_casing: int = 0
     # The last ``fixed_words`` word ids are pretrained vectors of words the
     # training data never shows: they would get no gradient, so they are kept
     # out of the optimizer (same result, much less work per step).
@@ -119,7 +116,7 @@ class BiLSTMCRF(nn.Module):
         self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
         self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
         self.dropout = nn.Dropout(config.dropout)
-        input_size = config.word_dim + config.casing_dim + config.char_filters + config.document_casing
+        input_size = config.word_dim + config.casing_dim + config.char_filters
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear(2 * config.hidden_size, config.num_tags)
         self.crf = CRF(config.num_tags, batch_first=True)
@@ -149,13 +146,7 @@ class BiLSTMCRF(nn.Module):
         if type_features is None:
             type_features = self.char_cnn(batch.type_chars)
         chars = type_features[batch.token_types]  # shape: (B, S, filters)
-        inputs = [self.embed_words(batch.words), self.casing_embedding(batch.casing), chars]
-        if self.config.document_casing:
-            if batch.document_casing is None:
-                raise ValueError("this model reads document casing: encode the batch with contexts that carry it "
-                                 "(tagger.inference.reading_contexts)")
-            inputs.append(batch.document_casing)
-        features = torch.cat(inputs, dim=-1)
+        features = torch.cat([self.embed_words(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask
         lengths = input_mask.sum(dim=1)

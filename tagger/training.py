@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import NO_CASING_EVIDENCE, Context, Sentence, document_starts, read_corpus, read_lengths
+from .corpus import Context, Sentence, document_contexts, document_starts, read_corpus, read_lengths
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
-from .inference import entity_scores, predict_tags, reading_contexts
+from .inference import entity_scores, predict_tags
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
@@ -247,8 +247,8 @@ def _fit(
         _truncate_metrics(output, state["epoch"])
         log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
-    train_contexts = _contexts(model, train_sentences)
-    dev_contexts = _contexts(model, dev_sentences)
+    train_contexts = _contexts(train_sentences, model.config.context)
+    dev_contexts = _contexts(dev_sentences, model.config.context)
     lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
@@ -325,9 +325,11 @@ def sgd(parameters, learning_rate: float, momentum: float) -> torch.optim.SGD:
         return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum)
 
 
-def _contexts(model: BiLSTMCRF, sentences: Sequence[Sentence]) -> list[Context] | None:
-    """What the model reads with each sentence from its document, or None when it reads nothing more."""
-    return reading_contexts(model, [s.tokens for s in sentences], document_starts(sentences))
+def _contexts(sentences: Sequence[Sentence], size: int) -> list[Context] | None:
+    """Each sentence's document context of ``size`` tokens a side, or None when the model reads none."""
+    if size == 0:
+        return None
+    return document_contexts([s.tokens for s in sentences], document_starts(sentences), size)
 
 
 class WeightAverage:
@@ -470,9 +472,6 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--char-filters", type=int, default=sizes.char_filters)
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout)
-    network.add_argument("--document-casing", action="store_true",
-                         help="also read how the sentence's document writes each word elsewhere (lower-case, "
-                         "capitalised, upper-case; not counting first words and all-upper-case headlines)")
     network.add_argument("--context", type=int, default=sizes.context,
                          help="tokens of the surrounding document the LSTM reads on each side of a sentence "
                          "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
@@ -537,8 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         freeze_vectors=args.freeze_vectors, average=args.average,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dim=args.word_dim, context=args.context,
-                 document_casing=len(NO_CASING_EVIDENCE) if args.document_casing else 0)
+                 dropout=args.dropout, word_dim=args.word_dim, context=args.context)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)
     return 0

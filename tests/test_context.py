@@ -9,7 +9,7 @@ import torch
 
 from tagger.api import Tagger
 from tagger.cli import _chunks
-from tagger.corpus import Context, Sentence, document_contexts, document_starts, read_corpus
+from tagger.corpus import Sentence, document_contexts, document_starts, read_corpus
 from tagger.encoding import CASINGS, Encoder
 from tagger.model import BiLSTMCRF, ModelConfig
 from tagger.vocab import Vocabulary
@@ -23,16 +23,16 @@ STARTS = [True, False, False, True, False]
 def test_contexts_take_neighbouring_tokens_within_a_document():
     contexts = document_contexts(SENTENCES, STARTS, 2)
     assert contexts == [
-        Context([], ["c", "d"]),
-        Context(["a", "b"], ["d", "e"]),
-        Context(["b", "c"], []),
-        Context([], ["h", "i"]),
-        Context(["g"], []),
+        ([], ["c", "d"]),
+        (["a", "b"], ["d", "e"]),
+        (["b", "c"], []),
+        ([], ["h", "i"]),
+        (["g"], []),
     ]
-    assert document_contexts(SENTENCES, STARTS, 0) == [Context([], [])] * 5
-    assert document_contexts(SENTENCES, [True] * 5, 3) == [Context([], [])] * 5
+    assert document_contexts(SENTENCES, STARTS, 0) == [([], [])] * 5
+    assert document_contexts(SENTENCES, [True] * 5, 3) == [([], [])] * 5
     wide = document_contexts(SENTENCES, [True, False, False, False, False], 100)
-    assert wide[2] == Context(["a", "b", "c"], ["g", "h", "i"])
+    assert wide[2] == (["a", "b", "c"], ["g", "h", "i"])
 
 
 def test_document_starts_follow_docstart_lines():
@@ -56,14 +56,14 @@ def test_a_sentence_in_context_scores_like_its_positions_in_the_whole_sequence()
     contexts = document_contexts(SENTENCES, STARTS, 2)
     with torch.no_grad():
         batched = model.emissions(encoder.batch(SENTENCES, contexts))
-        for i, (tokens, (before, after, _)) in enumerate(zip(SENTENCES, contexts)):
+        for i, (tokens, (before, after)) in enumerate(zip(SENTENCES, contexts)):
             alone = model.emissions(encoder.batch([before + tokens + after]))[0]
             expected = alone[len(before) : len(before) + len(tokens)]
             torch.testing.assert_close(batched[i, : len(tokens)], expected, rtol=1e-5, atol=1e-6)
         # no context reads the same as empty contexts
         torch.testing.assert_close(
             model.emissions(encoder.batch(SENTENCES)),
-            model.emissions(encoder.batch(SENTENCES, [Context([], [])] * len(SENTENCES))),
+            model.emissions(encoder.batch(SENTENCES, [([], [])] * len(SENTENCES))),
         )
         # and context changes what the sentence reads
         assert not torch.allclose(batched[1, :1], model.emissions(encoder.batch([["c"]]))[0])
