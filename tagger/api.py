@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -208,11 +207,17 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
         found = tokenize(sentence)
         return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found]
     tokens = list(sentence)
-    if not all(isinstance(token, str) for token in tokens):
-        raise TypeError("a sentence is a string or a list of token strings")
-    ends = list(accumulate(len(token) + 1 for token in tokens))  # each token's end, plus one space
-    offsets = [(end - len(token) - 1, end - 1) for token, end in zip(tokens, ends)]
-    return " ".join(tokens), tokens, offsets
+    try:
+        text = " ".join(tokens)
+    except TypeError:
+        raise TypeError("a sentence is a string or a list of token strings") from None
+    offsets = []
+    start = 0
+    for token in tokens:
+        end = start + len(token)
+        offsets.append((start, end))
+        start = end + 1
+    return text, tokens, offsets
 
 
 def _tagged(

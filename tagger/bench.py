@@ -95,10 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     test_sentences = read_corpus(args.data / "eng.testb")
     test = [s.tokens for s in test_sentences]
-    train = read_corpus(args.data / "eng.train")
     tokens = sum(map(len, test))
     with tempfile.TemporaryDirectory() as scratch:
-        model_dir = args.model or _untrained_model(train, Path(scratch))
+        # eng.train is read after the tagging rows (unless it builds the model): a tagging process
+        # does not hold a training corpus, whose objects would slow Python's garbage collector.
+        model_dir = args.model or _untrained_model(read_corpus(args.data / "eng.train"), Path(scratch))
         tagger = Tagger.load(model_dir)
         lstm = nn.LSTM(tagger.model.lstm.input_size, tagger.model.lstm.hidden_size, batch_first=True,
                        bidirectional=True).eval()
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += _start_up_rows(model_dir, args.repeats)
         if args.stream_mb:
             rows.append(_streaming_row(model_dir, args.data / "eng.testb", args.stream_mb, Path(scratch)))
-        rows += _training_rows(tagger, train, args)
+        rows += _training_rows(tagger, read_corpus(args.data / "eng.train"), args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
           f"medians of {args.repeats} runs; peak RSS {peak:,.0f} MB")

@@ -95,22 +95,13 @@ def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     batch_size, length, num_tags = emissions.shape
     if length == 0:
         return torch.empty((batch_size, 0), dtype=torch.long)
-    score = start + emissions[:, 0]  # shape: (B, K)
-    identity = np.arange(num_tags)
-    padded = not mask.all()
-    backpointers = np.empty((length, batch_size, num_tags), dtype=np.int64)
-    for t in range(1, length):
-        candidates = score[:, :, None] + transitions + emissions[:, t, None, :]  # shape: (B, K, K)
-        best_previous = candidates.argmax(axis=1)  # shape: (B, K)
-        best_score = candidates.max(axis=1)
-        if padded:
-            # Past a sentence's end, each tag points to itself, so backtracking
-            # carries the sentence's best last tag back to its real last token.
-            active = mask[:, t, None]
-            best_score = np.where(active, best_score, score)
-            best_previous = np.where(active, best_previous, identity)
-        score = best_score
-        backpointers[t] = best_previous
+    if batch_size * num_tags * num_tags >= _TORCH_VITERBI_FROM:
+        score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
+                                               torch.from_numpy(emissions), torch.from_numpy(mask),
+                                               torch.from_numpy(transitions))
+        score, backpointers = score.numpy(), backpointers.numpy()
+    else:
+        score, backpointers = _viterbi_forward(np, start + emissions[:, 0], emissions, mask, transitions)
     score = score + end
     tags = np.empty((batch_size, length), dtype=np.int64)
     tags[:, -1] = score.argmax(axis=1)
@@ -118,6 +109,41 @@ def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     for t in range(length - 1, 0, -1):
         tags[:, t - 1] = backpointers[t, rows, tags[:, t]]
     return torch.from_numpy(np.where(mask, tags, -1))
+
+
+# From this many (sentence, tag, tag) candidates a step, torch's max (values and indices in one
+# pass, multi-threaded) beats NumPy's argmax then max; below it NumPy's lower cost per call wins.
+_TORCH_VITERBI_FROM = 8192
+
+
+def _viterbi_forward(xp, score, emissions, mask, transitions):
+    """Viterbi's forward pass in NumPy or torch (``xp``, the same operations in both).
+
+    score: (B, K) scores of the first tokens; emissions (B, T, K); mask (B, T); transitions (K, K).
+    Returns the (B, K) best scores at each sentence's last token and the (T, B, K) back-pointers.
+    """
+    batch_size, length, num_tags = emissions.shape
+    into = transitions.T  # (to, from): the choice of previous tag on the last axis, where reductions are fastest
+    identity = xp.arange(num_tags)
+    rows, columns = xp.arange(batch_size)[:, None], identity[None, :]
+    padded = not mask.all()
+    backpointers = xp.zeros((length, batch_size, num_tags), dtype=xp.int64)
+    for t in range(1, length):
+        candidates = score[:, None, :] + into + emissions[:, t, :, None]  # shape: (B, K to, K from)
+        if xp is torch:
+            best_score, best_previous = candidates.max(dim=2)  # shape: (B, K)
+        else:
+            best_previous = candidates.argmax(axis=2)
+            best_score = candidates[rows, columns, best_previous]
+        if padded:
+            # Past a sentence's end, each tag points to itself, so backtracking
+            # carries the sentence's best last tag back to its real last token.
+            active = mask[:, t, None]
+            best_score = xp.where(active, best_score, score)
+            best_previous = xp.where(active, best_previous, identity)
+        score = best_score
+        backpointers[t] = best_previous
+    return score, backpointers
 
 
 def nbest_decode(emissions: Tensor, mask: Tensor, crf: CRFScores, n: int) -> tuple[Tensor, Tensor]:

@@ -46,6 +46,11 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     spans: list[Span] = []
     start, current = -1, ""
     for i, tag in enumerate(tags):
+        if tag == OUTSIDE:  # most tokens: close the open entity, if any, and go on
+            if start >= 0:
+                spans.append((current, start, i))
+                start, current = -1, ""
+            continue
         prefix, label = split_tag(tag)
         continues = prefix in ("I", "E") and current == label and start >= 0
         if not continues and start >= 0:

@@ -73,15 +73,28 @@ def test_batched_equals_one_by_one_and_length_one():
             assert alone[0].tolist() == batched[i, :n].tolist()
 
 
-def test_larger_random_batches_agree_with_torchcrf():
-    crf, generator = random_crf(9, 11)
-    lengths = torch.randint(1, 40, (64,), generator=generator)
-    emissions = torch.randn((64, int(lengths.max()), 9), generator=generator)
+# Small batches run Viterbi in NumPy, large ones in torch: both must pick CRF.decode's paths, ties included.
+@pytest.mark.parametrize("batch_size, num_tags", [(64, 9), (128, 17)])
+@pytest.mark.parametrize("ties", [False, True])
+def test_larger_random_batches_agree_with_torchcrf(batch_size, num_tags, ties):
+    from tagger import decode
+
+    crf, generator = random_crf(num_tags, 11)
+    lengths = torch.randint(1, 40, (batch_size,), generator=generator)
+    emissions = torch.randn((batch_size, int(lengths.max()), num_tags), generator=generator)
+    if ties:  # many equal candidates: the first best previous tag must win, as in torch's max
+        emissions = emissions.round()
+        with torch.no_grad():
+            for parameter in (crf.start_transitions, crf.end_transitions, crf.transitions):
+                parameter.copy_(parameter.round())
     mask = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
+    uses_torch = batch_size * num_tags * num_tags >= decode._TORCH_VITERBI_FROM
+    assert uses_torch == (num_tags == 17)
     with torch.no_grad():
         decoded = viterbi_decode(emissions, mask, crf)
         reference = crf.decode(emissions, mask=mask)
     assert [row[: len(ref)] for row, ref in zip(decoded.tolist(), reference)] == reference
+    assert all(row[len(ref) :] == [-1] * (len(row) - len(ref)) for row, ref in zip(decoded.tolist(), reference))
 
 
 def test_errors():
