@@ -228,3 +228,71 @@ def quantize_dynamic(model: BiLSTMCRF) -> BiLSTMCRF:
         from torch.ao.quantization import quantize_dynamic as quantize
 
         return quantize(model, {nn.LSTM, nn.Linear}, dtype=torch.qint8, inplace=False)
+
+
+class OnnxRuntimeLSTM(nn.Module):
+    """A bidirectional ``nn.LSTM`` run by ONNX Runtime, for inference on batches without padding.
+
+    ONNX Runtime's CPU LSTM kernel is 1.5-1.8x faster than torch's on this
+    model's sizes, with the same outputs up to float rounding (about 1e-7).
+    Called like the LSTM on a (B, T, input) tensor: returns ((B, T, 2 * hidden), None).
+    """
+
+    def __init__(self, lstm: nn.LSTM, threads: int | None = None):
+        super().__init__()
+        import inspect
+        import io
+        import warnings
+
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ImportError("running the LSTM in ONNX Runtime needs the onnxruntime and onnx packages: "
+                              "pip install onnxruntime onnx (or the tagger[onnx] extra)") from error
+        self.input_size, self.hidden_size = lstm.input_size, lstm.hidden_size
+        exported = io.BytesIO()
+        with warnings.catch_warnings():
+            # torch's TorchScript-based exporter warns that it is deprecated; it exports the LSTM as one ONNX LSTM node.
+            warnings.simplefilter("ignore")
+            # torch >= 2.5 has a second exporter (dynamo); the TorchScript one gives the single LSTM node.
+            legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+            torch.onnx.export(_Outputs(lstm).eval(), torch.zeros(2, 3, lstm.input_size), exported,
+                              input_names=["inputs"], output_names=["hidden"], opset_version=17,
+                              dynamic_axes={"inputs": {0: "batch", 1: "length"}, "hidden": {0: "batch", 1: "length"}},
+                              **legacy)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        # Its threads would otherwise spin between runs, taking the cores from torch's work in between.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(exported.getvalue(), options, providers=["CPUExecutionProvider"])
+
+    def forward(self, inputs: Tensor) -> tuple[Tensor, None]:
+        if not isinstance(inputs, Tensor):
+            raise TypeError("the ONNX Runtime LSTM reads batches of sentences of one length (no packed sequences)")
+        (hidden,) = self.session.run(None, {"inputs": inputs.detach().float().numpy()})
+        return torch.from_numpy(hidden), None
+
+
+class _Outputs(nn.Module):
+    """An LSTM returning only its outputs, the graph ONNX export needs."""
+
+    def __init__(self, lstm: nn.LSTM):
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        return self.lstm(inputs)[0]
+
+
+def onnx_runtime(model: BiLSTMCRF) -> BiLSTMCRF:
+    """A copy of ``model`` for CPU inference with its LSTM run by ONNX Runtime (``OnnxRuntimeLSTM``).
+
+    Everything else (embeddings, char CNN, output layer, CRF) stays in torch; the
+    fixed word vectors are shared with ``model``, not copied.
+    """
+    import copy
+
+    copied = copy.deepcopy(model, memo={id(model.fixed_word_vectors): model.fixed_word_vectors})
+    copied.lstm = OnnxRuntimeLSTM(model.lstm)
+    return copied.eval()
