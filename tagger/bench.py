@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(args.data / "eng.testb"),
                    "--output", str(output)]
         cli = median_seconds(lambda: subprocess.run(command, check=True), max(1, args.repeats // 2))
-        child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        child_peak = _cli_peak_mb(command[3:])
         rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
                      f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
 
@@ -269,18 +269,35 @@ def _streaming_row(model_dir: Path, corpus: Path, megabytes: int, scratch: Path)
         for _ in range(max(1, megabytes * 2**20 // len(text))):
             stream.write(text)
     tokens = sum(1 for line in big.open(encoding="utf-8") if line.strip() and not line.startswith("-DOCSTART-"))
-    command = [sys.executable, "-c", "import resource, sys; from tagger.cli import main; main(sys.argv[1:]); "
-               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)",
-               "--model", str(model_dir), str(big), "--output", str(output)]
     started = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    peak = _cli_peak_mb(["--model", str(model_dir), str(big), "--output", str(output)])
     seconds = time.perf_counter() - started
-    peak = int(done.stderr.strip().splitlines()[-1])
     size = big.stat().st_size / 2**20
     big.unlink()
     output.unlink()
     return (f"tag.py on {size:,.0f} MB ({tokens:,} tokens)", f"{tokens / seconds:,.0f} tokens/s", "",
             f"{seconds:.0f} s; peak RSS {peak:,} MB")
+
+
+# Run in a new process: the CLI, then its peak memory. VmHWM is the peak of the process's own
+# memory since it started Python; getrusage's ru_maxrss would also count the benchmark's memory,
+# which the child shares between fork and exec.
+_CLI_WITH_PEAK = """import resource, sys
+from tagger.cli import main
+main(sys.argv[1:])
+try:
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak // 1024, file=sys.stderr)
+"""
+
+
+def _cli_peak_mb(arguments: list[str]) -> int:
+    """Run ``tag.py ARGUMENTS`` in a new process; its peak resident memory in MB."""
+    done = subprocess.run([sys.executable, "-c", _CLI_WITH_PEAK, *arguments], check=True, capture_output=True,
+                          text=True)
+    return int(done.stderr.strip().splitlines()[-1])
 
 
 def _untrained_model(train, directory: Path) -> Path:
