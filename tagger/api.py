@@ -13,7 +13,7 @@ from .corpus import document_contexts
 from .encoding import Encoder
 from .inference import CharFeatureCache, decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
-from .model import onnx_runtime, quantize_dynamic
+from .model import quantize_dynamic
 from .storage import load_model, resolve_model
 from .tokenizer import tokenize
 
@@ -96,23 +96,17 @@ class Tagger:
         self._char_features = CharFeatureCache()
 
     @classmethod
-    def load(cls, path: str | Path | None = None, quantize: bool = False, onnxruntime: bool = False) -> "Tagger":
+    def load(cls, path: str | Path | None = None, quantize: bool = False) -> "Tagger":
         """Load a model directory written by ``train.py``, or a model shipped with tagger by name.
 
         No argument loads the default English model (``en-conll03``). Raises
         ``ModelError`` saying what is wrong. ``quantize=True`` runs the LSTM and
-        linear layers with int8 weights (faster on CPU). ``onnxruntime=True`` runs
-        the LSTM in ONNX Runtime (``pip install onnxruntime onnx``): faster on CPU,
-        the same tags up to float rounding.
+        linear layers with int8 weights (faster on CPU).
         """
-        if quantize and onnxruntime:
-            raise ValueError("quantize and onnxruntime are two ways to run the LSTM: choose one")
         directory = resolve_model(path)
         model, encoder, config = load_model(directory)
         if quantize:
             model = quantize_dynamic(model)
-        if onnxruntime:
-            model = onnx_runtime(model)
         return cls(model, encoder, config, directory)
 
     def clear_cache(self) -> None:

@@ -171,7 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds, ratio = against(lambda: quantized.tag_batch(test, document_starts=starts), bare_floor, args.repeats)
         rows.append(("Tagger.tag_batch, batch 256, --quantize", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
                      "int8 LSTM and linear layers"))
-        rows += _onnx_runtime_rows(model_dir, tagger, test, starts, bare_floor, args.repeats)
         if args.model:
             gold = [s.labels for s in read_corpus(args.data / "eng.testb")]
             f1 = entity_scores(gold, [r.tags for r in tagger.predict(test, scores=False, document_starts=starts)])["f1"]
@@ -203,22 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, speed, ratio, note in rows:
         print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
     return 0
-
-
-def _onnx_runtime_rows(model_dir: Path, tagger: Tagger, test, starts, bare_floor, repeats: int) -> list[tuple]:
-    """Tagging with the LSTM in ONNX Runtime (``--onnxruntime``): speed, and tags compared with torch's."""
-    try:
-        ort = Tagger.load(model_dir, onnxruntime=True)
-    except ImportError:
-        return [("Tagger.tag_batch, batch 256, onnxruntime", "not installed", "", "pip install onnxruntime onnx")]
-    tokens = sum(map(len, test))
-    seconds, ratio = against(lambda: ort.tag_batch(test, document_starts=starts), bare_floor, repeats)
-    expected = [r.tags for r in tagger.predict(test, scores=False, document_starts=starts)]
-    found = [r.tags for r in ort.predict(test, scores=False, document_starts=starts)]
-    same = sum(a == b for a, b in zip(expected, found))
-    return [("Tagger.tag_batch, batch 256, onnxruntime", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
-             "the LSTM in ONNX Runtime (--onnxruntime)"),
-            ("same tags, onnxruntime and torch", f"{same:,} / {len(test):,}", "", "sentences")]
 
 
 def _start_up_rows(model_dir: Path, repeats: int) -> list[tuple[str, str, str, str]]:

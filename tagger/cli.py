@@ -46,9 +46,6 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="let decoding produce tag sequences the scheme forbids (as plain CRF decoding does)")
     parser.add_argument("--quantize", action="store_true",
                         help="int8 weights for the LSTM and linear layers: faster on CPU, F1 within ~0.01 points")
-    parser.add_argument("--onnxruntime", action="store_true",
-                        help="run the LSTM in ONNX Runtime (pip install onnxruntime onnx): faster on CPU, "
-                        "the same tags up to float rounding")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -68,14 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--nbest goes with --format jsonl")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
-    if args.quantize and args.onnxruntime:
-        raise TaggerError("--quantize and --onnxruntime are two ways to run the LSTM: choose one")
     from .api import Tagger  # torch loads here, so --help stays fast
 
-    try:
-        tagger = Tagger.load(args.model, quantize=args.quantize, onnxruntime=args.onnxruntime)
-    except ImportError as error:
-        raise TaggerError(str(error)) from None
+    tagger = Tagger.load(args.model, quantize=args.quantize)
     tagger.constrained = not args.unconstrained
     with _open_output(args.output) as output:
         if args.eval is not None:
