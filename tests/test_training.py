@@ -105,3 +105,27 @@ def test_char_cnn_computes_the_convolution_it_holds():
     for expected_gradient, computed_gradient in zip(expected_gradients, computed_gradients):
         torch.testing.assert_close(computed_gradient, expected_gradient)
     assert computed_gradients[0][0].abs().sum() == 0
+
+
+def test_dropout_keeps_each_value_with_probability_one_minus_p_and_scales_it():
+    import pytest
+
+    from tagger.model import Dropout
+
+    values = torch.full((400, 500), 3.0, requires_grad=True)
+    for p in (0.2, 0.5):
+        dropout = Dropout(p).train()
+        torch.manual_seed(0)
+        dropped = dropout(values)
+        kept = dropped != 0
+        assert kept.float().mean().item() == pytest.approx(1 - p, abs=0.01)  # 200,000 draws: std 0.001
+        assert torch.allclose(dropped[kept], torch.tensor(3.0 / (1 - p)))
+        dropped.sum().backward()
+        torch.testing.assert_close(values.grad, kept.float() / (1 - p))  # gradient through the same mask
+        values.grad = None
+        torch.manual_seed(0)
+        assert torch.equal(dropout(values), dropped)  # a seed gives the same mask
+        assert not torch.equal(dropout(values), dropped)
+    assert torch.equal(Dropout(0.5).eval()(values), values)
+    assert torch.equal(Dropout(0.0).train()(values), values)
+    assert not Dropout(1.0).train()(values).any()
