@@ -117,7 +117,7 @@ class Dropout(nn.Dropout):
             return inputs
         if self.p == 1.0:
             return torch.zeros_like(inputs)
-        kept = torch.rand(inputs.shape) >= self.p
+        kept = torch.rand(inputs.shape, device=inputs.device) >= self.p
         return inputs * kept * (1.0 / (1.0 - self.p))
 
 
