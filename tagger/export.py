@@ -10,12 +10,11 @@ with all of its words do from the start.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import dataclasses
 
 import torch
 
