@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .corpus import document_contexts
+from .corpus import document_contexts, document_ids
 from .encoding import Encoder
 from .inference import CharFeatureCache, decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
@@ -137,9 +137,11 @@ class Tagger:
         return [t.readings if nbest else t.entities for t in tagged]
 
     def tag_document(self, sentences: Sequence[Input]) -> list[list[Entity]]:
-        """Entities of each sentence of one document, each read with the sentences around it as context.
+        """Entities of each sentence of one document, read as one document.
 
-        The same as ``tag_batch`` for models trained without ``--context``.
+        A model trained with ``--context`` reads each sentence with the sentences
+        around it, one with ``--document-memory`` pools each word's occurrences
+        over the document; for other models the same as ``tag_batch``.
         """
         return self.tag_batch(sentences, document_starts=[True] + [False] * (len(sentences) - 1))
 
@@ -157,8 +159,9 @@ class Tagger:
         ``scores=False`` skips probabilities (entity ``score`` is then None), which is faster.
         ``document_starts`` says the sentences are consecutive sentences of documents,
         True where a document begins: a model trained with context then reads each
-        sentence with up to ``context`` tokens of its document on each side.
-        Without it every sentence is read alone.
+        sentence with up to ``context`` tokens of its document on each side, one
+        with document memory reads each document whole. Without it every sentence
+        is read alone.
         """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -168,16 +171,18 @@ class Tagger:
             raise ValueError(f"nbest must be positive, got {nbest}")
         prepared = [_prepare(sentence) for sentence in sentences]
         token_lists = [tokens for _, tokens, _ in prepared]
-        contexts = None
+        contexts = documents = None
         if document_starts is not None:
             if len(document_starts) != len(sentences):
                 raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
             if self.context:
                 contexts = document_contexts(token_lists, document_starts, self.context)
+            if self.model.config.document_memory:
+                documents = document_ids(document_starts)
         decoded = decode_sentences(
             self.model, self.encoder, token_lists, batch_size,
             constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest, contexts=contexts,
-            char_features=self._char_features,
+            char_features=self._char_features, documents=documents,
         )
         results = []
         for (text, tokens, offsets), result in zip(prepared, decoded):

@@ -15,6 +15,7 @@ a vocabulary built from eng.train (speed does not depend on the weights).
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import random
 import resource
@@ -30,13 +31,13 @@ import torch
 from torch import nn
 
 from .api import Tagger
-from .corpus import document_contexts, document_starts, read_corpus, read_lengths
+from .corpus import document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
 from .inference import decode_sentences, entity_scores
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
 from .storage import save_config, save_weights
-from .training import TrainingConfig, build_encoder, length_batches, sgd
+from .training import TrainingConfig, build_encoder, epoch_batches, sgd
 
 
 def cpu_description() -> str:
@@ -123,9 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         lstm = nn.LSTM(tagger.model.lstm.input_size, tagger.model.lstm.hidden_size, batch_first=True,
                        bidirectional=True).eval()
         # A model trained with document context reads each sentence with its context: its LSTM's
-        # work, and so the floor, is over those longer sequences.
-        starts = document_starts(test_sentences) if tagger.context else None
-        lengths = read_lengths(test, document_contexts(test, starts, tagger.context) if starts else None)
+        # work, and so the floor, is over those longer sequences. One with document memory reads
+        # whole documents (in batches of whole documents, padded to their longest sentence).
+        reads_documents = tagger.context or tagger.model.config.document_memory
+        starts = document_starts(test_sentences) if reads_documents else None
+        lengths = read_lengths(test, document_contexts(test, starts, tagger.context) if tagger.context else None)
 
         bare_floor = bare_lstm_forward(lstm, lengths, 256)
         floor = median_seconds(bare_floor, args.repeats)
@@ -222,26 +225,32 @@ def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence
     """How many sentences the fast path tags exactly as the plain one does, and the first that differs.
 
     Plain: one sentence at a time (with its context), the bidirectional LSTM over
-    the whole sequence, pytorch-crf's own ``CRF.decode``. Fast: what ``Tagger``
-    runs (batches of one length, each LSTM direction on its side, NumPy
-    Viterbi), unconstrained like ``CRF.decode``.
+    the whole sequence, pytorch-crf's own ``CRF.decode``; for a model with
+    document memory, one document at a time (its sentences in one batch).
+    Fast: what ``Tagger`` runs (batches of one length or of whole documents,
+    each LSTM direction on its side, NumPy Viterbi), unconstrained like ``CRF.decode``.
     """
-    contexts = document_contexts(test, starts, tagger.context) if starts is not None else None
-    model, names = tagger.model, tagger.encoder.tags.names
-    fast = [r.tags for r in decode_sentences(model, tagger.encoder, test, constrained=False, contexts=contexts)]
-    same, differing = 0, None
+    contexts = document_contexts(test, starts, tagger.context) if tagger.context else None
+    model, encoder, names = tagger.model, tagger.encoder, tagger.encoder.tags.names
+    memory = model.config.document_memory
+    documents = document_ids(starts) if memory and starts is not None else list(range(len(test)))
+    fast = [r.tags for r in decode_sentences(model, encoder, test, constrained=False, contexts=contexts,
+                                             documents=documents if memory else None)]
+    plain: dict[int, list[str]] = {}
     with torch.inference_mode():
-        for i, tokens in enumerate(test):
-            before, after = contexts[i] if contexts else ([], [])
-            emissions = model.emissions(tagger.encoder.batch([[*before, *tokens, *after]]))
-            emissions = emissions[:, len(before) : len(before) + len(tokens)]
-            everything = torch.ones(emissions.shape[:2], dtype=torch.bool)
-            plain = [names[k] for k in model.crf.decode(emissions, everything)[0]]
-            if plain == fast[i]:
-                same += 1
-            elif differing is None:
-                differing = i
-    return same, differing
+        for document in itertools.groupby(range(len(test)), key=documents.__getitem__):
+            indices = [i for i in document[1] if test[i]] if memory else list(document[1])
+            if not indices:
+                continue
+            read = [[*contexts[i][0], *test[i], *contexts[i][1]] if contexts else test[i] for i in indices]
+            emissions = model.emissions(encoder.batch(read, documents=[0] * len(read) if memory else None))
+            for row, i in enumerate(indices):
+                start = len(contexts[i][0]) if contexts else 0
+                sentence = emissions[row : row + 1, start : start + len(test[i])]
+                everything = torch.ones(sentence.shape[:2], dtype=torch.bool)
+                plain[i] = [names[k] for k in model.crf.decode(sentence, everything)[0]]
+    differing = [i for i in range(len(test)) if plain.get(i, []) != fast[i]]
+    return len(test) - len(differing), differing[0] if differing else None
 
 
 def _streaming_row(model_dir: Path, corpus: Path, megabytes: int, scratch: Path) -> tuple[str, str, str, str]:
@@ -302,14 +311,16 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
     tokens = [s.tokens for s in sentences]
     contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
+    documents = document_ids(document_starts(sentences)) if model.config.document_memory else None
     lengths = read_lengths(tokens, contexts)
-    batches = length_batches(lengths, config.batch_size, random.Random(0))
+    batches = epoch_batches(lengths, documents, config.batch_size, random.Random(0))
     n = sum(map(len, sentences))
 
     def epoch() -> None:
         model.train()
         for indices in batches:
-            batch = encoder.batch([tokens[i] for i in indices], [contexts[i] for i in indices] if contexts else None)
+            batch = encoder.batch([tokens[i] for i in indices], [contexts[i] for i in indices] if contexts else None,
+                                  [documents[i] for i in indices] if documents else None)
             gold = encoder.tag_ids([tags[i] for i in indices], batch.mask.shape[1])
             optimizer.zero_grad()
             model.loss(batch, gold).backward()

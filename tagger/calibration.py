@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .api import Tagger
-from .corpus import document_contexts, document_starts, read_corpus
+from .corpus import document_contexts, document_ids, document_starts, read_corpus
 from .errors import run_command
 from .inference import decode_sentences, entity_scores, model_scheme
 from .schemes import convert_tags, tags_to_spans
@@ -31,7 +31,7 @@ COARSE_TEMPERATURES = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
 def scored_entities(tagger: Tagger, sentences, gold_tags, starts=None) -> list[tuple[float, bool]]:
     """``(score, correct)`` for every predicted entity; correct means the same span and label in gold.
 
-    ``starts``: where documents begin, for models that read document context.
+    ``starts``: where documents begin, for models that read document context or memory.
     """
     pairs = []
     for result, gold in zip(tagger.predict(sentences, document_starts=starts), gold_tags):
@@ -118,13 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     test_tokens, test_gold = [s.tokens for s in test], [s.labels for s in test]
     dev_starts, test_starts = document_starts(dev), document_starts(test)
     test_contexts = document_contexts(test_tokens, test_starts, tagger.context) if tagger.context else None
+    test_documents = document_ids(test_starts) if tagger.model.config.document_memory else None
     saved_temperature = tagger.temperature
 
     print(f"model {args.model}; test {args.test} ({len(test)} sentences); dev {args.dev}")
     scheme = model_scheme(tagger.encoder)
     for constrained in (False, True):
         predicted = [r.tags for r in decode_sentences(tagger.model, tagger.encoder, test_tokens,
-                                                      constrained=constrained, contexts=test_contexts)]
+                                                      constrained=constrained, contexts=test_contexts,
+                                                      documents=test_documents)]
         ill_formed = sum(convert_tags(tags, scheme) != tags for tags in predicted)
         print(f"{'constrained' if constrained else 'unconstrained':>13} decoding: F1 "
               f"{entity_scores(test_gold, predicted)['f1']:.4f}, ill-formed sentences {ill_formed}")

@@ -207,6 +207,15 @@ def document_starts(sentences: Sequence[Sentence]) -> list[bool]:
     return [i == 0 or sentence.document_start is not None for i, sentence in enumerate(sentences)]
 
 
+def document_ids(starts: Sequence[bool]) -> list[int]:
+    """The document number of each sentence, from where documents begin (the first sentence always does)."""
+    ids, current = [], -1
+    for i, start in enumerate(starts):
+        current += bool(start) or i == 0
+        ids.append(current)
+    return ids
+
+
 def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO) -> None:
     """Write each sentence's input lines with a predicted tag appended as a last column.
 

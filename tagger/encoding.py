@@ -53,18 +53,39 @@ class Encoder:
     def word_key(self, token: str) -> str:
         return token.lower() if self.lowercase else token
 
-    def batch(self, sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None = None) -> Batch:
-        """A padded batch of non-empty token lists, each read with its (before, after) context if given."""
+    def batch(
+        self, sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None = None,
+        documents: Sequence[int] | None = None,
+    ) -> Batch:
+        """A padded batch of non-empty token lists, each read with its (before, after) context if given.
+
+        ``documents`` (one id per sentence; sentences with one id are of one
+        document) adds the batch's ``memory_groups``: a word's occurrences in a document.
+        """
         lengths = [len(tokens) for tokens in sentences]
         if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
+        mask = self._mask(lengths)
+        groups = None if documents is None else self._memory_groups(sentences, documents, mask)
         if contexts is None:
-            words, casings, token_types, type_chars, mask, types = self._inputs(sentences)
-            return Batch(words, casings, token_types, type_chars, mask, type_words=types)
+            words, casings, token_types, type_chars, _, types = self._inputs(sentences)
+            return Batch(words, casings, token_types, type_chars, mask, type_words=types, memory_groups=groups)
         sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
         words, casings, token_types, type_chars, input_mask, types = self._inputs(sequences)
         offsets = torch.tensor([len(before) for before, _ in contexts])
-        return Batch(words, casings, token_types, type_chars, self._mask(lengths), offsets, input_mask, types)
+        return Batch(words, casings, token_types, type_chars, mask, offsets, input_mask, types, groups)
+
+    def _memory_groups(self, sentences: Sequence[Sequence[str]], documents: Sequence[int], mask: Tensor) -> Tensor:
+        """(B, T) id of each token's (document, word key) pair; 0 at padding."""
+        if len(documents) != len(sentences):
+            raise ValueError(f"{len(documents)} document ids for {len(sentences)} sentences")
+        ids: dict[tuple[int, str], int] = {}
+        key = self.word_key
+        flat = [ids.setdefault((document, key(token)), len(ids))
+                for tokens, document in zip(sentences, documents) for token in tokens]
+        groups = torch.zeros(mask.shape, dtype=torch.long)
+        groups[mask] = torch.tensor(flat)
+        return groups
 
     @staticmethod
     def _mask(lengths: Sequence[int]) -> Tensor:

@@ -124,34 +124,64 @@ def decode_sentences(
     nbest: int = 0,
     contexts: Sequence[Context] | None = None,
     char_features: CharFeatureCache | None = None,
+    documents: Sequence[int] | None = None,
 ) -> list[Decoded]:
     """Decode each token list, in input order, in batches of sentences of one length.
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
-    sentence (see ``tagger.corpus.document_contexts``). ``char_features`` keeps
-    words' character features from batch to batch (and call to call). Empty
-    sentences get empty results and never reach the CRF.
+    sentence (see ``tagger.corpus.document_contexts``). ``documents`` gives each
+    sentence's document id (see ``tagger.corpus.document_ids``): a model with
+    document memory then reads each document whole, in batches of whole
+    documents; without it every sentence is its own document.
+    ``char_features`` keeps words' character features from batch to batch (and
+    call to call). Empty sentences get empty results and never reach the CRF.
     """
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
-    if contexts is not None and len(contexts) != len(sentences):
-        raise ValueError(f"{len(contexts)} contexts for {len(sentences)} sentences")
+    for name, given in (("contexts", contexts), ("document ids", documents)):
+        if given is not None and len(given) != len(sentences):
+            raise ValueError(f"{len(given)} {name} for {len(sentences)} sentences")
     lengths = read_lengths(sentences, contexts)
-    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
-    # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
-    chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
-              for group in [list(grouped)] for k in range(0, len(group), batch_size)]
+    if model.config.document_memory and documents is not None:
+        chunks = document_batches(documents, [i for i, tokens in enumerate(sentences) if tokens], batch_size)
+    else:
+        if model.config.document_memory:
+            documents = range(len(sentences))
+        order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
+        # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
+        chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
+                  for group in [list(grouped)] for k in range(0, len(group), batch_size)]
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
         for chunk in chunks:
-            batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
+            batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None,
+                                  [documents[i] for i in chunk] if model.config.document_memory else None)
             type_features = char_features.features(model, batch) if char_features is not None else None
             decoded = _decode_batch(model, encoder, batch, type_features, potentials, temperature, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
     return results
+
+
+def document_batches(documents: Sequence[int], indices: Sequence[int], batch_size: int) -> list[list[int]]:
+    """``indices`` of sentences in batches of whole documents, ``batch_size`` sentences at most unless one is longer.
+
+    ``documents[i]`` is sentence i's document id; consecutive indices with one
+    id are one document, kept whole in one batch, as document memory needs.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for _, grouped in itertools.groupby(indices, key=documents.__getitem__):
+        document = list(grouped)
+        if current and len(current) + len(document) > batch_size:
+            batches.append(current)
+            current = []
+        current.extend(document)
+    if current:
+        batches.append(current)
+    return batches
 
 
 @contextlib.contextmanager
@@ -231,17 +261,18 @@ def token_marginals_of(
     if not tokens:
         return torch.zeros((0, len(encoder.tags)))
     with evaluating(model), torch.inference_mode():
-        batch = encoder.batch([tokens])
+        batch = encoder.batch([tokens], documents=[0] if model.config.document_memory else None)
         potentials = decoding_potentials(model, encoder, constrained, temperature)
         return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
 
 
 def predict_tags(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256,
-    contexts: Sequence[Context] | None = None,
+    contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None,
 ) -> list[list[str]]:
     """Tags (in the model's scheme, constrained decoding) of each token list, in input order."""
-    return [result.tags for result in decode_sentences(model, encoder, sentences, batch_size, contexts=contexts)]
+    decoded = decode_sentences(model, encoder, sentences, batch_size, contexts=contexts, documents=documents)
+    return [result.tags for result in decoded]
 
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:

@@ -1,8 +1,9 @@
 """The BiLSTM-CRF network.
 
 words, their casing and their characters -> embeddings -> dropout ->
-bidirectional LSTM (one output per token) -> dropout -> linear -> per-token
-tag scores (emissions) -> ``torchcrf.CRF``, trained on the sentence
+bidirectional LSTM (one output per token) -> dropout -> (optionally beside
+each token, its word's mean output elsewhere in its document) -> linear ->
+per-token tag scores (emissions) -> ``torchcrf.CRF``, trained on the sentence
 log-likelihood and decoded with Viterbi (``tagger.decode``).
 
 The module takes tensors only: turning tokens into a ``Batch`` is
@@ -42,6 +43,9 @@ class Batch(NamedTuple):
     offsets: Tensor | None = None  # (B,) position of each sentence's first token in its sequence
     input_mask: Tensor | None = None  # (B, S) bool, True on the sequence's tokens
     type_words: Sequence[str] = ()  # the U distinct words, in the rows' order (for caches of their features)
+    # (B, T) ids >= 0 on the sentence tokens: tokens with one id are one word (its lookup key) in one
+    # document, and pool their LSTM outputs in a model with ``document_memory``.
+    memory_groups: Tensor | None = None
 
 
 @dataclass
@@ -62,6 +66,9 @@ class ModelConfig:
     # Tokens of the surrounding document read on each side of a sentence (0: the sentence alone).
     # The network is the same either way; what it was trained to read, tagging should give it.
     context: int = 0
+    # Beside each token's LSTM output, the mean of the outputs at the other occurrences of its word
+    # in its document (zeros where there are none): evidence from the document's other mentions.
+    document_memory: bool = False
     # The last ``fixed_words`` word ids are pretrained vectors of words the
     # training data never shows: they would get no gradient, so they are kept
     # out of the optimizer (same result, much less work per step).
@@ -135,7 +142,7 @@ class BiLSTMCRF(nn.Module):
         self.dropout = Dropout(config.dropout)
         input_size = config.word_dim + config.casing_dim + config.char_filters
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
-        self.projection = nn.Linear(2 * config.hidden_size, config.num_tags)
+        self.projection = nn.Linear((4 if config.document_memory else 2) * config.hidden_size, config.num_tags)
         self.crf = CRF(config.num_tags, batch_first=True)
 
     def embed_words(self, words: Tensor) -> Tensor:
@@ -180,7 +187,12 @@ class BiLSTMCRF(nn.Module):
                 hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=features.shape[1])
             if batch.offsets is not None:
                 hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
-        return self.projection(self.dropout(hidden))
+        hidden = self.dropout(hidden)
+        if self.config.document_memory:
+            if batch.memory_groups is None:
+                raise ValueError("a model with document memory needs batches with memory_groups")
+            hidden = torch.cat([hidden, word_memory(hidden, batch.memory_groups, batch.mask)], dim=-1)
+        return self.projection(hidden)
 
     def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, sentence_lengths: Tensor) -> Tensor:
         """The BiLSTM's outputs at the sentence tokens, (B, T, 2 * hidden_size).
@@ -224,6 +236,22 @@ class BiLSTMCRF(nn.Module):
     def decode(self, batch: Batch) -> Tensor:
         """Best tag ids, shape (B, T); positions past a sentence's end hold -1."""
         return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
+
+
+def word_memory(hidden: Tensor, groups: Tensor, mask: Tensor) -> Tensor:
+    """For each token, the mean of ``hidden`` over the other tokens of its group; zeros if it has none.
+
+    hidden: (B, T, D); groups: (B, T) ids >= 0 where ``mask`` (B, T) is True.
+    Returns (B, T, D), zero at padding. Gradients reach every token pooled.
+    """
+    states = hidden[mask]  # shape: (N, D)
+    token_groups = groups[mask]  # shape: (N,)
+    size = int(token_groups.max()) + 1 if len(token_groups) else 0
+    sums = hidden.new_zeros((size, hidden.shape[-1])).index_add_(0, token_groups, states)
+    others = torch.bincount(token_groups, minlength=size)[token_groups].unsqueeze(1) - 1  # shape: (N, 1)
+    memory = hidden.new_zeros(hidden.shape)
+    memory[mask] = (sums[token_groups] - states) / others.clamp(min=1).to(hidden.dtype)
+    return memory
 
 
 def _expand(positions: Tensor, values: Tensor) -> Tensor:

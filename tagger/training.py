@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import Context, Sentence, document_contexts, document_starts, read_corpus, read_lengths
+from .corpus import Context, Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
-from .inference import entity_scores, predict_tags
+from .inference import document_batches, entity_scores, predict_tags
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
@@ -128,6 +128,25 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) 
                for k in range(0, len(group), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def whole_document_batches(documents: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices of sentences in batches of whole documents (``batch_size`` sentences at most, unless one
+    document is longer), documents in random order; ``documents[i]`` is sentence i's document id."""
+    by_document: dict[int, list[int]] = {}
+    for i, document in enumerate(documents):
+        by_document.setdefault(document, []).append(i)
+    shuffled = list(by_document.values())
+    rng.shuffle(shuffled)
+    return document_batches(documents, [i for document in shuffled for i in document], batch_size)
+
+
+def epoch_batches(lengths: Sequence[int], documents: Sequence[int] | None, batch_size: int,
+                  rng: random.Random) -> list[list[int]]:
+    """An epoch's batches: of whole documents given each sentence's document id, else of one length."""
+    if documents is not None:
+        return whole_document_batches(documents, batch_size, rng)
+    return length_batches(lengths, batch_size, rng)
 
 
 def train(
@@ -249,6 +268,10 @@ def _fit(
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
     train_contexts = _contexts(train_sentences, model.config.context)
     dev_contexts = _contexts(dev_sentences, model.config.context)
+    # Document memory pools a word's states over its document: batches hold whole documents.
+    memory = model.config.document_memory
+    train_documents = document_ids(document_starts(train_sentences)) if memory else None
+    dev_documents = document_ids(document_starts(dev_sentences)) if memory else None
     lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
@@ -259,12 +282,16 @@ def _fit(
         model.train()
         started = time.perf_counter()
         total_loss = 0.0
-        progress = _progress(length_batches(lengths, config.batch_size, rng), epoch, config.epochs)
+        progress = _progress(epoch_batches(lengths, train_documents, config.batch_size, rng), epoch, config.epochs)
         for step, indices in enumerate(progress, start=1):
             contexts = [train_contexts[i] for i in indices] if train_contexts else None
-            batch = encoder.batch([train_sentences[i].tokens for i in indices], contexts)
+            documents = [train_documents[i] for i in indices] if train_documents else None
+            batch = encoder.batch([train_sentences[i].tokens for i in indices], contexts, documents)
             gold = encoder.tag_ids([train_tags[i] for i in indices], batch.mask.shape[1])
             loss = model.loss(batch, gold)
+            if train_documents is not None:
+                # Documents make batches of many sizes: each sentence weighs as in a full batch.
+                loss = loss * (len(indices) / config.batch_size)
             if not torch.isfinite(loss):
                 raise TaggerError(
                     f"training diverged at epoch {epoch} (loss {loss.item()}); the best model so far "
@@ -282,10 +309,11 @@ def _fit(
         train_seconds = time.perf_counter() - started
         # With averaging, the averaged weights are the ones scored, kept and saved.
         kept = model if averaged is None else averaged.module
-        dev_tags = predict_tags(kept, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
+        dev_tokens = [s.tokens for s in dev_sentences]
+        dev_tags = predict_tags(kept, encoder, dev_tokens, contexts=dev_contexts, documents=dev_documents)
         scores = entity_scores(dev_gold, dev_tags)
         if averaged is not None:  # how much the averaging gives, for the log
-            raw_tags = predict_tags(model, encoder, [s.tokens for s in dev_sentences], contexts=dev_contexts)
+            raw_tags = predict_tags(model, encoder, dev_tokens, contexts=dev_contexts, documents=dev_documents)
             scores_unaveraged = entity_scores(dev_gold, raw_tags)
         seconds = time.perf_counter() - started
         record = {
@@ -475,6 +503,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--context", type=int, default=sizes.context,
                          help="tokens of the surrounding document the LSTM reads on each side of a sentence "
                          "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
+    network.add_argument("--document-memory", action=argparse.BooleanOptionalAction, default=sizes.document_memory,
+                         help="give each token also the mean LSTM output of its word's other occurrences in its "
+                         "document (-DOCSTART- lines separate documents); trains on batches of whole documents")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -536,7 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         freeze_vectors=args.freeze_vectors, average=args.average,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dim=args.word_dim, context=args.context)
+                 dropout=args.dropout, word_dim=args.word_dim, context=args.context,
+                 document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)
     return 0

@@ -1,0 +1,174 @@
+"""Document memory: each token also reads its word's LSTM outputs at the word's other places in its document."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tagger.api import Tagger
+from tagger.corpus import document_ids, document_starts, read_corpus
+from tagger.encoding import CASINGS, Encoder
+from tagger.inference import decode_sentences, document_batches
+from tagger.model import BiLSTMCRF, ModelConfig, word_memory
+from tagger.training import whole_document_batches
+from tagger.vocab import Vocabulary
+
+from .conftest import ROOT, SAMPLE
+
+
+def test_word_memory_is_the_mean_over_the_other_tokens_of_a_group():
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 4, 5, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]], dtype=torch.bool)
+    groups = torch.tensor([[0, 1, 0, 2], [1, 0, 0, 0], [3, 0, 1, 0]])
+    memory = word_memory(hidden, groups, mask)
+    places = [(b, t) for b in range(3) for t in range(4) if mask[b, t]]
+    for b, t in places:
+        others = [hidden[c, u] for c, u in places if groups[c, u] == groups[b, t] and (c, u) != (b, t)]
+        expected = torch.stack(others).mean(dim=0) if others else torch.zeros(5)
+        torch.testing.assert_close(memory[b, t], expected)
+    assert (memory[~mask] == 0).all()
+    # a token's memory is learned from the other occurrences: gradients reach them, not the token itself
+    memory[0, 0].sum().backward()
+    assert hidden.grad[0, 0].abs().sum() == 0
+    assert hidden.grad[0, 2].abs().sum() > 0 and hidden.grad[1, 1].abs().sum() > 0 and hidden.grad[2, 1].abs().sum() > 0
+    assert hidden.grad[0, 1].abs().sum() == 0
+
+
+def test_document_ids_and_batches_keep_documents_whole():
+    starts = [True, False, False, True, True, False, False, False, True]
+    documents = document_ids(starts)
+    assert documents == [0, 0, 0, 1, 2, 2, 2, 2, 3]
+    assert document_ids([False, False, True]) == [0, 0, 1]  # the first sentence always begins one
+    assert document_batches(documents, list(range(9)), 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    assert document_batches(documents, list(range(9)), 2) == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
+    assert document_batches(documents, [0, 2, 3, 5], 256) == [[0, 2, 3, 5]]  # e.g. empty sentences left out
+    shuffled = whole_document_batches(documents, 4, random.Random(1))
+    assert sorted(i for batch in shuffled for i in batch) == list(range(9))
+    for batch in shuffled:
+        held = {documents[i] for i in batch}
+        assert all(documents.count(d) == sum(documents[i] == d for i in batch) for d in held)
+        assert len(batch) <= 4 or len(held) == 1
+
+
+def _model() -> tuple[BiLSTMCRF, Encoder]:
+    words = Vocabulary.build("paris is big . he saw in".split())
+    encoder = Encoder(words, Vocabulary.build("parisbighesawn.P"), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
+    torch.manual_seed(0)
+    config = ModelConfig(len(words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
+                         char_dim=4, char_filters=5, hidden_size=7, document_memory=True)
+    return BiLSTMCRF(config).eval(), encoder
+
+
+def test_memory_groups_join_a_words_forms_within_a_document_only():
+    _, encoder = _model()
+    batch = encoder.batch([["Paris", "is", "big"], ["he", "saw", "PARIS"], ["paris", "."]], documents=[0, 0, 1])
+    groups = batch.memory_groups
+    assert groups[0, 0] == groups[1, 2]  # one word, one document, any case
+    assert groups[2, 0] != groups[0, 0]  # another document
+    assert len({int(g) for g in groups[batch.mask]}) == 7  # paris is big he saw; paris .
+    with pytest.raises(ValueError, match="2 document ids for 3 sentences"):
+        encoder.batch([["a"], ["b"], ["c"]], documents=[0, 0])
+
+
+def test_a_sentence_reads_its_documents_other_sentences_and_no_other_document():
+    model, encoder = _model()
+    first, second, elsewhere = ["Paris", "is", "big"], ["he", "saw", "Paris", "."], ["Paris", "is", "big"]
+    with torch.no_grad():
+        alone = model.emissions(encoder.batch([first], documents=[0]))[0]
+        together = model.emissions(encoder.batch([first, second], documents=[0, 0]))[0]
+        apart = model.emissions(encoder.batch([first, elsewhere], documents=[0, 1]))[0]
+    assert not torch.allclose(alone[0], together[0])  # "Paris" reads its other mention
+    torch.testing.assert_close(alone[1:], together[1 : len(first)], rtol=1e-5, atol=1e-6)  # "is", "big" have none
+    torch.testing.assert_close(alone, apart[: len(first)], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="memory_groups"):
+        model.emissions(encoder.batch([first]))
+
+
+def test_decoding_documents_does_not_depend_on_how_they_are_batched():
+    model, encoder = _model()
+    rng = random.Random(3)
+    vocabulary = "Paris is big . he saw in PARIS paris".split()
+    sentences = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 7))] for _ in range(40)]
+    sentences[5] = []
+    documents = document_ids([i % 6 == 0 or rng.random() < 0.1 for i in range(40)])
+    reference = None
+    for batch_size in (1, 3, 7, 256):
+        decoded = decode_sentences(model, encoder, sentences, batch_size, scores=True, documents=documents)
+        tags = [(d.tags, round(d.probability, 5)) for d in decoded]
+        reference = reference or tags
+        assert tags == reference
+    assert decoded[5].tags == []
+    # without documents each sentence is its own document
+    own = decode_sentences(model, encoder, sentences, 256, documents=list(range(40)))
+    assert [d.tags for d in decode_sentences(model, encoder, sentences, 256)] == [d.tags for d in own]
+
+
+@pytest.fixture(scope="module")
+def memory_model(tmp_path_factory):
+    from tagger.training import TrainingConfig, train
+
+    output = tmp_path_factory.mktemp("memory-model")
+    best = train(read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll"), output,
+                 TrainingConfig(epochs=10, patience=10, seed=2), {"hidden_size": 48, "document_memory": True},
+                 source_scheme="IOB2", log=lambda message: None)
+    return output, best
+
+
+def test_a_model_trained_with_document_memory_learns_and_reads_its_documents(memory_model, tmp_path):
+    output, best = memory_model
+    assert best["f1"] > 0.8
+    assert json.loads((output / "config.json").read_text())["model"]["document_memory"] is True
+    tagger = Tagger.load(output)
+    test = read_corpus(SAMPLE / "test.conll")
+    tokens = [s.tokens for s in test]
+    in_documents = tagger.predict(tokens, document_starts=document_starts(test))
+    alone = tagger.predict(tokens)
+    assert [(r.tags, r.probability) for r in in_documents] != [(r.tags, r.probability) for r in alone]
+    first = tokens[:6]
+    assert tagger.tag_document(first) == tagger.tag_batch(first, document_starts=[True] + [False] * 5)
+    assert tagger.marginals(tokens[0]).probabilities.shape == (len(tokens[0]), len(tagger.encoder.tags))
+    # the CLI reads a CoNLL file's documents as documents
+    written = tmp_path / "tagged.conll"
+    subprocess.run([sys.executable, "tag.py", "--model", str(output), str(SAMPLE / "test.conll"),
+                    "--output", str(written)], cwd=ROOT, check=True)
+    tagged = [[line.split()[-1] for line in block.splitlines() if not line.startswith("-DOCSTART-")]
+              for block in written.read_text().split("\n\n")]
+    assert [tags for tags in tagged if tags] == [r.tags for r in in_documents]
+
+
+def test_train_py_takes_document_memory(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         "--output", str(tmp_path / "m"), "--epochs", "1", "--hidden-size", "8", "--document-memory"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["model"]["document_memory"] is True
+    done = subprocess.run(
+        [sys.executable, "train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
+         str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "n"), "--epochs", "1", "--hidden-size", "8",
+         "--max-vectors", "1000", "--no-document-memory"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "n" / "config.json").read_text())["model"]["document_memory"] is False
+
+
+def test_benchmark_of_a_model_with_document_memory_checks_it_against_the_plain_path(memory_model, tmp_path):
+    import shutil
+
+    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
+    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(memory_model[0]),
+         "--repeats", "1", "--train-sentences", "50"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    assert "all identical" in rows["same tags as the straightforward path"]
+    assert "eng.testb F1, fp32 -> int8" in rows and "training, batch 16" in rows
