@@ -77,15 +77,21 @@ class Encoder:
 
     def _memory_groups(self, sentences: Sequence[Sequence[str]], documents: Sequence[int], mask: Tensor) -> Tensor:
         """(B, T) id of each token's (document, word key) pair; 0 at padding."""
+        groups = torch.zeros(mask.shape, dtype=torch.long)
+        groups[mask] = self.word_groups(sentences, documents)
+        return groups
+
+    def word_groups(self, sentences: Sequence[Sequence[str]], documents: Sequence[int]) -> Tensor:
+        """(N,) id of each token's (document, word key) pair, the sentences' tokens one after another.
+
+        ``documents[i]`` is sentence i's document id; ids count from 0 in order of first appearance.
+        """
         if len(documents) != len(sentences):
             raise ValueError(f"{len(documents)} document ids for {len(sentences)} sentences")
         ids: dict[tuple[int, str], int] = {}
         key = self.word_key
-        flat = [ids.setdefault((document, key(token)), len(ids))
-                for tokens, document in zip(sentences, documents) for token in tokens]
-        groups = torch.zeros(mask.shape, dtype=torch.long)
-        groups[mask] = torch.tensor(flat)
-        return groups
+        return torch.tensor([ids.setdefault((document, key(token)), len(ids))
+                             for tokens, document in zip(sentences, documents) for token in tokens], dtype=torch.long)
 
     @staticmethod
     def _mask(lengths: Sequence[int]) -> Tensor:

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +38,7 @@ from .decode import (
 )
 from .corpus import Context, read_lengths
 from .encoding import Encoder
-from .model import Batch, BiLSTMCRF
+from .model import Batch, BiLSTMCRF, word_memory
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
 
 
@@ -131,9 +131,8 @@ def decode_sentences(
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
     sentence (see ``tagger.corpus.document_contexts``). ``documents`` gives each
-    sentence's document id (see ``tagger.corpus.document_ids``): a model with
-    document memory then reads each document whole, in batches of whole
-    documents; without it every sentence is its own document.
+    sentence's document id (see ``tagger.corpus.document_ids``) to a model with
+    document memory; without it every sentence is its own document.
     ``char_features`` keeps words' character features from batch to batch (and
     call to call). Empty sentences get empty results and never reach the CRF.
     """
@@ -143,45 +142,55 @@ def decode_sentences(
         if given is not None and len(given) != len(sentences):
             raise ValueError(f"{len(given)} {name} for {len(sentences)} sentences")
     lengths = read_lengths(sentences, contexts)
-    if model.config.document_memory and documents is not None:
-        chunks = document_batches(documents, [i for i, tokens in enumerate(sentences) if tokens], batch_size)
-    else:
-        if model.config.document_memory:
-            documents = range(len(sentences))
-        order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
-        # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
-        chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
-                  for group in [list(grouped)] for k in range(0, len(group), batch_size)]
+    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
+    # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
+    chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
+              for group in [list(grouped)] for k in range(0, len(group), batch_size)]
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
-        for chunk in chunks:
-            batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None,
-                                  [documents[i] for i in chunk] if model.config.document_memory else None)
-            type_features = char_features.features(model, batch) if char_features is not None else None
-            decoded = _decode_batch(model, encoder, batch, type_features, potentials, temperature, scheme, scores, nbest)
+        for chunk, emissions, mask in _emissions(model, encoder, sentences, chunks, contexts, documents, char_features):
+            decoded = _decode_batch(encoder, emissions / temperature, mask, potentials, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
     return results
 
 
-def document_batches(documents: Sequence[int], indices: Sequence[int], batch_size: int) -> list[list[int]]:
-    """``indices`` of sentences in batches of whole documents, ``batch_size`` sentences at most unless one is longer.
+def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], chunks: list[list[int]],
+               contexts: Sequence[Context] | None, documents: Sequence[int] | None,
+               char_features: CharFeatureCache | None) -> Iterator[tuple[list[int], Tensor, Tensor]]:
+    """Each chunk of sentence indices with its sentences' (B, T, K) tag scores and (B, T) mask."""
 
-    ``documents[i]`` is sentence i's document id; consecutive indices with one
-    id are one document, kept whole in one batch, as document memory needs.
-    """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for _, grouped in itertools.groupby(indices, key=documents.__getitem__):
-        document = list(grouped)
-        if current and len(current) + len(document) > batch_size:
-            batches.append(current)
-            current = []
-        current.extend(document)
-    if current:
-        batches.append(current)
-    return batches
+    def encoded(chunk: list[int]) -> tuple[Batch, Tensor | None]:
+        batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
+        return batch, char_features.features(model, batch) if char_features is not None else None
+
+    if not model.config.document_memory:
+        for chunk in chunks:
+            batch, type_features = encoded(chunk)
+            yield chunk, model.emissions(batch, type_features), batch.mask
+        return
+    # Document memory pools a word's LSTM outputs over its whole document, wherever the
+    # document's sentences fall among the batches: all outputs first, then the pooling.
+    states, masks = [], []
+    for chunk in chunks:
+        batch, type_features = encoded(chunk)
+        states.append(model.token_states(batch, type_features))
+        masks.append(batch.mask)
+    if not chunks:
+        return
+    flat = torch.cat([chunk_states[mask] for chunk_states, mask in zip(states, masks)])  # shape: (N, D)
+    ordered = [i for chunk in chunks for i in chunk]
+    documents = documents if documents is not None else range(len(sentences))
+    groups = encoder.word_groups([sentences[i] for i in ordered], [documents[i] for i in ordered])
+    memory = word_memory(flat.unsqueeze(0), groups.unsqueeze(0), torch.ones((1, len(groups)), dtype=torch.bool))[0]
+    start = 0
+    for chunk, chunk_states, mask in zip(chunks, states, masks):
+        chunk_memory = torch.zeros_like(chunk_states)
+        count = int(mask.sum())
+        chunk_memory[mask] = memory[start : start + count]
+        start += count
+        yield chunk, model.scores(chunk_states, chunk_memory), mask
 
 
 @contextlib.contextmanager
@@ -197,20 +206,20 @@ def evaluating(model: BiLSTMCRF):
             model.train()
 
 
-def _decode_batch(model, encoder, batch: Batch, type_features: Tensor | None, potentials: Potentials,
-                  temperature: float, scheme: str, scores: bool, nbest: int) -> list[Decoded]:
-    emissions = model.emissions(batch, type_features) / temperature  # shape: (B, T, K)
-    best = viterbi_decode(emissions, batch.mask, potentials)
+def _decode_batch(encoder, emissions: Tensor, mask: Tensor, potentials: Potentials, scheme: str, scores: bool,
+                  nbest: int) -> list[Decoded]:
+    """Results of a batch's sentences from their (tempered) tag scores (B, T, K) and mask (B, T)."""
+    best = viterbi_decode(emissions, mask, potentials)
     tags = encoder.tag_names(best)
     spans = [tags_to_spans(sentence_tags) for sentence_tags in tags]
     if not scores and not nbest:
         return [Decoded(sentence_tags, sentence_spans) for sentence_tags, sentence_spans in zip(tags, spans)]
-    alpha, beta, log_z = forward_backward(emissions, batch.mask, potentials)
-    probabilities = torch.exp(path_scores(emissions, batch.mask, potentials, best) - log_z).tolist()
+    alpha, beta, log_z = forward_backward(emissions, mask, potentials)
+    probabilities = torch.exp(path_scores(emissions, mask, potentials, best) - log_z).tolist()
     results = []
     readings: list[list[tuple[list[str], float]]] = [[] for _ in tags]
     if nbest:
-        paths, path_score = nbest_decode(emissions, batch.mask, potentials, nbest)
+        paths, path_score = nbest_decode(emissions, mask, potentials, nbest)
         path_probability = torch.exp(path_score - log_z.unsqueeze(1)).tolist()
         for i in range(len(tags)):
             for r in range(nbest):

@@ -167,6 +167,20 @@ class BiLSTMCRF(nn.Module):
 
         ``type_features``: the char CNN's (U, filters) output for ``batch.type_chars``, if already known.
         """
+        states = self.token_states(batch, type_features)
+        if not self.config.document_memory:
+            return self.scores(states)
+        if batch.memory_groups is None:
+            raise ValueError("a model with document memory needs batches with memory_groups")
+        return self.scores(states, word_memory(states, batch.memory_groups, batch.mask))
+
+    def scores(self, states: Tensor, memory: Tensor | None = None) -> Tensor:
+        """Tag scores (..., num_tags) from ``token_states`` (..., 2 * hidden_size), and their ``word_memory``
+        in a model with document memory."""
+        return self.projection(states if memory is None else torch.cat([states, memory], dim=-1))
+
+    def token_states(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
+        """The BiLSTM's outputs at the sentences' tokens, after dropout: (B, T, 2 * hidden_size)."""
         if type_features is None:
             type_features = self.char_cnn(batch.type_chars)
         chars = type_features[batch.token_types]  # shape: (B, S, filters)
@@ -187,12 +201,7 @@ class BiLSTMCRF(nn.Module):
                 hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=features.shape[1])
             if batch.offsets is not None:
                 hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
-        hidden = self.dropout(hidden)
-        if self.config.document_memory:
-            if batch.memory_groups is None:
-                raise ValueError("a model with document memory needs batches with memory_groups")
-            hidden = torch.cat([hidden, word_memory(hidden, batch.memory_groups, batch.mask)], dim=-1)
-        return self.projection(hidden)
+        return self.dropout(hidden)
 
     def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, sentence_lengths: Tensor) -> Tensor:
         """The BiLSTM's outputs at the sentence tokens, (B, T, 2 * hidden_size).

@@ -26,7 +26,7 @@ from .corpus import Context, Sentence, document_contexts, document_ids, document
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
-from .inference import document_batches, entity_scores, predict_tags
+from .inference import entity_scores, predict_tags
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
@@ -131,14 +131,27 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) 
 
 
 def whole_document_batches(documents: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Indices of sentences in batches of whole documents (``batch_size`` sentences at most, unless one
-    document is longer), documents in random order; ``documents[i]`` is sentence i's document id."""
+    """Indices of sentences in batches of whole documents, documents in random order.
+
+    ``documents[i]`` is sentence i's document id. A batch takes documents until
+    the next would take it past ``batch_size`` sentences; a longer document
+    makes a batch of its own. Document memory pools a word's states within a batch.
+    """
     by_document: dict[int, list[int]] = {}
     for i, document in enumerate(documents):
         by_document.setdefault(document, []).append(i)
     shuffled = list(by_document.values())
     rng.shuffle(shuffled)
-    return document_batches(documents, [i for document in shuffled for i in document], batch_size)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for document in shuffled:
+        if current and len(current) + len(document) > batch_size:
+            batches.append(current)
+            current = []
+        current.extend(document)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def epoch_batches(lengths: Sequence[int], documents: Sequence[int] | None, batch_size: int,

@@ -11,7 +11,7 @@ import torch
 from tagger.api import Tagger
 from tagger.corpus import document_ids, document_starts, read_corpus
 from tagger.encoding import CASINGS, Encoder
-from tagger.inference import decode_sentences, document_batches
+from tagger.inference import decode_sentences
 from tagger.model import BiLSTMCRF, ModelConfig, word_memory
 from tagger.training import whole_document_batches
 from tagger.vocab import Vocabulary
@@ -43,15 +43,17 @@ def test_document_ids_and_batches_keep_documents_whole():
     documents = document_ids(starts)
     assert documents == [0, 0, 0, 1, 2, 2, 2, 2, 3]
     assert document_ids([False, False, True]) == [0, 0, 1]  # the first sentence always begins one
-    assert document_batches(documents, list(range(9)), 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
-    assert document_batches(documents, list(range(9)), 2) == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
-    assert document_batches(documents, [0, 2, 3, 5], 256) == [[0, 2, 3, 5]]  # e.g. empty sentences left out
-    shuffled = whole_document_batches(documents, 4, random.Random(1))
-    assert sorted(i for batch in shuffled for i in batch) == list(range(9))
-    for batch in shuffled:
-        held = {documents[i] for i in batch}
-        assert all(documents.count(d) == sum(documents[i] == d for i in batch) for d in held)
-        assert len(batch) <= 4 or len(held) == 1
+    for seed in range(5):
+        for size in (1, 2, 4, 16):
+            batches = whole_document_batches(documents, size, random.Random(seed))
+            assert sorted(i for batch in batches for i in batch) == list(range(9))
+            for batch in batches:
+                held = {documents[i] for i in batch}
+                assert all(documents.count(d) == sum(documents[i] == d for i in batch) for d in held)
+                assert len(batch) <= size or len(held) == 1
+            assert len(batches) == {1: 4, 16: 1}.get(size, len(batches))  # one a document; all in one
+    orders = {tuple(map(tuple, whole_document_batches(documents, 4, random.Random(seed)))) for seed in range(5)}
+    assert len(orders) > 1  # documents come in a new order with each seed
 
 
 def _model() -> tuple[BiLSTMCRF, Encoder]:
@@ -102,6 +104,15 @@ def test_decoding_documents_does_not_depend_on_how_they_are_batched():
         reference = reference or tags
         assert tags == reference
     assert decoded[5].tags == []
+    # and it reads each document as training does: the whole document in one batch, its memory pooled there
+    unconstrained = decode_sentences(model, encoder, sentences, 4, constrained=False, documents=documents)
+    names = encoder.tags.names
+    for document in sorted(set(documents)):
+        indices = [i for i in range(40) if documents[i] == document and sentences[i]]
+        with torch.no_grad():
+            batch = encoder.batch([sentences[i] for i in indices], documents=[0] * len(indices))
+            paths = model.crf.decode(model.emissions(batch), batch.mask)
+        assert [[names[k] for k in path] for path in paths] == [unconstrained[i].tags for i in indices]
     # without documents each sentence is its own document
     own = decode_sentences(model, encoder, sentences, 256, documents=list(range(40)))
     assert [d.tags for d in decode_sentences(model, encoder, sentences, 256)] == [d.tags for d in own]
