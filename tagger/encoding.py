@@ -65,11 +65,12 @@ class Encoder:
         lengths = [len(tokens) for tokens in sentences]
         if not lengths or min(lengths) == 0:
             raise ValueError("empty sentences cannot be encoded: drop them before batching")
+        if contexts is None:
+            words, casings, token_types, type_chars, mask, types = self._inputs(sentences)
+            groups = None if documents is None else self._memory_groups(sentences, documents, mask)
+            return Batch(words, casings, token_types, type_chars, mask, type_words=types, memory_groups=groups)
         mask = self._mask(lengths)
         groups = None if documents is None else self._memory_groups(sentences, documents, mask)
-        if contexts is None:
-            words, casings, token_types, type_chars, _, types = self._inputs(sentences)
-            return Batch(words, casings, token_types, type_chars, mask, type_words=types, memory_groups=groups)
         sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
         words, casings, token_types, type_chars, input_mask, types = self._inputs(sequences)
         offsets = torch.tensor([len(before) for before, _ in contexts])
