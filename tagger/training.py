@@ -325,9 +325,6 @@ def _fit(
         dev_tokens = [s.tokens for s in dev_sentences]
         dev_tags = predict_tags(kept, encoder, dev_tokens, contexts=dev_contexts, documents=dev_documents)
         scores = entity_scores(dev_gold, dev_tags)
-        if averaged is not None:  # how much the averaging gives, for the log
-            raw_tags = predict_tags(model, encoder, dev_tokens, contexts=dev_contexts, documents=dev_documents)
-            scores_unaveraged = entity_scores(dev_gold, raw_tags)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -337,8 +334,6 @@ def _fit(
             "seconds": seconds,
             "learning_rate": optimizer.param_groups[0]["lr"],
         }
-        if averaged is not None:
-            record["dev_f1_unaveraged"] = scores_unaveraged["f1"]
         improved = scores["f1"] > state["best"]["f1"]
         if improved:
             state["best"] = {"epoch": epoch, **scores}
@@ -350,7 +345,7 @@ def _fit(
         log(
             f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
             f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
-            f"{seconds:.1f} s" + ("" if averaged is None else f"  (unaveraged F1 {scores_unaveraged['f1']:.4f})")
+            f"{seconds:.1f} s"
         )
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")

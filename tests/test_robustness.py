@@ -274,8 +274,6 @@ def test_weight_averaging_is_kept_and_resumes_exactly(tmp_path, small_corpus):
     assert resume(training, dev, tmp_path / "cut", epochs=3, **quiet) == whole
     a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
     assert all(torch.equal(a[key], b[key]) for key in a)
-    records = [json.loads(line) for line in (tmp_path / "whole" / METRICS_FILE).read_text().splitlines()]
-    assert all(0 <= record["dev_f1_unaveraged"] <= 1 for record in records)
     # what is kept is the average, not the weights as trained (one epoch: the first is always kept)
     train(training, dev, tmp_path / "one", TrainingConfig(epochs=1, **config), sizes, **quiet)
     kept, (checkpoint, _) = weights(tmp_path / "one"), load_checkpoint(tmp_path / "one")
