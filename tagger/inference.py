@@ -171,26 +171,26 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
             yield chunk, model.emissions(batch, type_features), batch.mask
         return
     # Document memory pools a word's LSTM outputs over its whole document, wherever the
-    # document's sentences fall among the batches: all outputs first, then the pooling.
-    states, masks = [], []
+    # document's sentences fall among the batches: all outputs first, then the pooling
+    # (of the projection's memory half, see ``BiLSTMCRF.memory_parts``).
+    parts, masks = [], []
     for chunk in chunks:
         batch, type_features = encoded(chunk)
-        states.append(model.token_states(batch, type_features))
+        parts.append(model.memory_parts(model.token_states(batch, type_features)))
         masks.append(batch.mask)
     if not chunks:
         return
-    flat = torch.cat([chunk_states[mask] for chunk_states, mask in zip(states, masks)])  # shape: (N, D)
+    shared = torch.cat([chunk_shared[mask] for (_, chunk_shared), mask in zip(parts, masks)])  # shape: (N, K)
     ordered = [i for chunk in chunks for i in chunk]
     documents = documents if documents is not None else range(len(sentences))
     groups = encoder.word_groups([sentences[i] for i in ordered], [documents[i] for i in ordered])
-    memory = word_memory(flat.unsqueeze(0), groups.unsqueeze(0), torch.ones((1, len(groups)), dtype=torch.bool))[0]
+    memory = word_memory(shared.unsqueeze(0), groups.unsqueeze(0), torch.ones((1, len(groups)), dtype=torch.bool))[0]
     start = 0
-    for chunk, chunk_states, mask in zip(chunks, states, masks):
-        chunk_memory = torch.zeros_like(chunk_states)
+    for chunk, (own, _), mask in zip(chunks, parts, masks):
         count = int(mask.sum())
-        chunk_memory[mask] = memory[start : start + count]
+        own[mask] += memory[start : start + count]
         start += count
-        yield chunk, model.scores(chunk_states, chunk_memory), mask
+        yield chunk, own, mask
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from tagger.api import Tagger
 from tagger.corpus import document_ids, document_starts, read_corpus
 from tagger.encoding import CASINGS, Encoder
 from tagger.inference import decode_sentences
-from tagger.model import BiLSTMCRF, ModelConfig, word_memory
+from tagger.model import BiLSTMCRF, ModelConfig, quantize_dynamic, word_memory
 from tagger.training import whole_document_batches
 from tagger.vocab import Vocabulary
 
@@ -36,6 +36,24 @@ def test_word_memory_is_the_mean_over_the_other_tokens_of_a_group():
     assert hidden.grad[0, 0].abs().sum() == 0
     assert hidden.grad[0, 2].abs().sum() > 0 and hidden.grad[1, 1].abs().sum() > 0 and hidden.grad[2, 1].abs().sum() > 0
     assert hidden.grad[0, 1].abs().sum() == 0
+
+
+def test_pooling_the_projections_memory_half_is_projecting_the_pooled_states():
+    model, _ = _model()
+    torch.manual_seed(1)
+    states = torch.randn(3, 4, 2 * model.config.hidden_size)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]], dtype=torch.bool)
+    groups = torch.tensor([[0, 1, 0, 2], [1, 0, 0, 0], [3, 0, 1, 0]])
+    with torch.no_grad():
+        own, shared = model.memory_parts(states)
+        pooled = own + word_memory(shared, groups, mask)
+        straightforward = model.projection(torch.cat([states, word_memory(states, groups, mask)], dim=-1))
+        torch.testing.assert_close(pooled[mask], straightforward[mask])
+        # and the same for the packed weights of a quantized projection, within their rounding
+        quantized = quantize_dynamic(model)
+        own, shared = quantized.memory_parts(states)
+        torch.testing.assert_close((own + word_memory(shared, groups, mask))[mask], straightforward[mask],
+                                   atol=0.05, rtol=0.05)
 
 
 def test_document_ids_and_batches_keep_documents_whole():
