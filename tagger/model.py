@@ -24,6 +24,9 @@ from torchcrf import CRF
 from .decode import viterbi_decode
 
 
+UNKNOWN_WORD = 1  # the word vocabulary's ``<unk>`` id (``tagger.vocab``)
+
+
 class Batch(NamedTuple):
     """A batch of B sentences padded to T tokens, each read in a sequence of S tokens.
 
@@ -63,6 +66,9 @@ class ModelConfig:
     casing_dim: int = 8
     hidden_size: int = 200
     dropout: float = 0.5
+    # In training, each token's word reads as unknown with this probability (its characters and
+    # casing stay): the network learns to tag words it has no trained vector for from what else it sees.
+    word_dropout: float = 0.0
     # Tokens of the surrounding document read on each side of a sentence (0: the sentence alone).
     # The network is the same either way; what it was trained to read, tagging should give it.
     context: int = 0
@@ -200,7 +206,11 @@ class BiLSTMCRF(nn.Module):
         if type_features is None:
             type_features = self.char_cnn(batch.type_chars)
         chars = type_features[batch.token_types]  # shape: (B, S, filters)
-        features = torch.cat([self.embed_words(batch.words), self.casing_embedding(batch.casing), chars], dim=-1)
+        words = batch.words
+        if self.training and self.config.word_dropout > 0:
+            dropped = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
+            words = words.masked_fill(dropped, UNKNOWN_WORD)
+        features = torch.cat([self.embed_words(words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask
         lengths = input_mask.sum(dim=1)

@@ -508,6 +508,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--char-filters", type=int, default=sizes.char_filters)
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout)
+    network.add_argument("--word-dropout", type=float, default=sizes.word_dropout, metavar="P",
+                         help="in training, read each token's word as unknown with probability P (its characters "
+                         "and casing stay)")
     network.add_argument("--context", type=int, default=sizes.context,
                          help="tokens of the surrounding document the LSTM reads on each side of a sentence "
                          "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
@@ -549,6 +552,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("epochs", "batch_size", "patience", "min_count"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("dropout", "word_dropout"):
+        if not 0 <= getattr(args, name) < 1:
+            raise TaggerError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(args, name)}")
     columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
@@ -575,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         freeze_vectors=args.freeze_vectors, average=args.average,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dim=args.word_dim, context=args.context,
+                 dropout=args.dropout, word_dropout=args.word_dropout, word_dim=args.word_dim, context=args.context,
                  document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)

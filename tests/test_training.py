@@ -129,3 +129,40 @@ def test_dropout_keeps_each_value_with_probability_one_minus_p_and_scales_it():
     assert torch.equal(Dropout(0.5).eval()(values), values)
     assert torch.equal(Dropout(0.0).train()(values), values)
     assert not Dropout(1.0).train()(values).any()
+
+
+def test_word_dropout_reads_words_as_unknown_in_training_only():
+    import pytest
+
+    from tagger.model import UNKNOWN_WORD
+
+    words = Vocabulary.build(f"w{i}" for i in range(48))
+    encoder = Encoder(words, Vocabulary.build("w0123456789"), Vocabulary(["O", "B-X", "I-X", "E-X", "S-X"]))
+    config = ModelConfig(num_words=len(words), num_chars=len(encoder.chars), num_casings=len(CASINGS), num_tags=5,
+                         word_dim=6, hidden_size=4, char_filters=3, word_dropout=0.3)
+    model = BiLSTMCRF(config)
+    batch = encoder.batch([[f"w{(i * 7 + j) % 48}" for j in range(80 - i)] for i in range(80)])  # padded rows
+    seen = []
+    model.embed_words = lambda ids: seen.append(ids) or torch.zeros((*ids.shape, 6))
+    torch.manual_seed(0)
+    model.train().token_states(batch)
+    read, given = seen[-1], batch.words
+    dropped = read != given
+    assert (read[dropped] == UNKNOWN_WORD).all() and not dropped[given == 0].any()  # padding stays padding
+    assert dropped[given != 0].float().mean().item() == pytest.approx(0.3, abs=0.03)  # 3,240 tokens: std 0.008
+    model.eval().token_states(batch)
+    assert torch.equal(seen[-1], given)
+
+
+def test_dropout_options_are_checked(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    for option in ("--word-dropout", "--dropout"):
+        done = subprocess.run(
+            [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+             "--output", str(tmp_path / "m"), option, "1.5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2
+        assert done.stderr.strip() == f"error: {option} must be in [0, 1), got 1.5"
