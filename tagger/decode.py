@@ -57,14 +57,16 @@ def transition_penalties(allowed: Iterable[tuple[int, int]], num_tags: int) -> T
 
 def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature: float = 1.0) -> Potentials:
     """The CRF's tables divided by ``temperature``, plus ``penalties`` (from ``transition_penalties``) if given."""
+    # In NumPy: a few small operations, and its cost per operation is several times lower than torch's.
     num_tags = crf.transitions.shape[0]
-    start, end, transitions = (p.detach() / temperature for p in
+    start, end, transitions = (p.detach().cpu().numpy() / np.float32(temperature) for p in
                                (crf.start_transitions, crf.end_transitions, crf.transitions))
     if penalties is not None:
-        start = start + penalties[num_tags, :num_tags]
-        end = end + penalties[:num_tags, num_tags + 1]
-        transitions = transitions + penalties[:num_tags, :num_tags]
-    return Potentials(start, end, transitions)
+        table = penalties.numpy()
+        start = start + table[num_tags, :num_tags]
+        end = end + table[:num_tags, num_tags + 1]
+        transitions = transitions + table[:num_tags, :num_tags]
+    return Potentials(torch.from_numpy(start), torch.from_numpy(end), torch.from_numpy(transitions))
 
 
 def _check(emissions: Tensor, mask: Tensor) -> None:
@@ -83,7 +85,12 @@ def _arrays(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[np.ndarray
 
 
 def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
-    """Highest-scoring tag sequence of each sentence.
+    """Highest-scoring tag sequence of each sentence: ``viterbi(...)``'s tags."""
+    return viterbi(emissions, mask, crf)[0]
+
+
+def viterbi(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[Tensor, Tensor]:
+    """Highest-scoring tag sequence of each sentence, and its score.
 
     Args:
         emissions: (B, T, K) per-token tag scores.
@@ -91,12 +98,13 @@ def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
         crf: score tables (a ``torchcrf.CRF`` or ``Potentials``).
 
     Returns:
-        (B, T) long tag ids; -1 past each sentence's end.
+        tags: (B, T) long tag ids; -1 past each sentence's end;
+        scores: (B,) the paths' scores (start, emissions, transitions and end summed).
     """
     emissions, mask, start, end, transitions = _arrays(emissions, mask, crf)
     batch_size, length, num_tags = emissions.shape
     if length == 0:
-        return torch.empty((batch_size, 0), dtype=torch.long)
+        return torch.empty((batch_size, 0), dtype=torch.long), torch.zeros(batch_size)
     if batch_size * num_tags * num_tags >= _TORCH_VITERBI_FROM:
         score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
                                                torch.from_numpy(emissions), torch.from_numpy(mask),
@@ -110,7 +118,7 @@ def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     rows = np.arange(batch_size)
     for t in range(length - 1, 0, -1):
         tags[:, t - 1] = backpointers[t, rows, tags[:, t]]
-    return torch.from_numpy(np.where(mask, tags, -1))
+    return torch.from_numpy(np.where(mask, tags, -1)), torch.from_numpy(score[rows, tags[:, -1]])
 
 
 # From this many (sentence, tag, tag) candidates a step, torch's max (values and indices in one
@@ -233,14 +241,3 @@ def token_marginals(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     alpha, beta, log_z = forward_backward(emissions, mask, crf)
     marginals = torch.exp(alpha + beta - log_z.view(-1, 1, 1))
     return marginals * mask.unsqueeze(2)
-
-
-def path_scores(emissions: Tensor, mask: Tensor, crf: CRFScores, tags: Tensor) -> Tensor:
-    """(B,) score of the given (B, T) tag sequences (padding positions ignored)."""
-    emissions, mask, start, end, transitions = _arrays(emissions, mask, crf)
-    safe = tags.cpu().numpy().clip(min=0)
-    emitted = np.take_along_axis(emissions, safe[:, :, None], axis=2)[:, :, 0]  # shape: (B, T)
-    moves = transitions[safe[:, :-1], safe[:, 1:]]  # shape: (B, T - 1)
-    steps = np.where(mask[:, 1:], emitted[:, 1:] + moves, 0.0)
-    last = safe[np.arange(len(safe)), mask.sum(axis=1) - 1]
-    return torch.from_numpy(start[safe[:, 0]] + emitted[:, 0] + steps.sum(axis=1) + end[last])

@@ -31,14 +31,13 @@ from .decode import (
     forward_backward,
     make_potentials,
     nbest_decode,
-    path_scores,
     token_marginals,
     transition_penalties,
-    viterbi_decode,
+    viterbi,
 )
 from .corpus import Context, read_lengths
 from .encoding import Encoder
-from .model import Batch, BiLSTMCRF, word_memory
+from .model import Batch, BiLSTMCRF, mean_of_others
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
 
 
@@ -184,7 +183,7 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
     ordered = [i for chunk in chunks for i in chunk]
     documents = documents if documents is not None else range(len(sentences))
     groups = encoder.word_groups([sentences[i] for i in ordered], [documents[i] for i in ordered])
-    memory = word_memory(shared.unsqueeze(0), groups.unsqueeze(0), torch.ones((1, len(groups)), dtype=torch.bool))[0]
+    memory = mean_of_others(shared, groups)  # shape: (N, K)
     start = 0
     for chunk, (own, _), mask in zip(chunks, parts, masks):
         count = int(mask.sum())
@@ -209,13 +208,13 @@ def evaluating(model: BiLSTMCRF):
 def _decode_batch(encoder, emissions: Tensor, mask: Tensor, potentials: Potentials, scheme: str, scores: bool,
                   nbest: int) -> list[Decoded]:
     """Results of a batch's sentences from their (tempered) tag scores (B, T, K) and mask (B, T)."""
-    best = viterbi_decode(emissions, mask, potentials)
+    best, best_score = viterbi(emissions, mask, potentials)
     tags = encoder.tag_names(best)
     spans = [tags_to_spans(sentence_tags) for sentence_tags in tags]
     if not scores and not nbest:
         return [Decoded(sentence_tags, sentence_spans) for sentence_tags, sentence_spans in zip(tags, spans)]
     alpha, beta, log_z = forward_backward(emissions, mask, potentials)
-    probabilities = torch.exp(path_scores(emissions, mask, potentials, best) - log_z).tolist()
+    probabilities = torch.exp(best_score - log_z).tolist()
     results = []
     readings: list[list[tuple[list[str], float]]] = [[] for _ in tags]
     if nbest:

@@ -279,14 +279,21 @@ def word_memory(hidden: Tensor, groups: Tensor, mask: Tensor) -> Tensor:
     hidden: (B, T, D), any width D; groups: (B, T) ids >= 0 where ``mask`` (B, T) is True.
     Returns (B, T, D), zero at padding. Gradients reach every token pooled.
     """
-    states = hidden[mask]  # shape: (N, D)
-    token_groups = groups[mask]  # shape: (N,)
-    size = int(token_groups.max()) + 1 if len(token_groups) else 0
-    sums = hidden.new_zeros((size, hidden.shape[-1])).index_add_(0, token_groups, states)
-    others = torch.bincount(token_groups, minlength=size)[token_groups].unsqueeze(1) - 1  # shape: (N, 1)
     memory = hidden.new_zeros(hidden.shape)
-    memory[mask] = (sums[token_groups] - states) / others.clamp(min=1).to(hidden.dtype)
+    memory[mask] = mean_of_others(hidden[mask], groups[mask])
     return memory
+
+
+def mean_of_others(values: Tensor, groups: Tensor) -> Tensor:
+    """``word_memory`` of N tokens in a row: values (N, D), groups (N,) ids >= 0 -> (N, D)."""
+    if len(groups) == 0:
+        return torch.zeros_like(values)
+    counts = torch.bincount(groups)
+    if int(counts.max()) == 1:  # every token alone in its group (common for a sentence alone): nothing to pool
+        return torch.zeros_like(values)
+    sums = values.new_zeros((len(counts), values.shape[-1])).index_add_(0, groups, values)
+    others = counts[groups].unsqueeze(1) - 1  # shape: (N, 1)
+    return (sums[groups] - values) / others.clamp(min=1).to(values.dtype)
 
 
 def _expand(positions: Tensor, values: Tensor) -> Tensor:

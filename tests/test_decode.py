@@ -111,7 +111,7 @@ from tagger.decode import (  # noqa: E402
     forward_backward,
     make_potentials,
     nbest_decode,
-    path_scores,
+    viterbi,
     transition_penalties,
     token_marginals,
 )
@@ -176,11 +176,14 @@ def test_nbest_is_the_top_of_the_enumeration(seed, constrained):
     assert torch.equal(tags[:, 0], best)
 
 
-def test_path_scores_and_tempered_potentials():
-    potentials, emissions, mask, lengths = constrained_batch(3)
-    best = viterbi_decode(emissions, mask, potentials)
-    computed = path_scores(emissions, mask, potentials, best)
+@pytest.mark.parametrize("seed", range(4))
+def test_viterbi_scores_its_paths_and_tempered_potentials(seed):
+    potentials, emissions, mask, lengths = constrained_batch(seed, lengths=(4, 1, 3, 2))
+    best, computed = viterbi(emissions, mask, potentials)
+    assert torch.equal(best, viterbi_decode(emissions, mask, potentials))
     for i, n in enumerate(lengths):
+        expected = max(score.item() for _, score in allowed_paths(potentials, emissions[i, :n]))
+        assert computed[i].item() == pytest.approx(expected, abs=1e-4)
         assert computed[i].item() == pytest.approx(path_score(potentials, emissions[i, :n], best[i, :n].tolist()).item(), abs=1e-4)
     crf, *_ = ragged_batch(3)
     hot = make_potentials(crf, temperature=2.0)

@@ -12,7 +12,7 @@ from tagger.api import Tagger
 from tagger.corpus import document_ids, document_starts, read_corpus
 from tagger.encoding import CASINGS, Encoder
 from tagger.inference import decode_sentences
-from tagger.model import BiLSTMCRF, ModelConfig, quantize_dynamic, word_memory
+from tagger.model import BiLSTMCRF, ModelConfig, mean_of_others, quantize_dynamic, word_memory
 from tagger.training import whole_document_batches
 from tagger.vocab import Vocabulary
 
@@ -36,6 +36,14 @@ def test_word_memory_is_the_mean_over_the_other_tokens_of_a_group():
     assert hidden.grad[0, 0].abs().sum() == 0
     assert hidden.grad[0, 2].abs().sum() > 0 and hidden.grad[1, 1].abs().sum() > 0 and hidden.grad[2, 1].abs().sum() > 0
     assert hidden.grad[0, 1].abs().sum() == 0
+
+
+def test_mean_of_others_takes_any_group_ids():
+    values = torch.randn(3, 4)
+    torch.testing.assert_close(mean_of_others(values, torch.tensor([0, 2, 2])),
+                               torch.stack([torch.zeros(4), values[2], values[1]]))
+    assert not mean_of_others(values, torch.tensor([5, 0, 3])).any()  # no word twice: no memory
+    assert mean_of_others(values[:0], torch.tensor([], dtype=torch.long)).shape == (0, 4)
 
 
 def test_pooling_the_projections_memory_half_is_projecting_the_pooled_states():
