@@ -210,29 +210,35 @@ def forward_backward(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[T
     """
     emissions, mask, start, end, transitions = _arrays(emissions, mask, crf)
     batch_size, length, num_tags = emissions.shape
+    last = mask.sum(axis=1) - 1  # shape: (B,)
+    padded = not mask.all()
     # Sums over the previous (or next) tag as matrix products in exp space, each
     # step shifted by its maximum: logsumexp's values with far fewer operations.
+    # The forward pass (to t) and the backward pass (to T - 1 - t) run as one
+    # stacked array: each step's operations serve both, which halves their number.
     shift = transitions[np.isfinite(transitions)].max()
     with np.errstate(divide="ignore", invalid="ignore"):
-        moves = np.exp(transitions - shift)  # shape: (K, K); 0 where forbidden
+        moves = np.stack([transitions, transitions.T])
+        moves = np.exp(moves - shift)  # shape: (2, K, K): forward, backward; 0 where forbidden
+        by_step = emissions.transpose(1, 0, 2)  # shape: (T, B, K)
+        addends = np.stack([by_step, by_step[::-1]], axis=1)  # shape: (T, 2, B, K)
         alpha = np.empty((batch_size, length, num_tags), dtype=emissions.dtype)
-        alpha[:, 0] = start + emissions[:, 0]
-        padded = not mask.all()
-        for t in range(1, length):
-            previous = alpha[:, t - 1]
-            top = np.maximum(previous.max(axis=1, keepdims=True), -1e30)  # shape: (B, 1)
-            step = np.log(np.exp(previous - top) @ moves) + (top + shift) + emissions[:, t]
-            alpha[:, t] = np.where(mask[:, t, None], step, previous) if padded else step
         beta = np.empty_like(alpha)
+        alpha[:, 0] = start + emissions[:, 0]
         beta[:, -1] = end
-        for t in range(length - 2, -1, -1):
-            following = emissions[:, t + 1] + beta[:, t + 1]  # shape: (B, K)
-            top = np.maximum(following.max(axis=1, keepdims=True), -1e30)
-            step = np.log(np.exp(following - top) @ moves.T) + (top + shift)
-            beta[:, t] = np.where(mask[:, t + 1, None], step, end) if padded else step
-        last = alpha[:, -1] + end
-        top = np.maximum(last.max(axis=1, keepdims=True), -1e30)
-        log_z = np.log(np.exp(last - top).sum(axis=1)) + top[:, 0]
+        state = np.stack([alpha[:, 0], end + emissions[:, -1]])  # shape: (2, B, K): alpha, emission + beta
+        for t in range(1, length):
+            back = length - 1 - t
+            top = np.maximum(state.max(axis=2, keepdims=True), -1e30)  # shape: (2, B, 1)
+            step = np.log(np.exp(state - top) @ moves) + (top + shift)
+            if padded:  # a shorter sentence's backward pass starts at its last token
+                step[1] = np.where((last == back)[:, None], end, step[1])
+            beta[:, back] = step[1]
+            state = step + addends[t]
+            alpha[:, t] = state[0]
+        final = alpha[np.arange(batch_size), last] + end  # shape: (B, K)
+        top = np.maximum(final.max(axis=1, keepdims=True), -1e30)
+        log_z = np.log(np.exp(final - top).sum(axis=1)) + top[:, 0]
     return torch.from_numpy(alpha), torch.from_numpy(beta), torch.from_numpy(log_z)
 
 
@@ -240,4 +246,4 @@ def token_marginals(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     """(B, T, K) probability of each tag at each token; 0 past each sentence's end."""
     alpha, beta, log_z = forward_backward(emissions, mask, crf)
     marginals = torch.exp(alpha + beta - log_z.view(-1, 1, 1))
-    return marginals * mask.unsqueeze(2)
+    return torch.where(mask.unsqueeze(2), marginals, 0.0)  # not a product: padding may hold inf

@@ -196,10 +196,10 @@ class BiLSTMCRF(nn.Module):
         weight, bias = self.projection.weight, self.projection.bias
         if callable(weight):  # a dynamically quantized projection keeps them packed
             weight, bias = weight().dequantize(), bias()
-        width = states.shape[-1]
-        both = nn.functional.linear(states, torch.cat([weight[:, :width], weight[:, width:]]))  # shape: (..., 2K)
-        own, shared = both.split(weight.shape[0], dim=-1)
-        return own + bias, shared
+        num_tags, width = weight.shape[0], states.shape[-1]
+        # Row 2k of the (2K, width) view is tag k's weights on the states, row 2k + 1 those on the memory.
+        both = nn.functional.linear(states, weight.reshape(2 * num_tags, width)).unflatten(-1, (num_tags, 2))
+        return both[..., 0] + bias, both[..., 1]
 
     def token_states(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
         """The BiLSTM's outputs at the sentences' tokens, after dropout: (B, T, 2 * hidden_size)."""

@@ -199,3 +199,17 @@ def test_unconstrained_potentials_decode_exactly_like_torchcrf():
         decoded = viterbi_decode(emissions, mask, make_potentials(crf))
         reference = crf.decode(emissions, mask=mask)
     assert [row[: len(ref)] for row, ref in zip(decoded.tolist(), reference)] == reference
+
+
+def test_forward_backward_ignores_what_padding_holds():
+    potentials, emissions, mask, lengths = constrained_batch(1, lengths=(5, 1, 3, 5))
+    loud = emissions.clone()
+    loud[~mask] = 1e3  # past the end: huge scores, which must not reach any result
+    alpha, beta, log_z = forward_backward(emissions, mask, potentials)
+    loud_alpha, loud_beta, loud_log_z = forward_backward(loud, mask, potentials)
+    torch.testing.assert_close(loud_log_z, log_z)
+    torch.testing.assert_close(loud_alpha[mask], alpha[mask])
+    torch.testing.assert_close(loud_beta[mask], beta[mask])
+    marginals = token_marginals(loud, mask, potentials)
+    assert torch.isfinite(marginals).all() and marginals[~mask].abs().sum() == 0
+    torch.testing.assert_close(marginals, token_marginals(emissions, mask, potentials))
