@@ -179,15 +179,21 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
         masks.append(batch.mask)
     if not chunks:
         return
-    shared = torch.cat([chunk_shared[mask] for (_, chunk_shared), mask in zip(parts, masks)])  # shape: (N, K)
+    # A chunk's tokens in a row; without padding (chunks of one length, no context) a view, not a boolean gather.
+    counts = [sum(len(sentences[i]) for i in chunk) for chunk in chunks]
+    flat = [values.flatten(0, 1) if count == mask.numel() else values[mask]
+            for (_, values), mask, count in zip(parts, masks, counts)]
+    shared = torch.cat(flat)  # shape: (N, K)
     ordered = [i for chunk in chunks for i in chunk]
     documents = documents if documents is not None else range(len(sentences))
     groups = encoder.word_groups([sentences[i] for i in ordered], [documents[i] for i in ordered])
     memory = mean_of_others(shared, groups)  # shape: (N, K)
     start = 0
-    for chunk, (own, _), mask in zip(chunks, parts, masks):
-        count = int(mask.sum())
-        own[mask] += memory[start : start + count]
+    for chunk, (own, _), mask, count in zip(chunks, parts, masks, counts):
+        if count == mask.numel():
+            own += memory[start : start + count].view_as(own)
+        else:
+            own[mask] += memory[start : start + count]
         start += count
         yield chunk, own, mask
 

@@ -144,6 +144,30 @@ def test_decoding_documents_does_not_depend_on_how_they_are_batched():
     assert [d.tags for d in decode_sentences(model, encoder, sentences, 256)] == [d.tags for d in own]
 
 
+def test_document_memory_with_context_does_not_depend_on_how_sentences_are_batched():
+    from tagger.corpus import document_contexts
+
+    words = Vocabulary.build("paris is big . he saw in".split())
+    encoder = Encoder(words, Vocabulary.build("parisbighesawn.P"), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
+    torch.manual_seed(0)
+    config = ModelConfig(len(words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6, char_dim=4,
+                         char_filters=5, hidden_size=7, document_memory=True, context=3)
+    model = BiLSTMCRF(config).eval()
+    rng = random.Random(5)
+    vocabulary = "Paris is big . he saw in PARIS paris".split()
+    sentences = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 6))] for _ in range(30)]
+    starts = [i % 7 == 0 for i in range(30)]
+    contexts, documents = document_contexts(sentences, starts, 3), document_ids(starts)
+    # sentences of one read length (context included) but of several lengths share a batch: padded rows
+    decoded = [[(d.tags, round(d.probability, 5)) for d in decode_sentences(
+        model, encoder, sentences, batch_size, scores=True, contexts=contexts, documents=documents)]
+        for batch_size in (1, 4, 256)]
+    assert decoded[0] == decoded[1] == decoded[2]
+    with torch.no_grad():
+        alone = decode_sentences(model, encoder, sentences, 256, contexts=contexts, documents=list(range(30)))
+    assert [d.tags for d in alone] != [tags for tags, _ in decoded[0]]  # the documents' memory counts
+
+
 @pytest.fixture(scope="module")
 def memory_model(tmp_path_factory):
     from tagger.training import TrainingConfig, train
