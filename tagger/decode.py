@@ -69,19 +69,16 @@ def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature
     return Potentials(torch.from_numpy(start), torch.from_numpy(end), torch.from_numpy(transitions))
 
 
-def _check(emissions: Tensor, mask: Tensor) -> None:
-    batch_size, length, _ = emissions.shape
-    if mask.shape != (batch_size, length):
-        raise ValueError(f"expected mask of shape {(batch_size, length)}, got {tuple(mask.shape)}")
-    if length and not bool(mask[:, 0].all()):
-        raise ValueError("every sentence needs at least one token: mask[:, 0] must be all True")
-
-
 def _arrays(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[np.ndarray, ...]:
     """NumPy views of the inputs: emissions (B, T, K), mask (B, T), start (K,), end (K,), transitions (K, K)."""
-    _check(emissions, mask)
     tables = (crf.start_transitions, crf.end_transitions, crf.transitions)
-    return tuple(t.detach().cpu().numpy() for t in (emissions, mask.bool(), *tables))
+    arrays = tuple(t.detach().cpu().numpy() for t in (emissions, mask.bool(), *tables))
+    batch_size, length, _ = arrays[0].shape
+    if arrays[1].shape != (batch_size, length):
+        raise ValueError(f"expected mask of shape {(batch_size, length)}, got {tuple(arrays[1].shape)}")
+    if length and not arrays[1][:, 0].all():
+        raise ValueError("every sentence needs at least one token: mask[:, 0] must be all True")
+    return arrays
 
 
 def viterbi_decode(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
