@@ -170,17 +170,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("Tagger.tag, one 20-token sentence", f"{latency * 1000:.2f} ms", f"{ratio:.2f}",
                      f"bare LSTM {lstm_latency * 1000:.2f} ms; its words' char features cached"))
 
-        quantized = Tagger.load(model_dir, quantize=True)
-        seconds, ratio = against(lambda: quantized.tag_batch(test, document_starts=starts), bare_floor, args.repeats)
-        rows.append(("Tagger.tag_batch, batch 256, --quantize", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
-                     "int8 LSTM and linear layers"))
+        variants = {"--quantize": ({"quantize": True}, "int8 LSTM and linear layers"),
+                    "--onnx": ({"onnx": True}, "the LSTM in ONNX Runtime"),
+                    "--onnx --quantize": ({"onnx": True, "quantize": True}, "ONNX Runtime's int8 LSTM")}
+        variant_taggers = {}
+        for flags, (options, what) in variants.items():
+            variant = variant_taggers[flags] = Tagger.load(model_dir, **options)
+            seconds, ratio = against(lambda: variant.tag_batch(test, document_starts=starts), bare_floor, args.repeats)
+            rows.append((f"Tagger.tag_batch, batch 256, {flags}", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
+                         what))
+            if "onnx" in options:
+                latency, ratio = against(lambda: variant.tag(sentence), bare_sentence, max(50, args.repeats))
+                rows.append((f"Tagger.tag, one sentence, {flags}", f"{latency * 1000:.2f} ms", f"{ratio:.2f}", ""))
         if args.model:
             gold = [s.labels for s in read_corpus(args.data / "eng.testb")]
             f1 = entity_scores(gold, [r.tags for r in tagger.predict(test, scores=False, document_starts=starts)])["f1"]
-            f1_int8 = entity_scores(
-                gold, [r.tags for r in quantized.predict(test, scores=False, document_starts=starts)])["f1"]
-            rows.append(("eng.testb F1, fp32 -> int8", f"{f1:.4f} -> {f1_int8:.4f}", "",
-                         f"change {100 * (f1_int8 - f1):+.2f} points"))
+            for flags, variant in variant_taggers.items():
+                variant_f1 = entity_scores(
+                    gold, [r.tags for r in variant.predict(test, scores=False, document_starts=starts)])["f1"]
+                rows.append((f"eng.testb F1, {flags}", f"{f1:.4f} -> {variant_f1:.4f}", "",
+                             f"change {100 * (variant_f1 - f1):+.2f} points"))
             same, differing = _agreement_with_straightforward_path(tagger, test, starts)
             rows.append(("same tags as the straightforward path", f"{same:,} / {len(test):,}", "",
                          "sentences; " + (f"first differing: sentence {differing}" if differing is not None

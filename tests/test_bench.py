@@ -19,5 +19,6 @@ def test_benchmark_prints_its_table(tmp_path):
     assert lines[0].startswith("CPU: ") and "threads" in lines[0] and "peak RSS" in lines[0]
     for row in ("bare nn.LSTM forward, batch 256", "Tagger.tag_batch, batch 256", "Tagger.tag_batch, batch 1",
                 "Tagger.tag, one 20-token sentence", "tag.py eng.testb", "Tagger.tag_batch, batch 256, --quantize", "training, batch 16",
+                "Tagger.tag_batch, batch 256, --onnx --quantize", "Tagger.tag, one sentence, --onnx",
                 "tag.py on 1 MB"):
         assert any(line.startswith(row) for line in lines), row

@@ -1,0 +1,87 @@
+"""The BiLSTM run by ONNX Runtime (``--onnx``) against PyTorch's."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tagger import Tagger
+from tagger.corpus import document_starts, read_corpus
+from tagger.runtime import OnnxLSTM
+
+from .conftest import ROOT, SAMPLE
+
+
+@pytest.fixture(scope="module")
+def lstm():
+    torch.manual_seed(0)
+    return nn.LSTM(12, 9, batch_first=True, bidirectional=True).eval()
+
+
+def test_outputs_equal_pytorch_lstm_for_padded_and_packed_batches(lstm):
+    onnx_lstm = OnnxLSTM(lstm).eval()
+    inputs = torch.randn(4, 7, 12)
+    lengths = torch.tensor([7, 3, 5, 1])
+    with torch.inference_mode():
+        torch.testing.assert_close(onnx_lstm(inputs)[0], lstm(inputs)[0], atol=1e-6, rtol=1e-5)
+        packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+        expected, expected_lengths = pad_packed_sequence(lstm(packed)[0], batch_first=True)
+        got, got_lengths = pad_packed_sequence(onnx_lstm(packed)[0], batch_first=True)
+    assert torch.equal(got_lengths, expected_lengths)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)  # backward direction from each sentence's end
+
+
+def test_int8_lstm_stays_near_and_training_is_refused(lstm):
+    quantized = OnnxLSTM(lstm, quantize=True).eval()
+    assert "int8" in repr(quantized)
+    inputs = torch.randn(3, 5, 12)
+    with torch.inference_mode():
+        error = (quantized(inputs)[0] - lstm(inputs)[0]).abs()
+    assert 0 < error.max() < 0.5 and error.mean() < 0.05  # quantized, not equal
+    with pytest.raises(RuntimeError, match="only runs inference"):
+        quantized.train()(inputs)
+    with pytest.raises(ValueError, match="one-layer, bidirectional"):
+        OnnxLSTM(nn.LSTM(12, 9, batch_first=True))
+
+
+def test_shipped_model_tags_the_same_with_onnx():
+    corpus = read_corpus(SAMPLE / "test.conll")
+    sentences, starts = [s.tokens for s in corpus], document_starts(corpus)
+    plain, fast = Tagger.load(), Tagger.load(onnx=True)
+    assert isinstance(fast.model.lstm, OnnxLSTM) and isinstance(plain.model.lstm, nn.LSTM)  # the original is untouched
+    expected = plain.predict(sentences, document_starts=starts)
+    got = fast.predict(sentences, document_starts=starts)
+    assert [p.tags for p in got] == [p.tags for p in expected]
+    assert [p.probability for p in got] == pytest.approx([p.probability for p in expected], abs=1e-4)
+    assert fast.tag("Angela Merkel visited Paris .") == pytest.approx(plain.tag("Angela Merkel visited Paris ."))
+
+
+def test_model_with_context_tags_the_same_with_onnx(tmp_path):
+    # The shipped model reads no context; here the LSTM reads each sentence with its neighbours' tokens.
+    from tagger.training import TrainingConfig, train
+
+    corpus = read_corpus(SAMPLE / "test.conll")[:40]
+    output = tmp_path / "context"
+    train(read_corpus(SAMPLE / "train.conll")[:100], corpus, output, TrainingConfig(epochs=1, seed=1),
+          {"hidden_size": 16, "context": 4}, source_scheme="IOB2", log=lambda message: None)
+    sentences, starts = [s.tokens for s in corpus], document_starts(corpus)
+    plain, fast = Tagger.load(output), Tagger.load(output, onnx=True)
+    assert plain.context == 4
+    expected = plain.predict(sentences, document_starts=starts)
+    got = fast.predict(sentences, document_starts=starts)
+    assert [p.tags for p in got] == [p.tags for p in expected]
+    assert [p.probability for p in got] == pytest.approx([p.probability for p in expected], abs=1e-4)
+
+
+def test_tag_command_with_onnx_writes_the_same_file(tmp_path):
+    outputs = []
+    for flags in ([], ["--onnx"]):
+        output = tmp_path / f"out{len(flags)}.conll"
+        done = subprocess.run([sys.executable, "tag.py", str(SAMPLE / "test.conll"), "--output", str(output), *flags],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        outputs.append(output.read_text())
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") > 100
