@@ -83,7 +83,8 @@ def _import(name: str):
     try:
         return __import__(name)
     except ImportError:
-        raise TaggerError(f"--onnx needs the {name} package: pip install 'tagger[onnx]'") from None
+        raise TaggerError(f"running the LSTM in ONNX Runtime (--onnx) needs the {name} package: "
+                          "pip install 'tagger[onnx]'") from None
 
 
 def _gates(weights: Tensor) -> np.ndarray:

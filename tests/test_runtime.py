@@ -85,3 +85,12 @@ def test_tag_command_with_onnx_writes_the_same_file(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(output.read_text())
     assert outputs[0] == outputs[1] and outputs[0].count("\n") > 100
+
+
+@pytest.mark.parametrize("package", ["onnx", "onnxruntime"])
+def test_missing_package_is_a_clear_error(monkeypatch, package):
+    from tagger.errors import TaggerError
+
+    monkeypatch.setitem(sys.modules, package, None)  # as if not installed: importing it raises ImportError
+    with pytest.raises(TaggerError, match=f"needs the {package} package: pip install 'tagger\\[onnx\\]'"):
+        Tagger.load(onnx=True)
