@@ -160,5 +160,5 @@ def test_benchmark_of_a_model_with_context_counts_what_its_lstm_reads(context_mo
     rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
     assert "over the sentences with their context" in rows["bare nn.LSTM forward, batch 256"]
     assert "bare nn.LSTM forward, sentences alone" in rows
-    assert "eng.testb F1, fp32 -> int8" in rows
+    assert "eng.testb F1, --quantize" in rows
     assert "all identical" in rows["same tags as the straightforward path"]

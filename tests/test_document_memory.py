@@ -232,4 +232,4 @@ def test_benchmark_of_a_model_with_document_memory_checks_it_against_the_plain_p
     assert done.returncode == 0, done.stderr
     rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
     assert "all identical" in rows["same tags as the straightforward path"]
-    assert "eng.testb F1, fp32 -> int8" in rows and "training, batch 16" in rows
+    assert "eng.testb F1, --quantize" in rows and "training, batch 16" in rows
