@@ -103,8 +103,8 @@ class Tagger:
         No argument loads the default English model (``en-conll03``). Raises
         ``ModelError`` saying what is wrong. ``quantize=True`` runs the LSTM and
         linear layers with int8 weights (faster on CPU). ``onnx=True`` runs the
-        BiLSTM with ONNX Runtime (faster on CPU, the same results to float
-        rounding; needs ``pip install 'tagger[onnx]'``), with ``quantize`` its int8 LSTM.
+        BiLSTM with ONNX Runtime (faster on single sentences, the same results to
+        float rounding; needs ``pip install 'tagger[onnx]'``), with ``quantize`` its int8 LSTM.
         """
         directory = resolve_model(path)
         model, encoder, config = load_model(directory)

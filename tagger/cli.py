@@ -47,8 +47,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quantize", action="store_true",
                         help="int8 weights for the LSTM and linear layers: faster on CPU, F1 within ~0.01 points")
     parser.add_argument("--onnx", action="store_true",
-                        help="run the BiLSTM with ONNX Runtime: faster on CPU, the same tags "
-                        "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM")
+                        help="run the BiLSTM with ONNX Runtime: the same tags, faster on single sentences "
+                        "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM, the fastest on large inputs")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser

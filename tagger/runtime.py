@@ -1,9 +1,11 @@
 """A model's BiLSTM run by ONNX Runtime: ``Tagger.load(..., onnx=True)``, ``tag.py --onnx``.
 
 On a CPU, ONNX Runtime's LSTM runs the recipe's BiLSTM on one sentence
-about 2x faster than PyTorch's, and at batch 256 about as fast, with the same
-float32 results to about 1e-7; its int8 LSTM is faster at any batch size
-(``tagger.bench`` measures them). Only the LSTM moves; the rest of the model
+about 2x faster than PyTorch's (inside ``Tagger.tag``: 0.60-0.66 of the bare
+LSTM's time ratio against 0.40-0.44), and inside ``tag_batch`` at batch 256 a
+little slower (0.51-0.54 against 0.57-0.62), with the same float32 results to
+about 1e-7; its int8 LSTM is the fastest at batch 256 (0.72-0.73). ``tagger.bench``
+measures them. Only the LSTM moves; the rest of the model
 stays in PyTorch. Its ONNX graph is built
 from the LSTM's weights at load time: one LSTM node between two transposes,
 since ONNX Runtime's LSTM takes time-major inputs only. ``quantize`` turns it
@@ -14,7 +16,6 @@ Needs the ``onnx`` extra: ``pip install 'tagger[onnx]'``.
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from pathlib import Path
 
@@ -73,10 +74,13 @@ class OnnxLSTM(nn.Module):
 
 
 def with_onnx_lstm(model: BiLSTMCRF, quantize: bool = False) -> BiLSTMCRF:
-    """A copy of ``model`` for tagging whose LSTM runs in ONNX Runtime (int8 weights if ``quantize``)."""
-    copied = copy.deepcopy(model)
-    copied.lstm = OnnxLSTM(model.lstm, quantize=quantize)
-    return copied.eval()
+    """``model``, in eval mode, with its LSTM replaced by one run in ONNX Runtime (int8 weights if ``quantize``).
+
+    In place: a copy would double the memory of the word vectors for nothing, the
+    caller (``Tagger.load``) having just loaded the model for this.
+    """
+    model.lstm = OnnxLSTM(model.lstm, quantize=quantize)
+    return model.eval()
 
 
 def _import(name: str):
