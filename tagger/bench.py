@@ -210,9 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
           f"medians of {args.repeats} runs; peak RSS {peak:,.0f} MB")
-    print(f"{'what':<40} {'speed':>18} {'vs LSTM':>8}  note")
+    width = max(len(row[0]) for row in rows)
+    print(f"{'what':<{width}} {'speed':>18} {'vs LSTM':>8}  note")
     for what, speed, ratio, note in rows:
-        print(f"{what:<40} {speed:>18} {ratio:>8}  {note}")
+        print(f"{what:<{width}} {speed:>18} {ratio:>8}  {note}")
     return 0
 
 

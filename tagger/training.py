@@ -511,6 +511,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--word-dropout", type=float, default=sizes.word_dropout, metavar="P",
                          help="in training, read each token's word as unknown with probability P (its characters "
                          "and casing stay)")
+    network.add_argument("--locked-dropout", action=argparse.BooleanOptionalAction, default=sizes.locked_dropout,
+                         help="draw each dropout mask once per sentence, the same at all its tokens (variational "
+                         "dropout) rather than afresh at each token")
     network.add_argument("--context", type=int, default=sizes.context,
                          help="tokens of the surrounding document the LSTM reads on each side of a sentence "
                          "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
@@ -581,8 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         freeze_vectors=args.freeze_vectors, average=args.average,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dropout=args.word_dropout, word_dim=args.word_dim, context=args.context,
-                 document_memory=args.document_memory)
+                 dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
+                 word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id)
     return 0

@@ -131,6 +131,21 @@ def test_dropout_keeps_each_value_with_probability_one_minus_p_and_scales_it():
     assert not Dropout(1.0).train()(values).any()
 
 
+def test_locked_dropout_draws_one_mask_per_sentence_for_all_its_tokens():
+    import pytest
+
+    from tagger.model import Dropout
+
+    values = torch.full((300, 12, 400), 3.0)
+    dropped = Dropout(0.5, locked=True).train()(values)
+    kept = dropped != 0
+    assert torch.equal(kept, kept[:, :1].expand_as(kept))  # each (sentence, feature) kept at all tokens or none
+    assert kept[:, 0].float().mean().item() == pytest.approx(0.5, abs=0.01)  # 120,000 draws: std 0.0015
+    assert not torch.equal(kept[0, 0], kept[1, 0])  # sentences get masks of their own
+    assert torch.allclose(dropped[kept], torch.tensor(6.0))
+    assert torch.equal(Dropout(0.5, locked=True).eval()(values), values)
+
+
 def test_word_dropout_reads_words_as_unknown_in_training_only():
     import pytest
 
