@@ -33,12 +33,13 @@ def weights(directory):
     return load_model(directory)[0].state_dict()
 
 
-def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus):
+@pytest.mark.parametrize("optimizer", [{}, {"optimizer": "nadam", "learning_rate": 0.002}])
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, optimizer):
     training, dev = small_corpus
     sizes = {"hidden_size": 16}
-    whole = train(training, dev, tmp_path / "whole", TrainingConfig(epochs=4, seed=9), sizes, **quiet)
+    whole = train(training, dev, tmp_path / "whole", TrainingConfig(epochs=4, seed=9, **optimizer), sizes, **quiet)
     # "interrupted" after epoch 2, then resumed to epoch 4
-    train(training, dev, tmp_path / "cut", TrainingConfig(epochs=2, seed=9), sizes, **quiet)
+    train(training, dev, tmp_path / "cut", TrainingConfig(epochs=2, seed=9, **optimizer), sizes, **quiet)
     assert (tmp_path / "cut" / CHECKPOINT_FILE).is_file()
     resumed = resume(training, dev, tmp_path / "cut", epochs=4, **quiet)
     assert resumed == whole

@@ -181,3 +181,23 @@ def test_dropout_options_are_checked(tmp_path):
              "--output", str(tmp_path / "m"), option, "1.5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 2
         assert done.stderr.strip() == f"error: {option} must be in [0, 1), got 1.5"
+
+
+def test_nadam_with_locked_dropout_learns_the_sample_corpus(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    output = tmp_path / "m"
+    done = subprocess.run(
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         "--output", str(output), "--optimizer", "nadam", "--lr", "0.002", "--locked-dropout", "--epochs", "6",
+         "--hidden-size", "64", "--seed", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((output / CONFIG_FILE).read_text())
+    assert config["training"]["optimizer"] == "nadam" and config["training"]["learning_rate"] == 0.002
+    assert config["model"]["locked_dropout"] is True
+    records = [json.loads(line) for line in (output / METRICS_FILE).read_text().splitlines()]
+    assert records[-1]["loss"] < records[0]["loss"] / 3
+    assert max(record["dev_f1"] for record in records) > 0.85
