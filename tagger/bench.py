@@ -37,7 +37,7 @@ from .inference import decode_sentences, entity_scores
 from .model import BiLSTMCRF, ModelConfig
 from .schemes import convert_tags
 from .storage import save_config, save_weights
-from .training import TrainingConfig, build_encoder, epoch_batches, sgd
+from .training import TrainingConfig, build_encoder, epoch_batches, make_optimizer
 
 
 def cpu_description() -> str:
@@ -312,13 +312,16 @@ def _untrained_model(train, directory: Path) -> Path:
 
 
 def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str]]:
-    """Training steps (forward, backward, SGD) over the first sentences of eng.train, vs the bare LSTM's."""
-    config = TrainingConfig()
+    """Training steps (forward, backward, optimizer) over the first sentences of eng.train, vs the bare LSTM's.
+
+    The steps are those the model was trained with: its batch size, optimizer and clipping.
+    """
+    config = TrainingConfig(**tagger.config.get("training", {}))
     sentences = [s for s in train if len(s)][: args.train_sentences]
     tags = [convert_tags(s.labels, "BIOES") for s in sentences]
     encoder, model = tagger.encoder, BiLSTMCRF(tagger.model.config)
     model.load_state_dict(tagger.model.state_dict())
-    optimizer = sgd(model.parameters(), config.learning_rate, config.momentum)
+    optimizer = make_optimizer(model.parameters(), config)
     tokens = [s.tokens for s in sentences]
     contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
     documents = document_ids(document_starts(sentences)) if model.config.document_memory else None
@@ -349,7 +352,7 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     seconds, ratio = against(epoch, bare, repeats)
     full = 203_621 / (n / seconds)
     return [
-        ("bare nn.LSTM forward+backward, batch 16", f"{n / floor:,.0f} tokens/s", "1.00", ""),
+        (f"bare nn.LSTM forward+backward, batch {config.batch_size}", f"{n / floor:,.0f} tokens/s", "1.00", ""),
         (f"training, batch {config.batch_size}", f"{n / seconds:,.0f} tokens/s", f"{ratio:.2f}",
          f"eng.train epoch ~{full:.0f} s (without dev scoring)"),
     ]
