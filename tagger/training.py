@@ -513,7 +513,7 @@ def _argument_parser() -> argparse.ArgumentParser:
                               help="sgd: with --momentum; nadam: Adam with Nesterov momentum (try --lr 0.002)")
     optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
     optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay)
-    optimisation.add_argument("--momentum", type=float, default=defaults.momentum)
+    optimisation.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum (nadam has its own)")
     optimisation.add_argument("--clip", type=float, default=defaults.clip, help="gradient norm clipping")
     optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
     optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
