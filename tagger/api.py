@@ -80,7 +80,8 @@ Input = str | Sequence[str]
 class Tagger:
     """A trained tagger: a model, its vocabularies, and the directory they came from.
 
-    ``model`` is the loaded ``torch.nn.Module`` (a ``BiLSTMCRF``); ``path`` the model directory.
+    ``model`` is the loaded ``torch.nn.Module`` (a ``BiLSTMCRF``, or an ``Ensemble`` of them); ``path`` the
+    model directory.
     ``constrained`` (default True) keeps decoding to well-formed tag sequences;
     ``temperature`` scales the probabilities (from ``config.json``, fitted by
     ``tagger.calibration``; 1 leaves them as trained).

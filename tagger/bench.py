@@ -34,7 +34,9 @@ from .api import Tagger
 from .corpus import document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
 from .inference import decode_sentences, entity_scores
-from .model import BiLSTMCRF, ModelConfig
+from torchcrf import CRF
+
+from .model import BiLSTMCRF, Ensemble, ModelConfig, members_of
 from .schemes import convert_tags
 from .storage import save_config, save_weights
 from .training import TrainingConfig, build_encoder, epoch_batches, make_optimizer
@@ -81,18 +83,22 @@ def against(work: Callable[[], object], reference: Callable[[], object], repeats
     return statistics.median(times), statistics.median(ratios)
 
 
-def bare_lstm_forward(lstm: nn.LSTM, lengths: Sequence[int], batch_size: int) -> Callable[[], None]:
-    """Forward passes of ``lstm`` alone over length-sorted, padded batches of random inputs of these lengths."""
+def bare_lstm_forward(lstms: Sequence[nn.LSTM], lengths: Sequence[int], batch_size: int) -> Callable[[], None]:
+    """Forward passes of the LSTMs alone over length-sorted, padded batches of random inputs of these lengths.
+
+    A model's word-level LSTMs: one, or one per member of an ensemble.
+    """
     ordered = sorted(length for length in lengths if length)
     inputs = [
-        torch.randn(len(chunk), max(chunk), lstm.input_size)
+        torch.randn(len(chunk), max(chunk), lstms[0].input_size)
         for chunk in (ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size))
     ]
 
     def run() -> None:
         with torch.inference_mode():
-            for features in inputs:
-                lstm(features)
+            for lstm in lstms:
+                for features in inputs:
+                    lstm(features)
 
     return run
 
@@ -121,8 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # does not hold a training corpus, whose objects would slow Python's garbage collector.
         model_dir = args.model or _untrained_model(read_corpus(args.data / "eng.train"), Path(scratch))
         tagger = Tagger.load(model_dir)
-        lstm = nn.LSTM(tagger.model.lstm.input_size, tagger.model.lstm.hidden_size, batch_first=True,
-                       bidirectional=True).eval()
+        # The floor is the model's own word-level LSTMs: one per member for an ensemble.
+        networks = members_of(tagger.model)
+        lstm = [nn.LSTM(network.lstm.input_size, network.lstm.hidden_size, batch_first=True,
+                        bidirectional=True).eval() for network in networks]
         # A model trained with document context reads each sentence with its context: its LSTM's
         # work, and so the floor, is over those longer sequences. One with document memory reads
         # whole documents (in batches of whole documents, padded to their longest sentence).
@@ -133,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bare_floor = bare_lstm_forward(lstm, lengths, 256)
         floor = median_seconds(bare_floor, args.repeats)
         note = f"over the sentences with their context ({sum(lengths):,} tokens)" if tagger.context else ""
+        if len(networks) > 1:
+            note = f"{len(networks)} LSTMs, one per ensemble member " + note
         rows.append(("bare nn.LSTM forward, batch 256", f"{tokens / floor:,.0f} tokens/s", "1.00", note))
         if tagger.context:
             alone = median_seconds(bare_lstm_forward(lstm, list(map(len, test)), 256), args.repeats)
@@ -247,7 +257,10 @@ def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence
     fast = [r.tags for r in decode_sentences(model, encoder, test, constrained=False, contexts=contexts,
                                              documents=documents if memory else None)]
     plain: dict[int, list[str]] = {}
+    crf = CRF(len(names), batch_first=True)  # pytorch-crf's layer with the model's tables (an ensemble's mean ones)
     with torch.inference_mode():
+        for name in ("start_transitions", "end_transitions", "transitions"):
+            getattr(crf, name).copy_(getattr(model.crf, name))
         for document in itertools.groupby(range(len(test)), key=documents.__getitem__):
             indices = [i for i in document[1] if test[i]] if memory else list(document[1])
             if not indices:
@@ -258,7 +271,7 @@ def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence
                 start = len(contexts[i][0]) if contexts else 0
                 sentence = emissions[row : row + 1, start : start + len(test[i])]
                 everything = torch.ones(sentence.shape[:2], dtype=torch.bool)
-                plain[i] = [names[k] for k in model.crf.decode(sentence, everything)[0]]
+                plain[i] = [names[k] for k in crf.decode(sentence, everything)[0]]
     differing = [i for i in range(len(test)) if plain.get(i, []) != fast[i]]
     return len(test) - len(differing), differing[0] if differing else None
 
@@ -314,13 +327,15 @@ def _untrained_model(train, directory: Path) -> Path:
 def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str]]:
     """Training steps (forward, backward, optimizer) over the first sentences of eng.train, vs the bare LSTM's.
 
-    The steps are those the model was trained with: its batch size, optimizer and clipping.
+    The steps are those the model was trained with: its batch size, optimizer and clipping
+    (for an ensemble, those of one member: each is trained on its own).
     """
     config = TrainingConfig(**tagger.config.get("training", {}))
     sentences = [s for s in train if len(s)][: args.train_sentences]
     tags = [convert_tags(s.labels, "BIOES") for s in sentences]
-    encoder, model = tagger.encoder, BiLSTMCRF(tagger.model.config)
-    model.load_state_dict(tagger.model.state_dict())
+    trained = members_of(tagger.model)[0]
+    encoder, model = tagger.encoder, BiLSTMCRF(trained.config)
+    model.load_state_dict(trained.state_dict())
     optimizer = make_optimizer(model.parameters(), config)
     tokens = [s.tokens for s in sentences]
     contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
@@ -354,7 +369,8 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
     return [
         (f"bare nn.LSTM forward+backward, batch {config.batch_size}", f"{n / floor:,.0f} tokens/s", "1.00", ""),
         (f"training, batch {config.batch_size}", f"{n / seconds:,.0f} tokens/s", f"{ratio:.2f}",
-         f"eng.train epoch ~{full:.0f} s (without dev scoring)"),
+         f"eng.train epoch ~{full:.0f} s (without dev scoring)" + (
+             f", for each of the {len(members_of(tagger.model))} members" if isinstance(tagger.model, Ensemble) else "")),
     ]
 
 

@@ -20,7 +20,7 @@ import torch
 
 from .embeddings import load_embeddings, vectors_beyond
 from .errors import TaggerError, run_command
-from .model import BiLSTMCRF
+from .model import BiLSTMCRF, Ensemble, members_of
 from .storage import CONFIG_FILE, load_model, save_config, save_weights
 
 
@@ -51,18 +51,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _with_package_vectors(model: BiLSTMCRF, encoder, package: str, where: Path) -> BiLSTMCRF:
+def _with_package_vectors(model: BiLSTMCRF | Ensemble, encoder, package: str, where: Path) -> BiLSTMCRF | Ensemble:
     """The same model, its fixed vectors marked as ``package``'s, if they are exactly those."""
     fixed = model.config.fixed_words
     kept = len(encoder.words) - fixed
     names, found = vectors_beyond(load_embeddings(package), set(encoder.words.names[:kept]))
     vectors = torch.from_numpy(found)
-    if fixed == 0 or names != encoder.words.names[kept:] or not torch.equal(vectors, model.fixed_word_vectors):
+    networks = members_of(model)
+    if fixed == 0 or names != encoder.words.names[kept:] or not torch.equal(vectors, networks[0].fixed_word_vectors):
         raise TaggerError(f"{where}: its fixed vectors are not the '{package}' vectors beyond its vocabulary")
-    marked = BiLSTMCRF(dataclasses.replace(model.config, fixed_vectors=package))
-    marked.load_state_dict({name: value for name, value in model.state_dict().items() if name != "fixed_word_vectors"})
-    marked.fixed_word_vectors.copy_(vectors)
-    return marked.eval()
+    marked = []
+    for network in networks:
+        copy = BiLSTMCRF(dataclasses.replace(network.config, fixed_vectors=package))
+        copy.load_state_dict({name: value for name, value in network.state_dict().items()
+                              if name != "fixed_word_vectors"})
+        copy.fixed_word_vectors.copy_(vectors)
+        marked.append(copy)
+    return (marked[0] if len(marked) == 1 else Ensemble(marked)).eval()
 
 
 if __name__ == "__main__":

@@ -283,6 +283,102 @@ class BiLSTMCRF(nn.Module):
         return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
 
 
+class CRFTables(NamedTuple):
+    """A CRF's three score tables (``torchcrf.CRF``'s parameter names), as ``tagger.decode`` reads them."""
+
+    start_transitions: Tensor  # (K,)
+    end_transitions: Tensor  # (K,)
+    transitions: Tensor  # (K, K), from -> to
+
+
+class Ensemble(nn.Module):
+    """Several BiLSTM-CRFs of one configuration and vocabulary, read as one CRF.
+
+    A sentence's score under the ensemble is the mean of its scores under the
+    members: the tag scores (emissions) are the members' mean, and so are the
+    CRF's tables. That is again a linear-chain CRF, so Viterbi, n-best,
+    constraints and probabilities work on it unchanged. Members differ only in
+    their random initialisation and the order they saw the batches in.
+
+    It offers the parts of ``BiLSTMCRF`` that tagging uses (``emissions``,
+    ``token_states``, ``memory_parts``, ``char_cnn``, ``crf``, ``config``); it is
+    not trained as a whole: each member is trained on its own.
+    """
+
+    def __init__(self, members: Sequence[BiLSTMCRF]):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        first = members[0]
+        if any(member.config != first.config for member in members[1:]):
+            raise ValueError("ensemble members must share one configuration")
+        if any(not torch.equal(member.fixed_word_vectors, first.fixed_word_vectors) for member in members[1:]):
+            raise ValueError("ensemble members must share their fixed word vectors")
+        for member in members[1:]:
+            # One table for all: the first member's, the only one saved with the weights.
+            member.fixed_word_vectors = first.fixed_word_vectors
+            member._non_persistent_buffers_set.add("fixed_word_vectors")
+        self.members = nn.ModuleList(members)
+        self.__dict__["char_cnn"] = _StackedCharCNNs([member.char_cnn for member in members])
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.members[0].config
+
+    @property
+    def crf(self) -> CRFTables:
+        """The members' mean CRF tables."""
+        return CRFTables(*(torch.stack([getattr(member.crf, name) for member in self.members]).mean(dim=0)
+                           for name in CRFTables._fields))
+
+    def emissions(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
+        """The members' mean tag scores, (B, T, num_tags).
+
+        ``type_features``: ``self.char_cnn``'s (U, members * filters) output for ``batch.type_chars``, if known.
+        """
+        if type_features is None:
+            type_features = self.char_cnn(batch.type_chars)
+        parts = type_features.chunk(len(self.members), dim=-1)
+        return torch.stack([member.emissions(batch, part) for member, part in zip(self.members, parts)]).mean(dim=0)
+
+    def token_states(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
+        """Each member's ``token_states``, stacked: (members, B, T, 2 * hidden_size)."""
+        if type_features is None:
+            type_features = self.char_cnn(batch.type_chars)
+        parts = type_features.chunk(len(self.members), dim=-1)
+        return torch.stack([member.token_states(batch, part) for member, part in zip(self.members, parts)])
+
+    def memory_parts(self, states: Tensor) -> tuple[Tensor, Tensor]:
+        """The members' mean ``memory_parts`` of stacked ``token_states``: two (..., num_tags) tensors.
+
+        The memory pooling is linear, so pooling the mean ``shared`` part is
+        the mean of the members' pooled parts.
+        """
+        parts = [member.memory_parts(member_states) for member, member_states in zip(self.members, states)]
+        return (torch.stack([own for own, _ in parts]).mean(dim=0),
+                torch.stack([shared for _, shared in parts]).mean(dim=0))
+
+    def decode(self, batch: Batch) -> Tensor:
+        """Best tag ids under the mean scores, shape (B, T); positions past a sentence's end hold -1."""
+        return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
+
+
+class _StackedCharCNNs(nn.Module):
+    """The members' char CNNs side by side: (U, L) ids -> (U, members * filters) features."""
+
+    def __init__(self, cnns: Sequence[CharCNN]):
+        super().__init__()
+        self.cnns = nn.ModuleList(cnns)
+
+    def forward(self, chars: Tensor) -> Tensor:
+        return torch.cat([cnn(chars) for cnn in self.cnns], dim=-1)
+
+
+def members_of(model: nn.Module) -> list[BiLSTMCRF]:
+    """An ensemble's members, or the model itself."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]
+
+
 def word_memory(hidden: Tensor, groups: Tensor, mask: Tensor) -> Tensor:
     """For each token, the mean of ``hidden`` over the other tokens of its group; zeros if it has none.
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .errors import TaggerError
-from .model import BiLSTMCRF
+from .model import BiLSTMCRF, Ensemble, members_of
 
 
 class OnnxLSTM(nn.Module):
@@ -73,13 +73,14 @@ class OnnxLSTM(nn.Module):
         return f"{self.input_size}, {self.hidden_size}, bidirectional, {'int8' if self.quantized else 'float32'}"
 
 
-def with_onnx_lstm(model: BiLSTMCRF, quantize: bool = False) -> BiLSTMCRF:
-    """``model``, in eval mode, with its LSTM replaced by one run in ONNX Runtime (int8 weights if ``quantize``).
+def with_onnx_lstm(model: BiLSTMCRF | Ensemble, quantize: bool = False) -> BiLSTMCRF | Ensemble:
+    """``model``, in eval mode, with its LSTM (each member's) run in ONNX Runtime (int8 weights if ``quantize``).
 
     In place: a copy would double the memory of the word vectors for nothing, the
     caller (``Tagger.load``) having just loaded the model for this.
     """
-    model.lstm = OnnxLSTM(model.lstm, quantize=quantize)
+    for network in members_of(model):
+        network.lstm = OnnxLSTM(network.lstm, quantize=quantize)
     return model.eval()
 
 

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from .encoding import Encoder
 from .errors import TaggerError
-from .model import BiLSTMCRF, ModelConfig
+from .model import BiLSTMCRF, Ensemble, ModelConfig
 from .version import __version__
 
 CONFIG_FILE = "config.json"
@@ -154,9 +154,14 @@ def _digest(names: list[str]) -> str:
     return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()
 
 
-def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF, Encoder]:
-    """A model with the sizes (and fixed vectors) of a ``config.json``, untrained, and its encoder."""
+def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF | Ensemble, Encoder]:
+    """A model with the sizes (and fixed vectors) of a ``config.json``, untrained, and its encoder.
+
+    With ``"members": N`` (N > 1) in the config, an ``Ensemble`` of N such
+    networks, which share one table of fixed vectors.
+    """
     try:
+        members = int(config.get("members", 1))
         model_config = ModelConfig(**config["model"])
         encoder_settings = dict(config["encoder"])
         fixed = None
@@ -165,9 +170,10 @@ def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF, Encoder]:
         encoder = Encoder.from_dict(encoder_settings)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{config_path}: incomplete or invalid model settings ({error})") from None
-    model = BiLSTMCRF(model_config)
+    networks = [BiLSTMCRF(model_config) for _ in range(max(1, members))]
+    model = networks[0] if len(networks) == 1 else Ensemble(networks)  # whose members share one fixed table
     if fixed is not None:
-        model.fixed_word_vectors.copy_(torch.from_numpy(fixed))
+        networks[0].fixed_word_vectors.copy_(torch.from_numpy(fixed))
     return model, encoder
 
 
@@ -184,7 +190,7 @@ def _fixed_vectors(model_config: ModelConfig, words: dict, config_path: Path):
     return vectors, {"names": words["names"] + names, "unknown": words["unknown"]}
 
 
-def load_model(directory: str | Path) -> tuple[BiLSTMCRF, Encoder, dict]:
+def load_model(directory: str | Path) -> tuple[BiLSTMCRF | Ensemble, Encoder, dict]:
     """The model (in eval mode), its encoder and its full config, read from ``directory``."""
     directory = Path(directory)
     config = read_config(directory)

@@ -15,7 +15,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
 from .inference import entity_scores, predict_tags
-from .model import BiLSTMCRF, ModelConfig
+from .model import BiLSTMCRF, Ensemble, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
@@ -37,6 +37,7 @@ from .storage import (
     append_metrics,
     build_model,
     load_checkpoint,
+    load_model,
     read_config,
     remove_stale_temporaries,
     save_checkpoint,
@@ -65,6 +66,8 @@ class TrainingConfig:
     freeze_vectors: bool = False  # keep every pretrained vector as it is; train only words without one
     average: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saved (0: none)
     optimizer: str = "sgd"  # one of OPTIMIZERS
+    # Networks trained (with seeds seed, seed + 1, ...) and tagged with as one: their mean scores.
+    members: int = 1
 
 
 def build_encoder(
@@ -178,7 +181,6 @@ def train(
 
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     """
-    torch.manual_seed(config.seed)
     train_sentences = [s for s in train_sentences if len(s)]
     encoder = build_encoder(train_sentences, embeddings, config)
     sizes = dict(model_config or {})
@@ -197,25 +199,79 @@ def train(
         fixed_vectors=_vector_package(encoder.words.names, fixed_words, embeddings),
         **sizes,
     )
-    model = BiLSTMCRF(network)
-    if embeddings is not None:
-        generator = torch.Generator().manual_seed(config.seed)
-        model.set_word_vectors(initial_word_vectors(encoder, embeddings, generator))
+    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+        f"{sum(p.numel() for p in BiLSTMCRF(network).parameters()):,} parameters"
+        + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
+    _clear_run(output)
+    if config.members == 1:
+        model = _initial_model(network, encoder, embeddings, config.seed)
+        save_config(output, network, encoder, training=asdict(config), **settings)
+        return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
+    # An ensemble: each member starts as a run of its own (seeds seed, seed + 1, ...), saved
+    # before any training, so that an interrupted ensemble resumes wherever it stopped.
+    save_config(output, network, encoder, members=config.members, training=asdict(config), **settings)
+    for k, directory in enumerate(member_directories(output, config.members)):
+        member = replace(config, seed=config.seed + k, members=1)
+        _clear_run(directory)
+        model = _initial_model(network, encoder, embeddings, member.seed)
+        save_config(directory, network, encoder, training=asdict(member), **settings)
+        start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
+        _save(directory, start, model, *_training_state(model, member))
+    return _fit_members(train_sentences, dev_sentences, output, None, log)
+
+
+def _initial_model(network: ModelConfig, encoder: Encoder, embeddings: Embeddings | None, seed: int) -> BiLSTMCRF:
+    """A new network: weights drawn from ``seed``, word vectors from ``embeddings`` where they have one."""
+    torch.manual_seed(seed)
+    model = BiLSTMCRF(network)
+    if embeddings is not None:
+        generator = torch.Generator().manual_seed(seed)
+        model.set_word_vectors(initial_word_vectors(encoder, embeddings, generator))
+    return model
+
+
+def _clear_run(output: Path) -> None:
+    """Make ``output`` an empty run directory (a model, metrics or checkpoint there is replaced)."""
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output)
     for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
         (output / stale).unlink(missing_ok=True)
-    save_config(
-        output, network, encoder, tag_scheme=config.tag_scheme, input_scheme=source_scheme, training=asdict(config),
-        recipe=recipe,
-    )
-    return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
+
+
+def member_directories(output: Path, members: int) -> list[Path]:
+    """Where an ensemble's members are trained: ``output/members/1``, ``output/members/2``, ..."""
+    return [output / "members" / str(k) for k in range(1, members + 1)]
+
+
+def _fit_members(
+    train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path, epochs: int | None, log,
+) -> dict:
+    """Train (or go on training) each member of the ensemble in ``output``, then save the ensemble there."""
+    members = int(read_config(output)["members"])
+    directories = member_directories(output, members)
+    for k, directory in enumerate(directories, start=1):
+        log(f"member {k} of {members}: {directory}")
+        resume(train_sentences, dev_sentences, directory, epochs, log)
+    ensemble = Ensemble([load_model(directory)[0] for directory in directories])
+    encoder = load_model(directories[0])[1]
+    dev_gold = [s.labels for s in dev_sentences]
+    scores = entity_scores(dev_gold, _dev_predictions(ensemble, encoder, dev_sentences))
+    save_weights(output, ensemble)
+    append_metrics(output, {"members": members, **{f"dev_{name}": value for name, value in scores.items()}})
+    log(f"ensemble of {members}: dev F1 {scores['f1']:.4f}; model in {output}")
+    return scores
+
+
+def _dev_predictions(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence]) -> list[list[str]]:
+    """The model's tags of the dev sentences, read as in training (with their context or documents)."""
+    documents = document_ids(document_starts(dev_sentences)) if model.config.document_memory else None
+    return predict_tags(model, encoder, [s.tokens for s in dev_sentences],
+                        contexts=_contexts(dev_sentences, model.config.context), documents=documents)
 
 
 def _vector_package(names: Sequence[str], fixed_words: int, embeddings: Embeddings | None) -> str:
@@ -251,11 +307,13 @@ def resume(
     """
     saved = read_config(output)
     remove_stale_temporaries(output)
+    train_sentences = [s for s in train_sentences if len(s)]
+    if int(saved.get("members", 1)) > 1:
+        return _fit_members(train_sentences, dev_sentences, output, epochs, log)
     config = TrainingConfig(**saved["training"])
     if epochs is not None:
         config.epochs = epochs
     model, encoder = build_model(saved, output / CONFIG_FILE)
-    train_sentences = [s for s in train_sentences if len(s)]
     return _fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output))
 
 
@@ -270,22 +328,17 @@ def _fit(
     checkpoint: tuple[dict, dict] | None = None,
 ) -> dict:
     """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat."""
-    optimizer = make_optimizer(model.parameters(), config)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
-    rng = random.Random(config.seed)
-    averaged = _averaged(model, config.average)
+    optimizer, schedule, rng, averaged = _training_state(model, config)
     state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
     if checkpoint is not None:
         state = _restore(checkpoint, model, optimizer, schedule, rng, averaged)
         _truncate_metrics(output, state["epoch"])
-        log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
+        if state["epoch"] > 0:
+            log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
     train_contexts = _contexts(train_sentences, model.config.context)
-    dev_contexts = _contexts(dev_sentences, model.config.context)
     # Document memory pools a word's states over its document: batches hold whole documents.
-    memory = model.config.document_memory
-    train_documents = document_ids(document_starts(train_sentences)) if memory else None
-    dev_documents = document_ids(document_starts(dev_sentences)) if memory else None
+    train_documents = document_ids(document_starts(train_sentences)) if model.config.document_memory else None
     lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
@@ -323,9 +376,7 @@ def _fit(
         train_seconds = time.perf_counter() - started
         # With averaging, the averaged weights are the ones scored, kept and saved.
         kept = model if averaged is None else averaged.module
-        dev_tokens = [s.tokens for s in dev_sentences]
-        dev_tags = predict_tags(kept, encoder, dev_tokens, contexts=dev_contexts, documents=dev_documents)
-        scores = entity_scores(dev_gold, dev_tags)
+        scores = entity_scores(dev_gold, _dev_predictions(kept, encoder, dev_sentences))
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -351,6 +402,13 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def _training_state(model: BiLSTMCRF, config: TrainingConfig):
+    """What a run keeps besides the weights: optimizer, learning-rate schedule, batch order, weight average."""
+    optimizer = make_optimizer(model.parameters(), config)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
+    return optimizer, schedule, random.Random(config.seed), _averaged(model, config.average)
 
 
 OPTIMIZERS = ("sgd", "nadam")
@@ -520,6 +578,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                               help="score and keep an exponential moving average of the weights, updated every step "
                               "with this decay (e.g. 0.999; 0: the weights as trained)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed)
+    optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
+                              help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
+                              "its own) and save them as one ensemble that tags with their mean scores: slower to "
+                              "train and to tag, usually more accurate")
     optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     network = parser.add_argument_group("network")
     network.add_argument("--word-dim", type=int, default=sizes.word_dim, help="without --embeddings")
@@ -571,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     defaults = TrainingConfig()
     if args.threads:
         torch.set_num_threads(args.threads)
-    for name in ("epochs", "batch_size", "patience", "min_count"):
+    for name in ("epochs", "batch_size", "patience", "min_count", "members"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     for name in ("dropout", "word_dropout"):
@@ -600,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
-        freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer,
+        freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,

@@ -1,0 +1,163 @@
+"""Ensembles (``--members N``): several networks trained alike, tagging with their mean scores."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torchcrf import CRF
+
+from tagger.api import Tagger
+from tagger.corpus import document_ids, document_starts, read_corpus
+from tagger.inference import _emissions, decode_sentences
+from tagger.model import BiLSTMCRF, Ensemble, ModelConfig
+from tagger.storage import load_model
+from tagger.training import TrainingConfig, train
+
+from .conftest import ROOT, SAMPLE
+
+OPTIONS = ["--hidden-size", "32", "--document-memory", "--threads", "1"]
+
+
+def _train(output, *options):
+    done = subprocess.run(
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         *OPTIONS, *options],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory):
+    output = tmp_path_factory.mktemp("ensemble") / "model"
+    _train(output, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5")
+    return output
+
+
+def _same_weights(first, second) -> bool:
+    a, b = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
+    return a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, tmp_path):
+    config = json.loads((ensemble / "config.json").read_text())
+    assert config["members"] == 2 and config["training"]["seed"] == 5
+    assert [json.loads((ensemble / "members" / k / "config.json").read_text())["training"]["seed"]
+            for k in ("1", "2")] == [5, 6]
+    # member 2 is exactly the run a single model with seed 6 makes
+    _train(tmp_path / "single", "--output", str(tmp_path / "single"), "--epochs", "6", "--seed", "6")
+    assert _same_weights(ensemble / "members" / "2", tmp_path / "single")
+    # the ensemble's dev score is logged, and it tags the test set well
+    logged = json.loads((ensemble / "metrics.jsonl").read_text().splitlines()[-1])
+    assert logged["members"] == 2 and logged["dev_f1"] > 0.6
+    done = subprocess.run([sys.executable, "tag.py", "--model", str(ensemble), "--eval", str(SAMPLE / "test.conll"),
+                           "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["f1"] > 0.6
+
+
+def test_ensemble_scores_are_the_members_mean_and_decode_exactly(ensemble):
+    model, encoder, _ = load_model(ensemble)
+    assert isinstance(model, Ensemble)
+    members = [load_model(ensemble / "members" / k)[0] for k in ("1", "2")]
+    for name in ("start_transitions", "end_transitions", "transitions"):
+        torch.testing.assert_close(getattr(model.crf, name),
+                                   (getattr(members[0].crf, name) + getattr(members[1].crf, name)) / 2)
+    test = read_corpus(SAMPLE / "test.conll")
+    sentences = [s.tokens for s in test]
+    documents = document_ids(document_starts(test))
+    chunks = [list(range(len(sentences)))[k : k + 7] for k in range(0, len(sentences), 7)]
+    with torch.inference_mode():
+        mean = [sum(e for _, e, _ in parts) / 2 for parts in zip(
+            *(_emissions(member, encoder, sentences, chunks, None, documents, None) for member in members))]
+        emissions = [e for _, e, _ in _emissions(model, encoder, sentences, chunks, None, documents, None)]
+    for expected, got in zip(mean, emissions):
+        torch.testing.assert_close(got, expected)
+    # Decoding is over the mean scores: pytorch-crf's own Viterbi with the mean tables picks the same tags.
+    decoded = decode_sentences(model, encoder, sentences, constrained=False, documents=documents)
+    crf = CRF(len(encoder.tags), batch_first=True)
+    with torch.no_grad():
+        for name in ("start_transitions", "end_transitions", "transitions"):
+            getattr(crf, name).copy_(getattr(model.crf, name))
+    for chunk, scores in zip(chunks, emissions):
+        for row, i in enumerate(chunk):
+            sentence = scores[row : row + 1, : len(sentences[i])]
+            best = crf.decode(sentence, torch.ones(sentence.shape[:2], dtype=torch.bool))[0]
+            assert decoded[i].tags == [encoder.tags.names[tag] for tag in best]
+
+
+def test_ensemble_round_trips_and_runs_quantized_in_onnx_and_in_fp16(ensemble, tmp_path):
+    tagger = Tagger.load(ensemble)
+    test = read_corpus(SAMPLE / "test.conll")
+    tokens, starts = [s.tokens for s in test], document_starts(test)
+    expected = [r.tags for r in tagger.predict(tokens, document_starts=starts)]
+    assert [r.tags for r in Tagger.load(ensemble, onnx=True).predict(tokens, document_starts=starts)] == expected
+    quantized = [r.tags for r in Tagger.load(ensemble, quantize=True).predict(tokens, document_starts=starts)]
+    assert sum(a == b for a, b in zip(quantized, expected)) >= 0.9 * len(expected)
+    subprocess.run([sys.executable, "-m", "tagger.export", "--model", str(ensemble), "--output", str(tmp_path / "fp16"),
+                    "--fp16"], cwd=ROOT, check=True, capture_output=True)
+    assert sorted(path.name for path in (tmp_path / "fp16").iterdir()) == ["config.json", "model.safetensors"]
+    half = [r.tags for r in Tagger.load(tmp_path / "fp16").predict(tokens, document_starts=starts)]
+    assert sum(a == b for a, b in zip(half, expected)) >= 0.95 * len(expected)
+
+
+def test_an_interrupted_ensemble_resumes_to_the_same_model(tmp_path):
+    train_sentences, dev_sentences = read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll")
+    config = TrainingConfig(epochs=2, patience=2, seed=1, members=2)
+    sizes = {"hidden_size": 16}
+    train(train_sentences, dev_sentences, tmp_path / "whole", config, sizes, log=lambda message: None)
+
+    def stop_at_second_member(message):
+        if message.startswith("member 2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member)
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+    subprocess.run([sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev",
+                    str(SAMPLE / "dev.conll"), "--resume", str(tmp_path / "cut")], cwd=ROOT, check=True,
+                   capture_output=True)
+    assert _same_weights(tmp_path / "cut", tmp_path / "whole")
+    for k in ("1", "2"):
+        assert _same_weights(tmp_path / "cut" / "members" / k, tmp_path / "whole" / "members" / k)
+
+
+def test_members_must_match():
+    small, large = ModelConfig(10, 5, 3, 4, hidden_size=8), ModelConfig(10, 5, 3, 4, hidden_size=16)
+    with pytest.raises(ValueError, match="one configuration"):
+        Ensemble([BiLSTMCRF(small), BiLSTMCRF(large)])
+    with pytest.raises(ValueError, match="at least two"):
+        Ensemble([BiLSTMCRF(small)])
+    fixed = ModelConfig(10, 5, 3, 4, hidden_size=8, fixed_words=3)
+    first, second = BiLSTMCRF(fixed), BiLSTMCRF(fixed)
+    second.fixed_word_vectors.fill_(1.0)
+    with pytest.raises(ValueError, match="fixed word vectors"):
+        Ensemble([first, second])
+
+
+def test_members_option_is_checked(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         "--output", str(tmp_path / "m"), "--members", "0"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "--members must be at least 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_benchmark_of_an_ensemble_times_all_its_lstms(ensemble, tmp_path):
+    import shutil
+
+    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
+    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(ensemble),
+         "--repeats", "1", "--train-sentences", "50"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    assert "2 LSTMs, one per ensemble member" in rows["bare nn.LSTM forward, batch 256"]
+    assert "all identical" in rows["same tags as the straightforward path"]
+    assert "for each of the 2 members" in rows["training, batch 16"]
