@@ -211,3 +211,27 @@ def load_model(directory: str | Path) -> tuple[BiLSTMCRF | Ensemble, Encoder, di
         raise ModelError(f"{weights_path}: weights do not match {CONFIG_FILE}: {' '.join(first[:3])}") from None
     model.eval()
     return model, encoder, config
+
+
+def load_members(directories: list[Path]) -> tuple[Ensemble, Encoder, list[dict]]:
+    """Trained models read as one ``Ensemble`` (in eval mode), their shared encoder, and each one's config.
+
+    They must have one vocabulary and one network configuration: models of
+    one corpus and one set of options, whatever their seeds.
+    """
+    loaded = [load_model(directory) for directory in directories]
+    _, encoder, _ = loaded[0]
+    for directory, (model, other, _) in zip(directories[1:], loaded[1:]):
+        if other.to_dict() != encoder.to_dict():
+            raise ModelError(f"{directory}: its vocabularies differ from those of {directories[0]}; ensemble "
+                             "members are trained on one corpus with the same options")
+        if model.config != loaded[0][0].config:
+            first, this = loaded[0][0].config.to_dict(), model.config.to_dict()
+            differing = ", ".join(f"{name} {this[name]} against {first[name]}" for name in first
+                                  if this[name] != first[name])
+            raise ModelError(f"{directory}: its network differs from that of {directories[0]} ({differing})")
+    for directory, (model, _, _) in zip(directories, loaded):
+        if isinstance(model, Ensemble):
+            raise ModelError(f"{directory}: is an ensemble already; give its members")
+    return Ensemble([model for model, _, _ in loaded]).eval(), encoder, [config for _, _, config in loaded]
+

@@ -27,7 +27,7 @@ from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
 from .inference import entity_scores, predict_tags
-from .model import BiLSTMCRF, Ensemble, ModelConfig
+from .model import BiLSTMCRF, ModelConfig
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
@@ -37,7 +37,7 @@ from .storage import (
     append_metrics,
     build_model,
     load_checkpoint,
-    load_model,
+    load_members,
     read_config,
     remove_stale_temporaries,
     save_checkpoint,
@@ -257,8 +257,7 @@ def _fit_members(
     for k, directory in enumerate(directories, start=1):
         log(f"member {k} of {members}: {directory}")
         resume(train_sentences, dev_sentences, directory, epochs, log)
-    ensemble = Ensemble([load_model(directory)[0] for directory in directories])
-    encoder = load_model(directories[0])[1]
+    ensemble, encoder, _ = load_members(directories)
     dev_gold = [s.labels for s in dev_sentences]
     scores = entity_scores(dev_gold, _dev_predictions(ensemble, encoder, dev_sentences))
     save_weights(output, ensemble)

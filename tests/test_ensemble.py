@@ -161,3 +161,22 @@ def test_benchmark_of_an_ensemble_times_all_its_lstms(ensemble, tmp_path):
     assert "2 LSTMs, one per ensemble member" in rows["bare nn.LSTM forward, batch 256"]
     assert "all identical" in rows["same tags as the straightforward path"]
     assert "for each of the 2 members" in rows["training, batch 16"]
+
+
+def test_models_trained_apart_combine_into_the_same_ensemble(ensemble, tmp_path):
+    members = [str(ensemble / "members" / k) for k in ("1", "2")]
+    done = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "combined"), *members],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _same_weights(tmp_path / "combined", ensemble)
+    config = json.loads((tmp_path / "combined" / "config.json").read_text())
+    assert config["members"] == 2 and config["member_seeds"] == [5, 6]
+    # models of another corpus (here: another vocabulary) are refused, in one line
+    _train(tmp_path / "other", "--output", str(tmp_path / "other"), "--epochs", "1", "--min-count", "1")
+    refused = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0],
+                              str(tmp_path / "other")], cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode == 2 and "its vocabularies differ" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "bad" / "model.safetensors").exists()
+    alone = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0]],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert alone.returncode == 2 and "at least two" in alone.stderr
