@@ -59,6 +59,14 @@ def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, t
     assert json.loads(done.stdout)["f1"] > 0.6
 
 
+def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, tmp_path):
+    output = tmp_path / "jobs"
+    done = _train(output, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5",
+                  "--jobs", "2", "--threads", "2")  # one thread per member, as in the fixture's run
+    assert "2 at a time, 1 thread(s) each" in done.stdout and "member 2: epoch   6" in done.stdout
+    assert _same_weights(output, ensemble)
+
+
 def test_ensemble_scores_are_the_members_mean_and_decode_exactly(ensemble):
     model, encoder, _ = load_model(ensemble)
     assert isinstance(model, Ensemble)
