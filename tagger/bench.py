@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         floor = median_seconds(bare_floor, args.repeats)
         note = f"over the sentences with their context ({sum(lengths):,} tokens)" if tagger.context else ""
         if len(networks) > 1:
-            note = f"{len(networks)} LSTMs, one per ensemble member " + note
+            note = f"{len(networks)} LSTMs, one per ensemble member {note}".strip()
         rows.append(("bare nn.LSTM forward, batch 256", f"{tokens / floor:,.0f} tokens/s", "1.00", note))
         if tagger.context:
             alone = median_seconds(bare_lstm_forward(lstm, list(map(len, test)), 256), args.repeats)

@@ -9,6 +9,7 @@ import pytest
 from tagger import Tagger
 from tagger.corpus import read_corpus
 from tagger.inference import entity_scores
+from tagger.model import BiLSTMCRF, Ensemble
 from tagger.storage import DEFAULT_MODEL, packaged_models
 
 from .conftest import CONLL2003, ROOT
@@ -23,6 +24,12 @@ def test_the_default_model_ships_with_the_package():
     entities = tagger.tag("Angela Merkel visited Paris on Monday.")
     assert [(e.text, e.label) for e in entities] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
     assert Tagger.load(DEFAULT_MODEL).path == tagger.path
+    assert isinstance(tagger.model, Ensemble) and len(tagger.model.members) == 3
+    # one network of it, three times faster, ships beside it
+    fast = Tagger.load("en-conll03-fast")
+    assert isinstance(fast.model, BiLSTMCRF)
+    assert [(e.text, e.label) for e in fast.tag("Angela Merkel visited Paris on Monday.")] == [
+        ("Angela Merkel", "PER"), ("Paris", "LOC")]
 
 
 @needs_data
@@ -32,7 +39,7 @@ def test_the_default_model_on_eng_testb():
     assert done.returncode == 0, done.stderr
     scores = json.loads(done.stdout)
     assert scores["sentences"] == 3453 and scores["tokens"] == 46435
-    assert scores["f1"] >= 0.90
+    assert scores["f1"] >= 0.905
 
 
 @needs_data

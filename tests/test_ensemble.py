@@ -179,8 +179,8 @@ def test_models_trained_apart_combine_into_the_same_ensemble(ensemble, tmp_path)
     assert _same_weights(tmp_path / "combined", ensemble)
     config = json.loads((tmp_path / "combined" / "config.json").read_text())
     assert config["members"] == 2 and config["member_seeds"] == [5, 6]
-    # models of another corpus (here: another vocabulary) are refused, in one line
-    _train(tmp_path / "other", "--output", str(tmp_path / "other"), "--epochs", "1", "--min-count", "1")
+    # models with other vocabularies (here: other tags) are refused, in one line
+    _train(tmp_path / "other", "--output", str(tmp_path / "other"), "--epochs", "1", "--tag-scheme", "IOB2")
     refused = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0],
                               str(tmp_path / "other")], cwd=ROOT, capture_output=True, text=True)
     assert refused.returncode == 2 and "its vocabularies differ" in refused.stderr
