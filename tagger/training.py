@@ -202,16 +202,16 @@ def train(
         **sizes,
     )
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
+    model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
-        f"{sum(p.numel() for p in BiLSTMCRF(network).parameters()):,} parameters"
+        f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
     _clear_run(output)
     if config.members == 1:
-        model = _initial_model(network, encoder, embeddings, config.seed)
         save_config(output, network, encoder, training=asdict(config), **settings)
         return _fit(model, encoder, train_sentences, dev_sentences, output, config, log)
     # An ensemble: each member starts as a run of its own (seeds seed, seed + 1, ...), saved
@@ -220,7 +220,8 @@ def train(
     for k, directory in enumerate(member_directories(output, config.members)):
         member = replace(config, seed=config.seed + k, members=1)
         _clear_run(directory)
-        model = _initial_model(network, encoder, embeddings, member.seed)
+        if k > 0:
+            model = _initial_model(network, encoder, embeddings, member.seed)
         save_config(directory, network, encoder, training=asdict(member), **settings)
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         _save(directory, start, model, *_training_state(model, member))
