@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
-from .decode import viterbi_decode
+from .decode import Potentials, viterbi_decode
 
 
 UNKNOWN_WORD = 1  # the word vocabulary's ``<unk>`` id (``tagger.vocab``)
@@ -283,14 +283,6 @@ class BiLSTMCRF(nn.Module):
         return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
 
 
-class CRFTables(NamedTuple):
-    """A CRF's three score tables (``torchcrf.CRF``'s parameter names), as ``tagger.decode`` reads them."""
-
-    start_transitions: Tensor  # (K,)
-    end_transitions: Tensor  # (K,)
-    transitions: Tensor  # (K, K), from -> to
-
-
 class Ensemble(nn.Module):
     """Several BiLSTM-CRFs of one configuration and vocabulary, read as one CRF.
 
@@ -326,10 +318,10 @@ class Ensemble(nn.Module):
         return self.members[0].config
 
     @property
-    def crf(self) -> CRFTables:
+    def crf(self) -> Potentials:
         """The members' mean CRF tables."""
-        return CRFTables(*(torch.stack([getattr(member.crf, name) for member in self.members]).mean(dim=0)
-                           for name in CRFTables._fields))
+        return Potentials(*(torch.stack([getattr(member.crf, name) for member in self.members]).mean(dim=0)
+                            for name in Potentials._fields))
 
     def emissions(self, batch: Batch, type_features: Tensor | None = None) -> Tensor:
         """The members' mean tag scores, (B, T, num_tags).
