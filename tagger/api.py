@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from .encoding import Encoder
 from .inference import CharFeatureCache, decode_sentences, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
-from .runtime import with_onnx_lstm
+from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
 from .tokenizer import tokenize
 
@@ -104,8 +105,9 @@ class Tagger:
         No argument loads the default English model (``en-conll03``). Raises
         ``ModelError`` saying what is wrong. ``quantize=True`` runs the LSTM and
         linear layers with int8 weights (faster on CPU). ``onnx=True`` runs the
-        BiLSTM with ONNX Runtime (faster on single sentences, the same results to
-        float rounding; needs ``pip install 'tagger[onnx]'``), with ``quantize`` its int8 LSTM.
+        BiLSTM with ONNX Runtime (faster, the same results to float rounding; needs
+        ``pip install 'tagger[onnx]'``), with ``quantize`` its int8 LSTM, the fastest;
+        while such a tagger runs, PyTorch runs on one thread (see ``tagger.runtime``).
         """
         directory = resolve_model(path)
         model, encoder, config = load_model(directory)
@@ -185,11 +187,12 @@ class Tagger:
                 contexts = document_contexts(token_lists, document_starts, self.context)
             if self.model.config.document_memory:
                 documents = document_ids(document_starts)
-        decoded = decode_sentences(
-            self.model, self.encoder, token_lists, batch_size,
-            constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest, contexts=contexts,
-            char_features=self._char_features, documents=documents,
-        )
+        with self._running():
+            decoded = decode_sentences(
+                self.model, self.encoder, token_lists, batch_size,
+                constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
+                contexts=contexts, char_features=self._char_features, documents=documents,
+            )
         results = []
         for (text, tokens, offsets), result in zip(prepared, decoded):
             tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
@@ -206,10 +209,15 @@ class Tagger:
     def marginals(self, sentence: Input) -> Marginals:
         """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token."""
         _, tokens, _ = _prepare(sentence)
-        probabilities = token_marginals_of(
-            self.model, self.encoder, tokens, constrained=self.constrained, temperature=self.temperature
-        )
+        with self._running():
+            probabilities = token_marginals_of(
+                self.model, self.encoder, tokens, constrained=self.constrained, temperature=self.temperature
+            )
         return Marginals(tokens, list(self.encoder.tags.names), probabilities)
+
+    def _running(self) -> contextlib.AbstractContextManager:
+        """The setting the model runs in: PyTorch on one thread beside ONNX Runtime (see ``tagger.runtime``)."""
+        return one_torch_thread() if runs_onnx(self.model) else contextlib.nullcontext()
 
 
 def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:

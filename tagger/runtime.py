@@ -1,22 +1,29 @@
 """A model's BiLSTM run by ONNX Runtime: ``Tagger.load(..., onnx=True)``, ``tag.py --onnx``.
 
 On a CPU, ONNX Runtime's LSTM runs the recipe's BiLSTM on one sentence
-about 2x faster than PyTorch's (inside ``Tagger.tag``: 0.60-0.66 of the bare
-LSTM's time ratio against 0.40-0.44), and inside ``tag_batch`` at batch 256 a
-little slower (0.51-0.54 against 0.57-0.62), with the same float32 results to
-about 1e-7; its int8 LSTM is the fastest at batch 256 (0.72-0.73). ``tagger.bench``
-measures them. Only the LSTM moves; the rest of the model
-stays in PyTorch. Its ONNX graph is built
-from the LSTM's weights at load time: one LSTM node between two transposes,
-since ONNX Runtime's LSTM takes time-major inputs only. ``quantize`` turns it
-into ONNX Runtime's int8 LSTM (``DynamicQuantizeLSTM``), faster again.
+about 2x faster than PyTorch's, and its int8 LSTM (``quantize``, ONNX
+Runtime's ``DynamicQuantizeLSTM``) is faster again; ``tagger.bench`` measures
+them. Only the LSTM moves; the rest of the model stays in PyTorch. Its ONNX
+graph is built from the LSTM's weights at load time: one LSTM node between two
+transposes, since ONNX Runtime's LSTM takes time-major inputs only.
+
+Threads: a batch of one sentence or a few runs on the calling thread alone,
+where splitting each time step's small matrix products costs more than it
+saves; larger batches are split over all of PyTorch's threads (its count at
+load time). Those threads only get the cores if PyTorch's own OpenMP threads
+are not spinning on them, as they do for a while after each multi-threaded
+operation: so while a tagger runs (``one_torch_thread``), PyTorch does its
+share, all of it small, on one thread.
 
 Needs the ``onnx`` extra: ``pip install 'tagger[onnx]'``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,20 +44,26 @@ class OnnxLSTM(nn.Module):
     graph: later changes to the original LSTM do not reach it.
     """
 
-    def __init__(self, lstm: nn.LSTM, quantize: bool = False):
+    def __init__(self, lstm: nn.LSTM, quantize: bool = False, threads: int = 1):
         super().__init__()
         if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.batch_first or lstm.proj_size or not lstm.bias:
             raise ValueError("OnnxLSTM takes a one-layer, bidirectional, batch-first nn.LSTM with biases")
         onnxruntime = _import("onnxruntime")
         self.input_size, self.hidden_size = lstm.input_size, lstm.hidden_size
-        self.quantized = quantize
+        self.quantized, self.threads = quantize, threads
         graph = _lstm_graph(lstm)
-        options = onnxruntime.SessionOptions()
-        # One thread: more split each time step's small matrix products, and on 2 cores beside
-        # PyTorch's threads they were no faster waiting (measured) and slower spinning.
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
         model = _quantized(graph) if quantize else graph.SerializeToString()
-        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+        def session(threads: int):
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            # Waiting threads sleep rather than spin: an ensemble holds a session per member,
+            # and spinning threads of one took the cores from the next (measured).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+        self._narrow = session(1)
+        self._wide = session(threads) if threads > 1 else self._narrow
 
     def forward(self, inputs: Tensor | PackedSequence) -> tuple[Tensor | PackedSequence, None]:
         if self.training:
@@ -60,7 +73,8 @@ class OnnxLSTM(nn.Module):
             padded, lengths = pad_packed_sequence(inputs, batch_first=True)
         else:
             padded, lengths = inputs, torch.full((inputs.shape[0],), inputs.shape[1])
-        outputs = self._session.run(None, {
+        session = self._wide if padded.shape[0] >= _SPLIT_FROM else self._narrow
+        outputs = session.run(None, {
             "inputs": padded.detach().float().contiguous().numpy(),
             "lengths": lengths.numpy().astype(np.int32),
         })[0]
@@ -70,18 +84,59 @@ class OnnxLSTM(nn.Module):
         return outputs, None
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bidirectional, {'int8' if self.quantized else 'float32'}"
+        return (f"{self.input_size}, {self.hidden_size}, bidirectional, {'int8' if self.quantized else 'float32'}, "
+                f"threads={self.threads}")
 
 
-def with_onnx_lstm(model: BiLSTMCRF | Ensemble, quantize: bool = False) -> BiLSTMCRF | Ensemble:
+# From this many sentences in a batch, splitting it over threads pays (measured: at 4 one thread
+# is faster, at 16 two threads are 1.3x faster, at 128 1.8x).
+_SPLIT_FROM = 8
+
+
+def with_onnx_lstm(model: BiLSTMCRF | Ensemble, quantize: bool = False, threads: int | None = None
+                   ) -> BiLSTMCRF | Ensemble:
     """``model``, in eval mode, with its LSTM (each member's) run in ONNX Runtime (int8 weights if ``quantize``).
 
+    ``threads``: how many large batches are split over (default: PyTorch's thread count).
     In place: a copy would double the memory of the word vectors for nothing, the
     caller (``Tagger.load``) having just loaded the model for this.
     """
+    threads = threads or torch.get_num_threads()
     for network in members_of(model):
-        network.lstm = OnnxLSTM(network.lstm, quantize=quantize)
+        network.lstm = OnnxLSTM(network.lstm, quantize=quantize, threads=threads)
     return model.eval()
+
+
+def runs_onnx(model: nn.Module) -> bool:
+    """Whether any of the model's LSTMs runs in ONNX Runtime."""
+    return any(isinstance(module, OnnxLSTM) for module in model.modules())
+
+
+_one_thread_lock = threading.Lock()
+_one_thread_users = 0
+_torch_threads = 0
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """PyTorch on one thread while the block runs, so that ONNX Runtime's threads get the other cores.
+
+    Calls may overlap (from several Python threads): the first one in sets one
+    thread, the last one out restores the count it found.
+    """
+    global _one_thread_users, _torch_threads
+    with _one_thread_lock:
+        if _one_thread_users == 0:
+            _torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _one_thread_users += 1
+    try:
+        yield
+    finally:
+        with _one_thread_lock:
+            _one_thread_users -= 1
+            if _one_thread_users == 0:
+                torch.set_num_threads(_torch_threads)
 
 
 def _import(name: str):

@@ -10,7 +10,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tagger import Tagger
 from tagger.corpus import document_starts, read_corpus
-from tagger.runtime import OnnxLSTM
+from tagger.runtime import OnnxLSTM, one_torch_thread
 
 from .conftest import ROOT, SAMPLE
 
@@ -32,6 +32,47 @@ def test_outputs_equal_pytorch_lstm_for_padded_and_packed_batches(lstm):
         got, got_lengths = pad_packed_sequence(onnx_lstm(packed)[0], batch_first=True)
     assert torch.equal(got_lengths, expected_lengths)
     torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)  # backward direction from each sentence's end
+
+
+def test_batches_split_over_threads_give_the_same_outputs(lstm):
+    onnx_lstm = OnnxLSTM(lstm, threads=2).eval()
+    assert "threads=2" in repr(onnx_lstm)
+    for batch_size in (1, 3, 8, 40):  # below and above the size from which a batch is split over threads
+        inputs = torch.randn(batch_size, 6, 12)
+        with torch.inference_mode():
+            torch.testing.assert_close(onnx_lstm(inputs)[0], lstm(inputs)[0], atol=1e-6, rtol=1e-5)
+
+
+def test_one_torch_thread_restores_the_count_after_overlapping_uses():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_torch_thread():
+            assert torch.get_num_threads() == 1
+            inner = one_torch_thread()
+            inner.__enter__()
+        # the outer block is done, but the inner one (as from another thread) still runs
+        assert torch.get_num_threads() == 1
+        inner.__exit__(None, None, None)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_tagger_with_onnx_runs_pytorch_on_one_thread_during_calls_only():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fast = Tagger.load(onnx=True)
+        seen = []
+        fast.model.members[0].lstm.register_forward_pre_hook(lambda module, inputs: seen.append(torch.get_num_threads()))
+        fast.tag("Angela Merkel visited Paris .")
+        fast.marginals("Angela Merkel visited Paris .")
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == 2
+        assert all(member.lstm.threads == 2 for member in fast.model.members)  # PyTorch's count at load time
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_int8_lstm_stays_near_and_training_is_refused(lstm):
