@@ -41,7 +41,8 @@ class OnnxLSTM(nn.Module):
     Takes (B, T, input_size) tensors or a ``PackedSequence`` of them, like the
     LSTM it replaces, and returns (B, T, 2 * hidden_size) outputs (packed if
     the input was) and no final states. The weights are copied into the ONNX
-    graph: later changes to the original LSTM do not reach it.
+    graph: later changes to the original LSTM do not reach it. Batches of
+    ``_SPLIT_FROM`` sentences or more are split over ``threads`` threads.
     """
 
     def __init__(self, lstm: nn.LSTM, quantize: bool = False, threads: int = 1):
@@ -112,6 +113,7 @@ def runs_onnx(model: nn.Module) -> bool:
     return any(isinstance(module, OnnxLSTM) for module in model.modules())
 
 
+# PyTorch's thread count belongs to the process, and so does this count of the calls borrowing it.
 _one_thread_lock = threading.Lock()
 _one_thread_users = 0
 _torch_threads = 0
