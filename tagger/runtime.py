@@ -108,9 +108,9 @@ def with_onnx_lstm(model: BiLSTMCRF | Ensemble, quantize: bool = False, threads:
     return model.eval()
 
 
-def runs_onnx(model: nn.Module) -> bool:
-    """Whether any of the model's LSTMs runs in ONNX Runtime."""
-    return any(isinstance(module, OnnxLSTM) for module in model.modules())
+def runs_onnx(model: BiLSTMCRF | Ensemble) -> bool:
+    """Whether the model's LSTM (any member's) runs in ONNX Runtime."""
+    return any(isinstance(network.lstm, OnnxLSTM) for network in members_of(model))
 
 
 # PyTorch's thread count belongs to the process, and so does this count of the calls borrowing it.
