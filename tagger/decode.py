@@ -1,4 +1,4 @@
-"""Exact inference over a linear-chain CRF, batched: Viterbi, n-best, forward-backward.
+"""Exact inference over a linear-chain CRF, batched: Viterbi, n-best, forward-backward, marginals.
 
 Everything here works on a CRF's three score tables — ``start_transitions``
 (K,), ``end_transitions`` (K,) and ``transitions`` (K, K; from, to) — given as
@@ -244,3 +244,18 @@ def token_marginals(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
     alpha, beta, log_z = forward_backward(emissions, mask, crf)
     marginals = torch.exp(alpha + beta - log_z.view(-1, 1, 1))
     return torch.where(mask.unsqueeze(2), marginals, 0.0)  # not a product: padding may hold inf
+
+
+def transition_marginals(emissions: Tensor, mask: Tensor, crf: CRFScores) -> Tensor:
+    """(B, K, K) expected number of times each transition (from, to) occurs in each sentence.
+
+    The sum over a sentence's steps t of P(tag j at t - 1 and tag k at t); it
+    sums to the sentence's length minus one.
+    """
+    alpha, beta, log_z = forward_backward(emissions, mask, crf)
+    transitions = crf.transitions.detach().cpu()
+    arriving = emissions.detach().cpu()[:, 1:] + beta[:, 1:]  # shape: (B, T - 1, K)
+    log_pairs = alpha[:, :-1, :, None] + transitions + arriving[:, :, None, :] - log_z.view(-1, 1, 1, 1)
+    pairs = torch.exp(log_pairs)  # shape: (B, T - 1, K, K)
+    pairs = torch.where(mask.cpu()[:, 1:, None, None], pairs, 0.0)  # not a product: padding may hold inf
+    return pairs.sum(dim=1)

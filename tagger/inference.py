@@ -32,6 +32,7 @@ from .decode import (
     make_potentials,
     nbest_decode,
     token_marginals,
+    transition_marginals,
     transition_penalties,
     viterbi,
 )
@@ -140,11 +141,7 @@ def decode_sentences(
     for name, given in (("contexts", contexts), ("document ids", documents)):
         if given is not None and len(given) != len(sentences):
             raise ValueError(f"{len(given)} {name} for {len(sentences)} sentences")
-    lengths = read_lengths(sentences, contexts)
-    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
-    # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
-    chunks = [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
-              for group in [list(grouped)] for k in range(0, len(group), batch_size)]
+    chunks = _length_chunks(sentences, contexts, batch_size)
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
@@ -153,6 +150,41 @@ def decode_sentences(
             for i, result in zip(chunk, decoded):
                 results[i] = result
     return results
+
+
+def tag_distributions(
+    model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256, *,
+    constrained: bool = True, temperature: float = 1.0, contexts: Sequence[Context] | None = None,
+    documents: Sequence[int] | None = None,
+) -> list[tuple[Tensor, Tensor]]:
+    """The model's distribution over each sentence's tag sequences, by its marginals, in input order.
+
+    Each sentence gets its (n, K) tag probabilities at its n tokens and its
+    (K, K) expected transition counts (``tagger.model.TagDistribution``'s parts);
+    an empty one gets empty tensors. Options as for ``decode_sentences``.
+    """
+    num_tags = len(encoder.tags)
+    results = [(torch.zeros((0, num_tags)), torch.zeros((num_tags, num_tags))) for _ in sentences]
+    with evaluating(model), torch.inference_mode():
+        potentials = decoding_potentials(model, encoder, constrained, temperature)
+        chunks = _length_chunks(sentences, contexts, batch_size)
+        for chunk, emissions, mask in _emissions(model, encoder, sentences, chunks, contexts, documents, None):
+            emissions = emissions / temperature
+            tags = token_marginals(emissions, mask, potentials)
+            transitions = transition_marginals(emissions, mask, potentials)
+            for row, i in enumerate(chunk):
+                results[i] = (tags[row, : len(sentences[i])].clone(), transitions[row].clone())
+    return results
+
+
+def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
+                   batch_size: int) -> list[list[int]]:
+    """Indices of the non-empty sentences, in batches of one read length (shortest first)."""
+    lengths = read_lengths(sentences, contexts)
+    order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
+    # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
+    return [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
+            for group in [list(grouped)] for k in range(0, len(group), batch_size)]
 
 
 def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], chunks: list[list[int]],

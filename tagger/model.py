@@ -274,13 +274,63 @@ class BiLSTMCRF(nn.Module):
                    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
         return torch.func.functional_call(template, weights, (inputs,))
 
-    def loss(self, batch: Batch, tags: Tensor) -> Tensor:
-        """Mean negative log-likelihood of gold ``tags`` (B, T) over the batch's sentences (scalar)."""
-        return -self.crf(self.emissions(batch), tags, mask=batch.mask, reduction="mean")
+    def loss(self, batch: Batch, tags: Tensor, teacher: TagDistribution | None = None,
+             teacher_weight: float = 0.0) -> Tensor:
+        """``crf_loss`` of the batch's sentences given gold ``tags`` (B, T) (and a teacher's distribution)."""
+        return crf_loss(self.crf, self.emissions(batch), tags, batch.mask, teacher, teacher_weight)
 
     def decode(self, batch: Batch) -> Tensor:
         """Best tag ids, shape (B, T); positions past a sentence's end hold -1."""
         return viterbi_decode(self.emissions(batch), batch.mask, self.crf)
+
+
+class TagDistribution(NamedTuple):
+    """A distribution over each sentence's tag sequences, by what a linear-chain CRF's expected score needs.
+
+    For gold tags these are counts (one-hot); for a teacher model, its marginals
+    (``tagger.decode.token_marginals`` and ``transition_marginals``).
+    """
+
+    tags: Tensor  # (B, T, K) probability of each tag at each token; 0 at padding
+    transitions: Tensor  # (B, K, K) expected count of each transition (from, to) in each sentence
+
+
+def one_hot_distribution(tags: Tensor, mask: Tensor, num_tags: int) -> TagDistribution:
+    """The distribution that puts all its mass on ``tags`` (B, T), given ``mask`` (B, T)."""
+    one_hot = nn.functional.one_hot(tags.clamp(min=0), num_tags).float() * mask.unsqueeze(2)  # shape: (B, T, K)
+    return TagDistribution(one_hot, one_hot[:, :-1].transpose(1, 2) @ one_hot[:, 1:])
+
+
+def expected_score(emissions: Tensor, mask: Tensor, crf: CRF, distribution: TagDistribution) -> Tensor:
+    """(B,) each sentence's expected score under ``distribution`` (for one-hot tags, their score).
+
+    emissions: (B, T, K); mask: (B, T), left-aligned. The score is linear in
+    the tag and transition counts, so its expectation needs only their means.
+    """
+    tags = distribution.tags
+    last = mask.sum(dim=1) - 1
+    final = tags[torch.arange(len(tags)), last]  # shape: (B, K)
+    return ((tags * emissions).sum(dim=(1, 2)) + (distribution.transitions * crf.transitions).sum(dim=(1, 2))
+            + tags[:, 0] @ crf.start_transitions + final @ crf.end_transitions)
+
+
+def crf_loss(crf: CRF, emissions: Tensor, tags: Tensor, mask: Tensor, teacher: TagDistribution | None = None,
+             teacher_weight: float = 0.0) -> Tensor:
+    """Mean over the sentences of the negative log-likelihood of gold ``tags`` (scalar).
+
+    emissions: (B, T, K); tags, mask: (B, T). With a ``teacher``'s distribution
+    over each sentence's tag sequences (knowledge distillation), ``(1 - w) *
+    NLL(gold) + w * H(teacher, model)`` for w = ``teacher_weight``, where the
+    cross-entropy H is ``log Z - E_teacher[score]``. The log-partition terms
+    cancel against the NLL's, so this is ``NLL(gold) + w * (score(gold) -
+    E_teacher[score])``: pytorch-crf's log-likelihood plus a term linear in the scores.
+    """
+    nll = -crf(emissions, tags, mask=mask, reduction="mean")
+    if teacher is None or teacher_weight == 0.0:
+        return nll
+    gold = one_hot_distribution(tags, mask, emissions.shape[2])
+    gap = expected_score(emissions, mask, crf, gold) - expected_score(emissions, mask, crf, teacher)
+    return nll + teacher_weight * gap.mean()
 
 
 class Ensemble(nn.Module):

@@ -26,8 +26,8 @@ from .corpus import Context, Sentence, document_contexts, document_ids, document
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
-from .inference import entity_scores, predict_tags
-from .model import BiLSTMCRF, ModelConfig
+from .inference import entity_scores, predict_tags, tag_distributions
+from .model import BiLSTMCRF, ModelConfig, TagDistribution
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
@@ -38,8 +38,10 @@ from .storage import (
     build_model,
     load_checkpoint,
     load_members,
+    load_model,
     read_config,
     remove_stale_temporaries,
+    resolve_model,
     save_checkpoint,
     save_config,
     save_weights,
@@ -68,6 +70,11 @@ class TrainingConfig:
     optimizer: str = "sgd"  # one of OPTIMIZERS
     # Networks trained (with seeds seed, seed + 1, ...) and tagged with as one: their mean scores.
     members: int = 1
+    # A trained model (directory or shipped name) whose distribution over each training sentence's tag
+    # sequences the network learns too, with this weight against the gold tags' (knowledge distillation:
+    # ``BiLSTMCRF.loss``); e.g. an ensemble taught to one network, which tags several times faster.
+    teacher: str | None = None
+    teacher_weight: float = 0.5
 
 
 def build_encoder(
@@ -375,6 +382,8 @@ def _fit(
     # Document memory pools a word's states over its document: batches hold whole documents.
     train_documents = document_ids(document_starts(train_sentences)) if model.config.document_memory else None
     lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
+    teacher = (_teacher_distributions(config.teacher, encoder, train_sentences, log)
+               if config.teacher and config.teacher_weight > 0 else None)
     dev_gold = [s.labels for s in dev_sentences]
     tokens = sum(len(s) for s in train_sentences)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
@@ -391,7 +400,8 @@ def _fit(
             documents = [train_documents[i] for i in indices] if train_documents else None
             batch = encoder.batch([train_sentences[i].tokens for i in indices], contexts, documents)
             gold = encoder.tag_ids([train_tags[i] for i in indices], batch.mask.shape[1])
-            loss = model.loss(batch, gold)
+            taught = _teacher_batch(teacher, indices, gold.shape[1]) if teacher is not None else None
+            loss = model.loss(batch, gold, taught, config.teacher_weight)
             if train_documents is not None:
                 # Documents make batches of many sizes: each sentence weighs as in a full batch.
                 loss = loss * (len(indices) / config.batch_size)
@@ -438,6 +448,37 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def _teacher_distributions(name: str, encoder: Encoder, sentences: Sequence[Sentence], log) -> list:
+    """The teacher model's distributions over the sentences' tag sequences (``tag_distributions``).
+
+    The teacher reads the sentences as it was trained to (with their context or
+    documents), and its probabilities are taken at its fitted temperature.
+    """
+    teacher, teacher_encoder, settings = load_model(resolve_model(name))
+    if teacher_encoder.tags.names != encoder.tags.names:
+        raise TaggerError(
+            f"teacher {name}: its tags ({' '.join(teacher_encoder.tags.names)}) are not this run's "
+            f"({' '.join(encoder.tags.names)}); a teacher must be trained on the same entity types and --tag-scheme"
+        )
+    started = time.perf_counter()
+    documents = document_ids(document_starts(sentences)) if teacher.config.document_memory else None
+    distributions = tag_distributions(
+        teacher, teacher_encoder, [s.tokens for s in sentences], contexts=_contexts(sentences, teacher.config.context),
+        documents=documents, temperature=float(settings.get("temperature", 1.0)))
+    log(f"teacher {name}: its tag distributions of the {len(sentences)} training sentences "
+        f"in {time.perf_counter() - started:.1f} s")
+    return distributions
+
+
+def _teacher_batch(distributions: list, indices: list[int], length: int) -> TagDistribution:
+    """A batch's teacher distributions, padded to ``length`` tokens: (B, length, K) and (B, K, K)."""
+    num_tags = distributions[indices[0]][1].shape[0]
+    tags = torch.zeros((len(indices), length, num_tags))
+    for row, i in enumerate(indices):
+        tags[row, : len(distributions[i][0])] = distributions[i][0]
+    return TagDistribution(tags, torch.stack([distributions[i][1] for i in indices]))
 
 
 def _training_state(model: BiLSTMCRF, config: TrainingConfig):
@@ -619,6 +660,13 @@ def _argument_parser() -> argparse.ArgumentParser:
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
                               "its own) and save them as one ensemble that tags with their mean scores: slower to "
                               "train and to tag, usually more accurate")
+    optimisation.add_argument("--teacher", metavar="MODEL",
+                              help="also learn MODEL's distribution over each training sentence's tag sequences "
+                              "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
+                              "ensemble taught to one network); MODEL tags the training data once, at the start")
+    optimisation.add_argument("--teacher-weight", type=float, default=defaults.teacher_weight, metavar="W",
+                              help="with --teacher: the loss is (1 - W) x gold tags' NLL + W x cross-entropy to the "
+                              "teacher's distribution")
     optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     optimisation.add_argument("--jobs", type=int, default=1, metavar="J",
                               help="with --members: train J members at once, each in its own process with "
@@ -676,6 +724,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("epochs", "batch_size", "patience", "min_count", "members", "jobs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not 0 <= args.teacher_weight <= 1:
+        raise TaggerError(f"--teacher-weight must be in [0, 1], got {args.teacher_weight}")
     for name in ("dropout", "word_dropout"):
         if not 0 <= getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(args, name)}")
@@ -704,6 +754,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
         freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
+        teacher=args.teacher, teacher_weight=args.teacher_weight,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,

@@ -213,3 +213,52 @@ def test_forward_backward_ignores_what_padding_holds():
     marginals = token_marginals(loud, mask, potentials)
     assert torch.isfinite(marginals).all() and marginals[~mask].abs().sum() == 0
     torch.testing.assert_close(marginals, token_marginals(emissions, mask, potentials))
+
+
+from tagger.decode import transition_marginals  # noqa: E402
+from tagger.model import TagDistribution, crf_loss  # noqa: E402
+
+
+def enumerated_distribution(potentials, emissions):
+    """(paths, probabilities) of every allowed tag sequence of a (T, K) sentence."""
+    paths = allowed_paths(potentials, emissions)
+    return [path for path, _ in paths], torch.softmax(torch.stack([score for _, score in paths]), 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_transition_marginals_match_brute_force(seed):
+    potentials, emissions, mask, lengths = constrained_batch(seed)
+    computed = transition_marginals(emissions, mask, potentials)
+    assert computed.shape == (len(lengths), len(BIOES_TAGS), len(BIOES_TAGS))
+    for i, n in enumerate(lengths):
+        expected = torch.zeros(len(BIOES_TAGS), len(BIOES_TAGS))
+        for path, probability in zip(*enumerated_distribution(potentials, emissions[i, :n])):
+            for source, target in zip(path, path[1:]):
+                expected[source, target] += probability
+        assert torch.allclose(computed[i], expected, atol=1e-5)
+        assert computed[i].sum().item() == pytest.approx(n - 1, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("weight", [1.0, 0.3])
+def test_distillation_loss_is_the_cross_entropy_to_the_teachers_distribution(seed, weight):
+    # A teacher (constrained, its own scores) and a student CRF; the loss against brute-force sums over all paths.
+    teacher, teacher_emissions, mask, lengths = constrained_batch(seed)
+    student, generator = random_crf(len(BIOES_TAGS), seed + 50)
+    emissions = torch.randn(teacher_emissions.shape, generator=generator) * 2
+    gold = torch.randint(0, len(BIOES_TAGS), mask.shape, generator=generator)
+    distribution = TagDistribution(token_marginals(teacher_emissions, mask, teacher),
+                                   transition_marginals(teacher_emissions, mask, teacher))
+    with torch.no_grad():
+        computed = crf_loss(student, emissions, gold, mask, distribution, weight)
+    expected = []
+    for i, n in enumerate(lengths):
+        scores = {path: score for path, score in all_paths(student, emissions[i, :n])}
+        log_z = torch.logsumexp(torch.stack(list(scores.values())), 0)
+        cross_entropy = sum(probability * (log_z - scores[path])
+                            for path, probability in zip(*enumerated_distribution(teacher, teacher_emissions[i, :n])))
+        nll = log_z - scores[tuple(gold[i, :n].tolist())]
+        expected.append((1 - weight) * nll + weight * cross_entropy)
+    assert computed.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
+    with torch.no_grad():
+        assert crf_loss(student, emissions, gold, mask, distribution, 0.0) == crf_loss(student, emissions, gold, mask)

@@ -201,3 +201,40 @@ def test_nadam_with_locked_dropout_learns_the_sample_corpus(tmp_path):
     records = [json.loads(line) for line in (output / METRICS_FILE).read_text().splitlines()]
     assert records[-1]["loss"] < records[0]["loss"] / 3
     assert max(record["dev_f1"] for record in records) > 0.85
+
+
+def test_a_student_learns_its_teachers_distribution(sample_model, tmp_path):
+    """Gold tags with PER and LOC swapped, teacher weight 1: the student tags as its teacher does."""
+    import dataclasses
+
+    from tagger.training import TrainingConfig, train
+
+    teacher, teacher_best = sample_model
+    swap = {"PER": "LOC", "LOC": "PER"}
+    swapped = [dataclasses.replace(s, labels=[label[:2] + swap.get(label[2:], label[2:]) for label in s.labels])
+               for s in read_corpus(SAMPLE / "train.conll")]
+    dev = read_corpus(SAMPLE / "dev.conll")
+    messages = []
+    config = TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher), teacher_weight=1.0)
+    best = train(swapped, dev, tmp_path / "student", config, {"hidden_size": 64}, source_scheme="IOB2",
+                 log=messages.append)
+    assert any(message.startswith(f"teacher {teacher}:") for message in messages)
+    assert best["f1"] > 0.85  # against the true dev tags: learnt from the teacher, not from the swapped gold
+    assert json.loads((tmp_path / "student" / CONFIG_FILE).read_text())["training"]["teacher"] == str(teacher)
+    # Weight 0 ignores the teacher: the swapped gold is learnt, and PER and LOC come out wrong.
+    ignored = train(swapped, dev, tmp_path / "gold", TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher),
+                    teacher_weight=0.0), {"hidden_size": 64}, source_scheme="IOB2", log=lambda message: None)
+    assert ignored["f1"] < 0.6
+
+
+def test_a_teacher_with_other_tags_is_refused(sample_model, tmp_path):
+    import pytest
+
+    from tagger.errors import TaggerError
+    from tagger.training import TrainingConfig, train
+
+    teacher, _ = sample_model
+    sentences = read_corpus(SAMPLE / "train.conll")[:20]
+    with pytest.raises(TaggerError, match="tags .* are not this run's"):
+        train(sentences, sentences, tmp_path / "student", TrainingConfig(epochs=1, teacher=str(teacher),
+              tag_scheme="IOB2"), {"hidden_size": 8}, log=lambda message: None)
