@@ -78,3 +78,33 @@ def test_a_sentence_must_be_text_or_token_strings(sample_model):
         tagger.tag(["Paris", 3])
     tagged = tagger.predict([["New", "York", "", "x"]])[0]
     assert tagged.text == "New York  x" and tagged.offsets == [(0, 3), (4, 8), (9, 9), (10, 11)]
+
+
+def test_calls_pause_the_garbage_collector_and_restore_it(sample_model):
+    import gc
+
+    from tagger.api import collector_paused
+
+    tagger = Tagger.load(sample_model[0])
+    seen = []
+    tagger.model.lstm.register_forward_pre_hook(lambda module, inputs: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    tagger.tag_batch([["EU", "rejects", "it"], ["Peter"]])
+    tagger.tag("Paris")
+    tagger.marginals("Paris")
+    assert len(seen) >= 3 and not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(TypeError):
+        tagger.tag_batch([["EU"], [1]])  # an error inside a call restores it too
+    assert gc.isenabled()
+    with collector_paused():  # overlapping uses: the last one out restores it
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        tagger.tag("Paris")
+        assert not gc.isenabled()  # a caller's own setting stays
+    finally:
+        gc.enable()
