@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .decode import (
     Potentials,
@@ -126,7 +126,7 @@ def decode_sentences(
     char_features: CharFeatureCache | None = None,
     documents: Sequence[int] | None = None,
 ) -> list[Decoded]:
-    """Decode each token list, in input order, in batches of sentences of one length.
+    """Decode each token list, in input order: the network on batches of sentences of one length, the CRF on merged ones.
 
     ``scores`` adds sentence probabilities and entity scores; ``nbest`` > 0 adds
     that many readings. ``contexts`` gives the tokens read before and after each
@@ -145,7 +145,8 @@ def decode_sentences(
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
-        for chunk, emissions, mask in _emissions(model, encoder, sentences, chunks, contexts, documents, char_features):
+        computed = _emissions(model, encoder, sentences, chunks, contexts, documents, char_features)
+        for chunk, emissions, mask in _merged(computed, batch_size):
             decoded = _decode_batch(encoder, emissions / temperature, mask, potentials, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
@@ -185,6 +186,39 @@ def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Contex
     # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
     return [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
             for group in [list(grouped)] for k in range(0, len(group), batch_size)]
+
+
+def _merged(batches: Iterator[tuple[list[int], Tensor, Tensor]],
+            batch_size: int) -> Iterator[tuple[list[int], Tensor, Tensor]]:
+    """Consecutive batches of (indices, (B, T, K) scores, (B, T) mask) joined into batches of ``batch_size`` sentences or more.
+
+    The CRF's loops run a step per token position whatever the batch size, so
+    the many small batches of one length each (long sentences are rare) cost
+    far more steps than they need; joined and padded to their longest sentence
+    (lengths come sorted, so little padding), they take a step per position of
+    the longest. Decoding handles padding exactly: each sentence gets the tags
+    it gets alone.
+    """
+    waiting: list[tuple[list[int], Tensor, Tensor]] = []
+    count = 0
+    for batch in batches:
+        waiting.append(batch)
+        count += len(batch[0])
+        if count >= batch_size:
+            yield _joined(waiting)
+            waiting, count = [], 0
+    if waiting:
+        yield _joined(waiting)
+
+
+def _joined(batches: list[tuple[list[int], Tensor, Tensor]]) -> tuple[list[int], Tensor, Tensor]:
+    if len(batches) == 1:
+        return batches[0]
+    length = max(mask.shape[1] for _, _, mask in batches)
+    indices = [i for chunk, _, _ in batches for i in chunk]
+    emissions = torch.cat([nn.functional.pad(scores, (0, 0, 0, length - scores.shape[1])) for _, scores, _ in batches])
+    mask = torch.cat([nn.functional.pad(mask, (0, length - mask.shape[1])) for _, _, mask in batches])
+    return indices, emissions, mask
 
 
 def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], chunks: list[list[int]],

@@ -126,3 +126,23 @@ def test_cached_character_features_change_nothing_and_follow_the_weights(sample_
     assert tagger._char_features._rows
     tagger.clear_cache()
     assert not tagger._char_features._rows
+
+
+def test_decoding_merged_batches_gives_each_sentence_what_it_gets_alone(sample_model):
+    """The CRF runs on batches of several lengths joined (``_merged``): tags and readings exact, probabilities close."""
+    from tagger.corpus import read_corpus
+
+    from .conftest import SAMPLE
+
+    tagger = Tagger.load(sample_model[0])
+    sentences = [s.tokens for s in read_corpus(SAMPLE / "dev.conll")]
+    assert len({len(s) for s in sentences}) >= 10
+    options = dict(scores=True, nbest=3, temperature=1.5)
+    merged = decode_sentences(tagger.model, tagger.encoder, sentences, batch_size=16, **options)
+    alone = decode_sentences(tagger.model, tagger.encoder, sentences, batch_size=1, **options)
+    assert [r.tags for r in merged] == [r.tags for r in alone]
+    assert [[tags for tags, _ in r.readings] for r in merged] == [[tags for tags, _ in r.readings] for r in alone]
+    # float32 forward-backward, summed in another order: the same to about 1e-5
+    assert [r.probability for r in merged] == pytest.approx([r.probability for r in alone], abs=1e-4)
+    assert ([score for r in merged for score in r.entity_scores]
+            == pytest.approx([score for r in alone for score in r.entity_scores], abs=1e-4))
