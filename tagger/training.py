@@ -209,6 +209,8 @@ def train(
         **sizes,
     )
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
+    if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
+        _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
@@ -457,11 +459,7 @@ def _teacher_distributions(name: str, encoder: Encoder, sentences: Sequence[Sent
     documents), and its probabilities are taken at its fitted temperature.
     """
     teacher, teacher_encoder, settings = load_model(resolve_model(name))
-    if teacher_encoder.tags.names != encoder.tags.names:
-        raise TaggerError(
-            f"teacher {name}: its tags ({' '.join(teacher_encoder.tags.names)}) are not this run's "
-            f"({' '.join(encoder.tags.names)}); a teacher must be trained on the same entity types and --tag-scheme"
-        )
+    _check_teacher(name, teacher_encoder.tags.names, encoder)
     started = time.perf_counter()
     documents = document_ids(document_starts(sentences)) if teacher.config.document_memory else None
     distributions = tag_distributions(
@@ -470,6 +468,14 @@ def _teacher_distributions(name: str, encoder: Encoder, sentences: Sequence[Sent
     log(f"teacher {name}: its tag distributions of the {len(sentences)} training sentences "
         f"in {time.perf_counter() - started:.1f} s")
     return distributions
+
+
+def _check_teacher(name: str, tags: Sequence[str], encoder: Encoder) -> None:
+    if list(tags) != list(encoder.tags.names):
+        raise TaggerError(
+            f"teacher {name}: its tags ({' '.join(tags)}) are not this run's ({' '.join(encoder.tags.names)}); "
+            "a teacher must be trained on the same entity types and --tag-scheme"
+        )
 
 
 def _teacher_batch(distributions: list, indices: list[int], length: int) -> TagDistribution:

@@ -238,3 +238,18 @@ def test_a_teacher_with_other_tags_is_refused(sample_model, tmp_path):
     with pytest.raises(TaggerError, match="tags .* are not this run's"):
         train(sentences, sentences, tmp_path / "student", TrainingConfig(epochs=1, teacher=str(teacher),
               tag_scheme="IOB2"), {"hidden_size": 8}, log=lambda message: None)
+
+
+def test_a_missing_teacher_leaves_the_model_in_output_alone(sample_model, tmp_path):
+    import pytest
+
+    from tagger.storage import ModelError
+    from tagger.training import TrainingConfig, train
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:20]
+    train(sentences, sentences, tmp_path / "m", TrainingConfig(epochs=1), {"hidden_size": 8}, log=lambda message: None)
+    before = (tmp_path / "m" / WEIGHTS_FILE).read_bytes()
+    with pytest.raises(ModelError, match="no such model directory"):
+        train(sentences, sentences, tmp_path / "m", TrainingConfig(epochs=1, teacher=str(tmp_path / "none")),
+              {"hidden_size": 8}, log=lambda message: None)
+    assert (tmp_path / "m" / WEIGHTS_FILE).read_bytes() == before
