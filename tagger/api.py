@@ -240,7 +240,7 @@ def collector_paused() -> Iterator[None]:
     entities), all freed by reference counting, since none is part of a cycle.
     Their number still triggers full collections, and each of those walks every
     object of the process, torch's and the vocabularies' included: about a
-    sixth of ``tag_batch``'s time with one network (a fifth with ``--onnx
+    sixth of ``tag_batch``'s time with one network (a quarter with ``--onnx
     --quantize``). Pausing stops only the collections; memory is freed as
     before, and cycles made meanwhile are collected after.
     """

@@ -141,12 +141,11 @@ def decode_sentences(
     for name, given in (("contexts", contexts), ("document ids", documents)):
         if given is not None and len(given) != len(sentences):
             raise ValueError(f"{len(given)} {name} for {len(sentences)} sentences")
-    chunks = _length_chunks(sentences, contexts, batch_size)
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
-        computed = _emissions(model, encoder, sentences, chunks, contexts, documents, char_features)
-        for chunk, emissions, mask in _merged(computed, batch_size):
+        for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents,
+                                                      char_features):
             decoded = _decode_batch(encoder, emissions / temperature, mask, potentials, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
@@ -168,14 +167,25 @@ def tag_distributions(
     results = [(torch.zeros((0, num_tags)), torch.zeros((num_tags, num_tags))) for _ in sentences]
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
-        chunks = _length_chunks(sentences, contexts, batch_size)
-        for chunk, emissions, mask in _emissions(model, encoder, sentences, chunks, contexts, documents, None):
+        for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents):
             emissions = emissions / temperature
             tags = token_marginals(emissions, mask, potentials)
             transitions = transition_marginals(emissions, mask, potentials)
             for row, i in enumerate(chunk):
                 results[i] = (tags[row, : len(sentences[i])].clone(), transitions[row].clone())
     return results
+
+
+def _scored_batches(
+    model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int,
+    contexts: Sequence[Context] | None, documents: Sequence[int] | None, char_features: CharFeatureCache | None = None,
+) -> Iterator[tuple[list[int], Tensor, Tensor]]:
+    """The non-empty sentences' indices, (B, T, K) tag scores and (B, T) mask, in batches for the CRF.
+
+    The network runs on batches of one length (``_length_chunks``), the CRF on those joined (``_merged``).
+    """
+    chunks = _length_chunks(sentences, contexts, batch_size)
+    return _merged(_emissions(model, encoder, sentences, chunks, contexts, documents, char_features), batch_size)
 
 
 def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
