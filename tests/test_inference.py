@@ -146,3 +146,24 @@ def test_decoding_merged_batches_gives_each_sentence_what_it_gets_alone(sample_m
     assert [r.probability for r in merged] == pytest.approx([r.probability for r in alone], abs=1e-4)
     assert ([score for r in merged for score in r.entity_scores]
             == pytest.approx([score for r in alone for score in r.entity_scores], abs=1e-4))
+
+
+@pytest.mark.parametrize("document_memory", [False, True])
+def test_a_batch_of_one_sentence_runs_pytorch_on_one_thread(document_memory):
+    """Its LSTM steps are too small to split; larger batches get all threads, and the count comes back."""
+    model, encoder = random_model("BIOES")
+    if document_memory:
+        model = BiLSTMCRF(ModelConfig(**{**model.config.to_dict(), "document_memory": True})).eval()
+    seen = []
+    forward = model.lstm.forward
+    model.lstm.forward = lambda inputs, *rest: seen.append((inputs.shape[0], torch.get_num_threads())) or \
+        forward(inputs, *rest)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sentences = [["Tom", "met", "Ann"], ["Oslo"], ["a", "b", "c"], ["Ann", "met", "Tom"], ["a", "b"]]
+        decode_sentences(model, encoder, sentences, batch_size=256)
+        assert sorted(seen) == [(1, 1), (1, 1), (3, 2)]  # lengths 1 and 2 alone, three of length 3
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
