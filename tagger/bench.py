@@ -31,15 +31,15 @@ import torch
 from torch import nn
 
 from .api import Tagger
-from .corpus import document_contexts, document_ids, document_starts, read_corpus, read_lengths
+from .corpus import Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
 from .inference import decode_sentences, entity_scores
 from torchcrf import CRF
 
 from .model import BiLSTMCRF, Ensemble, ModelConfig, members_of
-from .schemes import convert_tags
 from .storage import save_config, save_weights
-from .training import TrainingConfig, build_encoder, epoch_batches, make_optimizer
+from .training import (Examples, TrainingConfig, WeightAverage, build_encoder, dev_scores, make_optimizer,
+                       training_steps)
 
 
 def cpu_description() -> str:
@@ -105,13 +105,15 @@ def bare_lstm_forward(lstms: Sequence[nn.LSTM], lengths: Sequence[int], batch_si
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagger.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with eng.train and eng.testb")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="folder with eng.train and eng.testb (and eng.testa, for an epoch with its dev scoring)")
     parser.add_argument("--model", type=Path,
                         help="model directory, e.g. tagger/models/en-conll03 (default: an untrained model of the "
                         "default sizes)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences timed per run")
+    parser.add_argument("--train-sentences", type=int, default=2000,
+                        help="training sentences timed per run, from the start of eng.train (0: all of it)")
     parser.add_argument("--stream-mb", type=int, default=0,
                         help="also tag a file of this many MB (eng.testb repeated) with tag.py, once, and report "
                         "its peak memory (0: skip)")
@@ -216,7 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += _start_up_rows(model_dir, args.repeats)
         if args.stream_mb:
             rows.append(_streaming_row(model_dir, args.data / "eng.testb", args.stream_mb, Path(scratch)))
-        rows += _training_rows(tagger, read_corpus(args.data / "eng.train"), args)
+        dev = read_corpus(args.data / "eng.testa") if (args.data / "eng.testa").exists() else None
+        rows += _training_rows(tagger, read_corpus(args.data / "eng.train"), dev, args.train_sentences,
+                               args.repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
           f"medians of {args.repeats} runs; peak RSS {peak:,.0f} MB")
@@ -324,36 +328,31 @@ def _untrained_model(train, directory: Path) -> Path:
     return directory
 
 
-def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str]]:
-    """Training steps (forward, backward, optimizer) over the first sentences of eng.train, vs the bare LSTM's.
+def _training_rows(tagger: Tagger, train: Sequence[Sentence], dev: Sequence[Sentence] | None,
+                   train_sentences: int, repeats: int) -> list[tuple[str, str, str, str]]:
+    """Training steps over the first sentences of ``train``, vs the bare LSTM's; with ``dev``, an epoch with its scoring.
 
-    The steps are those the model was trained with: its batch size, optimizer and clipping
+    The steps are the training loop's own (``tagger.training.training_steps``), as
+    the model was trained: its batch size, optimizer, clipping and weight average
     (for an ensemble, those of one member: each is trained on its own).
+    ``train_sentences`` 0 times all of ``train``.
     """
     config = TrainingConfig(**tagger.config.get("training", {}))
-    sentences = [s for s in train if len(s)][: args.train_sentences]
-    tags = [convert_tags(s.labels, "BIOES") for s in sentences]
+    sentences = [s for s in train if len(s)]
+    timed = sentences[:train_sentences] if train_sentences else sentences
     trained = members_of(tagger.model)[0]
     encoder, model = tagger.encoder, BiLSTMCRF(trained.config)
     model.load_state_dict(trained.state_dict())
     optimizer = make_optimizer(model.parameters(), config)
-    tokens = [s.tokens for s in sentences]
-    contexts = document_contexts(tokens, document_starts(sentences), tagger.context) if tagger.context else None
-    documents = document_ids(document_starts(sentences)) if model.config.document_memory else None
-    lengths = read_lengths(tokens, contexts)
-    batches = epoch_batches(lengths, documents, config.batch_size, random.Random(0))
-    n = sum(map(len, sentences))
+    averaged = WeightAverage(model, config.average) if config.average else None
+    examples = Examples.of(timed, model.config, config.tag_scheme)
+    batches = examples.batches(config.batch_size, random.Random(0))
+    lengths = read_lengths(examples.tokens, examples.contexts)
+    n = sum(map(len, examples.tokens))
 
     def epoch() -> None:
-        model.train()
-        for indices in batches:
-            batch = encoder.batch([tokens[i] for i in indices], [contexts[i] for i in indices] if contexts else None,
-                                  [documents[i] for i in indices] if documents else None)
-            gold = encoder.tag_ids([tags[i] for i in indices], batch.mask.shape[1])
-            optimizer.zero_grad()
-            model.loss(batch, gold).backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
+        for _ in training_steps(model, encoder, optimizer, examples, batches, config, averaged):
+            pass
 
     lstm = nn.LSTM(model.lstm.input_size, model.lstm.hidden_size, batch_first=True, bidirectional=True)
     inputs = [torch.randn(len(b), max(lengths[i] for i in b), lstm.input_size) for b in batches]
@@ -362,16 +361,23 @@ def _training_rows(tagger: Tagger, train, args) -> list[tuple[str, str, str, str
         for features in inputs:
             lstm(features)[0].sum().backward()
 
-    repeats = max(1, args.repeats // 2)
+    repeats = max(1, repeats // 2)
     floor = median_seconds(bare, repeats)
     seconds, ratio = against(epoch, bare, repeats)
-    full = 203_621 / (n / seconds)
-    return [
+    scale = sum(len(s) for s in sentences) / n  # from the timed sentences to all of ``train``
+    members = f", for each of the {len(members_of(tagger.model))} members" if isinstance(tagger.model, Ensemble) else ""
+    rows = [
         (f"bare nn.LSTM forward+backward, batch {config.batch_size}", f"{n / floor:,.0f} tokens/s", "1.00", ""),
         (f"training, batch {config.batch_size}", f"{n / seconds:,.0f} tokens/s", f"{ratio:.2f}",
-         f"eng.train epoch ~{full:.0f} s (without dev scoring)" + (
-             f", for each of the {len(members_of(tagger.model))} members" if isinstance(tagger.model, Ensemble) else "")),
+         f"eng.train epoch ~{seconds * scale:.0f} s (without dev scoring){members}"),
     ]
+    if dev is not None:
+        scored = model if averaged is None else averaged.module  # what the loop scores each epoch
+        scoring = median_seconds(lambda: dev_scores(scored, encoder, dev), repeats)
+        epoch_seconds = seconds * scale + scoring
+        rows.append(("training epoch with dev scoring", f"{epoch_seconds:.1f} s", f"{floor * scale / epoch_seconds:.2f}",
+                     f"the row above over all of eng.train, plus scoring eng.testa ({scoring:.2f} s){members}"))
+    return rows
 
 
 if __name__ == "__main__":

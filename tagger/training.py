@@ -14,7 +14,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -293,8 +293,7 @@ def _fit_members(
             log(f"member {k} of {members}: {directory}")
             resume(train_sentences, dev_sentences, directory, epochs, log)
     ensemble, encoder, _ = load_members(directories)
-    dev_gold = [s.labels for s in dev_sentences]
-    scores = entity_scores(dev_gold, _dev_predictions(ensemble, encoder, dev_sentences))
+    scores = dev_scores(ensemble, encoder, dev_sentences)
     save_weights(output, ensemble)
     append_metrics(output, {"members": members, **{f"dev_{name}": value for name, value in scores.items()}})
     log(f"ensemble of {members}: dev F1 {scores['f1']:.4f}; model in {output}")
@@ -308,11 +307,15 @@ def _train_member(train_sentences, dev_sentences, directory: Path, epochs: int |
                                                                                      flush=True), progress=False)
 
 
-def _dev_predictions(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence]) -> list[list[str]]:
-    """The model's tags of the dev sentences, read as in training (with their context or documents)."""
+def dev_scores(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence]) -> dict:
+    """Entity-level precision, recall and F1 of the model's tags of the dev sentences, read as in training.
+
+    (With their context or documents, as the model was trained to read them.)
+    """
     documents = document_ids(document_starts(dev_sentences)) if model.config.document_memory else None
-    return predict_tags(model, encoder, [s.tokens for s in dev_sentences],
-                        contexts=_contexts(dev_sentences, model.config.context), documents=documents)
+    predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences],
+                             contexts=_contexts(dev_sentences, model.config.context), documents=documents)
+    return entity_scores([s.labels for s in dev_sentences], predicted)
 
 
 def _vector_package(names: Sequence[str], fixed_words: int, embeddings: Embeddings | None) -> str:
@@ -379,52 +382,32 @@ def _fit(
         _truncate_metrics(output, state["epoch"])
         if state["epoch"] > 0:
             log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
-    train_tags = [convert_tags(s.labels, config.tag_scheme) for s in train_sentences]
-    train_contexts = _contexts(train_sentences, model.config.context)
-    # Document memory pools a word's states over its document: batches hold whole documents.
-    train_documents = document_ids(document_starts(train_sentences)) if model.config.document_memory else None
-    lengths = read_lengths([s.tokens for s in train_sentences], train_contexts)
-    teacher = (_teacher_distributions(config.teacher, encoder, train_sentences, log)
-               if config.teacher and config.teacher_weight > 0 else None)
-    dev_gold = [s.labels for s in dev_sentences]
+    examples = Examples.of(train_sentences, model.config, config.tag_scheme)
+    if config.teacher and config.teacher_weight > 0:
+        examples.teacher = _teacher_distributions(config.teacher, encoder, train_sentences, log)
     tokens = sum(len(s) for s in train_sentences)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["epochs_without_gain"] >= config.patience:
             log(f"no dev F1 gain for {config.patience} epochs: stopping")
             break
-        model.train()
         started = time.perf_counter()
         total_loss = 0.0
-        progress = _progress(epoch_batches(lengths, train_documents, config.batch_size, rng), epoch, config.epochs,
-                             progress_bars)
-        for step, indices in enumerate(progress, start=1):
-            contexts = [train_contexts[i] for i in indices] if train_contexts else None
-            documents = [train_documents[i] for i in indices] if train_documents else None
-            batch = encoder.batch([train_sentences[i].tokens for i in indices], contexts, documents)
-            gold = encoder.tag_ids([train_tags[i] for i in indices], batch.mask.shape[1])
-            taught = _teacher_batch(teacher, indices, gold.shape[1]) if teacher is not None else None
-            loss = model.loss(batch, gold, taught, config.teacher_weight)
-            if train_documents is not None:
-                # Documents make batches of many sizes: each sentence weighs as in a full batch.
-                loss = loss * (len(indices) / config.batch_size)
-            if not torch.isfinite(loss):
-                raise TaggerError(
-                    f"training diverged at epoch {epoch} (loss {loss.item()}); the best model so far "
-                    f"(epoch {state['best']['epoch']}) is kept in {output}; try a lower --lr"
-                )
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
-            total_loss += loss.item()
-            progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
+        progress = _progress(examples.batches(config.batch_size, rng), epoch, config.epochs, progress_bars)
+        try:
+            for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, progress, config,
+                                                       averaged), start=1):
+                total_loss += loss
+                progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
+        except TrainingDiverged as diverged:
+            raise TaggerError(
+                f"training diverged at epoch {epoch} (loss {diverged.loss}); the best model so far "
+                f"(epoch {state['best']['epoch']}) is kept in {output}; try a lower --lr"
+            ) from None
         schedule.step()
         train_seconds = time.perf_counter() - started
         # With averaging, the averaged weights are the ones scored, kept and saved.
         kept = model if averaged is None else averaged.module
-        scores = entity_scores(dev_gold, _dev_predictions(kept, encoder, dev_sentences))
+        scores = dev_scores(kept, encoder, dev_sentences)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -450,6 +433,75 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+@dataclass
+class Examples:
+    """Training sentences as the steps read them: tokens, gold tags in the model's scheme, and what goes beside.
+
+    ``contexts``: each sentence's document context, for a model that reads it;
+    ``documents``: each sentence's document id, for a model with document memory
+    (its batches then hold whole documents); ``teacher``: a teacher's
+    distributions over each sentence's tags (``tag_distributions``), for distillation.
+    """
+
+    tokens: list[list[str]]
+    tags: list[list[str]]
+    contexts: list[Context] | None = None
+    documents: list[int] | None = None
+    teacher: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    @classmethod
+    def of(cls, sentences: Sequence[Sentence], model_config: ModelConfig, scheme: str) -> "Examples":
+        """The sentences as a model with ``model_config`` trains on them, tags converted to ``scheme``."""
+        return cls([s.tokens for s in sentences], [convert_tags(s.labels, scheme) for s in sentences],
+                   _contexts(sentences, model_config.context),
+                   document_ids(document_starts(sentences)) if model_config.document_memory else None)
+
+    def batches(self, batch_size: int, rng: random.Random) -> list[list[int]]:
+        """An epoch's batches of sentence indices, in the order ``rng`` draws (see ``epoch_batches``)."""
+        return epoch_batches(read_lengths(self.tokens, self.contexts), self.documents, batch_size, rng)
+
+
+class TrainingDiverged(TaggerError):
+    """A step's loss was not finite."""
+
+    def __init__(self, loss: float):
+        super().__init__(f"training diverged (loss {loss})")
+        self.loss = loss
+
+
+def training_steps(
+    model: BiLSTMCRF, encoder: Encoder, optimizer: torch.optim.Optimizer, examples: Examples,
+    batches: Iterable[list[int]], config: TrainingConfig, averaged: WeightAverage | None = None,
+) -> Iterator[float]:
+    """One optimizer step per batch of ``examples`` (lists of sentence indices), yielding each step's loss.
+
+    A step: encode the batch, the CRF loss (with the teacher's term if the
+    examples have one), backward, gradient clipping at ``config.clip``, the
+    optimizer, and the weight average's update. Raises ``TrainingDiverged`` at a
+    loss that is not finite, before its step.
+    """
+    model.train()
+    for indices in batches:
+        batch = encoder.batch([examples.tokens[i] for i in indices],
+                              [examples.contexts[i] for i in indices] if examples.contexts else None,
+                              [examples.documents[i] for i in indices] if examples.documents else None)
+        gold = encoder.tag_ids([examples.tags[i] for i in indices], batch.mask.shape[1])
+        taught = _teacher_batch(examples.teacher, indices, gold.shape[1]) if examples.teacher else None
+        loss = model.loss(batch, gold, taught, config.teacher_weight)
+        if examples.documents is not None:
+            # Documents make batches of many sizes: each sentence weighs as in a full batch.
+            loss = loss * (len(indices) / config.batch_size)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
+        yield loss.item()
 
 
 def _teacher_distributions(name: str, encoder: Encoder, sentences: Sequence[Sentence], log) -> list:

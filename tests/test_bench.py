@@ -9,6 +9,7 @@ def test_benchmark_prints_its_table(tmp_path):
     """The benchmark runs end to end (on the sample corpus standing in for CoNLL-2003)."""
     shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
     shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
+    shutil.copy(SAMPLE / "dev.conll", tmp_path / "eng.testa")
     done = subprocess.run(
         [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--repeats", "1", "--train-sentences", "50",
          "--stream-mb", "1"],
@@ -20,5 +21,5 @@ def test_benchmark_prints_its_table(tmp_path):
     for row in ("bare nn.LSTM forward, batch 256", "Tagger.tag_batch, batch 256", "Tagger.tag_batch, batch 1",
                 "Tagger.tag, one 20-token sentence", "tag.py eng.testb", "Tagger.tag_batch, batch 256, --quantize", "training, batch 16",
                 "Tagger.tag_batch, batch 256, --onnx --quantize", "Tagger.tag, one sentence, --onnx",
-                "tag.py on 1 MB"):
+                "tag.py on 1 MB", "training epoch with dev scoring"):
         assert any(line.startswith(row) for line in lines), row
