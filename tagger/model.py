@@ -215,7 +215,9 @@ class BiLSTMCRF(nn.Module):
         """The BiLSTM's outputs at the sentences' tokens, after dropout: (B, T, 2 * hidden_size)."""
         if type_features is None:
             type_features = self.char_cnn(batch.type_chars)
-        chars = type_features[batch.token_types]  # shape: (B, S, filters)
+        # A lookup, not type_features[token_types]: the same values, and its gradient is summed in one
+        # order, where indexing's adds a word's rows from several threads at once (runs then varied).
+        chars = nn.functional.embedding(batch.token_types, type_features)  # shape: (B, S, filters)
         words = batch.words
         if self.training and self.config.word_dropout > 0:
             dropped = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
@@ -267,9 +269,11 @@ class BiLSTMCRF(nn.Module):
         """One direction of ``self.lstm`` (its weights named with ``suffix``) over (B, S, input) inputs."""
         template = self.__dict__.get("_unidirectional")
         if template is None:
-            # Not a submodule: it only lends its code; the weights are always self.lstm's.
+            # Not a submodule: it only lends its code; the weights are always self.lstm's. On the meta
+            # device it has no weights of its own, so making it draws no random numbers: training's
+            # dropout masks do not depend on when it is first made (a resumed run makes it later).
             template = self.__dict__["_unidirectional"] = nn.LSTM(
-                self.lstm.input_size, self.lstm.hidden_size, batch_first=True)
+                self.lstm.input_size, self.lstm.hidden_size, batch_first=True, device="meta")
         weights = {name: getattr(self.lstm, f"{name}{suffix}")
                    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
         return torch.func.functional_call(template, weights, (inputs,))
@@ -441,7 +445,9 @@ def mean_of_others(values: Tensor, groups: Tensor) -> Tensor:
         return torch.zeros_like(values)
     sums = values.new_zeros((len(counts), values.shape[-1])).index_add_(0, groups, values)
     others = counts[groups].unsqueeze(1) - 1  # shape: (N, 1)
-    return (sums[groups] - values) / others.clamp(min=1).to(values.dtype)
+    # index_select, not sums[groups]: the same values, and its gradient is summed in one order, where
+    # indexing's adds the rows of a group from several threads at once (training then varied run to run).
+    return (sums.index_select(0, groups) - values) / others.clamp(min=1).to(values.dtype)
 
 
 def _expand(positions: Tensor, values: Tensor) -> Tensor:

@@ -33,10 +33,12 @@ def weights(directory):
     return load_model(directory)[0].state_dict()
 
 
-@pytest.mark.parametrize("optimizer", [{}, {"optimizer": "nadam", "learning_rate": 0.002}])
-def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, optimizer):
+@pytest.mark.parametrize("optimizer, memory", [({}, False), ({"optimizer": "nadam", "learning_rate": 0.002}, False),
+                                               ({}, True)])
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, optimizer, memory):
     training, dev = small_corpus
-    sizes = {"hidden_size": 16}
+    # With document memory, batches of whole documents: each LSTM direction runs on its own.
+    sizes = {"hidden_size": 16, "document_memory": memory}
     whole = train(training, dev, tmp_path / "whole", TrainingConfig(epochs=4, seed=9, **optimizer), sizes, **quiet)
     # "interrupted" after epoch 2, then resumed to epoch 4
     train(training, dev, tmp_path / "cut", TrainingConfig(epochs=2, seed=9, **optimizer), sizes, **quiet)
@@ -47,6 +49,10 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, opti
     assert all(torch.equal(a[key], b[key]) for key in a)
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "cut" / METRICS_FILE).read_text().splitlines()]
     assert epochs == [1, 2, 3, 4]
+    # every epoch the same, not only the kept (best) one
+    losses = [[json.loads(line)["loss"] for line in (tmp_path / run / METRICS_FILE).read_text().splitlines()]
+              for run in ("whole", "cut")]
+    assert losses[0] == losses[1]
 
 
 def test_resume_command(tmp_path):

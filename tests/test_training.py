@@ -253,3 +253,33 @@ def test_a_missing_teacher_leaves_the_model_in_output_alone(sample_model, tmp_pa
         train(sentences, sentences, tmp_path / "m", TrainingConfig(epochs=1, teacher=str(tmp_path / "none")),
               {"hidden_size": 8}, log=lambda message: None)
     assert (tmp_path / "m" / WEIGHTS_FILE).read_bytes() == before
+
+
+def test_gradients_are_the_same_on_every_run_with_two_threads():
+    """No step adds a word's gradients from several threads in varying order (as tensor indexing's backward does)."""
+    import random
+
+    words = [f"w{k}" for k in range(40)]
+    encoder = Encoder(Vocabulary.build(words), Vocabulary.build("w0123456789"), Vocabulary(["O", "S-X"]))
+    config = ModelConfig(len(encoder.words), len(encoder.chars), len(CASINGS), 2, word_dim=8, char_dim=4,
+                         char_filters=16, hidden_size=8, document_memory=True)
+    torch.manual_seed(0)
+    model = BiLSTMCRF(config).eval()  # no dropout: the same forward pass every time
+    rng = random.Random(0)
+    sentences = [[rng.choice(words) for _ in range(rng.randint(20, 40))] for _ in range(64)]
+    batch = encoder.batch(sentences, documents=[k // 8 for k in range(64)])
+    tags = torch.randint(0, 2, batch.mask.shape) * batch.mask
+
+    def gradients():
+        model.zero_grad()
+        model.loss(batch, tags).backward()
+        return [parameter.grad.clone() for parameter in model.parameters() if parameter.grad is not None]
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        first = gradients()
+        for _ in range(5):
+            assert all(torch.equal(a, b) for a, b in zip(first, gradients()))
+    finally:
+        torch.set_num_threads(before)
