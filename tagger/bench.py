@@ -347,7 +347,7 @@ def _training_rows(tagger: Tagger, train: Sequence[Sentence], dev: Sequence[Sent
     averaged = WeightAverage(model, config.average) if config.average else None
     examples = Examples.of(timed, model.config, config.tag_scheme)
     batches = examples.batches(config.batch_size, random.Random(0))
-    lengths = read_lengths(examples.tokens, examples.contexts)
+    lengths = examples.lengths()
     n = sum(map(len, examples.tokens))
 
     def epoch() -> None:

@@ -458,9 +458,13 @@ class Examples:
                    _contexts(sentences, model_config.context),
                    document_ids(document_starts(sentences)) if model_config.document_memory else None)
 
+    def lengths(self) -> list[int]:
+        """Tokens the network reads for each sentence: its own, plus its context's."""
+        return read_lengths(self.tokens, self.contexts)
+
     def batches(self, batch_size: int, rng: random.Random) -> list[list[int]]:
         """An epoch's batches of sentence indices, in the order ``rng`` draws (see ``epoch_batches``)."""
-        return epoch_batches(read_lengths(self.tokens, self.contexts), self.documents, batch_size, rng)
+        return epoch_batches(self.lengths(), self.documents, batch_size, rng)
 
 
 class TrainingDiverged(TaggerError):
@@ -497,7 +501,7 @@ def training_steps(
             raise TrainingDiverged(loss.item())
         optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # as NAdam's, below
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # foreach: see make_optimizer
         optimizer.step()
         if averaged is not None:
             averaged.update_parameters(model)
