@@ -21,5 +21,7 @@ def test_benchmark_prints_its_table(tmp_path):
     for row in ("bare nn.LSTM forward, batch 256", "Tagger.tag_batch, batch 256", "Tagger.tag_batch, batch 1",
                 "Tagger.tag, one 20-token sentence", "tag.py eng.testb", "Tagger.tag_batch, batch 256, --quantize", "training, batch 16",
                 "Tagger.tag_batch, batch 256, --onnx --quantize", "Tagger.tag, one sentence, --onnx",
-                "tag.py on 1 MB", "training epoch with dev scoring"):
+                "tag.py on 1 MB", "tag.py start-up", "training epoch with dev scoring"):
         assert any(line.startswith(row) for line in lines), row
+    streamed = next(line for line in lines if line.startswith("tag.py on 1 MB"))
+    assert "tokens/s once started" in streamed
