@@ -14,7 +14,10 @@ from typing import TextIO
 
 from .errors import TaggerError, run_command
 
-CHUNK_SENTENCES = 2048  # sentences read, tagged and written at a time: output streams, memory stays bounded
+# Sentences read, tagged and written at a time: output streams, memory stays bounded. Larger chunks
+# make longer batches of one length: 20 MB took 18.3-21.4 s with one network at 8,192 against
+# 21.5-22.8 s at 2,048 (three runs each), in 880-903 MB instead of 825 MB.
+CHUNK_SENTENCES = 8192
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -193,12 +196,13 @@ def _after_docstart(item) -> bool:
 
 def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool] = lambda item: False,
             most: int | None = None) -> Iterator[list]:
-    """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (4 x size) at most.
+    """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (2 x size) at most.
 
-    Whole documents keep each sentence's context. An error while reading is
-    raised after the items before it.
+    Whole documents keep each sentence's context: with the default ``most``, no
+    document of up to ``size`` items is cut. An error while reading is raised
+    after the items before it.
     """
-    most = most or 4 * size
+    most = most or 2 * size
     iterator = iter(items)
     pending: list = []
     while True:

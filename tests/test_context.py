@@ -78,6 +78,10 @@ def test_chunks_end_where_documents_begin():
     capped = list(_chunks(items, 2, lambda item: False, most=4))
     assert [len(c) for c in capped] == [4, 4, 4, 4, 4, 3]
     assert [s for c in chunks for s in c] == items
+    # A document as long as a chunk, beginning just before the chunk is full, stays whole.
+    starts = {0, 4, 9}
+    items = [Sentence([str(i)], document_start="-DOCSTART-" if i in starts else None) for i in range(12)]
+    assert [[int(s.tokens[0]) for s in c] for c in _chunks(items, 5, begins)] == [list(range(9)), [9, 10, 11]]
 
 
 @pytest.fixture(scope="module")
