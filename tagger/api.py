@@ -131,9 +131,7 @@ class Tagger:
     def tag(self, sentence: Input, nbest: int | None = None) -> list[Entity] | list[Reading]:
         """Entities of one sentence: a string (tokenized by ``tagger.tokenizer``) or a list of tokens.
 
-        With ``nbest=K``: up to K ``Reading``s instead, best first. PyTorch runs on one
-        thread meanwhile (a process-wide setting, restored after): one sentence's LSTM
-        steps are too small to split over threads.
+        With ``nbest=K``: up to K ``Reading``s instead, best first.
         """
         return self.tag_batch([sentence], nbest=nbest)[0]
 

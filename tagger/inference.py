@@ -39,7 +39,6 @@ from .decode import (
 from .corpus import Context, read_lengths
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF, mean_of_others
-from .runtime import one_torch_thread
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
 
 
@@ -243,19 +242,16 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
 
     if not model.config.document_memory:
         for chunk in chunks:
-            with _threads_for(chunk):
-                batch, type_features = encoded(chunk)
-                scores = model.emissions(batch, type_features)
-            yield chunk, scores, batch.mask
+            batch, type_features = encoded(chunk)
+            yield chunk, model.emissions(batch, type_features), batch.mask
         return
     # Document memory pools a word's LSTM outputs over its whole document, wherever the
     # document's sentences fall among the batches: all outputs first, then the pooling
     # (of the projection's memory half, see ``BiLSTMCRF.memory_parts``).
     parts, masks = [], []
     for chunk in chunks:
-        with _threads_for(chunk):
-            batch, type_features = encoded(chunk)
-            parts.append(model.memory_parts(model.token_states(batch, type_features)))
+        batch, type_features = encoded(chunk)
+        parts.append(model.memory_parts(model.token_states(batch, type_features)))
         masks.append(batch.mask)
     if not chunks:
         return
@@ -276,18 +272,6 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
             own[mask] += memory[start : start + count]
         start += count
         yield chunk, own, mask
-
-
-def _threads_for(chunk: list[int]) -> contextlib.AbstractContextManager:
-    """PyTorch on one thread for a batch of one sentence, on all of its threads for larger ones.
-
-    One sentence's LSTM steps are matrix products too small to split: on 2
-    cores, one 20-token sentence took 0.65 ms on one thread, and 0.61 or 1.04
-    ms on two, depending on the machine's state (measured alternately, many
-    times). From two sentences on, two threads gained more (0.76 against 0.86
-    ms at 2, 0.93 against 1.16 at 4) in the state where they gain at all.
-    """
-    return one_torch_thread() if len(chunk) == 1 else contextlib.nullcontext()
 
 
 @contextlib.contextmanager

@@ -121,7 +121,7 @@ _torch_threads = 0
 
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
-    """PyTorch on one thread while the block runs: so that ONNX Runtime's threads get the other cores, or for work too small to split.
+    """PyTorch on one thread while the block runs, so that ONNX Runtime's threads get the other cores.
 
     Calls may overlap (from several Python threads): the first one in sets one
     thread, the last one out restores the count it found.
