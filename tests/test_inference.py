@@ -167,3 +167,14 @@ def test_tagging_runs_pytorch_on_the_callers_thread_count(document_memory):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_entity_scores_count_whole_entities_in_any_scheme():
+    from tagger.inference import entity_scores
+
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"], ["O"]]  # IOB2: 3 entities
+    # BIOES: the PER and the LOC right, an extra MISC, the ORG missed
+    predicted = [["B-PER", "E-PER", "O", "S-LOC"], ["O", "S-MISC"], ["O"]]
+    assert entity_scores(gold, predicted) == {"precision": pytest.approx(2 / 3), "recall": pytest.approx(2 / 3),
+                                              "f1": pytest.approx(2 / 3)}
+    assert entity_scores(gold, [["O"] * 4, ["O", "O"], ["O"]]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
