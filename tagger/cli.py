@@ -16,7 +16,7 @@ from .errors import TaggerError, run_command
 
 # Sentences read, tagged and written at a time: output streams, memory stays bounded. Larger chunks
 # make longer batches of one length: 20 MB took 18.3-21.4 s with one network at 8,192 against
-# 21.5-22.8 s at 2,048 (three runs each), in 880-903 MB instead of 825 MB.
+# 21.5-22.8 s at 2,048 (three runs each), in 859-882 MB instead of 805-806 MB.
 CHUNK_SENTENCES = 8192
 
 
