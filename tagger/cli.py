@@ -116,8 +116,8 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
 
 
 def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
-    """Tag one input and write it, a chunk of sentences at a time."""
-    from .corpus import Sentence, read_conll, write_conll
+    """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal."""
+    from .corpus import read_conll
 
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text.
     if args.input_format == "text":
@@ -126,40 +126,59 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     else:
         sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
         begins_document = _after_docstart
-    for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
+    # Not while the tagged text itself goes to the terminal, where the bar would break into it.
+    with _progress(path, shown=args.output is not None or not sys.stdout.isatty()) as progress:
         # A chunk ends early at bad input: what was read before it is tagged and written first.
-        inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
-        starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
-        scores = args.format == "jsonl" or args.min_score > 0
-        tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest,
-                                document_starts=starts)
-        if args.min_score > 0:
-            tagged = [_above(result, args.min_score, args.scheme) for result in tagged]
-        if args.format == "jsonl":
-            for result in tagged:
-                record = {
-                    "text": result.text,
-                    "tokens": result.tokens,
-                    "tags": result.tags,
-                    "entities": [entity.to_dict() for entity in result.entities],
-                    "probability": result.probability,
-                }
-                if result.readings is not None:
-                    record["nbest"] = [
-                        {"tags": r.tags, "entities": [e.to_dict() for e in r.entities], "probability": r.probability}
-                        for r in result.readings
-                    ]
-                output.write(json.dumps(record, ensure_ascii=False) + "\n")
-        elif args.format == "inline":
-            output.write("".join(_inline(result) + "\n" for result in tagged))
-        else:
-            pairs = [
-                (item if isinstance(item, Sentence) else Sentence(result.tokens), result.tags)
-                for item, result in zip(chunk, tagged)
-                if result.tokens
-            ]
-            write_conll(pairs, output)
-        output.flush()
+        for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
+            progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
+
+
+def _progress(path: str, shown: bool):
+    """A count of the tokens tagged so far and their rate, on standard error if it is a terminal (and ``shown``)."""
+    from tqdm import tqdm
+
+    return tqdm(desc="<stdin>" if path == "-" else Path(path).name, unit=" tokens", unit_scale=True,
+                disable=None if shown else True, file=sys.stderr)
+
+
+def _tag_chunk(tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,
+               output: TextIO) -> int:
+    """Tag one chunk of sentences (``Sentence``s or text lines), write them in ``args.format``; the tokens tagged."""
+    from .corpus import Sentence, write_conll
+
+    inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
+    starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
+    scores = args.format == "jsonl" or args.min_score > 0
+    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest,
+                            document_starts=starts)
+    if args.min_score > 0:
+        tagged = [_above(result, args.min_score, args.scheme) for result in tagged]
+    if args.format == "jsonl":
+        for result in tagged:
+            record = {
+                "text": result.text,
+                "tokens": result.tokens,
+                "tags": result.tags,
+                "entities": [entity.to_dict() for entity in result.entities],
+                "probability": result.probability,
+            }
+            if result.readings is not None:
+                record["nbest"] = [
+                    {"tags": r.tags, "entities": [e.to_dict() for e in r.entities], "probability": r.probability}
+                    for r in result.readings
+                ]
+            output.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif args.format == "inline":
+        output.write("".join(_inline(result) + "\n" for result in tagged))
+    else:
+        pairs = [
+            (item if isinstance(item, Sentence) else Sentence(result.tokens), result.tags)
+            for item, result in zip(chunk, tagged)
+            if result.tokens
+        ]
+        write_conll(pairs, output)
+    output.flush()
+    return sum(len(result.tokens) for result in tagged)
 
 
 def _above(tagged, min_score: float, scheme: str = "IOB2"):

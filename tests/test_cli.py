@@ -1,5 +1,6 @@
-"""The commands end to end, run as a user would: in subprocesses."""
+"""The commands end to end, run as a user would: in subprocesses, or in-process where a test fakes a terminal."""
 
+import io
 import json
 import subprocess
 import sys
@@ -63,6 +64,33 @@ def test_tag_conll_keeps_lines_and_appends_a_tag(sample_model, tmp_path):
     for g, t in zip(gold, tagged):
         assert [line.rsplit(" ", 1)[0] for line in t.lines] == g.lines
     assert output.read_text().count("\n") == (SAMPLE / "test.conll").read_text().count("\n")  # breaks kept
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stderr_is_terminal, to_file, shown", [(True, True, True), (True, False, False),
+                                                                 (False, True, False)])
+def test_tagging_a_file_shows_progress_on_a_terminal(sample_model, tmp_path, monkeypatch, stderr_is_terminal,
+                                                    to_file, shown):
+    """Tokens tagged and their rate on standard error; not when the tags themselves go to the terminal."""
+    from tqdm import tqdm
+
+    from tagger.cli import main
+
+    stderr = _Terminal() if stderr_is_terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    output = ["--output", str(tmp_path / "out.conll")] if to_file else []
+    assert main(["--model", str(sample_model[0]), str(SAMPLE / "test.conll"), *output]) == 0
+    tokens = sum(len(sentence) for sentence in read_conll(SAMPLE / "test.conll"))
+    if shown:
+        final = stderr.getvalue().rstrip().split("\r")[-1]
+        assert final.startswith(f"test.conll: {tqdm.format_sizeof(tokens)} tokens [") and "tokens/s]" in final
+    else:
+        assert stderr.getvalue() == ""
 
 
 def test_tag_jsonl_spans_agree_with_tags(sample_model):
