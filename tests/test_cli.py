@@ -93,6 +93,35 @@ def test_tagging_a_file_shows_progress_on_a_terminal(sample_model, tmp_path, mon
         assert stderr.getvalue() == ""
 
 
+def test_tagging_a_file_pauses_the_garbage_collector_while_reading_and_writing(sample_model, tmp_path, monkeypatch):
+    import gc
+
+    import tagger.corpus
+    from tagger.cli import main
+
+    seen = []
+
+    def watched(read):
+        def reading(*args, **kwargs):
+            for sentence in read(*args, **kwargs):
+                seen.append(("read", gc.isenabled()))
+                yield sentence
+        return reading
+
+    def writing(pairs, stream, write=tagger.corpus.write_conll):
+        seen.append(("write", gc.isenabled()))
+        write(pairs, stream)
+
+    monkeypatch.setattr(tagger.corpus, "read_conll", watched(tagger.corpus.read_conll))
+    monkeypatch.setattr(tagger.corpus, "write_conll", writing)
+    assert gc.isenabled()
+    assert main(["--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(tmp_path / "out")]) == 0
+    assert gc.isenabled()
+    assert {kind for kind, _ in seen} == {"read", "write"}
+    assert not any(enabled for _, enabled in seen)
+    assert len(list(read_conll(tmp_path / "out"))) == len(list(read_conll(SAMPLE / "test.conll")))
+
+
 def test_tag_jsonl_spans_agree_with_tags(sample_model):
     done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--format", "jsonl",
                "--scheme", "BIOES")
