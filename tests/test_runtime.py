@@ -88,6 +88,27 @@ def test_int8_lstm_stays_near_and_training_is_refused(lstm):
         OnnxLSTM(nn.LSTM(12, 9, batch_first=True))
 
 
+def test_quantizing_prints_nothing_and_leaves_logging_as_it_was(lstm, monkeypatch, capsys):
+    """ONNX Runtime's advice to pre-process, given through the root logger, neither shows nor sets logging up."""
+    import logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # a program that has not set up logging (pytest has)
+    monkeypatch.setattr(root, "filters", [])
+    OnnxLSTM(lstm, quantize=True)
+    assert root.handlers == [] and root.filters == []  # no logging.basicConfig as a side effect
+    assert capsys.readouterr().err == ""
+
+    records = []
+    recorder = logging.Handler()
+    recorder.emit = records.append
+    root.handlers = [recorder]
+    OnnxLSTM(lstm, quantize=True)
+    logging.warning("a warning of the program's own")
+    assert [record.getMessage() for record in records] == ["a warning of the program's own"]
+    assert root.handlers == [recorder] and root.filters == []
+
+
 def test_shipped_model_tags_the_same_with_onnx():
     corpus = read_corpus(SAMPLE / "test.conll")
     sentences, starts = [s.tokens for s in corpus], document_starts(corpus)
