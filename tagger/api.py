@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import reprlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -264,11 +265,11 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
     if isinstance(sentence, str):
         found = tokenize(sentence)
         return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found]
-    tokens = list(sentence)
     try:
+        tokens = list(sentence)
         text = " ".join(tokens)
     except TypeError:
-        raise TypeError("a sentence is a string or a list of token strings") from None
+        raise TypeError(f"a sentence is a string or a list of token strings, not {reprlib.repr(sentence)}") from None
     offsets = []
     start = 0
     for token in tokens:

@@ -74,8 +74,9 @@ def test_quantized_tagger_agrees_with_the_float_one(sample_model):
 
 def test_a_sentence_must_be_text_or_token_strings(sample_model):
     tagger = Tagger.load(sample_model[0])
-    with pytest.raises(TypeError, match="list of token strings"):
-        tagger.tag(["Paris", 3])
+    for bad in (["Paris", 3], None, 3):
+        with pytest.raises(TypeError, match="list of token strings"):
+            tagger.tag(bad)
     tagged = tagger.predict([["New", "York", "", "x"]])[0]
     assert tagged.text == "New York  x" and tagged.offsets == [(0, 3), (4, 8), (9, 9), (10, 11)]
 
