@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import Context, Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
+from .corpus import Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
@@ -351,6 +351,7 @@ def resume(
     ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
     """
     saved = read_config(output)
+    _check_types_are_the_runs(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
     remove_stale_temporaries(output)
     train_sentences = [s for s in train_sentences if len(s)]
     if int(saved.get("members", 1)) > 1:
@@ -361,6 +362,19 @@ def resume(
     model, encoder = build_model(saved, output / CONFIG_FILE)
     return _fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output),
                 progress)
+
+
+def _check_types_are_the_runs(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
+    """A resumed run trains on the entity types it began with: name the first line of any other."""
+    known = set(types)
+    for sentence in sentences:
+        for position, label in enumerate(sentence.labels or ()):
+            if label != "O" and label.partition("-")[2] not in known:
+                raise CorpusError(
+                    sentence.source, sentence.first_line + position,
+                    f"tag {label!r} is of a type the run in {output} was not started with "
+                    f"({', '.join(types) or 'none'}); --resume continues a run on its own data, "
+                    "a new run (--output) can train on other types")
 
 
 def _fit(
@@ -797,8 +811,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
-        resume(read_corpus(args.train, **columns), read_corpus(args.dev, **columns), args.resume, args.epochs,
-               jobs=args.jobs)
+        train_sentences, dev_sentences = read_corpus(args.train, **columns), read_corpus(args.dev, **columns)
+        _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
+        resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         return 0
     if args.output is None:
         raise TaggerError("--output MODEL_DIR is required (or --resume MODEL_DIR)")
@@ -811,6 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     train_sentences = read_corpus(args.train, **columns)
     dev_sentences = read_corpus(args.dev, **columns)
+    _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -827,6 +843,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
           jobs=args.jobs)
     return 0
+
+
+def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
+                                         dev_sentences: Sequence[Sentence]) -> None:
+    """Say so on standard error when the dev corpus has entity types the training corpus lacks.
+
+    The model can only miss them, which holds dev F1 down however well it trains
+    (often a sign of mismatched label sets, as ``LOC`` against ``GPE``).
+    """
+    def types(sentences: Sequence[Sentence]) -> set[str]:
+        return set(entity_types(label for sentence in sentences for label in sentence.labels))
+
+    unseen = sorted(types(dev_sentences) - types(train_sentences))
+    if unseen:
+        print(f"warning: {dev_path} has entity types that {train_path} lacks: {', '.join(unseen)} "
+              "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
 
 
 def entry_point() -> None:

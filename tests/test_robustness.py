@@ -69,6 +69,26 @@ def test_resume_command(tmp_path):
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
 
 
+def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
+    from tagger.corpus import CorpusError
+    from tagger.training import main
+
+    (tmp_path / "train.conll").write_text("Paris B-LOC\nis O\nnice O\n\nBob B-PER\nsmiled O\n")
+    (tmp_path / "dev.conll").write_text("Paris B-LOC\nand O\nAcme B-ORG\n")
+    (tmp_path / "other.conll").write_text("Bob B-PER\n\nAcme B-ORG\nrose O\n")
+    run = ["--dev", str(tmp_path / "dev.conll"), "--hidden-size", "8", "--epochs", "1"]
+    assert main(["--train", str(tmp_path / "train.conll"), *run, "--output", str(tmp_path / "m")]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: {tmp_path / 'dev.conll'} has entity types that {tmp_path / 'train.conll'} lacks: ORG "
+        "(the model cannot learn them; scored as missed entities)")
+    checkpoint = (tmp_path / "m" / CHECKPOINT_FILE).read_bytes()
+    # A corpus with a type the run has no tags for: the file and line, and the run left as it was.
+    with pytest.raises(CorpusError, match=r"other\.conll:3: tag 'B-ORG' is of a type the run in .* was not "
+                                          r"started with \(LOC, PER\)"):
+        main(["--train", str(tmp_path / "other.conll"), *run[:2], "--resume", str(tmp_path / "m"), "--epochs", "2"])
+    assert (tmp_path / "m" / CHECKPOINT_FILE).read_bytes() == checkpoint
+
+
 def test_diverging_loss_stops_and_keeps_the_best_model(tmp_path, small_corpus, monkeypatch):
     training, dev = small_corpus
     train(training, dev, tmp_path / "m", TrainingConfig(epochs=1, seed=2), {"hidden_size": 8}, **quiet)
