@@ -33,6 +33,7 @@ from torch import nn
 from .api import Tagger
 from .corpus import Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
 from .encoding import CASINGS
+from .errors import run_command
 from .inference import decode_sentences, entity_scores
 from torchcrf import CRF
 
@@ -117,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stream-mb", type=int, default=0,
                         help="also tag a file of this many MB (eng.testb repeated) with tag.py, once, and report "
                         "its peak memory (0: skip)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows: list[tuple[str, str, str, str]] = []
@@ -400,4 +402,4 @@ def _training_rows(tagger: Tagger, train: Sequence[Sentence], dev: Sequence[Sent
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -25,3 +25,10 @@ def test_benchmark_prints_its_table(tmp_path):
         assert any(line.startswith(row) for line in lines), row
     streamed = next(line for line in lines if line.startswith("tag.py on 1 MB"))
     assert "tokens/s once started" in streamed
+
+
+def test_benchmark_without_its_data_says_so_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tagger.bench", "--data", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr == f"error: {tmp_path / 'eng.testb'}: no such file\n"
