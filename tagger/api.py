@@ -154,7 +154,7 @@ class Tagger:
         around it, one with ``--document-memory`` pools each word's occurrences
         over the document; for other models the same as ``tag_batch``.
         """
-        return self.tag_batch(sentences, document_starts=[True] + [False] * (len(sentences) - 1))
+        return self.tag_batch(sentences, document_starts=[i == 0 for i in range(len(sentences))])
 
     @property
     def context(self) -> int:

@@ -102,6 +102,8 @@ def model_scheme(encoder: Encoder) -> str:
 
 def decoding_potentials(model: BiLSTMCRF, encoder: Encoder, constrained: bool = True, temperature: float = 1.0) -> Potentials:
     """The model's CRF tables as decoding uses them: tempered, and constrained to its scheme if asked."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
     penalties = _scheme_penalties(tuple(encoder.tags.names)) if constrained else None
     return make_potentials(model.crf, penalties, temperature)
 
@@ -191,6 +193,8 @@ def _scored_batches(
 def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
                    batch_size: int) -> list[list[int]]:
     """Indices of the non-empty sentences, in batches of one read length (shortest first)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     lengths = read_lengths(sentences, contexts)
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
     # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.

@@ -50,6 +50,14 @@ def test_tag_batch_matches_one_by_one(sample_model):
     assert any(tag.startswith("E-") for p in bioes for tag in p.tags)
     with pytest.raises(TypeError):
         tagger.tag_batch("one string")
+    for size in (0, -1):  # -1 once returned empty results
+        with pytest.raises(ValueError, match=f"batch_size must be at least 1, got {size}"):
+            tagger.tag_batch(sentences, batch_size=size)
+    assert tagger.tag_document([]) == []
+    assert tagger.tag_document(sentences[:1]) == tagger.tag_batch(sentences[:1])
+    tagger.temperature = 0.0
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        tagger.tag(sentences[0])
 
 
 def test_load_errors(tmp_path, sample_model):
