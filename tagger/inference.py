@@ -20,6 +20,7 @@ import contextlib
 import functools
 import itertools
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,11 @@ class CharFeatureCache:
     weights change (an optimizer step, loading other weights), the cache notices
     by their version counters and starts again. It also starts again when a
     batch would take it past ``limit`` words, which bounds its memory.
+
+    One call at a time: a ``Tagger`` called from several threads at once (a web
+    server's) shares its cache, and filling it is several steps, some of which
+    release the GIL; interleaved, they gave words the rows of others (171–768
+    of 2,000 sentences tagged differently, four threads).
     """
 
     def __init__(self, limit: int = 200_000):
@@ -72,9 +78,14 @@ class CharFeatureCache:
         self._rows: dict[str, int] = {}
         self._table = torch.empty(0)
         self._weights: tuple = ()
+        self._lock = threading.Lock()
 
     def features(self, model: BiLSTMCRF, batch: Batch) -> Tensor:
         """(U, filters) char CNN features of the batch's distinct words (``batch.type_words``)."""
+        with self._lock:
+            return self._features(model, batch)
+
+    def _features(self, model: BiLSTMCRF, batch: Batch) -> Tensor:
         weights = tuple((id(p), p._version) for p in model.char_cnn.parameters())
         if weights != self._weights or len(self._rows) + len(batch.type_words) > self.limit:
             self._rows, self._table, self._weights = {}, torch.empty(0), weights

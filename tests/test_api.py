@@ -4,6 +4,8 @@ from tagger import Entity, Tagger
 from tagger.storage import ModelError
 from tagger.tokenizer import tokenize
 
+from .conftest import SAMPLE
+
 
 def test_tokenizer_offsets():
     text = "Angela Merkel's aides don't visit the U.S. (twice), 1,000.5 km."
@@ -117,3 +119,27 @@ def test_calls_pause_the_garbage_collector_and_restore_it(sample_model):
         assert not gc.isenabled()  # a caller's own setting stays
     finally:
         gc.enable()
+
+
+def test_a_tagger_called_from_several_threads_at_once_tags_as_alone(sample_model):
+    """A web server's threads share one Tagger, and with it the cache of words' character features."""
+    import threading
+
+    from tagger.corpus import read_corpus
+
+    sentences = [s.tokens for name in ("train", "dev", "test") for s in read_corpus(SAMPLE / f"{name}.conll")]
+    expected = [r.tags for r in Tagger.load(sample_model[0]).predict(sentences, scores=False)]
+    for _ in range(3):  # interleavings vary: without the cache's lock, about half the rounds went wrong
+        tagger = Tagger.load(sample_model[0])  # its cache empty: the threads fill it at once
+        tagged = {}
+
+        def tag_every_fourth(first):
+            for i in range(first, len(sentences), 4):
+                tagged[i] = tagger.predict([sentences[i]], scores=False)[0].tags
+
+        threads = [threading.Thread(target=tag_every_fourth, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [tagged[i] for i in range(len(sentences))] == expected
