@@ -148,12 +148,20 @@ def decode_sentences(
     document memory; without it every sentence is its own document.
     ``char_features`` keeps words' character features from batch to batch (and
     call to call). Empty sentences get empty results and never reach the CRF.
+    A sentence of more than ``LONGEST_READ`` tokens is decoded in pieces (see there).
     """
-    results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
-               for _ in sentences]
     for name, given in (("contexts", contexts), ("document ids", documents)):
         if given is not None and len(given) != len(sentences):
             raise ValueError(f"{len(given)} {name} for {len(sentences)} sentences")
+    if any(len(tokens) > LONGEST_READ for tokens in sentences):
+        cuts = [range(0, max(len(tokens), 1), LONGEST_READ) for tokens in sentences]
+        pieces, piece_contexts, piece_documents = _pieces(sentences, cuts, contexts, documents, model.config.context)
+        decoded = iter(decode_sentences(model, encoder, pieces, batch_size, constrained=constrained,
+                                        temperature=temperature, scores=scores, nbest=nbest, contexts=piece_contexts,
+                                        char_features=char_features, documents=piece_documents))
+        return [_whole([next(decoded) for _ in starts], starts) for starts in cuts]
+    results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
+               for _ in sentences]
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature)
@@ -163,6 +171,60 @@ def decode_sentences(
             for i, result in zip(chunk, decoded):
                 results[i] = result
     return results
+
+
+# A sentence of more tokens than this is decoded in pieces of this many, each read as a sentence
+# of its own, so tags near a cut may differ from those of the whole, its probability is the
+# product of its pieces', and it gets one reading however many are asked for. The network holds
+# about 10 KB for each token it reads at once: a line of text of 300,000 tokens took 2.9 GB. Text
+# without line breaks, or a column file without blank lines, reads as one such "sentence".
+# CoNLL-2003's longest sentence has 124 tokens.
+LONGEST_READ = 1000
+
+
+def _pieces(
+    sentences: Sequence[Sequence[str]], cuts: Sequence[range], contexts: Sequence[Context] | None,
+    documents: Sequence[int] | None, context_size: int,
+) -> tuple[list[Sequence[str]], list[Context] | None, list[int] | None]:
+    """The pieces of ``LONGEST_READ`` tokens of each sentence, from its ``cuts``, with their contexts and documents.
+
+    With context, a piece reads the tokens around it in its sentence (and beyond, the
+    sentence's own context), as far as the model reads: the pieces read like consecutive
+    sentences of a document. Each piece is of its sentence's document.
+    """
+    pieces: list[Sequence[str]] = []
+    piece_contexts: list[Context] = []
+    piece_documents: list[int] = []
+    for i, (tokens, starts) in enumerate(zip(sentences, cuts)):
+        for start in starts:
+            end = start + LONGEST_READ
+            pieces.append(tokens[start:end])
+            if contexts is not None:
+                before, after = contexts[i]
+                piece_contexts.append(
+                    ((before[-context_size:] + list(tokens[max(0, start - context_size) : start]))[-context_size:]
+                     if context_size else [],
+                     (list(tokens[end : end + context_size]) + after[:context_size])[:context_size]))
+            if documents is not None:
+                piece_documents.append(documents[i])
+    return (pieces, piece_contexts if contexts is not None else None,
+            piece_documents if documents is not None else None)
+
+
+def _whole(pieces: list[Decoded], starts: Sequence[int]) -> Decoded:
+    """One sentence's result from those of its consecutive pieces, which begin at token ``starts``."""
+    if len(pieces) == 1:
+        return pieces[0]
+    tags = [tag for piece in pieces for tag in piece.tags]
+    spans = [(label, start + offset, end + offset)
+             for piece, offset in zip(pieces, starts) for label, start, end in piece.spans]
+    probability = entity_scores = readings = None
+    if pieces[0].probability is not None:
+        probability = math.prod(piece.probability for piece in pieces)
+        entity_scores = [score for piece in pieces for score in piece.entity_scores]
+    if pieces[0].readings is not None:
+        readings = [(tags, math.prod(piece.readings[0][1] for piece in pieces))]
+    return Decoded(tags, spans, probability, entity_scores, readings)
 
 
 def tag_distributions(
@@ -203,14 +265,24 @@ def _scored_batches(
 
 def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
                    batch_size: int) -> list[list[int]]:
-    """Indices of the non-empty sentences, in batches of one read length (shortest first)."""
+    """Indices of the non-empty sentences, in batches of one read length (shortest first).
+
+    A batch holds ``batch_size`` sentences, or fewer where their tokens would pass ``BATCH_TOKENS``.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     lengths = read_lengths(sentences, contexts)
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
     # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
-    return [group[k : k + batch_size] for _, grouped in itertools.groupby(order, key=lengths.__getitem__)
-            for group in [list(grouped)] for k in range(0, len(group), batch_size)]
+    return [group[k : k + size] for length, grouped in itertools.groupby(order, key=lengths.__getitem__)
+            for group, size in [(list(grouped), max(1, min(batch_size, BATCH_TOKENS // length)))]
+            for k in range(0, len(group), size)]
+
+
+# Tokens a batch holds at most (besides its ``batch_size`` sentences), for the memory ``LONGEST_READ``
+# bounds: 256 pieces of 1,000 tokens would be 256,000 tokens at once. Batches of 256 CoNLL-2003
+# sentences, 124 tokens at most, stay under it.
+BATCH_TOKENS = 32_768
 
 
 def _merged(batches: Iterator[tuple[list[int], Tensor, Tensor]],

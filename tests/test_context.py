@@ -1,6 +1,7 @@
 """Document context: sentences read with the tokens around them in their document."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -110,6 +111,27 @@ def test_a_model_trained_with_context_learns_and_reads_its_documents(context_mod
     # one document through tag_document reads like the same sentences marked as one document
     first = [s.tokens for s in test[:6]]
     assert tagger.tag_document(first) == tagger.tag_batch(first, document_starts=[True] + [False] * 5)
+
+
+def test_pieces_of_a_long_sentence_read_each_other_as_context(context_model, monkeypatch):
+    """Cut for memory (``LONGEST_READ``), a sentence's pieces read like consecutive sentences of its document."""
+    import tagger.inference as inference
+
+    monkeypatch.setattr(inference, "LONGEST_READ", 20)
+    tagger = Tagger.load(context_model[0])
+    test = read_corpus(SAMPLE / "test.conll")
+    before, long, after = test[0].tokens, [token for s in test[1:8] for token in s.tokens], test[8].tokens
+    pieces = [long[k : k + 20] for k in range(0, len(long), 20)]
+    assert len(pieces) >= 3
+    whole = tagger.predict([before, long, after], document_starts=[True, False, False])
+    apart = tagger.predict([before, *pieces, after], document_starts=[True] + [False] * (len(pieces) + 1))
+    assert whole[1].tags == [tag for piece in apart[1:-1] for tag in piece.tags]
+    # Probabilities follow every score, so they show that each piece read what its place in the document gives.
+    assert whole[1].probability == pytest.approx(math.prod(piece.probability for piece in apart[1:-1]), rel=1e-5)
+    assert [e.score for e in whole[1].entities] == pytest.approx(
+        [e.score for piece in apart[1:-1] for e in piece.entities], abs=1e-6)
+    for alone, in_pieces in [(whole[0], apart[0]), (whole[2], apart[-1])]:
+        assert alone.tags == in_pieces.tags and alone.probability == pytest.approx(in_pieces.probability, rel=1e-5)
 
 
 def test_cli_reads_documents_in_context(context_model, tmp_path):

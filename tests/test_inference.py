@@ -178,3 +178,41 @@ def test_entity_scores_count_whole_entities_in_any_scheme():
     assert entity_scores(gold, predicted) == {"precision": pytest.approx(2 / 3), "recall": pytest.approx(2 / 3),
                                               "f1": pytest.approx(2 / 3)}
     assert entity_scores(gold, [["O"] * 4, ["O", "O"], ["O"]]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def test_a_sentence_longer_than_the_longest_read_is_decoded_in_pieces(sample_model, monkeypatch):
+    """Each piece a sentence of its own (bounded memory); the sentence's result is theirs, joined."""
+    import tagger.inference as inference
+    from tagger.corpus import read_corpus
+
+    from .conftest import SAMPLE
+
+    monkeypatch.setattr(inference, "LONGEST_READ", 25)
+    model = Tagger.load(sample_model[0])
+    long = [token for sentence in read_corpus(SAMPLE / "dev.conll")[:12] for token in sentence.tokens]
+    starts = range(0, len(long), 25)
+    assert len(starts) >= 4
+    options = dict(scores=True, nbest=3)
+    short, whole = decode_sentences(model.model, model.encoder, [["Oslo"], long], **options)
+    apart = decode_sentences(model.model, model.encoder, [long[k : k + 25] for k in starts], **options)
+    assert short == decode_sentences(model.model, model.encoder, [["Oslo"]], **options)[0]
+    assert whole.tags == [tag for piece in apart for tag in piece.tags]
+    assert whole.spans == [(label, start + k, end + k) for k, piece in zip(starts, apart)
+                           for label, start, end in piece.spans]
+    assert whole.spans and whole.spans == tags_to_spans(whole.tags)
+    assert whole.entity_scores == [score for piece in apart for score in piece.entity_scores]
+    assert whole.probability == pytest.approx(math.prod(piece.probability for piece in apart))
+    assert whole.readings == [(whole.tags, pytest.approx(math.prod(piece.readings[0][1] for piece in apart)))]
+    entities = model.tag(long)  # through the API: entities where they are in the whole sentence
+    assert [(e.start, e.end, e.text) for e in entities] == [
+        (start, end, " ".join(long[start:end])) for _, start, end in whole.spans]
+
+
+def test_batches_hold_at_most_batch_tokens(monkeypatch):
+    import tagger.inference as inference
+
+    monkeypatch.setattr(inference, "BATCH_TOKENS", 10)
+    sentences = [["a"] * 3] * 7 + [["b"] * 20] * 2 + [["c"]] * 30
+    chunks = inference._length_chunks(sentences, None, batch_size=8)
+    assert [len(chunk) for chunk in chunks] == [8, 8, 8, 6, 3, 3, 1, 1, 1]
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(sentences)))
