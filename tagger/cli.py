@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--nbest goes with --format jsonl")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
+    if args.output is not None and any(_same_file(args.output, source) for source in args.inputs or [args.eval]):
+        raise TaggerError(f"{args.output}: is also an input; writing there would erase it before it is read")
     from .api import Tagger  # torch loads here, so --help stays fast
 
     tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
@@ -242,6 +245,13 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
         if not chunk:
             return
         yield chunk
+
+
+def _same_file(output: Path, source: str) -> bool:
+    try:
+        return source != "-" and os.path.samefile(output, source)
+    except OSError:  # either is missing (an input's absence is reported when it is read)
+        return False
 
 
 @contextmanager

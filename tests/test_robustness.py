@@ -197,6 +197,19 @@ def run_tag(*args, input=None):
     return subprocess.run([sys.executable, "tag.py", *args], cwd=ROOT, input=input, capture_output=True, text=True)
 
 
+def test_output_that_is_an_input_is_refused_before_anything_is_written(sample_model, tmp_path):
+    path = tmp_path / "input.conll"
+    path.write_text("Tom\nBaker\n\nvisited\nParis\n")
+    (tmp_path / "link.conll").hardlink_to(path)
+    for output, inputs in [(path, [str(path)]), (tmp_path / "link.conll", [str(SAMPLE / "test.conll"), str(path)]),
+                           (tmp_path / "sub" / ".." / "input.conll", ["--eval", str(path)])]:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        done = run_tag("--model", str(sample_model[0]), *inputs, "--output", str(output))
+        assert done.returncode == 2
+        assert done.stderr == f"error: {output}: is also an input; writing there would erase it before it is read\n"
+        assert path.read_text() == "Tom\nBaker\n\nvisited\nParis\n"
+
+
 def test_output_before_a_bad_line_is_kept(sample_model, tmp_path):
     path = tmp_path / "input.conll"
     path.write_text("Tom\nBaker\n\nvisited\nParis\n\nOslo too\n")
