@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .corpus import Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_corpus, read_lengths
+from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_corpus,
+                     read_lengths)
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
@@ -351,7 +352,7 @@ def resume(
     ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
     """
     saved = read_config(output)
-    _check_types_are_the_runs(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
+    _refuse_types_the_run_lacks(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
     remove_stale_temporaries(output)
     train_sentences = [s for s in train_sentences if len(s)]
     if int(saved.get("members", 1)) > 1:
@@ -364,7 +365,7 @@ def resume(
                 progress)
 
 
-def _check_types_are_the_runs(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
+def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
     """A resumed run trains on the entity types it began with: name the first line of any other."""
     known = set(types)
     for sentence in sentences:
