@@ -814,6 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError("--resume continues in its own directory: leave out --output")
         train_sentences, dev_sentences = read_corpus(args.train, **columns), read_corpus(args.dev, **columns)
         _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
+        _warn_of_long_sentences([*train_sentences, *dev_sentences])
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         return 0
     if args.output is None:
@@ -828,6 +829,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_sentences = read_corpus(args.train, **columns)
     dev_sentences = read_corpus(args.dev, **columns)
     _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
+    _warn_of_long_sentences([*train_sentences, *dev_sentences])
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -860,6 +862,24 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
     if unseen:
         print(f"warning: {dev_path} has entity types that {train_path} lacks: {', '.join(unseen)} "
               "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
+
+
+# Longer sentences are more likely missing blank lines than sentences (CoNLL-2003's longest has 124 tokens).
+LONG_SENTENCE = 1000
+
+
+def _warn_of_long_sentences(sentences: Sequence[Sentence]) -> None:
+    """Say so on standard error, naming the first, when sentences run past ``LONG_SENTENCE`` tokens.
+
+    A column file without blank lines reads as one sentence: the run then takes
+    a step an epoch and learns next to nothing, with no error to say why.
+    """
+    long = [sentence for sentence in sentences if len(sentence) > LONG_SENTENCE]
+    if long:
+        first = long[0]
+        print(f"warning: {first.source}:{first.first_line}: a sentence of {len(first):,} tokens"
+              + (f" (and {len(long) - 1} more over {LONG_SENTENCE:,})" if len(long) > 1 else "")
+              + "; are blank lines missing between sentences?", file=sys.stderr)
 
 
 def entry_point() -> None:

@@ -89,6 +89,20 @@ def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_
     assert (tmp_path / "m" / CHECKPOINT_FILE).read_bytes() == checkpoint
 
 
+def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
+    """A column file without blank lines reads as one sentence, and the run learns next to nothing."""
+    from tagger.training import main
+
+    lines = [line for line in (SAMPLE / "train.conll").read_text().splitlines() if line and "DOCSTART" not in line]
+    assert len(lines) > 1000
+    (tmp_path / "train.conll").write_text("\n".join(lines) + "\n")
+    assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8",
+                 "--epochs", "1", "--output", str(tmp_path / "m")]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: {tmp_path / 'train.conll'}:1: a sentence of {len(lines):,} tokens; "
+        "are blank lines missing between sentences?")
+
+
 def test_diverging_loss_stops_and_keeps_the_best_model(tmp_path, small_corpus, monkeypatch):
     training, dev = small_corpus
     train(training, dev, tmp_path / "m", TrainingConfig(epochs=1, seed=2), {"hidden_size": 8}, **quiet)
