@@ -27,7 +27,7 @@ from .corpus import (Context, CorpusError, Sentence, document_contexts, document
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError, run_command
-from .inference import entity_scores, predict_tags, tag_distributions
+from .inference import LONGEST_READ, entity_scores, predict_tags, tag_distributions
 from .model import BiLSTMCRF, ModelConfig, TagDistribution
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
@@ -864,21 +864,18 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
               "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
 
 
-# Longer sentences are more likely missing blank lines than sentences (CoNLL-2003's longest has 124 tokens).
-LONG_SENTENCE = 1000
-
-
 def _warn_of_long_sentences(sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error, naming the first, when sentences run past ``LONG_SENTENCE`` tokens.
+    """Say so on standard error, naming the first, when sentences are longer than tagging reads at once.
 
-    A column file without blank lines reads as one sentence: the run then takes
-    a step an epoch and learns next to nothing, with no error to say why.
+    Those (``LONGEST_READ``, 1,000 tokens; CoNLL-2003's longest sentence has 124) are most
+    likely a column file without blank lines, which reads as one sentence: the run then
+    takes a step an epoch and learns next to nothing, with no error to say why.
     """
-    long = [sentence for sentence in sentences if len(sentence) > LONG_SENTENCE]
+    long = [sentence for sentence in sentences if len(sentence) > LONGEST_READ]
     if long:
         first = long[0]
         print(f"warning: {first.source}:{first.first_line}: a sentence of {len(first):,} tokens"
-              + (f" (and {len(long) - 1} more over {LONG_SENTENCE:,})" if len(long) > 1 else "")
+              + (f" (and {len(long) - 1} more over {LONGEST_READ:,})" if len(long) > 1 else "")
               + "; are blank lines missing between sentences?", file=sys.stderr)
 
 
