@@ -23,6 +23,7 @@ class Embeddings:
     """Words and their vectors, in file order (for GloVe: most frequent first).
 
     ``vectors`` has shape ``(len(words), dim)`` and may be a read-only memory map.
+    The words are distinct: reading a text file keeps each word's first vector.
     """
 
     words: list[str]
@@ -68,13 +69,9 @@ def _load_glove_6b_50d() -> Embeddings:
 
 
 def words_beyond(embeddings: Embeddings, known: set[str]) -> tuple[list[str], list[int]]:
-    """The words not in ``known``, in file order, and the row of each one's (first) vector."""
+    """The words not in ``known``, in file order, and the row of each one's vector."""
     words = embeddings.words
-    if len(set(words)) == len(words):  # the usual case, and a loop of one set lookup per word
-        rows = [row for row, word in enumerate(words) if word not in known]
-    else:
-        seen = set(known)
-        rows = [row for row, word in enumerate(words) if word not in seen and not seen.add(word)]
+    rows = [row for row, word in enumerate(words) if word not in known]
     return [words[row] for row in rows], rows
 
 
@@ -88,6 +85,7 @@ def _read_text_vectors(path: Path) -> Embeddings:
     opener = gzip.open if path.suffix == ".gz" else open
     words: list[str] = []
     rows: list[np.ndarray] = []
+    seen: set[str] = set()
     dim = None
     try:
         with opener(path, "rb") as raw:
@@ -102,6 +100,9 @@ def _read_text_vectors(path: Path) -> Embeddings:
                     dim = len(parts) - 1
                 if len(parts) - 1 != dim:
                     raise EmbeddingsError(f"{path}:{number}: expected {dim} numbers after the word, got {len(parts) - 1}")
+                if parts[0] in seen:  # a word listed again (some vector files have a few): its first vector stands
+                    continue
+                seen.add(parts[0])
                 try:
                     rows.append(np.asarray(parts[1:], dtype=np.float32))
                 except ValueError:

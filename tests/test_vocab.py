@@ -53,6 +53,12 @@ def test_text_vectors(tmp_path, name, header):
     np.testing.assert_allclose(embeddings.vectors[1], [1.0, -1.0])
 
 
+def test_a_word_listed_again_keeps_its_first_vector(tmp_path):
+    embeddings = load_embeddings(write_vectors(tmp_path / "v.txt", ["paris 1 2", "oslo 3 4", "paris 5 6"]))
+    assert embeddings.words == ["paris", "oslo"]
+    np.testing.assert_allclose(embeddings.vectors, [[1, 2], [3, 4]])
+
+
 def test_bad_vectors(tmp_path):
     with pytest.raises(EmbeddingsError, match=r"v.txt:2: expected 2 numbers"):
         load_embeddings(write_vectors(tmp_path / "v.txt", ["a 1 2", "b 1"]))
@@ -85,6 +91,7 @@ def test_packaged_glove_is_memory_mapped():
     assert isinstance(embeddings.vectors, np.memmap)
     assert embeddings.words[:3] == ["the", ",", "."]
     assert embeddings.lowercase
+    assert len(set(embeddings.words)) == len(embeddings.words)  # distinct, as ``Embeddings`` promises
 
 
 def test_pretrained_words_the_training_data_never_shows_stay_fixed(tmp_path):
