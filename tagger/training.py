@@ -812,9 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
-        train_sentences, dev_sentences = read_corpus(args.train, **columns), read_corpus(args.dev, **columns)
-        _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
-        _warn_of_long_sentences([*train_sentences, *dev_sentences])
+        train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         return 0
     if args.output is None:
@@ -826,10 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif output.exists() and not output.is_dir():
         raise TaggerError(f"{output}: exists and is not a directory")
 
-    train_sentences = read_corpus(args.train, **columns)
-    dev_sentences = read_corpus(args.dev, **columns)
-    _warn_of_types_missing_from_training(args.train, train_sentences, args.dev, dev_sentences)
-    _warn_of_long_sentences([*train_sentences, *dev_sentences])
+    train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -846,6 +841,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
           jobs=args.jobs)
     return 0
+
+
+def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[Sentence], list[Sentence]]:
+    """The training and dev corpora, with a warning on standard error for what would quietly spoil the run."""
+    train_sentences, dev_sentences = read_corpus(train_path, **columns), read_corpus(dev_path, **columns)
+    _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
+    _warn_of_long_sentences([*train_sentences, *dev_sentences])
+    return train_sentences, dev_sentences
 
 
 def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
