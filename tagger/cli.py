@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from .errors import TaggerError, run_command
+from .errors import HelpFormatter, TaggerError, run_command
 
 # Sentences read, tagged and written at a time: output streams, memory stays bounded. Larger chunks
 # make longer batches of one length: 20 MB took 18.3-21.4 s with one network at 8,192 against
@@ -25,7 +25,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tagger-tag",
         description="Tag named entities in CoNLL files or plain text, or score a model on a gold CoNLL file.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="files to tag; '-' reads standard input")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "

@@ -1,7 +1,8 @@
-"""The error every documented bad-input case raises, and how commands report it."""
+"""The error every documented bad-input case raises, how commands report it, and how they show their options."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -32,3 +33,17 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, except where it would only say ``None`` or ``False``.
+
+    An option without a default (its help says what happens then) and a
+    switch that is off unless given gain nothing from "(default: None)".
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        is_switch = action.const is True and action.default is False  # store_true
+        if action.default is None or is_switch:
+            return action.help
+        return super()._get_help_string(action)

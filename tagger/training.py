@@ -26,7 +26,7 @@ from .corpus import (Context, CorpusError, Sentence, document_contexts, document
                      read_lengths)
 from .embeddings import Embeddings, load_embeddings, words_beyond
 from .encoding import CASINGS, Encoder
-from .errors import TaggerError, run_command
+from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ, entity_scores, predict_tags, tag_distributions
 from .model import BiLSTMCRF, ModelConfig, TagDistribution
 from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
@@ -690,7 +690,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tagger-train",
         description="Train a BiLSTM-CRF named-entity tagger on CoNLL column files.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--recipe", choices=recipe_names(),
                         help="start from a named, versioned set of options shipped with tagger "
@@ -723,18 +723,20 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation = parser.add_argument_group("training")
     optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}; "
                               "with --resume: the run's own unless given)")
-    optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sentences per training step")
     optimisation.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                               help="sgd: with --momentum; nadam: Adam with Nesterov momentum (try --lr 0.002)")
     optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
-    optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay)
+    optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay,
+                              help="learning rate at epoch E is LR / (1 + LR_DECAY x (E - 1))")
     optimisation.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum (nadam has its own)")
     optimisation.add_argument("--clip", type=float, default=defaults.clip, help="gradient norm clipping")
     optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
     optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
                               help="score and keep an exponential moving average of the weights, updated every step "
                               "with this decay (e.g. 0.999; 0: the weights as trained)")
-    optimisation.add_argument("--seed", type=int, default=defaults.seed)
+    optimisation.add_argument("--seed", type=int, default=defaults.seed,
+                              help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
     optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
                               "its own) and save them as one ensemble that tags with their mean scores: slower to "
@@ -752,10 +754,12 @@ def _argument_parser() -> argparse.ArgumentParser:
                               "THREADS / J threads (at least 1); faster on a small CPU, J times the memory")
     network = parser.add_argument_group("network")
     network.add_argument("--word-dim", type=int, default=sizes.word_dim, help="without --embeddings")
-    network.add_argument("--char-dim", type=int, default=sizes.char_dim)
-    network.add_argument("--char-filters", type=int, default=sizes.char_filters)
+    network.add_argument("--char-dim", type=int, default=sizes.char_dim, help="size of a character's embedding")
+    network.add_argument("--char-filters", type=int, default=sizes.char_filters,
+                         help="filters of the character CNN: the size of a word's character features")
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
-    network.add_argument("--dropout", type=float, default=sizes.dropout)
+    network.add_argument("--dropout", type=float, default=sizes.dropout,
+                         help="dropout probability on the LSTM's inputs and outputs")
     network.add_argument("--word-dropout", type=float, default=sizes.word_dropout, metavar="P",
                          help="in training, read each token's word as unknown with probability P (its characters "
                          "and casing stay)")

@@ -276,3 +276,19 @@ def test_console_commands_share_the_scripts_implementation():
     done = subprocess.run([sys.executable, "-c", "import sys; from tagger.cli import entry_point; "
                            "sys.argv = ['tagger-tag', '--help']; entry_point()"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: tagger-tag")
+
+
+@pytest.mark.parametrize("module", ["tagger.cli", "tagger.training"])
+def test_every_option_is_documented_and_help_shows_only_real_defaults(module):
+    import argparse
+    import importlib
+    import re
+
+    parser = importlib.import_module(module)._argument_parser()
+    undocumented = [action.dest for action in parser._actions if not action.help]
+    assert undocumented == []
+    text = " ".join(parser.format_help().split())
+    assert "(default: None)" not in text
+    on_off = [action for action in parser._actions if isinstance(action, argparse.BooleanOptionalAction)]
+    assert text.count("(default: False)") == sum(action.default is False for action in on_off)
+    assert re.search(rf"--batch-size BATCH_SIZE [^()]+ \(default: {parser.get_default('batch_size')}\)", text)
