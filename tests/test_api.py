@@ -18,6 +18,22 @@ def test_tokenizer_offsets():
     assert tokenize("   ") == []
 
 
+@pytest.mark.parametrize("text, tokens", [
+    ("George W. Bush met Mr. Smith of Ford Motor Co. in St. Paul, Minn.",
+     ["George", "W.", "Bush", "met", "Mr.", "Smith", "of", "Ford", "Motor", "Co.", "in", "St.", "Paul", ",", "Minn", "."]),
+    ("He works for Apple Inc.", ["He", "works", "for", "Apple", "Inc", "."]),  # the full stop is its own
+    ("He was ill. Then he left.", ["He", "was", "ill", ".", "Then", "he", "left", "."]),  # not "Ill."
+    ("1. Michael Johnson (U.S.) 19.32", ["1.", "Michael", "Johnson", "(", "U.S.", ")", "19.32"]),
+    ("He scored 3. Then 4.", ["He", "scored", "3", ".", "Then", "4", "."]),  # a rank only where a line opens
+    ("Wait -- it cost US$ 5 ... or HK$3!!", ["Wait", "--", "it", "cost", "US$", "5", "...", "or", "HK$", "3", "!!"]),
+    ("a -. b", ["a", "-", ".", "b"]),
+])
+def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens):
+    found = tokenize(text)
+    assert [token for token, _, _ in found] == tokens
+    assert all(text[start:end] == token for token, start, end in found)
+
+
 def test_tag_string_and_tokens(sample_model):
     output, _ = sample_model
     tagger = Tagger.load(output)
