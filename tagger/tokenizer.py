@@ -34,7 +34,7 @@ _TOKEN = re.compile(
     | n't\b                           # "n't"
     | '(?:s|re|ll|ve|d|m)\b           # clitics
     | (?:[^\W_]\.){2,}                # abbreviations: U.S., U.N.
-    | (?-i:\b(?:[A-Z]|ABBREVIATIONS)\.(?!\s*\Z))  # initials and abbreviations: W., St.; not a final stop
+    | (?-i:\b(?=\w+\.)(?:[A-Z]|ABBREVIATIONS)\.(?!\s*\Z))  # initials and abbreviations: W., St.; not a final stop
     | \A\d{1,3}\.(?=\s)               # the rank that opens a line of a ranked list: "1. Michael Johnson"
     | \d+(?:[.,:/]\d+)+               # numbers: 1,000  3.5  12:30  1996-08-22 is split below
     | (?-i:\b[A-Z]{1,3}\$)            # currencies: US$, HK$, C$
