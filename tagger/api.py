@@ -15,12 +15,12 @@ from torch import nn
 
 from .corpus import document_contexts, document_ids
 from .encoding import Encoder
-from .inference import CharFeatureCache, decode_sentences, token_marginals_of
+from .inference import CharFeatureCache, decode_sentences, joined, token_marginals_of
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
-from .tokenizer import tokenize
+from .tokenizer import sentence_starts, tokenize
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,10 @@ class Tagger:
         ``document_starts`` says the sentences are consecutive sentences of documents,
         True where a document begins: a model trained with context then reads each
         sentence with up to ``context`` tokens of its document on each side, one
-        with document memory reads each document whole. Without it every sentence
-        is read alone.
+        with document memory reads each document whole. Without it every input
+        is read alone. A string may hold several sentences: they are read as
+        consecutive sentences of its document, and their results joined (one
+        reading, the probability the product of theirs).
         """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -182,11 +184,17 @@ class Tagger:
             raise ValueError(f"nbest must be positive, got {nbest}")
         with self._running():  # all of it: the output objects count too (see ``collector_paused``)
             prepared = [_prepare(sentence) for sentence in sentences]
-            token_lists = [tokens for _, tokens, _ in prepared]
+            if document_starts is not None and len(document_starts) != len(sentences):
+                raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
+            # A string of several sentences is read as they are: consecutive sentences of its document.
+            parts = [starts for _, _, _, starts in prepared]
+            token_lists = [tokens[start:end] for (_, tokens, _, starts) in prepared
+                           for start, end in zip(starts, [*starts[1:], len(tokens)])]
+            if len(token_lists) > len(sentences):
+                document_starts = [k == 0 and (document_starts is None or document_starts[i])
+                                   for i, starts in enumerate(parts) for k in range(len(starts))]
             contexts = documents = None
             if document_starts is not None:
-                if len(document_starts) != len(sentences):
-                    raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
                 if self.context:
                     contexts = document_contexts(token_lists, document_starts, self.context)
                 if self.model.config.document_memory:
@@ -196,8 +204,11 @@ class Tagger:
                 constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
                 contexts=contexts, char_features=self._char_features, documents=documents,
             )
+            if len(token_lists) > len(sentences):
+                pieces = iter(decoded)
+                decoded = [joined([next(pieces) for _ in starts], starts) for starts in parts]
             results = []
-            for (text, tokens, offsets), result in zip(prepared, decoded):
+            for (text, tokens, offsets, _), result in zip(prepared, decoded):
                 tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
                 tagged.probability = result.probability
                 if result.readings is not None:
@@ -211,7 +222,7 @@ class Tagger:
 
     def marginals(self, sentence: Input) -> Marginals:
         """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token."""
-        _, tokens, _ = _prepare(sentence)
+        _, tokens, _, _ = _prepare(sentence)
         with self._running():
             probabilities = token_marginals_of(
                 self.model, self.encoder, tokens, constrained=self.constrained, temperature=self.temperature
@@ -260,11 +271,16 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
-    """Text, tokens and character offsets of a string or a token list."""
+def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], list[int]]:
+    """Text, tokens, character offsets and sentence starts (token indices) of a string or a token list.
+
+    A string may hold several sentences (see ``tagger.tokenizer.sentence_starts``);
+    a token list is one sentence, as given.
+    """
     if isinstance(sentence, str):
         found = tokenize(sentence)
-        return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found]
+        starts = sentence_starts(found) or [0]
+        return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found], starts
     try:
         tokens = list(sentence)
         text = " ".join(tokens)
@@ -276,7 +292,7 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]]]:
         end = start + len(token)
         offsets.append((start, end))
         start = end + 1
-    return text, tokens, offsets
+    return text, tokens, offsets, [0]
 
 
 def _tagged(

@@ -33,7 +33,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval", metavar="GOLD", help="score the model on a gold CoNLL file instead of tagging")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--input-format", choices=("conll", "text"), default="conll",
-                        help="conll: token per line, blank line between sentences; text: one sentence per line")
+                        help="conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
+                        "capital, blank lines between documents; output keeps one record per line")
     parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence; "
                         "inline: one line per sentence with entities bracketed, [PER Angela Merkel]")

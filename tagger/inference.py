@@ -159,7 +159,7 @@ def decode_sentences(
         decoded = iter(decode_sentences(model, encoder, pieces, batch_size, constrained=constrained,
                                         temperature=temperature, scores=scores, nbest=nbest, contexts=piece_contexts,
                                         char_features=char_features, documents=piece_documents))
-        return [_whole([next(decoded) for _ in starts], starts) for starts in cuts]
+        return [joined([next(decoded) for _ in starts], starts) for starts in cuts]
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
     scheme = model_scheme(encoder)
@@ -211,8 +211,12 @@ def _pieces(
             piece_documents if documents is not None else None)
 
 
-def _whole(pieces: list[Decoded], starts: Sequence[int]) -> Decoded:
-    """One sentence's result from those of its consecutive pieces, which begin at token ``starts``."""
+def joined(pieces: list[Decoded], starts: Sequence[int]) -> Decoded:
+    """One sentence's result from those of its consecutive pieces, which begin at token ``starts``.
+
+    Tags and entities are the pieces' in turn, the probability is the product of
+    theirs, and there is one reading (the pieces' best, joined).
+    """
     if len(pieces) == 1:
         return pieces[0]
     tags = [tag for piece in pieces for tag in piece.tags]

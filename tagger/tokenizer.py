@@ -12,6 +12,11 @@ sentence's full stop is a token of its own. Runs of one punctuation mark
 (``--``, ``...``) and currencies such as ``US$`` are one token each. Of the
 250,056 tokens of eng.train and eng.testb, each followed by a space, these
 rules split 899 (``+44``, ``.500``, ...), where splitting every period split 2,913.
+
+``sentence_starts`` splits a text's tokens into sentences: after a full stop,
+question or exclamation mark (and any closing quotes or brackets) that a
+capitalized word or an opening quote follows. Periods the tokenizer keeps on
+abbreviations and initials end no sentence.
 """
 
 from __future__ import annotations
@@ -49,3 +54,25 @@ _TOKEN = re.compile(
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Tokens of ``text`` as ``(token, start_char, end_char)``, end exclusive."""
     return [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+
+
+_SENTENCE_ENDS = frozenset(".!?") | {"!!", "??", "!!!", "???"}
+_CLOSERS = frozenset("\"')]’”")
+_OPENERS = frozenset("\"'(‘“")
+
+
+def sentence_starts(tokens: list[tuple[str, int, int]]) -> list[int]:
+    """Indices of the tokens (as ``tokenize`` gives them) that begin a sentence: 0, then one after each end."""
+    starts = [0] if tokens else []
+    ended = False
+    for i, (token, start, _) in enumerate(tokens):
+        if ended:
+            # A quote or bracket right after the mark closes the sentence; after a space, it opens the next.
+            if token in _CLOSERS and start == tokens[i - 1][2]:
+                continue
+            if token[0].isupper() or token in _OPENERS:
+                starts.append(i)
+            ended = False
+        if token in _SENTENCE_ENDS:
+            ended = True
+    return starts

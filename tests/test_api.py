@@ -2,7 +2,7 @@ import pytest
 
 from tagger import Entity, Tagger
 from tagger.storage import ModelError
-from tagger.tokenizer import tokenize
+from tagger.tokenizer import sentence_starts, tokenize
 
 from .conftest import SAMPLE
 
@@ -32,6 +32,44 @@ def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens
     found = tokenize(text)
     assert [token for token, _, _ in found] == tokens
     assert all(text[start:end] == token for token, start, end in found)
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Angela Merkel visited Paris. She met Mr. Macron there!", ["Angela Merkel visited Paris .", "She met Mr. Macron there !"]),
+    ('He said "Go!" Then he left. "Why?" asked J. Jones.', ['He said " Go ! "', "Then he left .", '" Why ? " asked J. Jones .']),
+    ("It rose 3.5%. (Reuters) Bonds fell... Really?", ["It rose 3.5 % .", "( Reuters ) Bonds fell ... Really ?"]),
+    ("He is No. 1 in the U.S. Army. ok.", ["He is No . 1 in the U.S. Army . ok ."]),  # no capital after: no break
+    ("", []),
+])
+def test_sentence_starts(text, sentences):
+    tokens = tokenize(text)
+    starts = sentence_starts(tokens)
+    words = [token for token, _, _ in tokens]
+    assert [" ".join(words[a:b]) for a, b in zip(starts, [*starts[1:], len(words)])] == sentences
+
+
+def test_a_string_of_sentences_reads_as_its_document():
+    tagger = Tagger.load("en-conll03-fast")  # with document memory: its sentences read each other
+    text = "Smith said nothing. Later, John Smith flew to Paris with Jones."
+    first, second = ["Smith", "said", "nothing", "."], ["Later", ",", "John", "Smith", "flew", "to", "Paris", "with",
+                                                         "Jones", "."]
+    tagged = tagger.predict([text])[0]
+    apart = tagger.predict([first, second], document_starts=[True, False])
+    alone = tagger.predict([first])[0]
+    assert tagged.tokens == first + second and tagged.tags == apart[0].tags + apart[1].tags
+    # the second sentence's "John Smith" tells the network who the first one's Smith is
+    assert tagged.entities[0].score != pytest.approx(alone.entities[0].score, abs=0.01)
+    assert [(e.text, e.label, e.start, e.score) for e in tagged.entities] == [
+        (e.text, e.label, e.start + offset, e.score) for result, offset in zip(apart, (0, 4)) for e in result.entities]
+    assert all(text[e.start_char:e.end_char] == e.text for e in tagged.entities)
+    assert tagged.probability == pytest.approx(apart[0].probability * apart[1].probability)
+    assert [(r.tags, r.probability) for r in tagger.predict([text], nbest=3)[0].readings] == [
+        (tagged.tags, pytest.approx(tagged.probability))]
+    # in a batch, beside other documents, and as a document of several inputs
+    batch = tagger.predict(["Paris is nice.", text, "Jones left."], document_starts=[True, True, True])
+    assert batch[1].tags == tagged.tags
+    assert tagger.predict([text, "Jones left."], document_starts=[True, False])[1].tags == tagger.predict(
+        [first, second, ["Jones", "left", "."]], document_starts=[True, False, False])[2].tags
 
 
 def test_tag_string_and_tokens(sample_model):
