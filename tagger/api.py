@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .corpus import document_contexts, document_ids
+from .corpus import Context, document_contexts, document_ids
 from .encoding import Encoder
-from .inference import CharFeatureCache, decode_sentences, joined, token_marginals_of
+from .inference import CharFeatureCache, decode_sentences, joined, tag_distributions
 from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
@@ -186,19 +186,7 @@ class Tagger:
             prepared = [_prepare(sentence) for sentence in sentences]
             if document_starts is not None and len(document_starts) != len(sentences):
                 raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
-            # A string of several sentences is read as they are: consecutive sentences of its document.
-            parts = [starts for _, _, _, starts in prepared]
-            token_lists = [tokens[start:end] for (_, tokens, _, starts) in prepared
-                           for start, end in zip(starts, [*starts[1:], len(tokens)])]
-            if len(token_lists) > len(sentences):
-                document_starts = [k == 0 and (document_starts is None or document_starts[i])
-                                   for i, starts in enumerate(parts) for k in range(len(starts))]
-            contexts = documents = None
-            if document_starts is not None:
-                if self.context:
-                    contexts = document_contexts(token_lists, document_starts, self.context)
-                if self.model.config.document_memory:
-                    documents = document_ids(document_starts)
+            token_lists, contexts, documents = self._reading(prepared, document_starts)
             decoded = decode_sentences(
                 self.model, self.encoder, token_lists, batch_size,
                 constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
@@ -206,7 +194,7 @@ class Tagger:
             )
             if len(token_lists) > len(sentences):
                 pieces = iter(decoded)
-                decoded = [joined([next(pieces) for _ in starts], starts) for starts in parts]
+                decoded = [joined([next(pieces) for _ in starts], starts) for *_, starts in prepared]
             results = []
             for (text, tokens, offsets, _), result in zip(prepared, decoded):
                 tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
@@ -221,13 +209,39 @@ class Tagger:
             return results
 
     def marginals(self, sentence: Input) -> Marginals:
-        """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token."""
-        _, tokens, _, _ = _prepare(sentence)
+        """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token.
+
+        A string's sentences are read as ``predict`` reads them.
+        """
+        prepared = _prepare(sentence)
         with self._running():
-            probabilities = token_marginals_of(
-                self.model, self.encoder, tokens, constrained=self.constrained, temperature=self.temperature
-            )
-        return Marginals(tokens, list(self.encoder.tags.names), probabilities)
+            token_lists, contexts, documents = self._reading([prepared], None)
+            distributions = tag_distributions(self.model, self.encoder, token_lists, constrained=self.constrained,
+                                              temperature=self.temperature, contexts=contexts, documents=documents)
+        probabilities = torch.cat([tags for tags, _ in distributions])
+        return Marginals(prepared[1], list(self.encoder.tags.names), probabilities)
+
+    def _reading(
+        self, prepared: list[tuple[str, list[str], list[tuple[int, int]], list[int]]],
+        document_starts: Sequence[bool] | None,
+    ) -> tuple[list[list[str]], list[Context] | None, list[int] | None]:
+        """The sentences the network reads for ``_prepare``d inputs, with their contexts and document ids.
+
+        A string of several sentences is read as them: consecutive sentences of
+        its document (of its own, unless ``document_starts`` puts it in one).
+        """
+        token_lists = [tokens[start:end] for (_, tokens, _, starts) in prepared
+                       for start, end in zip(starts, [*starts[1:], len(tokens)])]
+        if len(token_lists) > len(prepared):
+            document_starts = [k == 0 and (document_starts is None or document_starts[i])
+                               for i, (_, _, _, starts) in enumerate(prepared) for k in range(len(starts))]
+        contexts = documents = None
+        if document_starts is not None:
+            if self.context:
+                contexts = document_contexts(token_lists, document_starts, self.context)
+            if self.model.config.document_memory:
+                documents = document_ids(document_starts)
+        return token_lists, contexts, documents
 
     @contextlib.contextmanager
     def _running(self) -> Iterator[None]:

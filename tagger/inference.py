@@ -435,18 +435,6 @@ def _entity_scores(encoder, scheme, tags, spans, alpha, beta, log_z, emissions, 
     return all_scores
 
 
-def token_marginals_of(
-    model: BiLSTMCRF, encoder: Encoder, tokens: Sequence[str], *, constrained: bool = True, temperature: float = 1.0
-) -> torch.Tensor:
-    """(len(tokens), K) probability of each of the model's tags at each token."""
-    if not tokens:
-        return torch.zeros((0, len(encoder.tags)))
-    with evaluating(model), torch.inference_mode():
-        batch = encoder.batch([tokens], documents=[0] if model.config.document_memory else None)
-        potentials = decoding_potentials(model, encoder, constrained, temperature)
-        return token_marginals(model.emissions(batch) / temperature, batch.mask, potentials)[0].clone()
-
-
 def predict_tags(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256,
     contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None,

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from tagger import Entity, Tagger
 from tagger.storage import ModelError
@@ -65,6 +66,15 @@ def test_a_string_of_sentences_reads_as_its_document():
     assert tagged.probability == pytest.approx(apart[0].probability * apart[1].probability)
     assert [(r.tags, r.probability) for r in tagger.predict([text], nbest=3)[0].readings] == [
         (tagged.tags, pytest.approx(tagged.probability))]
+    # marginals read the string as tag does
+    from tagger.inference import tag_distributions
+
+    marginals = tagger.marginals(text)
+    in_document = tag_distributions(tagger.model, tagger.encoder, [first, second], documents=[0, 0],
+                                    temperature=tagger.temperature)
+    assert marginals.tokens == first + second
+    torch.testing.assert_close(marginals.probabilities, torch.cat([tags for tags, _ in in_document]))
+    assert not torch.allclose(marginals.probabilities[:4], tagger.marginals(first).probabilities, atol=1e-3)
     # in a batch, beside other documents, and as a document of several inputs
     batch = tagger.predict(["Paris is nice.", text, "Jones left."], document_starts=[True, True, True])
     assert batch[1].tags == tagged.tags
