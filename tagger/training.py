@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torchcrf import CRF
 
 from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_corpus,
                      read_lengths)
@@ -76,6 +77,8 @@ class TrainingConfig:
     # ``BiLSTMCRF.loss``); e.g. an ensemble taught to one network, which tags several times faster.
     teacher: str | None = None
     teacher_weight: float = 0.5
+    # A trained network (directory or shipped name) to start from instead of a new one: see ``_from_base``.
+    base: str | None = None
 
 
 def build_encoder(
@@ -186,33 +189,26 @@ def train(
     recipe: str | None = None,
     jobs: int = 1,
 ) -> dict:
-    """Start a run: build vocabularies and model, write ``output``, train; return the best dev scores.
+    """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
+    return the best dev scores.
 
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``_fit_members``).
     """
     train_sentences = [s for s in train_sentences if len(s)]
-    encoder = build_encoder(train_sentences, embeddings, config)
-    sizes = dict(model_config or {})
-    if embeddings is not None:
-        sizes["word_dim"] = embeddings.dim
-    trained = {encoder.word_key(token) for sentence in train_sentences for token in sentence.tokens}
-    if config.freeze_vectors and embeddings is not None:
-        trained -= set(embeddings.words)
-    fixed_words = _fixed_tail(encoder.words.names, trained)
-    network = ModelConfig(
-        num_words=len(encoder.words),
-        num_chars=len(encoder.chars),
-        num_casings=len(CASINGS),
-        num_tags=len(encoder.tags),
-        fixed_words=fixed_words,
-        fixed_vectors=_vector_package(encoder.words.names, fixed_words, embeddings),
-        **sizes,
-    )
+    if config.base:
+        if config.members > 1:
+            raise TaggerError("--base starts one network: leave out --members")
+        model, encoder, config = _from_base(config, train_sentences)
+        network = model.config
+    else:
+        encoder = build_encoder(train_sentences, embeddings, config)
+        network = _new_network(encoder, train_sentences, embeddings, config, model_config or {})
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
-    model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
+    if not config.base:
+        model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
@@ -236,6 +232,60 @@ def train(
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         _save(directory, start, model, *_training_state(model, member))
     return _fit_members(train_sentences, dev_sentences, output, None, log, jobs)
+
+
+def _new_network(encoder: Encoder, train_sentences: Sequence[Sentence], embeddings: Embeddings | None,
+                 config: TrainingConfig, sizes: dict) -> ModelConfig:
+    """The sizes of a new network for ``encoder``'s vocabularies: ``sizes`` over ``ModelConfig``'s defaults."""
+    sizes = dict(sizes)
+    if embeddings is not None:
+        sizes["word_dim"] = embeddings.dim
+    trained = {encoder.word_key(token) for sentence in train_sentences for token in sentence.tokens}
+    if config.freeze_vectors and embeddings is not None:
+        trained -= set(embeddings.words)
+    fixed_words = _fixed_tail(encoder.words.names, trained)
+    return ModelConfig(
+        num_words=len(encoder.words),
+        num_chars=len(encoder.chars),
+        num_casings=len(CASINGS),
+        num_tags=len(encoder.tags),
+        fixed_words=fixed_words,
+        fixed_vectors=_vector_package(encoder.words.names, fixed_words, embeddings),
+        **sizes,
+    )
+
+
+def _from_base(config: TrainingConfig, train_sentences: Sequence[Sentence]) -> tuple[BiLSTMCRF, Encoder, TrainingConfig]:
+    """The trained network ``config.base``, ready to train on ``train_sentences``, its encoder, and ``config`` in its scheme.
+
+    Everything but the tags carries over: vocabularies (a word the base does not
+    know reads as unknown, by its characters and casing), sizes, vectors and
+    weights. The tags are the training data's entity types in the base's scheme;
+    a tag the base has keeps its projection row and CRF scores, a new one starts
+    as in a new network (drawn from ``config.seed``), and a tag the data lacks goes.
+    """
+    base, base_encoder, saved = load_model(resolve_model(config.base))
+    if not isinstance(base, BiLSTMCRF):
+        raise TaggerError(f"{config.base}: an ensemble of {len(base.members)} networks; --base takes one network "
+                          "(en-conll03-fast, or one member of an ensemble trained here: DIR/members/K)")
+    scheme = saved["tag_scheme"]
+    types = entity_types(label for sentence in train_sentences for label in sentence.labels)
+    tags = Vocabulary(scheme_labels(types, scheme))
+    kept = [(row, base_encoder.tags.id(name)) for row, name in enumerate(tags.names) if name in base_encoder.tags]
+    new_rows, old_rows = (torch.tensor(rows, dtype=torch.long) for rows in zip(*kept)) if kept else ([], [])
+    torch.manual_seed(config.seed)
+    projection = nn.Linear(base.projection.in_features, len(tags))
+    crf = CRF(len(tags), batch_first=True)
+    with torch.no_grad():
+        projection.weight[new_rows] = base.projection.weight[old_rows]
+        projection.bias[new_rows] = base.projection.bias[old_rows]
+        crf.start_transitions[new_rows] = base.crf.start_transitions[old_rows]
+        crf.end_transitions[new_rows] = base.crf.end_transitions[old_rows]
+        crf.transitions[new_rows[:, None], new_rows] = base.crf.transitions[old_rows[:, None], old_rows]
+    base.projection, base.crf = projection, crf
+    base.config = replace(base.config, num_tags=len(tags))
+    encoder = Encoder(base_encoder.words, base_encoder.chars, tags, base_encoder.lowercase)
+    return base, encoder, replace(config, tag_scheme=scheme)
 
 
 def _initial_model(network: ModelConfig, encoder: Encoder, embeddings: Embeddings | None, seed: int) -> BiLSTMCRF:
@@ -703,6 +753,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                       help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
                       "its saved options apply, --epochs may extend it)")
     data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
+    data.add_argument("--base", metavar="MODEL",
+                      help="start from a trained network (a model directory or shipped name, e.g. en-conll03-fast): "
+                      "its vocabulary, sizes and weights; tags it shares with --train keep their scores, others start "
+                      "afresh. Fine-tuning on a corpus of your own, with its own entity types if need be")
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
@@ -812,10 +866,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("dropout", "word_dropout"):
         if not 0 <= getattr(args, name) < 1:
             raise TaggerError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(args, name)}")
+    if args.base:
+        # The base decides these; a value given here would be quietly ignored.
+        decided = [action for action in parser._actions if action.dest in _DECIDED_BY_BASE
+                   and getattr(args, action.dest) != parser.get_default(action.dest)]
+        if decided:
+            raise TaggerError(f"{', '.join(action.option_strings[0] for action in decided)}: with --base, the "
+                              "network, its vocabulary and its tag scheme are the base model's")
+        if args.members != parser.get_default("members"):
+            raise TaggerError("--base starts one network: leave out --members")
+        args.members = 1  # a recipe's ensemble size does not apply
     columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
+        if args.base:
+            raise TaggerError("--resume continues its run from where it stopped: leave out --base")
         train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         return 0
@@ -836,7 +902,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
         freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
-        teacher=args.teacher, teacher_weight=args.teacher_weight,
+        teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
@@ -845,6 +911,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
           jobs=args.jobs)
     return 0
+
+
+# Options that ``--base`` decides (and ``--members``: it starts one network).
+_DECIDED_BY_BASE = frozenset({
+    "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
+    "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory",
+})
 
 
 def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[Sentence], list[Sentence]]:

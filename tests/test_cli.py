@@ -292,3 +292,28 @@ def test_every_option_is_documented_and_help_shows_only_real_defaults(module):
     on_off = [action for action in parser._actions if isinstance(action, argparse.BooleanOptionalAction)]
     assert text.count("(default: False)") == sum(action.default is False for action in on_off)
     assert re.search(rf"--batch-size BATCH_SIZE [^()]+ \(default: {parser.get_default('batch_size')}\)", text)
+
+
+def test_train_command_fine_tunes_a_shipped_network_on_a_new_label_set(tmp_path):
+    for name in ("train", "dev"):  # the sample corpus with PER read as PERSON
+        text = (SAMPLE / f"{name}.conll").read_text()
+        (tmp_path / f"{name}.conll").write_text(text.replace("-PER\n", "-PERSON\n"))
+    data = ["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll")]
+    output = tmp_path / "tuned"
+    done = run("train.py", *data, "--output", str(output), "--base", "en-conll03-fast", "--epochs", "1")
+    assert done.returncode == 0, done.stderr
+    tagged = run("tag.py", "--model", str(output), "--input-format", "text", "--format", "inline", "-",
+                 input="Angela Merkel visited Paris.\n")
+    assert tagged.stdout == "[PERSON Angela Merkel] visited [LOC Paris] .\n"
+    refusals = {
+        ("--base", "en-conll03-fast", "--hidden-size", "50", "--embeddings", "glove-6b-50d"):
+            "error: --embeddings, --hidden-size: with --base, the network, its vocabulary and its tag scheme are "
+            "the base model's",
+        ("--base", "en-conll03-fast", "--members", "2"): "error: --base starts one network: leave out --members",
+        ("--base", "en-conll03"): "error: en-conll03: an ensemble of 3 networks; --base takes one network "
+                                  "(en-conll03-fast, or one member of an ensemble trained here: DIR/members/K)",
+    }
+    for options, message in refusals.items():
+        refused = run("train.py", *data, "--output", str(tmp_path / "refused"), *options)
+        assert (refused.returncode, refused.stderr.strip()) == (2, message)
+        assert not (tmp_path / "refused").exists()

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import torch
 
@@ -283,3 +284,44 @@ def test_gradients_are_the_same_on_every_run_with_two_threads():
             assert all(torch.equal(a, b) for a, b in zip(first, gradients()))
     finally:
         torch.set_num_threads(before)
+
+
+def _with_person(sentences):
+    """The sentences with their PER entities relabelled PERSON: a label set the sample model has not seen."""
+    return [replace(s, labels=[label.replace("-PER", "-PERSON") for label in s.labels]) for s in sentences]
+
+
+def test_a_base_network_carries_over_all_but_the_tags_it_does_not_share(sample_model):
+    from tagger.training import TrainingConfig, _from_base
+
+    base, base_encoder, _ = load_model(sample_model[0])
+    train = _with_person(read_corpus(SAMPLE / "train.conll"))
+    model, encoder, config = _from_base(TrainingConfig(base=str(sample_model[0]), tag_scheme="IOB2"), train)
+    assert config.tag_scheme == "BIOES"  # the base's, whatever was asked
+    assert encoder.words.names == base_encoder.words.names and encoder.chars.names == base_encoder.chars.names
+    assert encoder.tags.names == ["O"] + [f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PERSON") for p in "BIES"]
+    assert model.config.num_tags == len(encoder.tags) and model.projection.out_features == len(encoder.tags)
+    for name in ("lstm.weight_ih_l0", "char_cnn.conv.weight", "word_embedding.weight"):
+        torch.testing.assert_close(model.state_dict()[name], base.state_dict()[name])
+    old = [base_encoder.tags.id(tag) for tag in encoder.tags.names if not tag.endswith("PERSON")]
+    new = [encoder.tags.id(tag) for tag in encoder.tags.names if not tag.endswith("PERSON")]
+    torch.testing.assert_close(model.projection.weight[new], base.projection.weight[old])
+    torch.testing.assert_close(model.crf.transitions[new][:, new], base.crf.transitions[old][:, old])
+    torch.testing.assert_close(model.crf.start_transitions[new], base.crf.start_transitions[old])
+    person = encoder.tags.id("S-PERSON")
+    assert not torch.allclose(model.projection.weight[person], base.projection.weight[base_encoder.tags.id("S-PER")])
+
+
+def test_fine_tuning_learns_a_new_label_set_from_where_the_base_left_off(sample_model, tmp_path):
+    from tagger.training import TrainingConfig, train
+
+    train_sentences, dev = (_with_person(read_corpus(SAMPLE / name)) for name in ("train.conll", "dev.conll"))
+    one_epoch = TrainingConfig(epochs=1, seed=3)
+    tuned = train(train_sentences, dev, tmp_path / "tuned", replace(one_epoch, base=str(sample_model[0])),
+                  source_scheme="IOB2", log=lambda message: None)
+    new = train(train_sentences, dev, tmp_path / "new", one_epoch, {"hidden_size": 64}, source_scheme="IOB2",
+                log=lambda message: None)
+    assert tuned["f1"] > 0.85 and tuned["f1"] > new["f1"] + 0.3  # 0.95 against 0.09 when written
+    tagger = Tagger.load(tmp_path / "tuned")
+    assert "PERSON" in {entity.label for sentence in dev[:50] for entity in tagger.tag(sentence.tokens)}
+    assert json.loads((tmp_path / "tuned" / CONFIG_FILE).read_text())["training"]["base"] == str(sample_model[0])
