@@ -200,15 +200,14 @@ def train(
         if config.members > 1:
             raise TaggerError("--base starts one network: leave out --members")
         model, encoder, config = _from_base(config, train_sentences)
-        network = model.config
     else:
         encoder = build_encoder(train_sentences, embeddings, config)
         network = _new_network(encoder, train_sentences, embeddings, config, model_config or {})
+        model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
+    network = model.config
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
-    if not config.base:
-        model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     log(
         f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
