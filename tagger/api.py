@@ -16,7 +16,7 @@ from torch import nn
 from .corpus import Context, document_contexts, document_ids
 from .encoding import Encoder
 from .inference import CharFeatureCache, decode_sentences, joined, tag_distributions
-from .schemes import SCHEMES, SchemeError, Span, spans_to_tags, tags_to_spans
+from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
@@ -127,7 +127,7 @@ class Tagger:
     @property
     def labels(self) -> list[str]:
         """Entity types the model predicts."""
-        return sorted({tag.partition("-")[2] for tag in self.encoder.tags.names} - {""})
+        return entity_types(self.encoder.tags.names)
 
     def tag(self, sentence: Input, nbest: int | None = None) -> list[Entity] | list[Reading]:
         """Entities of one sentence: a string (tokenized by ``tagger.tokenizer``) or a list of tokens.

@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
     from .corpus import document_starts, read_corpus
     from .inference import classification_report, entity_scores
+    from .schemes import entity_types
 
     started = time.perf_counter()
     gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
@@ -101,7 +102,7 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
         tagged = [_above(result, args.min_score) for result in tagged]
     seconds = time.perf_counter() - started  # reading and tagging; scoring is not the model's time
     gold_tags = [sentence.labels for sentence in gold]
-    unseen = sorted({tag.partition("-")[2] for tags in gold_tags for tag in tags} - {""} - set(tagger.labels))
+    unseen = sorted(set(entity_types(tag for tags in gold_tags for tag in tags)) - set(tagger.labels))
     if unseen:
         print(f"warning: {args.eval} has entity types the model never predicts: {', '.join(unseen)} "
               "(scored as missed entities)", file=sys.stderr)
