@@ -230,8 +230,7 @@ class Tagger:
         A string of several sentences is read as them: consecutive sentences of
         its document (of its own, unless ``document_starts`` puts it in one).
         """
-        token_lists = [tokens[start:end] for (_, tokens, _, starts) in prepared
-                       for start, end in zip(starts, [*starts[1:], len(tokens)])]
+        token_lists = [sentence for (_, tokens, _, starts) in prepared for sentence in _split(tokens, starts)]
         if len(token_lists) > len(prepared):
             document_starts = [k == 0 and (document_starts is None or document_starts[i])
                                for i, (_, _, _, starts) in enumerate(prepared) for k in range(len(starts))]
@@ -307,6 +306,13 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], li
         offsets.append((start, end))
         start = end + 1
     return text, tokens, offsets, [0]
+
+
+def _split(tokens: list[str], starts: list[int]) -> list[list[str]]:
+    """The sentences of ``tokens`` that begin at ``starts``."""
+    if len(starts) == 1:
+        return [tokens]
+    return [tokens[start:end] for start, end in zip(starts, [*starts[1:], len(tokens)])]
 
 
 def _tagged(
