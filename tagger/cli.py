@@ -34,7 +34,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--input-format", choices=("conll", "text"), default="conll",
                         help="conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
-                        "capital, blank lines between documents; output keeps one record per line")
+                        "capital, blank lines between documents; jsonl and inline write a record per line")
     parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence; "
                         "inline: one line per sentence with entities bracketed, [PER Angela Merkel]")
@@ -179,14 +179,30 @@ def _tag_chunk(tagger, chunk: list, begins_document: Callable[[object], bool], a
     elif args.format == "inline":
         output.write("".join(_inline(result) + "\n" for result in tagged))
     else:
-        pairs = [
-            (item if isinstance(item, Sentence) else Sentence(result.tokens), result.tags)
-            for item, result in zip(chunk, tagged)
-            if result.tokens
-        ]
+        pairs = []
+        for i, (item, result) in enumerate(zip(chunk, tagged)):
+            if isinstance(item, Sentence):
+                pairs.append((item, result.tags))
+            elif result.tokens:  # a line of text; a blank one separates documents
+                pairs += _text_sentences(result, begins_document=starts[i] and i > 0)
         write_conll(pairs, output)
     output.flush()
     return sum(len(result.tokens) for result in tagged)
+
+
+def _text_sentences(tagged, begins_document: bool) -> list:
+    """A tagged line of text as CoNLL sentences (one for each of its sentences), with their tags.
+
+    A line that begins a document (after a blank line) is marked as CoNLL-2003
+    marks one, with ``-DOCSTART-``, so that the file reads back in the same documents.
+    """
+    from .corpus import Sentence
+    from .tokenizer import sentence_starts
+
+    starts = sentence_starts([(token, start, end) for token, (start, end) in zip(tagged.tokens, tagged.offsets)])
+    ends = [*starts[1:], len(tagged.tokens)]
+    return [(Sentence(tagged.tokens[start:end], document_start="-DOCSTART-" if begins_document and k == 0 else None),
+             tagged.tags[start:end]) for k, (start, end) in enumerate(zip(starts, ends))]
 
 
 def _above(tagged, min_score: float, scheme: str = "IOB2"):

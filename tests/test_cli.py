@@ -147,6 +147,21 @@ def test_tag_text_from_stdin(sample_model):
     assert conll.stdout.splitlines()[:2] == ["Angela B-PER", "Merkel I-PER"]
 
 
+def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample_model, tmp_path):
+    text = "Angela Merkel visited Paris. She met Mr. Smith there.\n\n\nReuters said so.\nJohn Smith left!\n"
+    arguments = ["tag.py", "--model", str(sample_model[0]), "--input-format", "text", "-"]
+    records = [json.loads(line) for line in run(*arguments, "--format", "jsonl", input=text).stdout.splitlines()]
+    conll = tmp_path / "tagged.conll"
+    done = run(*arguments, "--output", str(conll), input=text)
+    assert done.returncode == 0, done.stderr
+    sentences = list(read_conll(conll))
+    assert [" ".join(sentence.tokens) for sentence in sentences] == [
+        "Angela Merkel visited Paris .", "She met Mr. Smith there .", "Reuters said so .", "John Smith left !"]
+    assert [sentence.document_start is not None for sentence in sentences] == [False, False, True, False]
+    lines = [record for record in records if record["tokens"]]
+    assert [tag for sentence in sentences for tag in sentence.labels] == [tag for line in lines for tag in line["tags"]]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
