@@ -9,7 +9,8 @@ As in CoNLL-2003, a period stays with an initial (``George W. Bush``), with a
 common abbreviation (``Mr.``, ``St.``, ``Inc.``, ``Calif.``) and with the number
 of a ranked list (``1. Michael Johnson``), except where it ends the text: a
 sentence's full stop is a token of its own. Runs of one punctuation mark
-(``--``, ``...``) and currencies such as ``US$`` are one token each. Of the
+(``--``, ``...``), currencies such as ``US$``, web addresses and e-mail addresses
+are one token each. Of the
 250,056 tokens of eng.train and eng.testb, each followed by a space, these
 rules split 899 (``+44``, ``.500``, ...), where splitting every period split 2,913.
 
@@ -33,7 +34,11 @@ _ABBREVIATIONS = (
     "vs etc"
 ).split()
 
-_TOKEN = re.compile(
+_ADDRESSES = r"""
+    (?:https?://|www\.)\S+?(?=[.,;:!?'")\]]*(?:\s|\Z))  # web addresses, without the punctuation after them
+    | [\w.+-]+@\w[\w-]*(?:\.[\w-]+)+    # e-mail addresses
+    | """
+_WORDS = (
     r"""
     \w+(?=n't\b)                      # "does" of "doesn't"
     | n't\b                           # "n't"
@@ -46,14 +51,17 @@ _TOKEN = re.compile(
     | \w+(?:[-'’&]\w+)*(?<!'s)        # words, hyphenated words, O'Neil, AT&T
     | ([^\w\s])\1+                    # runs of one mark: -- ... !!
     | \S                              # anything else, one character at a time
-    """.replace("ABBREVIATIONS", "|".join(_ABBREVIATIONS)),
-    re.VERBOSE | re.IGNORECASE,
+    """.replace("ABBREVIATIONS", "|".join(_ABBREVIATIONS))
 )
+_TOKEN = re.compile(_WORDS, re.VERBOSE | re.IGNORECASE)
+# Trying the address rules at every token made tokenizing eng.testb 20% slower: only where one may be.
+_TOKEN_OR_ADDRESS = re.compile(_ADDRESSES + _WORDS, re.VERBOSE | re.IGNORECASE)
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Tokens of ``text`` as ``(token, start_char, end_char)``, end exclusive."""
-    return [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+    pattern = _TOKEN_OR_ADDRESS if "@" in text or "://" in text or "www." in text else _TOKEN
+    return [(match.group(), match.start(), match.end()) for match in pattern.finditer(text)]
 
 
 _SENTENCE_ENDS = frozenset(".!?") | {"!!", "??", "!!!", "???"}

@@ -28,6 +28,9 @@ def test_tokenizer_offsets():
     ("He scored 3. Then 4.", ["He", "scored", "3", ".", "Then", "4", "."]),  # a rank only where a line opens
     ("Wait -- it cost US$ 5 ... or HK$3!!", ["Wait", "--", "it", "cost", "US$", "5", "...", "or", "HK$", "3", "!!"]),
     ("a -. b", ["a", "-", ".", "b"]),
+    ("Read https://www.reuters.com/world/europe, or mail press@siemens.com.",
+     ["Read", "https://www.reuters.com/world/europe", ",", "or", "mail", "press@siemens.com", "."]),
+    ('(see www.bbc.co.uk) "http://x.org/a?b=1".', ["(", "see", "www.bbc.co.uk", ")", '"', "http://x.org/a?b=1", '"', "."]),
 ])
 def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens):
     found = tokenize(text)
