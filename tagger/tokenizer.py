@@ -12,7 +12,7 @@ sentence's full stop is a token of its own. Runs of one punctuation mark
 (``--``, ``...``), currencies such as ``US$``, web addresses and e-mail addresses
 are one token each. Of the
 250,056 tokens of eng.train and eng.testb, each followed by a space, these
-rules split 899 (``+44``, ``.500``, ...), where splitting every period split 2,913.
+rules split 896 (``+44``, ``.500``, ...), where splitting every period split 2,913.
 
 ``sentence_starts`` splits a text's tokens into sentences: after a full stop,
 question or exclamation mark (and any closing quotes or brackets) that a
