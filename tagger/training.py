@@ -8,6 +8,7 @@ best weights -> done.
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import json
 import math
@@ -150,7 +151,9 @@ def whole_document_batches(documents: Sequence[int], batch_size: int, rng: rando
 
     ``documents[i]`` is sentence i's document id. A batch takes documents until
     the next would take it past ``batch_size`` sentences; a longer document
-    makes a batch of its own. Document memory pools a word's states within a batch.
+    makes a batch of its own, up to ``LONGEST_DOCUMENT`` sentences: one longer
+    still is cut into batches of ``batch_size`` consecutive sentences.
+    Document memory pools a word's states within a batch.
     """
     by_document: dict[int, list[int]] = {}
     for i, document in enumerate(documents):
@@ -160,6 +163,9 @@ def whole_document_batches(documents: Sequence[int], batch_size: int, rng: rando
     batches: list[list[int]] = []
     current: list[int] = []
     for document in shuffled:
+        if len(document) > LONGEST_DOCUMENT:
+            batches += [document[k : k + batch_size] for k in range(0, len(document), batch_size)]
+            continue
         if current and len(current) + len(document) > batch_size:
             batches.append(current)
             current = []
@@ -167,6 +173,12 @@ def whole_document_batches(documents: Sequence[int], batch_size: int, rng: rando
     if current:
         batches.append(current)
     return batches
+
+
+# A corpus without -DOCSTART- lines (or with one at the top) is one document: read whole, it made
+# one step an epoch, and a network with document memory learned nothing. CoNLL-2003's longest
+# document has 197 sentences: every run on it, at any batch size, keeps its documents whole.
+LONGEST_DOCUMENT = 256
 
 
 def epoch_batches(lengths: Sequence[int], documents: Sequence[int] | None, batch_size: int,
@@ -447,6 +459,8 @@ def _fit(
         if state["epoch"] > 0:
             log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     examples = Examples.of(train_sentences, model.config, config.tag_scheme)
+    if examples.documents is not None:
+        _log_cut_documents(examples.documents, config.batch_size, log)
     if config.teacher and config.teacher_weight > 0:
         examples.teacher = _teacher_distributions(config.teacher, encoder, train_sentences, log)
     tokens = sum(len(s) for s in train_sentences)
@@ -497,6 +511,16 @@ def _fit(
     best = state["best"]
     log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
     return best
+
+
+def _log_cut_documents(documents: Sequence[int], batch_size: int, log) -> None:
+    """Say so when documents are too long to be a batch each (``whole_document_batches``)."""
+    sizes = collections.Counter(documents)
+    long = [size for size in sizes.values() if size > LONGEST_DOCUMENT]
+    if long:
+        log(f"{len(long)} training document(s) of more than {LONGEST_DOCUMENT} sentences "
+            f"(the longest {max(long):,}; are -DOCSTART- lines missing between documents?): document memory "
+            f"trains on them in pieces of {batch_size} consecutive sentences")
 
 
 @dataclass

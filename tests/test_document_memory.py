@@ -4,6 +4,7 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -80,6 +81,30 @@ def test_document_ids_and_batches_keep_documents_whole():
             assert len(batches) == {1: 4, 16: 1}.get(size, len(batches))  # one a document; all in one
     orders = {tuple(map(tuple, whole_document_batches(documents, 4, random.Random(seed)))) for seed in range(5)}
     assert len(orders) > 1  # documents come in a new order with each seed
+
+
+def test_a_document_too_long_for_a_batch_is_cut_into_batches_of_consecutive_sentences():
+    from tagger.training import LONGEST_DOCUMENT
+
+    documents = [0] * 3 + [1] * (LONGEST_DOCUMENT + 40) + [2] * LONGEST_DOCUMENT + [3] * 2
+    batches = whole_document_batches(documents, 16, random.Random(0))
+    assert sorted(i for batch in batches for i in batch) == list(range(len(documents)))
+    long = [batch for batch in batches if documents[batch[0]] == 1]
+    assert [len(batch) for batch in long] == [16] * (LONGEST_DOCUMENT // 16 + 2) + [(LONGEST_DOCUMENT + 40) % 16]
+    assert all(batch == list(range(batch[0], batch[0] + len(batch))) for batch in long)
+    assert [len(batch) for batch in batches if documents[batch[0]] == 2] == [LONGEST_DOCUMENT]  # whole, as ever
+
+
+def test_document_memory_learns_a_corpus_without_docstart_lines(tmp_path):
+    from tagger.training import TrainingConfig, train
+
+    # the sample corpus as one document: without its -DOCSTART- lines, 400 sentences in a row
+    sentences = [replace(s, document_start=None) for s in read_corpus(SAMPLE / "train.conll")]
+    logged = []
+    best = train(sentences, read_corpus(SAMPLE / "dev.conll"), tmp_path / "m", TrainingConfig(epochs=5, seed=3),
+                 {"hidden_size": 32, "document_memory": True}, source_scheme="IOB2", log=logged.append)
+    assert best["f1"] > 0.7  # 0.83 when written; 0.04 when the 400 sentences made one batch, a step an epoch
+    assert any("training document(s) of more than" in line and "the longest 400" in line for line in logged)
 
 
 def _model() -> tuple[BiLSTMCRF, Encoder]:
