@@ -953,7 +953,7 @@ def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[S
 
 def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
                                          dev_sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error when the dev corpus has entity types the training corpus lacks.
+    """Say so on standard error when the training corpus has no entities, or dev has types it lacks.
 
     The model can only miss them, which holds dev F1 down however well it trains
     (often a sign of mismatched label sets, as ``LOC`` against ``GPE``).
@@ -961,6 +961,10 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
     def types(sentences: Sequence[Sentence]) -> set[str]:
         return set(entity_types(label for sentence in sentences for label in sentence.labels))
 
+    if not types(train_sentences):
+        print(f"warning: {train_path} has no entities (every tag is O): the model can only learn to tag O; "
+              "is --label-column the entity tags?", file=sys.stderr)
+        return
     unseen = sorted(types(dev_sentences) - types(train_sentences))
     if unseen:
         print(f"warning: {dev_path} has entity types that {train_path} lacks: {', '.join(unseen)} "

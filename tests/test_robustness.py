@@ -89,6 +89,17 @@ def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_
     assert (tmp_path / "m" / CHECKPOINT_FILE).read_bytes() == checkpoint
 
 
+def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
+    from tagger.training import main
+
+    (tmp_path / "train.conll").write_text("Paris NNP O\nis VBZ O\n\nBob NNP O\n")
+    assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "train.conll"), "--hidden-size", "8",
+                 "--epochs", "1", "--output", str(tmp_path / "m")]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: {tmp_path / 'train.conll'} has no entities (every tag is O): the model can only learn to tag O; "
+        "is --label-column the entity tags?")
+
+
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
     """A column file without blank lines reads as one sentence, and the run learns next to nothing."""
     from tagger.training import main
