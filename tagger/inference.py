@@ -40,7 +40,7 @@ from .decode import (
 from .corpus import Context, read_lengths
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF, mean_of_others
-from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, tags_to_spans
+from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, entity_types, tags_to_spans
 
 
 @dataclass
@@ -460,9 +460,11 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 
 def classification_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> str:
-    """seqeval's per-type report (conlleval-compatible mode), four digits."""
+    """seqeval's per-type report (conlleval-compatible mode), four digits; a line saying so if there are no entities."""
     from seqeval.metrics import classification_report as seqeval_report
 
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
+    if not entity_types(tag for tags in (*gold2, *predicted2) for tag in tags):  # seqeval's report would fail
+        return "no entities, in the gold tags or the predicted ones\n"
     return seqeval_report(gold2, predicted2, digits=4, zero_division=0)

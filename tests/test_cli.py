@@ -54,6 +54,14 @@ def test_eval_prints_report_and_json(sample_model):
     assert scores["sentences"] == 100 and 0.8 < scores["f1"] <= 1.0
 
 
+def test_eval_of_a_file_without_entities_reports_so(sample_model, tmp_path):
+    gold = tmp_path / "gold.conll"
+    gold.write_text("it O\nrained O\n\n")
+    report = run("tag.py", "--model", str(sample_model[0]), "--eval", str(gold))
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("no entities, in the gold tags or the predicted ones\n\nprecision 0.0000")
+
+
 def test_tag_conll_keeps_lines_and_appends_a_tag(sample_model, tmp_path):
     output = tmp_path / "out.conll"
     done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(output))
