@@ -879,16 +879,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.set_defaults(**recipe["options"])
     args = parser.parse_args(argv)
     defaults = TrainingConfig()
+    _check_ranges(args)
     if args.threads:
         torch.set_num_threads(args.threads)
-    for name in ("epochs", "batch_size", "patience", "min_count", "members", "jobs"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise TaggerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if not 0 <= args.teacher_weight <= 1:
-        raise TaggerError(f"--teacher-weight must be in [0, 1], got {args.teacher_weight}")
-    for name in ("dropout", "word_dropout"):
-        if not 0 <= getattr(args, name) < 1:
-            raise TaggerError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(args, name)}")
     if args.base:
         # The base decides these; a value given here would be quietly ignored.
         decided = [action for action in parser._actions if action.dest in _DECIDED_BY_BASE
@@ -941,6 +934,27 @@ _DECIDED_BY_BASE = frozenset({
     "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
     "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory",
 })
+
+
+# Each numeric option's range, checked before anything is read or written (an --lr of -0.01 had
+# failed in the optimizer, after --overwrite had cleared the model directory).
+_RANGES = (
+    (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
+      "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),
+    (("lr", "clip"), lambda value: value > 0, "positive"),
+    (("lr_decay", "max_vectors", "context"), lambda value: value >= 0, "at least 0"),
+    (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
+    (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),
+)
+
+
+def _check_ranges(args: argparse.Namespace) -> None:
+    """A ``TaggerError`` for the first option given (or set by a recipe) outside its range."""
+    for names, valid, expected in _RANGES:
+        for name in names:
+            value = getattr(args, name)
+            if value is not None and not valid(value):
+                raise TaggerError(f"--{name.replace('_', '-')} must be {expected}, got {value}")
 
 
 def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[Sentence], list[Sentence]]:

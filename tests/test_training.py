@@ -170,18 +170,26 @@ def test_word_dropout_reads_words_as_unknown_in_training_only():
     assert torch.equal(seen[-1], given)
 
 
-def test_dropout_options_are_checked(tmp_path):
+def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp_path):
     import subprocess
     import sys
 
     from .conftest import ROOT
 
-    for option in ("--word-dropout", "--dropout"):
+    output = tmp_path / "m"
+    output.mkdir()
+    (output / CONFIG_FILE).write_text("{}")  # a model --overwrite would replace
+    for option, value, expected in [("--word-dropout", "1.5", "in [0, 1)"), ("--dropout", "1.5", "in [0, 1)"),
+                                    ("--lr", "-0.01", "positive"), ("--clip", "-1.0", "positive"),
+                                    ("--average", "1.5", "in [0, 1)"), ("--momentum", "1.0", "in [0, 1)"),
+                                    ("--hidden-size", "0", "at least 1"), ("--context", "-2", "at least 0"),
+                                    ("--threads", "0", "at least 1"), ("--teacher-weight", "2.0", "in [0, 1]")]:
         done = subprocess.run(
             [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-             "--output", str(tmp_path / "m"), option, "1.5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 2
-        assert done.stderr.strip() == f"error: {option} must be in [0, 1), got 1.5"
+             "--output", str(output), "--overwrite", option, value],
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert (done.returncode, done.stderr.strip()) == (2, f"error: {option} must be {expected}, got {value}")
+    assert (output / CONFIG_FILE).read_text() == "{}"
 
 
 def test_nadam_with_locked_dropout_learns_the_sample_corpus(tmp_path):
