@@ -1,3 +1,6 @@
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,35 @@ def sample_model(tmp_path_factory):
         log=lambda message: None,
     )
     return output, best
+
+
+def bench_rows(model: Path, data: Path) -> dict[str, str]:
+    """``python -m tagger.bench`` on ``model``, the sample corpus standing in for CoNLL-2003: its rows by name."""
+    shutil.copy(SAMPLE / "train.conll", data / "eng.train")
+    shutil.copy(SAMPLE / "test.conll", data / "eng.testb")
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger.bench", "--data", str(data), "--model", str(model), "--repeats", "1",
+         "--train-sentences", "50"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return {line[:40].strip(): line for line in done.stdout.splitlines()}
+
+
+def tiny_model(words: str, chars: str, **options):
+    """A seeded, untrained ``BiLSTMCRF`` of a few units (eval mode) over ``words`` and ``chars``, and its encoder.
+
+    ``options`` are ``ModelConfig``'s (``context=2``, ``document_memory=True``, ...); tags are BIOES of one type X.
+    """
+    import torch
+
+    from tagger.encoding import CASINGS, Encoder
+    from tagger.model import BiLSTMCRF, ModelConfig
+    from tagger.vocab import Vocabulary
+
+    vocabulary = Vocabulary.build(words.split())
+    encoder = Encoder(vocabulary, Vocabulary.build(chars), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
+    torch.manual_seed(0)
+    config = ModelConfig(len(vocabulary), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
+                         char_dim=4, char_filters=5, hidden_size=7, **options)
+    return BiLSTMCRF(config).eval(), encoder

@@ -11,11 +11,10 @@ import torch
 from tagger.api import Tagger
 from tagger.cli import _chunks
 from tagger.corpus import Sentence, document_contexts, document_starts, read_corpus
-from tagger.encoding import CASINGS, Encoder
-from tagger.model import BiLSTMCRF, ModelConfig
-from tagger.vocab import Vocabulary
+from tagger.encoding import Encoder
+from tagger.model import BiLSTMCRF
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, bench_rows, tiny_model
 
 SENTENCES = [["a", "b"], ["c"], ["d", "e", "f"], ["g"], ["h", "i"]]
 STARTS = [True, False, False, True, False]
@@ -44,12 +43,7 @@ def test_document_starts_follow_docstart_lines():
 
 
 def _model(context: int) -> tuple[BiLSTMCRF, Encoder]:
-    words = Vocabulary.build("a b c d e f g h i".split())
-    encoder = Encoder(words, Vocabulary.build("abcdefghi"), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
-    torch.manual_seed(0)
-    config = ModelConfig(len(words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
-                         char_dim=4, char_filters=5, hidden_size=7, context=context)
-    return BiLSTMCRF(config).eval(), encoder
+    return tiny_model("a b c d e f g h i", "abcdefghi", context=context)
 
 
 def test_a_sentence_in_context_scores_like_its_positions_in_the_whole_sequence():
@@ -173,17 +167,7 @@ def test_each_lstm_direction_run_unpacked_gives_the_packed_bidirectional_lstm(co
 
 
 def test_benchmark_of_a_model_with_context_counts_what_its_lstm_reads(context_model, tmp_path):
-    import shutil
-
-    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
-    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
-    done = subprocess.run(
-        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(context_model[0]),
-         "--repeats", "1", "--train-sentences", "50"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    rows = bench_rows(context_model[0], tmp_path)
     assert "over the sentences with their context" in rows["bare nn.LSTM forward, batch 256"]
     assert "bare nn.LSTM forward, sentences alone" in rows
     assert "eng.testb F1, --quantize" in rows

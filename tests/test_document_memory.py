@@ -17,7 +17,7 @@ from tagger.model import BiLSTMCRF, ModelConfig, mean_of_others, quantize_dynami
 from tagger.training import whole_document_batches
 from tagger.vocab import Vocabulary
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, bench_rows, tiny_model
 
 
 def test_word_memory_is_the_mean_over_the_other_tokens_of_a_group():
@@ -108,12 +108,7 @@ def test_document_memory_learns_a_corpus_without_docstart_lines(tmp_path):
 
 
 def _model() -> tuple[BiLSTMCRF, Encoder]:
-    words = Vocabulary.build("paris is big . he saw in".split())
-    encoder = Encoder(words, Vocabulary.build("parisbighesawn.P"), Vocabulary(["O", "S-X", "B-X", "I-X", "E-X"]))
-    torch.manual_seed(0)
-    config = ModelConfig(len(words), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
-                         char_dim=4, char_filters=5, hidden_size=7, document_memory=True)
-    return BiLSTMCRF(config).eval(), encoder
+    return tiny_model("paris is big . he saw in", "parisbighesawn.P", document_memory=True)
 
 
 def test_memory_groups_join_a_words_forms_within_a_document_only():
@@ -245,16 +240,6 @@ def test_train_py_takes_document_memory(tmp_path):
 
 
 def test_benchmark_of_a_model_with_document_memory_checks_it_against_the_plain_path(memory_model, tmp_path):
-    import shutil
-
-    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
-    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
-    done = subprocess.run(
-        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(memory_model[0]),
-         "--repeats", "1", "--train-sentences", "50"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    rows = bench_rows(memory_model[0], tmp_path)
     assert "all identical" in rows["same tags as the straightforward path"]
     assert "eng.testb F1, --quantize" in rows and "training, batch 16" in rows

@@ -16,7 +16,7 @@ from tagger.model import BiLSTMCRF, Ensemble, ModelConfig
 from tagger.storage import load_model
 from tagger.training import TrainingConfig, train
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, bench_rows
 
 OPTIONS = ["--hidden-size", "32", "--document-memory", "--threads", "1"]
 
@@ -155,17 +155,7 @@ def test_members_option_is_checked(tmp_path):
 
 
 def test_benchmark_of_an_ensemble_times_all_its_lstms(ensemble, tmp_path):
-    import shutil
-
-    shutil.copy(SAMPLE / "train.conll", tmp_path / "eng.train")
-    shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
-    done = subprocess.run(
-        [sys.executable, "-m", "tagger.bench", "--data", str(tmp_path), "--model", str(ensemble),
-         "--repeats", "1", "--train-sentences", "50"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {line[:40].strip(): line for line in done.stdout.splitlines()}
+    rows = bench_rows(ensemble, tmp_path)
     assert "2 LSTMs, one per ensemble member" in rows["bare nn.LSTM forward, batch 256"]
     assert "all identical" in rows["same tags as the straightforward path"]
     assert "for each of the 2 members" in rows["training, batch 16"]
