@@ -283,7 +283,7 @@ def _from_base(config: TrainingConfig, train_sentences: Sequence[Sentence]) -> t
     types = entity_types(label for sentence in train_sentences for label in sentence.labels)
     tags = Vocabulary(scheme_labels(types, scheme))
     kept = [(row, base_encoder.tags.id(name)) for row, name in enumerate(tags.names) if name in base_encoder.tags]
-    new_rows, old_rows = (torch.tensor(rows, dtype=torch.long) for rows in zip(*kept)) if kept else ([], [])
+    new_rows, old_rows = (torch.tensor(rows) for rows in zip(*kept))  # never empty: both have O
     torch.manual_seed(config.seed)
     projection = nn.Linear(base.projection.in_features, len(tags))
     crf = CRF(len(tags), batch_first=True)
