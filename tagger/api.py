@@ -7,7 +7,7 @@ import gc
 import reprlib
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -49,6 +49,8 @@ class TaggedSentence:
 
     ``text`` is the input string, or the tokens joined by single spaces when
     tokens were given; ``offsets`` are each token's ``(start_char, end_char)`` in it.
+    A string may hold several sentences, read as such: ``sentence_starts`` are
+    the indices of the tokens that begin one (``[0]`` for one sentence).
     """
 
     text: str
@@ -58,6 +60,7 @@ class TaggedSentence:
     entities: list[Entity]
     probability: float | None = None  # of this tag sequence, under the model
     readings: list["Reading"] | None = None  # n-best, when asked for
+    sentence_starts: list[int] = field(default_factory=lambda: [0])
 
 
 @dataclass
@@ -196,9 +199,9 @@ class Tagger:
                 pieces = iter(decoded)
                 decoded = [joined([next(pieces) for _ in starts], starts) for *_, starts in prepared]
             results = []
-            for (text, tokens, offsets, _), result in zip(prepared, decoded):
+            for (text, tokens, offsets, starts), result in zip(prepared, decoded):
                 tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
-                tagged.probability = result.probability
+                tagged.probability, tagged.sentence_starts = result.probability, starts
                 if result.readings is not None:
                     tagged.readings = [
                         Reading(reading.tags, reading.entities, probability)

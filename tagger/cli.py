@@ -197,9 +197,8 @@ def _text_sentences(tagged, begins_document: bool) -> list:
     marks one, with ``-DOCSTART-``, so that the file reads back in the same documents.
     """
     from .corpus import Sentence
-    from .tokenizer import sentence_starts
 
-    starts = sentence_starts([(token, start, end) for token, (start, end) in zip(tagged.tokens, tagged.offsets)])
+    starts = tagged.sentence_starts
     ends = [*starts[1:], len(tagged.tokens)]
     return [(Sentence(tagged.tokens[start:end], document_start="-DOCSTART-" if begins_document and k == 0 else None),
              tagged.tags[start:end]) for k, (start, end) in enumerate(zip(starts, ends))]

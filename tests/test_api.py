@@ -61,6 +61,7 @@ def test_a_string_of_sentences_reads_as_its_document():
     apart = tagger.predict([first, second], document_starts=[True, False])
     alone = tagger.predict([first])[0]
     assert tagged.tokens == first + second and tagged.tags == apart[0].tags + apart[1].tags
+    assert tagged.sentence_starts == [0, 4] and apart[0].sentence_starts == [0]
     # the second sentence's "John Smith" tells the network who the first one's Smith is
     assert tagged.entities[0].score != pytest.approx(alone.entities[0].score, abs=0.01)
     assert [(e.text, e.label, e.start, e.score) for e in tagged.entities] == [
