@@ -123,6 +123,11 @@ class Tagger:
             model = quantize_dynamic(model)
         return cls(model, encoder, config, directory)
 
+    def __repr__(self) -> str:
+        networks = len(getattr(self.model, "members", [self.model]))
+        return (f"Tagger(path={str(self.path)!r}, labels={self.labels}, scheme={self.config.get('tag_scheme')!r}, "
+                f"networks={networks}, words={len(self.encoder.words):,})")
+
     def clear_cache(self) -> None:
         """Forget the character features kept for the words tagged so far (each word's are kept once computed)."""
         self._char_features = CharFeatureCache()

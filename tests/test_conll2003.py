@@ -25,6 +25,8 @@ def test_the_default_model_ships_with_the_package():
     assert [(e.text, e.label) for e in entities] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
     assert Tagger.load(DEFAULT_MODEL).path == tagger.path
     assert isinstance(tagger.model, Ensemble) and len(tagger.model.members) == 3
+    assert repr(tagger) == (f"Tagger(path={str(tagger.path)!r}, labels=['LOC', 'MISC', 'ORG', 'PER'], scheme='BIOES', "
+                            "networks=3, words=400,476)")
     # one network of it, three times faster, ships beside it
     fast = Tagger.load("en-conll03-fast")
     assert isinstance(fast.model, BiLSTMCRF)
