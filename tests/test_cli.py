@@ -294,14 +294,14 @@ def test_console_commands_share_the_scripts_implementation():
     from importlib.metadata import entry_points
 
     commands = {entry.name: entry for entry in entry_points(group="console_scripts") if entry.name.startswith("tagger-")}
-    assert commands["tagger-train"].value == "tagger.training:entry_point"
+    assert commands["tagger-train"].value == "tagger.train_cli:entry_point"
     assert commands["tagger-tag"].value == "tagger.cli:entry_point"
     done = subprocess.run([sys.executable, "-c", "import sys; from tagger.cli import entry_point; "
                            "sys.argv = ['tagger-tag', '--help']; entry_point()"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: tagger-tag")
 
 
-@pytest.mark.parametrize("module", ["tagger.cli", "tagger.training"])
+@pytest.mark.parametrize("module", ["tagger.cli", "tagger.train_cli"])
 def test_every_option_is_documented_and_help_shows_only_real_defaults(module):
     import argparse
     import importlib

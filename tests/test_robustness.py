@@ -71,7 +71,7 @@ def test_resume_command(tmp_path):
 
 def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
     from tagger.corpus import CorpusError
-    from tagger.training import main
+    from tagger.train_cli import main
 
     (tmp_path / "train.conll").write_text("Paris B-LOC\nis O\nnice O\n\nBob B-PER\nsmiled O\n")
     (tmp_path / "dev.conll").write_text("Paris B-LOC\nand O\nAcme B-ORG\n")
@@ -90,7 +90,7 @@ def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_
 
 
 def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
-    from tagger.training import main
+    from tagger.train_cli import main
 
     (tmp_path / "train.conll").write_text("Paris NNP O\nis VBZ O\n\nBob NNP O\n")
     assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "train.conll"), "--hidden-size", "8",
@@ -102,7 +102,7 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
 
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
     """A column file without blank lines reads as one sentence, and the run learns next to nothing."""
-    from tagger.training import main
+    from tagger.train_cli import main
 
     lines = [line for line in (SAMPLE / "train.conll").read_text().splitlines() if line and "DOCSTART" not in line]
     assert len(lines) > 1000
