@@ -300,7 +300,7 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], li
     """
     if isinstance(sentence, str):
         found = tokenize(sentence)
-        starts = sentence_starts(found) or [0]
+        starts = sentence_starts(found, sentence) or [0]
         return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found], starts
     try:
         tokens = list(sentence)

@@ -16,8 +16,8 @@ rules split 896 (``+44``, ``.500``, ...), where splitting every period split 2,9
 
 ``sentence_starts`` splits a text's tokens into sentences: after a full stop,
 question or exclamation mark (and any closing quotes or brackets) that a
-capitalized word or an opening quote follows. Periods the tokenizer keeps on
-abbreviations and initials end no sentence.
+capitalized word or an opening quote follows, and at blank lines. Periods the
+tokenizer keeps on abbreviations and initials end no sentence.
 """
 
 from __future__ import annotations
@@ -69,12 +69,20 @@ _CLOSERS = frozenset("\"')]’”")
 _OPENERS = frozenset("\"'(‘“")
 
 
-def sentence_starts(tokens: list[tuple[str, int, int]]) -> list[int]:
-    """Indices of the tokens (as ``tokenize`` gives them) that begin a sentence: 0, then one after each end."""
+def sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None) -> list[int]:
+    """Indices of the tokens (as ``tokenize`` gives them) that begin a sentence: 0, then one after each end.
+
+    With the ``text`` they come from, a token after a blank line begins one too:
+    a heading or a list item without a full stop ends there. A single line break
+    ends nothing, since text is often wrapped mid-sentence.
+    """
     starts = [0] if tokens else []
     ended = False
     for i, (token, start, _) in enumerate(tokens):
-        if ended:
+        if i and text is not None and text.count("\n", tokens[i - 1][2], start) > 1:  # only spaces between tokens
+            starts.append(i)
+            ended = False
+        elif ended:
             # A quote or bracket right after the mark closes the sentence; after a space, it opens the next.
             if token in _CLOSERS and start == tokens[i - 1][2]:
                 continue

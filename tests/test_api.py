@@ -44,12 +44,23 @@ def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens
     ("It rose 3.5%. (Reuters) Bonds fell... Really?", ["It rose 3.5 % .", "( Reuters ) Bonds fell ... Really ?"]),
     ("He is No. 1 in the U.S. Army. ok.", ["He is No . 1 in the U.S. Army . ok ."]),  # no capital after: no break
     ("", []),
+    # a blank line ends a sentence, a single line break does not (wrapped text)
+    ("Talks in Geneva\n\nThe minister left\r\n \r\nfor Bonn", ["Talks in Geneva", "The minister left", "for Bonn"]),
+    ("The minister\nleft. He flew.\n\n\"Why?\" he asked.", ["The minister left .", "He flew .", '" Why ? " he asked .']),
 ])
 def test_sentence_starts(text, sentences):
     tokens = tokenize(text)
-    starts = sentence_starts(tokens)
+    starts = sentence_starts(tokens, text)
     words = [token for token, _, _ in tokens]
     assert [" ".join(words[a:b]) for a, b in zip(starts, [*starts[1:], len(words)])] == sentences
+
+
+def test_a_blank_line_in_a_string_ends_a_sentence():
+    tagger = Tagger.load("en-conll03-fast")
+    first, second = ["Talks", "in", "Geneva"], ["The", "German", "minister", "left", "for", "Bonn"]
+    tagged = tagger.predict(["Talks in Geneva\n\nThe German minister left for Bonn"])[0]
+    apart = tagger.predict([first, second], document_starts=[True, False])
+    assert tagged.sentence_starts == [0, 3] and tagged.tags == apart[0].tags + apart[1].tags
 
 
 def test_a_string_of_sentences_reads_as_its_document():
