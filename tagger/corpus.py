@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import random
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -214,6 +215,31 @@ def document_ids(starts: Sequence[bool]) -> list[int]:
         current += bool(start) or i == 0
         ids.append(current)
     return ids
+
+
+def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """``sentences`` in two parts, each in corpus order: the rest, and about ``fraction`` of them held out (a dev set).
+
+    Whole documents are held out, so that no document is both trained on and
+    scored, where the corpus has ``HOLD_OUT_DOCUMENTS_FROM`` or more; single
+    sentences otherwise. Which ones is drawn from ``seed``: the same seed gives the same parts.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    units = document_ids(document_starts(sentences))
+    if len(sentences) and units[-1] + 1 < HOLD_OUT_DOCUMENTS_FROM:
+        units = list(range(len(sentences)))
+    count = units[-1] + 1 if units else 0
+    if count < 2:
+        source = sentences[0].source if sentences else "<input>"
+        raise CorpusError(source, None, f"{len(sentences)} sentence(s): too few to hold out a dev set from")
+    held = set(random.Random(seed).sample(range(count), min(count - 1, max(1, round(fraction * count)))))
+    return ([sentence for sentence, unit in zip(sentences, units) if unit not in held],
+            [sentence for sentence, unit in zip(sentences, units) if unit in held])
+
+
+# Documents a corpus needs for ``hold_out`` to hold out whole ones (a tenth is then one or more).
+HOLD_OUT_DOCUMENTS_FROM = 10
 
 
 def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO) -> None:

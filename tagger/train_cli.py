@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
-from .corpus import Sentence, read_corpus
+from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, read_corpus
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
 from .schemes import SCHEMES, detect_scheme, entity_types
-from .storage import CONFIG_FILE, WEIGHTS_FILE
+from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, resume, train
 
 
@@ -38,7 +38,11 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
-    data.add_argument("--dev", required=True, help="development corpus, used to pick the best epoch")
+    data.add_argument("--dev", help="development corpus, used to pick the best epoch (default: part of --train, "
+                      "held out: see --dev-fraction)")
+    data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
+                      help="without --dev: hold out this fraction of --train's documents as dev (of its sentences, "
+                      f"if it has fewer than {HOLD_OUT_DOCUMENTS_FROM} documents), drawn with --seed, and train on the rest")
     data.add_argument("--output", type=Path, help="model directory to write")
     data.add_argument("--resume", type=Path, metavar="MODEL_DIR",
                       help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
@@ -166,7 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError("--resume continues in its own directory: leave out --output")
         if args.base:
             raise TaggerError("--resume continues its run from where it stopped: leave out --base")
-        train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
+        saved = read_config(args.resume)["training"]
+        held_out = saved.get("dev_fraction", 0.0)
+        if held_out and args.dev is not None:
+            raise TaggerError(f"the run in {args.resume} holds out part of --train as dev: leave out --dev")
+        if not held_out and args.dev is None:
+            raise TaggerError(f"the run in {args.resume} was given --dev: give it again")
+        train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, saved["seed"])
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         return 0
     if args.output is None:
@@ -178,7 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif output.exists() and not output.is_dir():
         raise TaggerError(f"{output}: exists and is not a directory")
 
-    train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns)
+    if args.dev is not None and args.dev_fraction != parser.get_default("dev_fraction"):
+        raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
+    held_out = args.dev_fraction if args.dev is None else 0.0
+    train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, args.seed)
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -186,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
         freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
-        teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base,
+        teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base, dev_fraction=held_out,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
@@ -212,6 +225,7 @@ _RANGES = (
     (("lr", "clip"), lambda value: value > 0, "positive"),
     (("lr_decay", "max_vectors", "context"), lambda value: value >= 0, "at least 0"),
     (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
+    (("dev_fraction",), lambda value: 0 < value < 1, "in (0, 1)"),
     (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),
 )
 
@@ -225,9 +239,21 @@ def _check_ranges(args: argparse.Namespace) -> None:
                 raise TaggerError(f"--{name.replace('_', '-')} must be {expected}, got {value}")
 
 
-def _read_corpora(train_path: str, dev_path: str, columns: dict) -> tuple[list[Sentence], list[Sentence]]:
-    """The training and dev corpora, with a warning on standard error for what would quietly spoil the run."""
-    train_sentences, dev_sentences = read_corpus(train_path, **columns), read_corpus(dev_path, **columns)
+def _read_corpora(train_path: str, dev_path: str | None, columns: dict, dev_fraction: float,
+                  seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """The training and dev corpora, with a warning on standard error for what would quietly spoil the run.
+
+    Without ``dev_path``, dev is ``dev_fraction`` of the training corpus, held out (``corpus.hold_out``).
+    """
+    train_sentences = read_corpus(train_path, **columns)
+    if dev_path is None:
+        total = len(train_sentences)
+        train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, seed)
+        dev_path = f"the dev part held out of {train_path}"
+        print(f"dev: {len(dev_sentences)} of the {total} sentences of {train_path}, held out (--dev-fraction "
+              f"{dev_fraction:g}, --seed {seed}); training on the other {len(train_sentences)}")
+    else:
+        dev_sentences = read_corpus(dev_path, **columns)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
     _warn_of_long_sentences([*train_sentences, *dev_sentences])
     return train_sentences, dev_sentences

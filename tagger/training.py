@@ -78,6 +78,9 @@ class TrainingConfig:
     teacher_weight: float = 0.5
     # A trained network (directory or shipped name) to start from instead of a new one: see ``_from_base``.
     base: str | None = None
+    # The share of the training corpus held out as dev when none was given (``corpus.hold_out``, drawn
+    # with ``seed``), so that a resumed run holds out the same; 0: a dev corpus was given.
+    dev_fraction: float = 0.0
 
 
 def build_encoder(

@@ -110,3 +110,34 @@ def test_hugging_face_dataset_round_trip():
     assert [(s.tokens, s.labels) for s in again] == [(s.tokens, s.labels) for s in sentences]
     with pytest.raises(CorpusError, match="dataset row 0: invalid tag 'NNP'"):
         from_dataset(to_dataset([Sentence(["EU"], ["NNP"])], labels=["NNP"]))
+
+
+def test_hold_out_holds_out_whole_documents_drawn_from_the_seed():
+    from tagger.corpus import document_ids, document_starts, hold_out
+
+    sentences = read_corpus(SAMPLE / "train.conll")
+    documents = document_ids(document_starts(sentences))
+    assert documents[-1] + 1 == 40
+    kept, held = hold_out(sentences, 0.1, seed=3)
+    # every sentence in one part, each part in corpus order, and each document wholly in one
+    assert sorted(map(id, kept + held)) == sorted(map(id, sentences))
+    assert [s for s in sentences if any(s is k for k in kept)] == kept
+    of = {id(s): d for s, d in zip(sentences, documents)}
+    assert len({of[id(s)] for s in held}) == 4 and not {of[id(s)] for s in held} & {of[id(s)] for s in kept}
+    assert held[0].document_start is not None
+    assert hold_out(sentences, 0.1, seed=3) == (kept, held)
+    assert hold_out(sentences, 0.1, seed=4)[1] != held
+
+
+def test_hold_out_holds_out_sentences_of_a_corpus_of_few_documents(tmp_path):
+    from tagger.corpus import hold_out
+
+    text = "".join(f"w{i} O\nx B-PER\n\n" for i in range(20))
+    sentences = read_corpus(write(tmp_path, text))
+    kept, held = hold_out(sentences, 0.25, seed=1)
+    assert len(held) == 5 and len(kept) == 15 and sorted(s.tokens[0] for s in kept + held) == sorted(
+        s.tokens[0] for s in sentences)
+    two = read_corpus(write(tmp_path, "a O\n\nb O\n", "two.conll"))
+    assert [len(part) for part in hold_out(two, 0.1, seed=1)] == [1, 1]  # at least one on each side
+    with pytest.raises(CorpusError, match=r"one\.conll: 1 sentence\(s\): too few to hold out a dev set from"):
+        hold_out(read_corpus(write(tmp_path, "a O\n", "one.conll")), 0.1, seed=1)

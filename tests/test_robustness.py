@@ -344,3 +344,30 @@ def test_weight_averaging_is_kept_and_resumes_exactly(tmp_path, small_corpus):
     kept, (checkpoint, _) = weights(tmp_path / "one"), load_checkpoint(tmp_path / "one")
     assert torch.equal(kept["projection.weight"], checkpoint["averaged.projection.weight"])
     assert not torch.equal(kept["projection.weight"], checkpoint["model.projection.weight"])
+
+
+def test_train_without_dev_holds_out_part_of_train_and_resume_holds_out_the_same(tmp_path, capsys):
+    from tagger.errors import TaggerError
+    from tagger.storage import read_config
+    from tagger.train_cli import main
+
+    train = ["--train", str(SAMPLE / "train.conll"), "--hidden-size", "8"]
+    assert main([*train, "--epochs", "1", "--output", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert f"dev: 40 of the 400 sentences of {SAMPLE / 'train.conll'}, held out" in out
+    assert "360 training sentences" in out and ", 40 dev;" in out
+    assert read_config(tmp_path / "m")["training"]["dev_fraction"] == 0.1
+    with pytest.raises(TaggerError, match="holds out part of --train as dev: leave out --dev"):
+        main([*train, "--dev", str(SAMPLE / "dev.conll"), "--resume", str(tmp_path / "m"), "--epochs", "2"])
+    assert main([*train, "--resume", str(tmp_path / "m"), "--epochs", "2"]) == 0
+    resumed = capsys.readouterr().out
+    assert "resuming after epoch 1" in resumed and "epoch   2" in resumed
+    assert f"dev: 40 of the 400 sentences of {SAMPLE / 'train.conll'}, held out (--dev-fraction 0.1, --seed 1)" in resumed
+    # the same sentences held out, so the same run as an uninterrupted one
+    assert main([*train, "--epochs", "2", "--output", str(tmp_path / "u")]) == 0
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == (tmp_path / "u" / "model.safetensors").read_bytes()
+    with pytest.raises(TaggerError, match="--dev-fraction holds out part of --train when there is no --dev"):
+        main([*train, "--dev", str(SAMPLE / "dev.conll"), "--dev-fraction", "0.2", "--output", str(tmp_path / "n")])
+    assert main([*train, "--dev", str(SAMPLE / "dev.conll"), "--epochs", "1", "--output", str(tmp_path / "n")]) == 0
+    with pytest.raises(TaggerError, match="was given --dev: give it again"):
+        main([*train, "--resume", str(tmp_path / "n"), "--epochs", "2"])
