@@ -78,8 +78,9 @@ def sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None)
     """
     starts = [0] if tokens else []
     ended = False
+    lines = text is not None and "\n" in text
     for i, (token, start, _) in enumerate(tokens):
-        if i and text is not None and text.count("\n", tokens[i - 1][2], start) > 1:  # only spaces between tokens
+        if lines and i and text.count("\n", tokens[i - 1][2], start) > 1:  # only spaces between tokens
             starts.append(i)
             ended = False
         elif ended:
