@@ -32,9 +32,11 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD", help="score the model on a gold CoNLL file instead of tagging")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
-    parser.add_argument("--input-format", choices=("conll", "text"), default="conll",
+    parser.add_argument("--input-format", choices=("conll", "text", "paragraphs"), default="conll",
                         help="conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
-                        "capital, blank lines between documents; jsonl and inline write a record per line")
+                        "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
+                        "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
+                        "paragraph")
     parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence; "
                         "inline: one line per sentence with entities bracketed, [PER Angela Merkel]")
@@ -125,10 +127,13 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     from .api import collector_paused
     from .corpus import read_conll
 
-    # Documents: -DOCSTART- lines separate them in column files, blank lines in text.
+    # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
     if args.input_format == "text":
         sentences: Iterator = _text_lines(path, args.encoding)
         begins_document = _is_blank
+    elif args.input_format == "paragraphs":
+        sentences = _paragraphs(path, args.encoding)
+        begins_document = _never
     else:
         sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
         begins_document = _after_docstart
@@ -226,6 +231,34 @@ def _text_lines(path: str, encoding: str) -> Iterator[str]:
     from .corpus import read_lines
 
     return (line for _, line in read_lines(path, encoding))
+
+
+def _paragraphs(path: str, encoding: str) -> Iterator[str]:
+    """The paragraphs of wrapped text: each run of non-blank lines as one string, its line breaks kept.
+
+    A run of more than ``PARAGRAPH_LINES`` lines (text with a sentence a line and no
+    blank lines, say) is cut into parts of that many, so that memory stays bounded.
+    """
+    from .corpus import read_lines
+
+    lines: list[str] = []
+    for _, line in read_lines(path, encoding):
+        if line.strip():
+            lines.append(line)
+            if len(lines) < PARAGRAPH_LINES:
+                continue
+        if lines:
+            yield "\n".join(lines)
+            lines = []
+    if lines:
+        yield "\n".join(lines)
+
+
+PARAGRAPH_LINES = 200
+
+
+def _never(item) -> bool:
+    return False
 
 
 def _is_blank(item) -> bool:

@@ -170,6 +170,37 @@ def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample
     assert [tag for sentence in sentences for tag in sentence.labels] == [tag for line in lines for tag in line["tags"]]
 
 
+def test_paragraphs_input_reads_wrapped_text(tmp_path, monkeypatch, capsys):
+    text = ("Chancellor Angela\nMerkel met Emmanuel Macron\nin Paris on Monday. They\ntalked about Siemens.\n\n\n"
+            "The talks in Berlin\nwent on.\n")
+    arguments = ["tag.py", "--model", "en-conll03-fast", "-"]
+    # read line by line, a name across a line break is cut in two
+    assert "[PER Angela Merkel]" not in run(*arguments, "--input-format", "text", "--format", "inline", input=text).stdout
+    inline = run(*arguments, "--input-format", "paragraphs", "--format", "inline", input=text).stdout.splitlines()
+    assert len(inline) == 2 and "[PER Angela Merkel]" in inline[0] and inline[1].startswith("The talks in ")
+    records = [json.loads(line) for line in run(*arguments, "--input-format", "paragraphs", "--format", "jsonl",
+                                                input=text).stdout.splitlines()]
+    assert [record["text"] for record in records] == [part.strip("\n") for part in text.split("\n\n\n")]
+    assert records[0]["entities"][0]["text"] == "Angela\nMerkel"
+    assert all(record["text"][e["start_char"] : e["end_char"]] == e["text"] for record in records for e in record["entities"])
+    conll = tmp_path / "tagged.conll"
+    assert run(*arguments, "--input-format", "paragraphs", "--output", str(conll), input=text).returncode == 0
+    sentences = list(read_conll(conll))
+    assert [" ".join(sentence.tokens) for sentence in sentences] == [
+        "Chancellor Angela Merkel met Emmanuel Macron in Paris on Monday .", "They talked about Siemens .",
+        "The talks in Berlin went on ."]
+    assert all(sentence.document_start is None for sentence in sentences)  # the file is one document
+    # a run of lines longer than a paragraph can be is cut, so that memory stays bounded
+    from tagger import cli
+
+    monkeypatch.setattr(cli, "PARAGRAPH_LINES", 2)
+    (tmp_path / "lines.txt").write_text("".join(f"Line {i} .\n" for i in range(5)))
+    assert cli.main(["--model", "en-conll03-fast", "--input-format", "paragraphs", "--format", "jsonl",
+                     str(tmp_path / "lines.txt")]) == 0
+    assert [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()] == [
+        "Line 0 .\nLine 1 .", "Line 2 .\nLine 3 .", "Line 4 ."]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
