@@ -49,9 +49,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                       "its saved options apply, --epochs may extend it)")
     data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
     data.add_argument("--base", metavar="MODEL",
-                      help="start from a trained network (a model directory or shipped name, e.g. en-conll03-fast): "
-                      "its vocabulary, sizes and weights; tags it shares with --train keep their scores, others start "
-                      "afresh. Fine-tuning on a corpus of your own, with its own entity types if need be")
+                      help="start from a trained model (a model directory or shipped name, e.g. en-conll03-fast; an "
+                      "ensemble's members are each fine-tuned): its vocabulary, sizes and weights; tags it shares with "
+                      "--train keep their scores, others start afresh. Fine-tuning on a corpus of your own, with its "
+                      "own entity types if need be")
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
@@ -162,8 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"{', '.join(action.option_strings[0] for action in decided)}: with --base, the "
                               "network, its vocabulary and its tag scheme are the base model's")
         if args.members != parser.get_default("members"):
-            raise TaggerError("--base starts one network: leave out --members")
-        args.members = 1  # a recipe's ensemble size does not apply
+            raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
+        args.members = 1  # a recipe's ensemble size does not apply: the base's does
     columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
@@ -210,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-# Options that ``--base`` decides (and ``--members``: it starts one network).
+# Options that ``--base`` decides (and ``--members``: the base's networks are the run's).
 _DECIDED_BY_BASE = frozenset({
     "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
     "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory",

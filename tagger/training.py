@@ -28,7 +28,7 @@ from .embeddings import Embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError
 from .inference import entity_scores, predict_tags, tag_distributions
-from .model import BiLSTMCRF, ModelConfig, TagDistribution
+from .model import BiLSTMCRF, ModelConfig, TagDistribution, members_of
 from .schemes import convert_tags, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
@@ -209,10 +209,12 @@ def train(
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``_fit_members``).
     """
     train_sentences = [s for s in train_sentences if len(s)]
+    bases: list[BiLSTMCRF] = []
     if config.base:
         if config.members > 1:
-            raise TaggerError("--base starts one network: leave out --members")
-        model, encoder, config = _from_base(config, train_sentences)
+            raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
+        bases, encoder, config = _from_base(config, train_sentences)
+        model = bases[0]
     else:
         encoder = build_encoder(train_sentences, embeddings, config)
         network = _new_network(encoder, train_sentences, embeddings, config, model_config or {})
@@ -239,7 +241,7 @@ def train(
         member = replace(config, seed=config.seed + k, members=1)
         _clear_run(directory)
         if k > 0:
-            model = _initial_model(network, encoder, embeddings, member.seed)
+            model = bases[k] if bases else _initial_model(network, encoder, embeddings, member.seed)
         save_config(directory, network, encoder, training=asdict(member), **settings)
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         _save(directory, start, model, *_training_state(model, member))
@@ -267,37 +269,39 @@ def _new_network(encoder: Encoder, train_sentences: Sequence[Sentence], embeddin
     )
 
 
-def _from_base(config: TrainingConfig, train_sentences: Sequence[Sentence]) -> tuple[BiLSTMCRF, Encoder, TrainingConfig]:
-    """The trained network ``config.base``, ready to train on ``train_sentences``, its encoder, and ``config`` in its scheme.
+def _from_base(config: TrainingConfig, train_sentences: Sequence[Sentence]
+               ) -> tuple[list[BiLSTMCRF], Encoder, TrainingConfig]:
+    """The trained networks of ``config.base`` (one, or each member of an ensemble), ready to train on
+    ``train_sentences``; their encoder; and ``config`` in their scheme, with one member for each.
 
     Everything but the tags carries over: vocabularies (a word the base does not
     know reads as unknown, by its characters and casing), sizes, vectors and
     weights. The tags are the training data's entity types in the base's scheme;
     a tag the base has keeps its projection row and CRF scores, a new one starts
-    as in a new network (drawn from ``config.seed``), and a tag the data lacks goes.
+    as in a new network (drawn from ``config.seed``; member k's from ``seed + k``,
+    as the members of a new ensemble are), and a tag the data lacks goes.
     """
     base, base_encoder, saved = load_model(resolve_model(config.base))
-    if not isinstance(base, BiLSTMCRF):
-        raise TaggerError(f"{config.base}: an ensemble of {len(base.members)} networks; --base takes one network "
-                          "(en-conll03-fast, or one member of an ensemble trained here: DIR/members/K)")
     scheme = saved["tag_scheme"]
     types = entity_types(label for sentence in train_sentences for label in sentence.labels)
     tags = Vocabulary(scheme_labels(types, scheme))
     kept = [(row, base_encoder.tags.id(name)) for row, name in enumerate(tags.names) if name in base_encoder.tags]
     new_rows, old_rows = (torch.tensor(rows) for rows in zip(*kept))  # never empty: both have O
-    torch.manual_seed(config.seed)
-    projection = nn.Linear(base.projection.in_features, len(tags))
-    crf = CRF(len(tags), batch_first=True)
-    with torch.no_grad():
-        projection.weight[new_rows] = base.projection.weight[old_rows]
-        projection.bias[new_rows] = base.projection.bias[old_rows]
-        crf.start_transitions[new_rows] = base.crf.start_transitions[old_rows]
-        crf.end_transitions[new_rows] = base.crf.end_transitions[old_rows]
-        crf.transitions[new_rows[:, None], new_rows] = base.crf.transitions[old_rows[:, None], old_rows]
-    base.projection, base.crf = projection, crf
-    base.config = replace(base.config, num_tags=len(tags))
+    networks = members_of(base)
+    for k, network in enumerate(networks):
+        torch.manual_seed(config.seed + k)
+        projection = nn.Linear(network.projection.in_features, len(tags))
+        crf = CRF(len(tags), batch_first=True)
+        with torch.no_grad():
+            projection.weight[new_rows] = network.projection.weight[old_rows]
+            projection.bias[new_rows] = network.projection.bias[old_rows]
+            crf.start_transitions[new_rows] = network.crf.start_transitions[old_rows]
+            crf.end_transitions[new_rows] = network.crf.end_transitions[old_rows]
+            crf.transitions[new_rows[:, None], new_rows] = network.crf.transitions[old_rows[:, None], old_rows]
+        network.projection, network.crf = projection, crf
+        network.config = replace(network.config, num_tags=len(tags))
     encoder = Encoder(base_encoder.words, base_encoder.chars, tags, base_encoder.lowercase)
-    return base, encoder, replace(config, tag_scheme=scheme)
+    return networks, encoder, replace(config, tag_scheme=scheme, members=len(networks))
 
 
 def _initial_model(network: ModelConfig, encoder: Encoder, embeddings: Embeddings | None, seed: int) -> BiLSTMCRF:

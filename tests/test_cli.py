@@ -363,9 +363,8 @@ def test_train_command_fine_tunes_a_shipped_network_on_a_new_label_set(tmp_path)
         ("--base", "en-conll03-fast", "--hidden-size", "50", "--embeddings", "glove-6b-50d"):
             "error: --embeddings, --hidden-size: with --base, the network, its vocabulary and its tag scheme are "
             "the base model's",
-        ("--base", "en-conll03-fast", "--members", "2"): "error: --base starts one network: leave out --members",
-        ("--base", "en-conll03"): "error: en-conll03: an ensemble of 3 networks; --base takes one network "
-                                  "(en-conll03-fast, or one member of an ensemble trained here: DIR/members/K)",
+        ("--base", "en-conll03", "--members", "2"):
+            "error: --base decides the networks (one, or an ensemble's members): leave out --members",
     }
     for options, message in refusals.items():
         refused = run("train.py", *data, "--output", str(tmp_path / "refused"), *options)

@@ -304,7 +304,7 @@ def test_a_base_network_carries_over_all_but_the_tags_it_does_not_share(sample_m
 
     base, base_encoder, _ = load_model(sample_model[0])
     train = _with_person(read_corpus(SAMPLE / "train.conll"))
-    model, encoder, config = _from_base(TrainingConfig(base=str(sample_model[0]), tag_scheme="IOB2"), train)
+    (model,), encoder, config = _from_base(TrainingConfig(base=str(sample_model[0]), tag_scheme="IOB2"), train)
     assert config.tag_scheme == "BIOES"  # the base's, whatever was asked
     assert encoder.words.names == base_encoder.words.names and encoder.chars.names == base_encoder.chars.names
     assert encoder.tags.names == ["O"] + [f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PERSON") for p in "BIES"]
@@ -337,3 +337,27 @@ def test_fine_tuning_learns_a_new_label_set_from_where_the_base_left_off(sample_
     train(train_sentences, dev, tmp_path / "again", replace(one_epoch, base=str(sample_model[0])),
           source_scheme="IOB2", log=lambda message: None)
     assert (tmp_path / "again" / WEIGHTS_FILE).read_bytes() == (tmp_path / "tuned" / WEIGHTS_FILE).read_bytes()
+
+
+def test_fine_tuning_an_ensemble_fine_tunes_each_member(tmp_path):
+    from tagger.model import Ensemble
+    from tagger.training import TrainingConfig, _from_base, train
+
+    train_sentences, dev = (read_corpus(SAMPLE / name) for name in ("train.conll", "dev.conll"))
+    quiet = dict(source_scheme="IOB2", log=lambda message: None)
+    train(train_sentences, dev, tmp_path / "base", TrainingConfig(epochs=2, members=2), {"hidden_size": 16}, **quiet)
+    base, _, _ = load_model(tmp_path / "base")
+    person_train, person_dev = _with_person(train_sentences), _with_person(dev)
+    networks, encoder, config = _from_base(TrainingConfig(base=str(tmp_path / "base"), seed=5), person_train)
+    assert config.members == 2 and len(networks) == 2
+    for network, member in zip(networks, base.members):  # each member carries over its own weights
+        torch.testing.assert_close(network.lstm.weight_hh_l0, member.lstm.weight_hh_l0)
+    assert not torch.equal(base.members[0].lstm.weight_hh_l0, base.members[1].lstm.weight_hh_l0)
+    person = encoder.tags.id("S-PERSON")  # a new tag's rows: drawn from seed 5 for one member, 6 for the other
+    assert not torch.equal(networks[0].projection.weight[person], networks[1].projection.weight[person])
+    tuned = train(person_train, person_dev, tmp_path / "tuned", TrainingConfig(epochs=1, base=str(tmp_path / "base")),
+                  **quiet)
+    assert tuned["f1"] > 0.5
+    model, encoder, saved = load_model(tmp_path / "tuned")
+    assert isinstance(model, Ensemble) and len(model.members) == 2 and saved["members"] == 2
+    assert "S-PERSON" in encoder.tags.names and "S-PER" not in encoder.tags.names
