@@ -6,6 +6,7 @@ import contextlib
 import gc
 import reprlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,9 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .corpus import Context, document_contexts, document_ids
+from .corpus import Context, Sentence, document_contexts, document_ids, document_starts, read_corpus
 from .encoding import Encoder
-from .inference import CharFeatureCache, decode_sentences, joined, tag_distributions
+from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
+                        tag_distributions, type_scores)
 from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, tags_to_spans
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
@@ -79,6 +81,25 @@ class Marginals:
     tokens: list[str]
     labels: list[str]
     probabilities: torch.Tensor  # (tokens, labels)
+
+
+@dataclass
+class Evaluation:
+    """A model's entity-level scores on gold sentences, as conlleval scores them (seqeval), in fractions.
+
+    ``types`` maps each entity type to its ``precision``, ``recall``, ``f1`` and
+    ``support`` (its gold entities); ``seconds`` is the time tagging took;
+    ``report`` is the per-type table as text.
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    types: dict[str, dict[str, float]]
+    sentences: int
+    tokens: int
+    seconds: float
+    report: str = field(repr=False)
 
 
 Input = str | Sequence[str]
@@ -171,11 +192,12 @@ class Tagger:
 
     def predict(
         self, sentences: Sequence[Input], batch_size: int = 256, scheme: str = "IOB2", *,
-        scores: bool = True, nbest: int = 0, document_starts: Sequence[bool] | None = None,
+        scores: bool = True, nbest: int = 0, document_starts: Sequence[bool] | None = None, min_score: float = 0.0,
     ) -> list[TaggedSentence]:
         """Tokens, tags (in ``scheme``), entities and probabilities of each sentence.
 
         ``scores=False`` skips probabilities (entity ``score`` is then None), which is faster.
+        ``min_score`` drops the entities scored below it, from the entities and the tags.
         ``document_starts`` says the sentences are consecutive sentences of documents,
         True where a document begins: a model trained with context then reads each
         sentence with up to ``context`` tokens of its document on each side, one
@@ -190,6 +212,9 @@ class Tagger:
             raise TypeError("predict and tag_batch take a list of sentences; use tag() for one string")
         if nbest < 0:
             raise ValueError(f"nbest must be positive, got {nbest}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score is a probability between 0 and 1, got {min_score}")
+        scores = scores or min_score > 0
         with self._running():  # all of it: the output objects count too (see ``collector_paused``)
             prepared = [_prepare(sentence) for sentence in sentences]
             if document_starts is not None and len(document_starts) != len(sentences):
@@ -205,7 +230,10 @@ class Tagger:
                 decoded = [joined([next(pieces) for _ in starts], starts) for *_, starts in prepared]
             results = []
             for (text, tokens, offsets, starts), result in zip(prepared, decoded):
-                tagged = _tagged(text, tokens, offsets, result.spans, scheme, result.entity_scores)
+                spans, entity_scores = result.spans, result.entity_scores
+                if min_score > 0:
+                    spans, entity_scores = _above(spans, entity_scores, min_score)
+                tagged = _tagged(text, tokens, offsets, spans, scheme, entity_scores)
                 tagged.probability, tagged.sentence_starts = result.probability, starts
                 if result.readings is not None:
                     tagged.readings = [
@@ -215,6 +243,25 @@ class Tagger:
                     ]
                 results.append(tagged)
             return results
+
+    def evaluate(self, gold: str | Path | Sequence[Sentence], batch_size: int = 256,
+                 min_score: float = 0.0) -> Evaluation:
+        """Entity-level scores against ``gold``: a CoNLL file (tags in its last column) or sentences with labels.
+
+        Sentences are read as consecutive sentences of their documents (``-DOCSTART-``),
+        as ``predict`` reads documents; ``min_score`` as there.
+        """
+        sentences = read_corpus(gold) if isinstance(gold, (str, Path)) else list(gold)
+        if any(sentence.labels is None for sentence in sentences):
+            raise ValueError("gold sentences need their tags: read them with read_corpus, not as text to tag")
+        started = time.perf_counter()
+        tagged = self.predict([sentence.tokens for sentence in sentences], batch_size, scores=False,
+                              document_starts=document_starts(sentences), min_score=min_score)
+        seconds = time.perf_counter() - started
+        gold_tags, predicted = [sentence.labels for sentence in sentences], [sentence.tags for sentence in tagged]
+        return Evaluation(**entity_scores(gold_tags, predicted), types=type_scores(gold_tags, predicted),
+                          sentences=len(sentences), tokens=sum(map(len, sentences)), seconds=seconds,
+                          report=classification_report(gold_tags, predicted))
 
     def marginals(self, sentence: Input) -> Marginals:
         """Probability of each of the model's tags (its own scheme, e.g. BIOES) at each token.
@@ -321,6 +368,12 @@ def _split(tokens: list[str], starts: list[int]) -> list[list[str]]:
     if len(starts) == 1:
         return [tokens]
     return [tokens[start:end] for start, end in zip(starts, [*starts[1:], len(tokens)])]
+
+
+def _above(spans: list[Span], scores: list[float], min_score: float) -> tuple[list[Span], list[float]]:
+    """The spans scored ``min_score`` or more, with their scores."""
+    kept = [(span, score) for span, score in zip(spans, scores) if score >= min_score]
+    return [span for span, _ in kept], [score for _, score in kept]
 
 
 def _tagged(

@@ -6,10 +6,8 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -91,34 +89,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
-    from .corpus import document_starts, read_corpus
-    from .inference import classification_report, entity_scores
-    from .schemes import entity_types
+    from .corpus import read_corpus
 
-    started = time.perf_counter()
     gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
                        encoding=args.encoding)
-    tagged = tagger.predict([sentence.tokens for sentence in gold], args.batch_size, scores=args.min_score > 0,
-                            document_starts=document_starts(gold))
-    if args.min_score > 0:
-        tagged = [_above(result, args.min_score) for result in tagged]
-    seconds = time.perf_counter() - started  # reading and tagging; scoring is not the model's time
-    gold_tags = [sentence.labels for sentence in gold]
-    unseen = sorted(set(entity_types(tag for tags in gold_tags for tag in tags)) - set(tagger.labels))
+    result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
+    unseen = sorted(set(result.types) - set(tagger.labels))
     if unseen:
         print(f"warning: {args.eval} has entity types the model never predicts: {', '.join(unseen)} "
               "(scored as missed entities)", file=sys.stderr)
-    predicted = [sentence.tags for sentence in tagged]
-    scores = entity_scores(gold_tags, predicted)
-    tokens = sum(len(sentence) for sentence in gold)
     if args.json:
-        summary = {**scores, "tokens": tokens, "sentences": len(gold), "seconds": round(seconds, 3)}
+        summary = {"precision": result.precision, "recall": result.recall, "f1": result.f1, "tokens": result.tokens,
+                   "sentences": result.sentences, "seconds": round(result.seconds, 3), "types": result.types}
         output.write(json.dumps(summary) + "\n")
         return
-    output.write(classification_report(gold_tags, predicted))
+    output.write(result.report)
     output.write(
-        f"\nprecision {scores['precision']:.4f}  recall {scores['recall']:.4f}  F1 {scores['f1']:.4f}  "
-        f"({len(gold)} sentences, {tokens} tokens, {seconds:.2f} s)\n"
+        f"\nprecision {result.precision:.4f}  recall {result.recall:.4f}  F1 {result.f1:.4f}  "
+        f"({result.sentences} sentences, {result.tokens} tokens, {result.seconds:.2f} s)\n"
     )
 
 
@@ -161,11 +149,8 @@ def _tag_chunk(tagger, chunk: list, begins_document: Callable[[object], bool], a
 
     inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
     starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
-    scores = args.format == "jsonl" or args.min_score > 0
-    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores, nbest=args.nbest,
-                            document_starts=starts)
-    if args.min_score > 0:
-        tagged = [_above(result, args.min_score, args.scheme) for result in tagged]
+    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=args.format == "jsonl",
+                            nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
         for result in tagged:
             record = {
@@ -207,15 +192,6 @@ def _text_sentences(tagged, begins_document: bool) -> list:
     ends = [*starts[1:], len(tagged.tokens)]
     return [(Sentence(tagged.tokens[start:end], document_start="-DOCSTART-" if begins_document and k == 0 else None),
              tagged.tags[start:end]) for k, (start, end) in enumerate(zip(starts, ends))]
-
-
-def _above(tagged, min_score: float, scheme: str = "IOB2"):
-    """``tagged`` without its entities scored below ``min_score``, tags rewritten to match."""
-    from .schemes import spans_to_tags
-
-    kept = [entity for entity in tagged.entities if entity.score >= min_score]
-    tags = spans_to_tags([(e.label, e.start, e.end) for e in kept], len(tagged.tokens), scheme)
-    return replace(tagged, tags=tags, entities=kept)
 
 
 def _inline(tagged) -> str:

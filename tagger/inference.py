@@ -459,6 +459,20 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
+def type_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """Each entity type's precision, recall, F1 (fractions) and support (gold entities), scored as ``entity_scores``."""
+    from seqeval.metrics import classification_report as seqeval_report
+
+    gold2 = [convert_tags(tags, "IOB2") for tags in gold]
+    predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
+    if not entity_types(tag for tags in (*gold2, *predicted2) for tag in tags):  # seqeval's report would fail
+        return {}
+    report = seqeval_report(gold2, predicted2, output_dict=True, zero_division=0)
+    return {name: {"precision": float(row["precision"]), "recall": float(row["recall"]), "f1": float(row["f1-score"]),
+                   "support": int(row["support"])}
+            for name, row in report.items() if not name.endswith(" avg")}
+
+
 def classification_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> str:
     """seqeval's per-type report (conlleval-compatible mode), four digits; a line saying so if there are no entities."""
     from seqeval.metrics import classification_report as seqeval_report

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -222,3 +224,44 @@ def test_a_tagger_called_from_several_threads_at_once_tags_as_alone(sample_model
         for thread in threads:
             thread.join()
         assert [tagged[i] for i in range(len(sentences))] == expected
+
+
+def test_evaluate_scores_gold_sentences_as_tag_py_does(sample_model):
+    from tagger.corpus import document_starts, read_corpus
+    from tagger.inference import entity_scores
+    from tagger.schemes import entity_types, tags_to_spans
+
+    tagger = Tagger.load(sample_model[0])
+    gold = read_corpus(SAMPLE / "test.conll")
+    result = tagger.evaluate(gold)
+    predicted = [t.tags for t in tagger.predict([s.tokens for s in gold], document_starts=document_starts(gold))]
+    totals = entity_scores([s.labels for s in gold], predicted)
+    assert (result.precision, result.recall, result.f1) == (totals["precision"], totals["recall"], totals["f1"])
+    assert result.sentences == 100 and result.tokens == sum(map(len, gold)) and result.seconds > 0
+    assert "micro avg" in result.report
+    # a row for each type of the gold tags or the predictions; its support is its gold entities
+    assert set(result.types) == set(entity_types(tag for tags in [*predicted, *(s.labels for s in gold)] for tag in tags))
+    gold_spans = [span for s in gold for span in tags_to_spans(s.labels)]
+    assert {t: row["support"] for t, row in result.types.items()} == {
+        t: sum(label == t for label, _, _ in gold_spans) for t in result.types}
+    from_file = tagger.evaluate(SAMPLE / "test.conll")
+    assert (from_file.f1, from_file.types, from_file.report) == (result.f1, result.types, result.report)
+    with pytest.raises(ValueError, match="gold sentences need their tags"):
+        tagger.evaluate([replace(s, labels=None) for s in gold])
+
+
+def test_predict_drops_entities_scored_below_min_score(sample_model):
+    from tagger.schemes import tags_to_spans
+
+    tagger = Tagger.load(sample_model[0])
+    sentences = ["Angela Merkel visited Paris on Monday .".split(), "Tom Baker met Olga Petrova in Oslo .".split()]
+    everything = tagger.predict(sentences)
+    scores = sorted(e.score for t in everything for e in t.entities)
+    threshold = (scores[0] + scores[-1]) / 2
+    assert scores[0] < threshold < scores[-1]
+    kept = tagger.predict(sentences, scheme="BIOES", scores=False, min_score=threshold)
+    for full, some in zip(everything, kept):
+        assert some.entities == [e for e in full.entities if e.score >= threshold]
+        assert [(e.label, e.start, e.end) for e in some.entities] == tags_to_spans(some.tags)
+    with pytest.raises(ValueError, match="min_score is a probability"):
+        tagger.predict(sentences, min_score=1.5)
