@@ -6,12 +6,12 @@
 
 from .version import __version__
 
-__all__ = ["Entity", "TaggedSentence", "Tagger", "__version__"]
+__all__ = ["Entity", "Evaluation", "TaggedSentence", "Tagger", "__version__"]
 
 
 def __getattr__(name: str):
     # Importing the package stays cheap (no torch) until the API is used.
-    if name in ("Entity", "TaggedSentence", "Tagger"):
+    if name in ("Entity", "Evaluation", "TaggedSentence", "Tagger"):
         from . import api
 
         return getattr(api, name)
