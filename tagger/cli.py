@@ -129,8 +129,13 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
     # make a few objects per token, none in a cycle, and collections walking them took a quarter of reading's time.
     with _progress(path, shown=args.output is not None or not sys.stdout.isatty()) as progress, collector_paused():
-        # A chunk ends early at bad input: what was read before it is tagged and written first.
-        for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
+        # A chunk ends early at bad input: what was read before it is tagged and written first. Typed
+        # at a terminal, each sentence (or line) is tagged as soon as it is entered, on its own.
+        if path == "-" and sys.stdin.isatty():
+            chunks: Iterator[list] = ([item] for item in sentences)
+        else:
+            chunks = _chunks(sentences, CHUNK_SENTENCES, begins_document)
+        for chunk in chunks:
             progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
 
 

@@ -201,6 +201,26 @@ def test_paragraphs_input_reads_wrapped_text(tmp_path, monkeypatch, capsys):
         "Line 0 .\nLine 1 .", "Line 2 .\nLine 3 .", "Line 4 ."]
 
 
+def test_lines_typed_at_a_terminal_are_tagged_as_they_come():
+    import os
+    import select
+
+    terminal, typed_at = os.openpty()  # standard input a terminal, as when someone types
+    process = subprocess.Popen([sys.executable, "tag.py", "--model", "en-conll03-fast", "--input-format", "text",
+                                "--format", "inline", "-"], cwd=ROOT, stdin=typed_at, stdout=subprocess.PIPE)
+    try:
+        os.write(terminal, b"Angela Merkel visited Paris.\n")
+        answered, _, _ = select.select([process.stdout], [], [], 60)
+        assert answered and process.stdout.readline() == b"[PER Angela Merkel] visited [LOC Paris] .\n"
+        assert process.poll() is None  # still reading what comes next
+        os.write(terminal, b"\x04")  # end of input
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        os.close(terminal)
+        os.close(typed_at)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
