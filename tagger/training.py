@@ -76,7 +76,8 @@ class TrainingConfig:
     # ``BiLSTMCRF.loss``); e.g. an ensemble taught to one network, which tags several times faster.
     teacher: str | None = None
     teacher_weight: float = 0.5
-    # A trained network (directory or shipped name) to start from instead of a new one: see ``_from_base``.
+    # A trained model (directory or shipped name; an ensemble too) to start from instead of new networks: see
+    # ``_from_base``.
     base: str | None = None
     # The share of the training corpus held out as dev when none was given (``corpus.hold_out``, drawn
     # with ``seed``), so that a resumed run holds out the same; 0: a dev corpus was given.
