@@ -143,8 +143,10 @@ def _parse(
                         source, number, f"{name} column {index} does not exist: the line has {width} columns"
                     )
         elif len(columns) != width:
+            # Read to be tagged (no labels), a file of words a line is most likely plain text.
+            hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
             raise CorpusError(
-                source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}"
+                source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}{hint}"
             )
         if not tokens:
             first_line = number

@@ -240,7 +240,8 @@ def test_output_before_a_bad_line_is_kept(sample_model, tmp_path):
     path.write_text("Tom\nBaker\n\nvisited\nParis\n\nOslo too\n")
     done = run_tag("--model", str(sample_model[0]), str(path))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"error: {path}:7: expected 1 columns like the first line, got 2: 'Oslo too'"
+    assert done.stderr.strip() == (f"error: {path}:7: expected 1 columns like the first line, got 2: 'Oslo too'; "
+                                   "if this is plain text, --input-format text reads it")
     assert done.stdout.splitlines()[:2] == ["Tom B-PER", "Baker I-PER"] and "Paris B-LOC" in done.stdout
 
 
