@@ -103,7 +103,7 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
                    "sentences": result.sentences, "seconds": round(result.seconds, 3), "types": result.types}
         output.write(json.dumps(summary) + "\n")
         return
-    output.write(result.report)
+    output.write(result.report())
     output.write(
         f"\nprecision {result.precision:.4f}  recall {result.recall:.4f}  F1 {result.f1:.4f}  "
         f"({result.sentences} sentences, {result.tokens} tokens, {result.seconds:.2f} s)\n"

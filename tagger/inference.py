@@ -461,16 +461,17 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 def type_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
     """Each entity type's precision, recall, F1 (fractions) and support (gold entities), scored as ``entity_scores``."""
-    from seqeval.metrics import classification_report as seqeval_report
+    from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
 
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
-    if not entity_types(tag for tags in (*gold2, *predicted2) for tag in tags):  # seqeval's report would fail
+    # seqeval's rows, in its order: the types of either side, sorted
+    names = sorted({name for tags in (gold2, predicted2) for name, _, _ in get_entities(tags)})
+    if not names:
         return {}
-    report = seqeval_report(gold2, predicted2, output_dict=True, zero_division=0)
-    return {name: {"precision": float(row["precision"]), "recall": float(row["recall"]), "f1": float(row["f1-score"]),
-                   "support": int(row["support"])}
-            for name, row in report.items() if not name.endswith(" avg")}
+    rows = precision_recall_fscore_support(gold2, predicted2, average=None, zero_division=0)
+    return {name: {"precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(support)}
+            for name, precision, recall, f1, support in zip(names, *rows)}
 
 
 def classification_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> str:

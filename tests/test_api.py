@@ -238,14 +238,14 @@ def test_evaluate_scores_gold_sentences_as_tag_py_does(sample_model):
     totals = entity_scores([s.labels for s in gold], predicted)
     assert (result.precision, result.recall, result.f1) == (totals["precision"], totals["recall"], totals["f1"])
     assert result.sentences == 100 and result.tokens == sum(map(len, gold)) and result.seconds > 0
-    assert "micro avg" in result.report
+    assert "micro avg" in result.report() and result.predicted == predicted
     # a row for each type of the gold tags or the predictions; its support is its gold entities
     assert set(result.types) == set(entity_types(tag for tags in [*predicted, *(s.labels for s in gold)] for tag in tags))
     gold_spans = [span for s in gold for span in tags_to_spans(s.labels)]
     assert {t: row["support"] for t, row in result.types.items()} == {
         t: sum(label == t for label, _, _ in gold_spans) for t in result.types}
     from_file = tagger.evaluate(SAMPLE / "test.conll")
-    assert (from_file.f1, from_file.types, from_file.report) == (result.f1, result.types, result.report)
+    assert (from_file.f1, from_file.types, from_file.report()) == (result.f1, result.types, result.report())
     with pytest.raises(ValueError, match="gold sentences need their tags"):
         tagger.evaluate([replace(s, labels=None) for s in gold])
 
