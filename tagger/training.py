@@ -27,7 +27,7 @@ from .corpus import (Context, CorpusError, Sentence, document_contexts, document
 from .embeddings import Embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError
-from .inference import entity_scores, predict_tags, tag_distributions
+from .inference import entity_scores, predict_tags, tag_distributions, type_scores
 from .model import BiLSTMCRF, ModelConfig, TagDistribution, members_of
 from .schemes import convert_tags, entity_types, scheme_labels
 from .storage import (
@@ -364,7 +364,7 @@ def _fit_members(
     scores = dev_scores(ensemble, encoder, dev_sentences)
     save_weights(output, ensemble)
     append_metrics(output, {"members": members, **{f"dev_{name}": value for name, value in scores.items()}})
-    log(f"ensemble of {members}: dev F1 {scores['f1']:.4f}; model in {output}")
+    log(f"ensemble of {members}: dev {_described(scores)}; model in {output}")
     return scores
 
 
@@ -376,14 +376,23 @@ def _train_member(train_sentences, dev_sentences, directory: Path, epochs: int |
 
 
 def dev_scores(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence]) -> dict:
-    """Entity-level precision, recall and F1 of the model's tags of the dev sentences, read as in training.
+    """Entity-level precision, recall and F1 of the model's tags of the dev sentences, read as in training,
+    and each entity type's F1 (``type_f1``).
 
     (With their context or documents, as the model was trained to read them.)
     """
     documents = document_ids(document_starts(dev_sentences)) if model.config.document_memory else None
     predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences],
                              contexts=_contexts(dev_sentences, model.config.context), documents=documents)
-    return entity_scores([s.labels for s in dev_sentences], predicted)
+    gold = [s.labels for s in dev_sentences]
+    by_type = type_scores(gold, predicted)
+    return {**entity_scores(gold, predicted), "type_f1": {name: row["f1"] for name, row in by_type.items()}}
+
+
+def _described(scores: dict) -> str:
+    """``F1 0.9513 (LOC 0.9712, MISC 0.9012, ...)``: dev scores for a log line."""
+    by_type = ", ".join(f"{name} {f1:.4f}" for name, f1 in scores.get("type_f1", {}).items())
+    return f"F1 {scores['f1']:.4f}" + (f" ({by_type})" if by_type else "")
 
 
 def _vector_package(names: Sequence[str], fixed_words: int, embeddings: Embeddings | None) -> str:
@@ -515,7 +524,7 @@ def _fit(
             f"{seconds:.1f} s"
         )
     best = state["best"]
-    log(f"best dev F1 {best['f1']:.4f} at epoch {best['epoch']}; model in {output}")
+    log(f"best dev {_described(best)} at epoch {best['epoch']}; model in {output}")
     return best
 
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -27,6 +28,7 @@ def test_train_command_writes_a_model_and_refuses_to_overwrite(tmp_path):
     done = run(*args)
     assert done.returncode == 0, done.stderr
     assert "epoch   2" in done.stdout and "dev P" in done.stdout and "tokens/s" in done.stdout
+    assert re.search(r"best dev F1 [0-9.]+ \(LOC [0-9.]+, MISC [0-9.]+, ORG [0-9.]+, PER [0-9.]+\) at epoch", done.stdout)
     assert (output / "model.safetensors").is_file()
     again = run(*args)
     assert again.returncode == 2

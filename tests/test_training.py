@@ -43,6 +43,13 @@ def test_training_learns_the_sample_corpus(sample_model):
     train = read_corpus(SAMPLE / "train.conll")
     predicted = predict_tags(model, encoder, [s.tokens for s in train])
     assert entity_scores([s.labels for s in train], predicted)["f1"] == 1.0
+    # each type's dev F1, for every epoch and for the kept one: those of the saved model's tags
+    from tagger.inference import type_scores
+
+    dev = read_corpus(SAMPLE / "dev.conll")
+    kept = type_scores([s.labels for s in dev], predict_tags(model, encoder, [s.tokens for s in dev]))
+    assert best["type_f1"] == {name: row["f1"] for name, row in kept.items()} and set(kept) == {"LOC", "MISC", "ORG", "PER"}
+    assert records[best["epoch"] - 1]["dev_type_f1"] == best["type_f1"]
 
 
 def test_training_is_reproducible(tmp_path):
