@@ -461,12 +461,12 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 def type_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
     """Each entity type's precision, recall, F1 (fractions) and support (gold entities), scored as ``entity_scores``."""
-    from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
+    from seqeval.metrics.sequence_labeling import precision_recall_fscore_support
 
     gold2 = [convert_tags(tags, "IOB2") for tags in gold]
     predicted2 = [convert_tags(tags, "IOB2") for tags in predicted]
-    # seqeval's rows, in its order: the types of either side, sorted
-    names = sorted({name for tags in (gold2, predicted2) for name, _, _ in get_entities(tags)})
+    # seqeval's rows, in its order: the types of either side's entities, sorted (in IOB2 every tag but O is in one)
+    names = entity_types(tag for tags in (*gold2, *predicted2) for tag in tags)
     if not names:
         return {}
     rows = precision_recall_fscore_support(gold2, predicted2, average=None, zero_division=0)
