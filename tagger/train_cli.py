@@ -43,6 +43,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
                       help="without --dev: hold out this fraction of --train's documents as dev (of its sentences, "
                       f"if it has fewer than {HOLD_OUT_DOCUMENTS_FROM} documents), drawn with --seed, and train on the rest")
+    data.add_argument("--test", metavar="GOLD",
+                      help="a gold corpus to score the kept model on once training ends, as tag.py --eval does "
+                      "(read first, so that a bad file fails before training; never used to choose anything)")
     data.add_argument("--output", type=Path, help="model directory to write")
     data.add_argument("--resume", type=Path, metavar="MODEL_DIR",
                       help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
@@ -178,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not held_out and args.dev is None:
             raise TaggerError(f"the run in {args.resume} was given --dev: give it again")
         train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, saved["seed"])
+        test_sentences = read_corpus(args.test, **columns) if args.test else None
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
+        _score_test(args.test, test_sentences, args.resume)
         return 0
     if args.output is None:
         raise TaggerError("--output MODEL_DIR is required (or --resume MODEL_DIR)")
@@ -193,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, args.seed)
+    test_sentences = read_corpus(args.test, **columns) if args.test else None
     source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -208,7 +214,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
           jobs=args.jobs)
+    _score_test(args.test, test_sentences, output)
     return 0
+
+
+def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path) -> None:
+    """Print the kept model's scores on the test corpus, as ``tag.py --eval`` prints them (if one was given)."""
+    if sentences is None:
+        return
+    from .api import Tagger  # the tagger as users load it: constraints, temperature, an ensemble's mean
+
+    result = Tagger.load(model).evaluate(sentences)
+    print(f"test {path}: precision {result.precision:.4f}  recall {result.recall:.4f}  F1 {result.f1:.4f}")
+    print(result.report(), end="")
 
 
 # Options that ``--base`` decides (and ``--members``: the base's networks are the run's).

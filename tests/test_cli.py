@@ -36,6 +36,23 @@ def test_train_command_writes_a_model_and_refuses_to_overwrite(tmp_path):
     assert run(*args, "--overwrite").returncode == 0
 
 
+def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_path):
+    output, test = tmp_path / "model", str(SAMPLE / "test.conll")
+    bad = tmp_path / "bad.conll"
+    bad.write_text("EU B-ORG\nrejects VBZ O\n")
+    args = ["train.py", "--train", str(SAMPLE / "train.conll"), "--output", str(output), "--epochs", "2",
+            "--hidden-size", "16"]
+    refused = run(*args, "--test", str(bad))  # a bad test file fails before any training
+    assert refused.returncode == 2 and refused.stderr.startswith(f"error: {bad}:2:") and not output.exists()
+    done = run(*args, "--test", test)
+    assert done.returncode == 0, done.stderr
+    scored = json.loads(run("tag.py", "--model", str(output), "--eval", test, "--json").stdout)
+    line = [line for line in done.stdout.splitlines() if line.startswith("test ")]
+    assert line == [f"test {test}: precision {scored['precision']:.4f}  recall {scored['recall']:.4f}  "
+                    f"F1 {scored['f1']:.4f}"]
+    assert "micro avg" in done.stdout.split(line[0])[1]
+
+
 def test_train_command_bad_input_is_one_line(tmp_path):
     bad = tmp_path / "bad.conll"
     bad.write_text("EU B-ORG\nrejects VBZ O\n")
