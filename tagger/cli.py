@@ -36,8 +36,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
     parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
-                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per sentence; "
-                        "inline: one line per sentence with entities bracketed, [PER Angela Merkel]")
+                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
+                        "sentence (per line or paragraph of text); inline: likewise one line, with entities "
+                        "bracketed, [PER Angela Merkel]")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2", help="tag scheme written")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
