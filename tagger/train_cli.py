@@ -170,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
         args.members = 1  # a recipe's ensemble size does not apply: the base's does
     columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
+    fraction_given = args.dev_fraction != parser.get_default("dev_fraction")
+    if args.dev is not None and fraction_given:
+        raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
     if args.resume is not None:
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
@@ -181,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"the run in {args.resume} holds out part of --train as dev: leave out --dev")
         if not held_out and args.dev is None:
             raise TaggerError(f"the run in {args.resume} was given --dev: give it again")
+        if fraction_given and args.dev_fraction != held_out:
+            raise TaggerError(f"the run in {args.resume} holds out {held_out:g} of --train as dev: leave out "
+                              "--dev-fraction")
         train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, saved["seed"])
         test_sentences = read_corpus(args.test, **columns) if args.test else None
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
@@ -195,8 +201,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif output.exists() and not output.is_dir():
         raise TaggerError(f"{output}: exists and is not a directory")
 
-    if args.dev is not None and args.dev_fraction != parser.get_default("dev_fraction"):
-        raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, args.seed)
     test_sentences = read_corpus(args.test, **columns) if args.test else None

@@ -360,6 +360,8 @@ def test_train_without_dev_holds_out_part_of_train_and_resume_holds_out_the_same
     assert read_config(tmp_path / "m")["training"]["dev_fraction"] == 0.1
     with pytest.raises(TaggerError, match="holds out part of --train as dev: leave out --dev"):
         main([*train, "--dev", str(SAMPLE / "dev.conll"), "--resume", str(tmp_path / "m"), "--epochs", "2"])
+    with pytest.raises(TaggerError, match="holds out 0.1 of --train as dev: leave out --dev-fraction"):
+        main([*train, "--dev-fraction", "0.2", "--resume", str(tmp_path / "m"), "--epochs", "2"])
     assert main([*train, "--resume", str(tmp_path / "m"), "--epochs", "2"]) == 0
     resumed = capsys.readouterr().out
     assert "resuming after epoch 1" in resumed and "epoch   2" in resumed
