@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
+import stat
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,13 +133,11 @@ def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> Non
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
     # make a few objects per token, none in a cycle, and collections walking them took a quarter of reading's time.
     with _progress(path, shown=args.output is not None or not sys.stdout.isatty()) as progress, collector_paused():
-        # A chunk ends early at bad input: what was read before it is tagged and written first. Typed
-        # at a terminal, each sentence (or line) is tagged as soon as it is entered, on its own.
-        if path == "-" and sys.stdin.isatty():
-            chunks: Iterator[list] = ([item] for item in sentences)
-        else:
-            chunks = _chunks(sentences, CHUNK_SENTENCES, begins_document)
-        for chunk in chunks:
+        # A chunk ends early at bad input: what was read before it is tagged and written first. From a
+        # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
+        if _arrives_slowly(path):
+            sentences = _with_pauses(sentences, INPUT_PAUSE_SECONDS, 2 * CHUNK_SENTENCES)
+        for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
             progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
 
 
@@ -256,8 +257,9 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
     """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (2 x size) at most.
 
     Whole documents keep each sentence's context: with the default ``most``, no
-    document of up to ``size`` items is cut. An error while reading is raised
-    after the items before it.
+    document of up to ``size`` items is cut. A list also ends at a ``PAUSE`` among
+    the items (see ``_with_pauses``). An error while reading is raised after the
+    items before it.
     """
     most = most or 2 * size
     iterator = iter(items)
@@ -266,6 +268,10 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
         chunk, pending = pending, []
         try:
             for item in iterator:
+                if item is PAUSE:
+                    if chunk:
+                        break
+                    continue
                 if len(chunk) >= most or (len(chunk) >= size and begins_document(item)):
                     pending = [item]
                     break
@@ -277,6 +283,54 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
         if not chunk:
             return
         yield chunk
+
+
+# How long input from a pipe or terminal may pause before what has arrived is tagged: long enough
+# that a fast writer (``cat big.txt |``) still fills whole chunks, short enough to feel immediate.
+INPUT_PAUSE_SECONDS = 0.05
+
+PAUSE = object()  # in ``_with_pauses``'s items: input paused here
+
+
+def _arrives_slowly(path: str) -> bool:
+    """Whether ``path`` (``-``: standard input) is a pipe, terminal or socket, whose writer may pause, not a file."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode if path == "-" else os.stat(path).st_mode
+    except (OSError, ValueError, AttributeError):  # no such file (reported when read), or no real stdin
+        return False
+    return not stat.S_ISREG(mode)
+
+
+def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
+    """``items``, with ``PAUSE`` wherever the next one is ``pause`` seconds or more in coming.
+
+    A second thread reads the items, at most ``ahead`` of those taken, so that
+    ``tail -f log | tag.py -`` tags each line when it comes, not when a chunk is
+    full. An error while reading is raised here, after the items before it.
+    """
+    arrived: queue.Queue = queue.Queue(maxsize=ahead)
+    done = object()
+
+    def read() -> None:
+        try:
+            for item in items:
+                arrived.put(item)
+        except Exception as error:  # raised in the reading thread, re-raised in the caller's
+            arrived.put(error)
+        arrived.put(done)
+
+    threading.Thread(target=read, name="tagger-input", daemon=True).start()
+    while True:
+        try:
+            item = arrived.get(timeout=pause)
+        except queue.Empty:
+            yield PAUSE
+            item = arrived.get()
+        if item is done:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
 
 
 def _same_file(output: Path, source: str) -> bool:

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -238,6 +239,46 @@ def test_lines_typed_at_a_terminal_are_tagged_as_they_come():
         process.kill()
         os.close(terminal)
         os.close(typed_at)
+
+
+def test_lines_from_a_slow_pipe_are_tagged_as_they_come():
+    import select
+
+    # As ``tail -f log | tag.py -``: the writer pauses, with far fewer lines than a chunk.
+    process = subprocess.Popen([sys.executable, "tag.py", "--model", "en-conll03-fast", "--input-format", "text",
+                                "--format", "inline", "-"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        for line, tagged in ((b"Angela Merkel visited Paris.\n", b"[PER Angela Merkel] visited [LOC Paris] .\n"),
+                             (b"Talks in Geneva ended.\n", b"Talks in [LOC Geneva] ended .\n")):
+            process.stdin.write(line)
+            process.stdin.flush()
+            answered, _, _ = select.select([process.stdout], [], [], 60)
+            assert answered and process.stdout.readline() == tagged
+        assert process.poll() is None  # still reading what comes next
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+
+
+def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_the_sentences_before_them():
+    from tagger.cli import PAUSE, _chunks, _with_pauses
+    from tagger.errors import TaggerError
+
+    def slow_then_bad():
+        yield from ("a", "b")
+        time.sleep(0.5)  # ten times the pause: the two lines are tagged while the third is awaited
+        yield "c"
+        raise TaggerError("input.txt, line 4: not valid utf-8 text")
+
+    items = list(_with_pauses(iter(["a", "b"]), pause=10, ahead=1))
+    assert items == ["a", "b"]  # reading ahead by one at most, nothing lost, no pause
+    chunks = _chunks(_with_pauses(slow_then_bad(), pause=0.05, ahead=4), 100)
+    assert next(chunks) == ["a", "b"]
+    assert next(chunks) == ["c"]
+    with pytest.raises(TaggerError, match="line 4"):
+        next(chunks)
+    assert list(_chunks(["a", PAUSE, PAUSE, "b", "c", PAUSE], 100)) == [["a"], ["b", "c"]]
 
 
 @pytest.mark.parametrize(
