@@ -21,7 +21,7 @@ from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
-from .schemes import SCHEMES, detect_scheme, entity_types
+from .schemes import SCHEMES, entity_types
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, resume, train
 
@@ -204,7 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, args.seed)
     test_sentences = read_corpus(args.test, **columns) if args.test else None
-    source_scheme = detect_scheme(s.labels for s in train_sentences)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
@@ -217,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
-    train(train_sentences, dev_sentences, output, config, sizes, embeddings, source_scheme, recipe=recipe_id,
+    train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
           jobs=args.jobs)
     _score_test(args.test, test_sentences, output)
     return 0

@@ -29,7 +29,7 @@ from .encoding import CASINGS, Encoder
 from .errors import TaggerError
 from .inference import entity_scores, predict_tags, tag_distributions, type_scores
 from .model import BiLSTMCRF, ModelConfig, TagDistribution, members_of
-from .schemes import convert_tags, entity_types, scheme_labels
+from .schemes import convert_tags, detect_scheme, entity_types, scheme_labels
 from .storage import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -194,11 +194,10 @@ def epoch_batches(lengths: Sequence[int], documents: Sequence[int] | None, batch
 def train(
     train_sentences: Sequence[Sentence],
     dev_sentences: Sequence[Sentence],
-    output: Path,
+    output: str | Path,
     config: TrainingConfig,
     model_config: dict | None = None,
     embeddings: Embeddings | None = None,
-    source_scheme: str | None = None,
     log=print,
     recipe: str | None = None,
     jobs: int = 1,
@@ -206,10 +205,14 @@ def train(
     """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
     return the best dev scores.
 
+    The sentences' tags may be in IOB1, IOB2 or BIOES: the model learns ``config.tag_scheme``, and the
+    scheme found is logged and recorded (``input_scheme`` in ``config.json``).
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``_fit_members``).
     """
+    output = Path(output)
     train_sentences = [s for s in train_sentences if len(s)]
+    source_scheme = detect_scheme(s.labels for s in train_sentences)  # recorded; the tags are read in any
     bases: list[BiLSTMCRF] = []
     if config.base:
         if config.members > 1:
@@ -225,7 +228,7 @@ def train(
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     log(
-        f"{len(train_sentences)} training sentences ({source_scheme or 'scheme unknown'} read as "
+        f"{len(train_sentences)} training sentences ({source_scheme} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
@@ -419,7 +422,7 @@ def _fixed_tail(names: Sequence[str], trained: set[str]) -> int:
 
 
 def resume(
-    train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path,
+    train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
     epochs: int | None = None, log=print, jobs: int = 1, progress: bool = True,
 ) -> dict:
     """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
@@ -427,6 +430,7 @@ def resume(
     With the same data, the result is the one the uninterrupted run would have given.
     ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
     """
+    output = Path(output)
     saved = read_config(output)
     _refuse_types_the_run_lacks(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
     remove_stale_temporaries(output)

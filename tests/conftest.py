@@ -24,7 +24,6 @@ def sample_model(tmp_path_factory):
         output,
         config,
         {"hidden_size": 64},
-        source_scheme="IOB2",
         log=lambda message: None,
     )
     return output, best

@@ -86,7 +86,7 @@ def context_model(tmp_path_factory):
     output = tmp_path_factory.mktemp("context-model")
     best = train(read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll"), output,
                  TrainingConfig(epochs=10, patience=10, seed=2), {"hidden_size": 48, "context": 8},
-                 source_scheme="IOB2", log=lambda message: None)
+                 log=lambda message: None)
     return output, best
 
 

@@ -102,7 +102,7 @@ def test_document_memory_learns_a_corpus_without_docstart_lines(tmp_path):
     sentences = [replace(s, document_start=None) for s in read_corpus(SAMPLE / "train.conll")]
     logged = []
     best = train(sentences, read_corpus(SAMPLE / "dev.conll"), tmp_path / "m", TrainingConfig(epochs=5, seed=3),
-                 {"hidden_size": 32, "document_memory": True}, source_scheme="IOB2", log=logged.append)
+                 {"hidden_size": 32, "document_memory": True}, log=logged.append)
     assert best["f1"] > 0.7  # 0.83 when written; 0.04 when the 400 sentences made one batch, a step an epoch
     assert any("training document(s) of more than" in line and "the longest 400" in line for line in logged)
 
@@ -195,7 +195,7 @@ def memory_model(tmp_path_factory):
     output = tmp_path_factory.mktemp("memory-model")
     best = train(read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll"), output,
                  TrainingConfig(epochs=10, patience=10, seed=2), {"hidden_size": 48, "document_memory": True},
-                 source_scheme="IOB2", log=lambda message: None)
+                 log=lambda message: None)
     return output, best
 
 

@@ -132,7 +132,7 @@ def test_model_with_context_tags_the_same_with_onnx(tmp_path):
     corpus = read_corpus(SAMPLE / "test.conll")[:40]
     output = tmp_path / "context"
     train(read_corpus(SAMPLE / "train.conll")[:100], corpus, output, TrainingConfig(epochs=1, seed=1),
-          {"hidden_size": 16, "context": 4}, source_scheme="IOB2", log=lambda message: None)
+          {"hidden_size": 16, "context": 4}, log=lambda message: None)
     sentences, starts = [s.tokens for s in corpus], document_starts(corpus)
     plain, fast = Tagger.load(output), Tagger.load(output, onnx=True)
     assert plain.context == 4

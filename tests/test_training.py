@@ -64,6 +64,20 @@ def test_training_is_reproducible(tmp_path):
     assert all(torch.equal(runs[0][key], runs[1][key]) for key in runs[0])
 
 
+def test_training_from_python_records_the_scheme_its_corpus_is_written_in(tmp_path):
+    from tagger.corpus import Sentence
+    from tagger.schemes import convert_tags
+    from tagger.training import TrainingConfig, train
+
+    iob1 = [Sentence(s.tokens, convert_tags(s.labels, "IOB1")) for s in read_corpus(SAMPLE / "train.conll")[:40]]
+    assert any(tags[0].startswith("I-") for tags in (s.labels for s in iob1))
+    logged: list[str] = []
+    train(iob1, iob1[:10], str(tmp_path / "m"), TrainingConfig(epochs=1), {"hidden_size": 8}, log=logged.append)
+    assert "40 training sentences (IOB1 read as BIOES)" in logged[0]
+    config = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    assert config["input_scheme"] == "IOB1" and config["tag_scheme"] == "BIOES"
+
+
 def test_save_load_gives_identical_predictions(sample_model, tmp_path):
     output, _ = sample_model
     tagger = Tagger.load(output)
@@ -232,14 +246,14 @@ def test_a_student_learns_its_teachers_distribution(sample_model, tmp_path):
     dev = read_corpus(SAMPLE / "dev.conll")
     messages = []
     config = TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher), teacher_weight=1.0)
-    best = train(swapped, dev, tmp_path / "student", config, {"hidden_size": 64}, source_scheme="IOB2",
+    best = train(swapped, dev, tmp_path / "student", config, {"hidden_size": 64},
                  log=messages.append)
     assert any(message.startswith(f"teacher {teacher}:") for message in messages)
     assert best["f1"] > 0.85  # against the true dev tags: learnt from the teacher, not from the swapped gold
     assert json.loads((tmp_path / "student" / CONFIG_FILE).read_text())["training"]["teacher"] == str(teacher)
     # Weight 0 ignores the teacher: the swapped gold is learnt, and PER and LOC come out wrong.
     ignored = train(swapped, dev, tmp_path / "gold", TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher),
-                    teacher_weight=0.0), {"hidden_size": 64}, source_scheme="IOB2", log=lambda message: None)
+                    teacher_weight=0.0), {"hidden_size": 64}, log=lambda message: None)
     assert ignored["f1"] < 0.6
 
 
@@ -333,8 +347,8 @@ def test_fine_tuning_learns_a_new_label_set_from_where_the_base_left_off(sample_
     train_sentences, dev = (_with_person(read_corpus(SAMPLE / name)) for name in ("train.conll", "dev.conll"))
     one_epoch = TrainingConfig(epochs=1, seed=3)
     tuned = train(train_sentences, dev, tmp_path / "tuned", replace(one_epoch, base=str(sample_model[0])),
-                  source_scheme="IOB2", log=lambda message: None)
-    new = train(train_sentences, dev, tmp_path / "new", one_epoch, {"hidden_size": 64}, source_scheme="IOB2",
+                  log=lambda message: None)
+    new = train(train_sentences, dev, tmp_path / "new", one_epoch, {"hidden_size": 64},
                 log=lambda message: None)
     assert tuned["f1"] > 0.85 and tuned["f1"] > new["f1"] + 0.3  # 0.95 against 0.09 when written
     tagger = Tagger.load(tmp_path / "tuned")
@@ -342,7 +356,7 @@ def test_fine_tuning_learns_a_new_label_set_from_where_the_base_left_off(sample_
     assert json.loads((tmp_path / "tuned" / CONFIG_FILE).read_text())["training"]["base"] == str(sample_model[0])
     # reproducible: the new tags' rows are drawn from the seed, as the rest of the run is
     train(train_sentences, dev, tmp_path / "again", replace(one_epoch, base=str(sample_model[0])),
-          source_scheme="IOB2", log=lambda message: None)
+          log=lambda message: None)
     assert (tmp_path / "again" / WEIGHTS_FILE).read_bytes() == (tmp_path / "tuned" / WEIGHTS_FILE).read_bytes()
 
 
@@ -351,7 +365,7 @@ def test_fine_tuning_an_ensemble_fine_tunes_each_member(tmp_path):
     from tagger.training import TrainingConfig, _from_base, train
 
     train_sentences, dev = (read_corpus(SAMPLE / name) for name in ("train.conll", "dev.conll"))
-    quiet = dict(source_scheme="IOB2", log=lambda message: None)
+    quiet = dict(log=lambda message: None)
     train(train_sentences, dev, tmp_path / "base", TrainingConfig(epochs=2, members=2), {"hidden_size": 16}, **quiet)
     base, _, _ = load_model(tmp_path / "base")
     person_train, person_dev = _with_person(train_sentences), _with_person(dev)
