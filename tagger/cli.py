@@ -9,6 +9,7 @@ import queue
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -302,11 +303,13 @@ def _arrives_slowly(path: str) -> bool:
 
 
 def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
-    """``items``, with ``PAUSE`` wherever the next one is ``pause`` seconds or more in coming.
+    """``items``, with ``PAUSE`` wherever waiting for the next one has taken ``pause`` seconds since the last.
 
     A second thread reads the items, at most ``ahead`` of those taken, so that
     ``tail -f log | tag.py -`` tags each line when it comes, not when a chunk is
-    full. An error while reading is raised here, after the items before it.
+    full. The wait adds up from item to item: input that trickles in, an item every
+    few tens of milliseconds, is tagged in small batches too. An error while
+    reading is raised here, after the items before it.
     """
     arrived: queue.Queue = queue.Queue(maxsize=ahead)
     done = object()
@@ -320,12 +323,19 @@ def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
         arrived.put(done)
 
     threading.Thread(target=read, name="tagger-input", daemon=True).start()
+    waited = 0.0  # seconds spent waiting for items since the last PAUSE
     while True:
         try:
-            item = arrived.get(timeout=pause)
+            item = arrived.get_nowait()
         except queue.Empty:
-            yield PAUSE
-            item = arrived.get()
+            began = time.monotonic()
+            try:
+                item = arrived.get(timeout=max(pause - waited, 0.0))
+                waited += time.monotonic() - began
+            except queue.Empty:
+                yield PAUSE
+                waited = 0.0
+                item = arrived.get()
         if item is done:
             return
         if isinstance(item, Exception):

@@ -280,6 +280,14 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
         next(chunks)
     assert list(_chunks(["a", PAUSE, PAUSE, "b", "c", PAUSE], 100)) == [["a"], ["b", "c"]]
 
+    def trickle():  # an item every 30 ms, each sooner than the pause, as from a busy log
+        for item in range(10):
+            time.sleep(0.03)
+            yield item
+
+    chunks = list(_chunks(_with_pauses(trickle(), pause=0.05, ahead=100), 100))
+    assert len(chunks) >= 3 and sum(chunks, []) == list(range(10))  # the waits add up to pauses
+
 
 @pytest.mark.parametrize(
     "args, message",
