@@ -28,7 +28,8 @@ from .storage import CONFIG_FILE, write_atomically
 COARSE_TEMPERATURES = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
 
 
-def scored_entities(tagger: Tagger, sentences, gold_tags, starts=None) -> list[tuple[float, bool]]:
+def scored_entities(tagger: Tagger, sentences: Sequence[Sequence[str]], gold_tags: Sequence[Sequence[str]],
+                    starts: Sequence[bool] | None = None) -> list[tuple[float, bool]]:
     """``(score, correct)`` for every predicted entity; correct means the same span and label in gold.
 
     ``starts``: where documents begin, for models that read document context or memory.
@@ -58,7 +59,8 @@ def reliability(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> tuple[li
     return table, ece
 
 
-def fit_temperature(tagger: Tagger, sentences, gold_tags, starts=None) -> tuple[float, float]:
+def fit_temperature(tagger: Tagger, sentences: Sequence[Sequence[str]], gold_tags: Sequence[Sequence[str]],
+                    starts: Sequence[bool] | None = None) -> tuple[float, float]:
     """The temperature with the lowest entity-score ECE on these sentences, and that ECE.
 
     A coarse grid over 0.5..3.0, then steps of 0.05 around its best point.
@@ -76,7 +78,8 @@ def fit_temperature(tagger: Tagger, sentences, gold_tags, starts=None) -> tuple[
     return fine, tried[fine]
 
 
-def oracle_f1(tagger: Tagger, sentences, gold_tags, k: int, starts=None) -> float:
+def oracle_f1(tagger: Tagger, sentences: Sequence[Sequence[str]], gold_tags: Sequence[Sequence[str]], k: int,
+              starts: Sequence[bool] | None = None) -> float:
     """Entity F1 when, for each sentence, the best-matching of its k readings is kept."""
     chosen = []
     for result, gold in zip(tagger.predict(sentences, nbest=k, scores=False, document_starts=starts), gold_tags):
@@ -87,7 +90,7 @@ def oracle_f1(tagger: Tagger, sentences, gold_tags, k: int, starts=None) -> floa
     return entity_scores(gold_tags, chosen)["f1"]
 
 
-def throughput(tagger: Tagger, sentences, repeats: int = 3, **options) -> float:
+def throughput(tagger: Tagger, sentences: Sequence[Sequence[str]], repeats: int = 3, **options) -> float:
     tokens = sum(map(len, sentences))
     times = []
     for _ in range(repeats):

@@ -13,9 +13,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import HelpFormatter, TaggerError, run_command
+
+if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
+    from .api import Tagger
 
 # Sentences read, tagged and written at a time: output streams, memory stays bounded. Larger chunks
 # make longer batches of one length: 20 MB took 18.3-21.4 s with one network at 8,192 against
@@ -93,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
+def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     from .corpus import read_corpus
 
     gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
@@ -115,7 +118,7 @@ def evaluate(tagger, args: argparse.Namespace, output: TextIO) -> None:
     )
 
 
-def tag_file(tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
+def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
     """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal."""
     from .api import collector_paused
     from .corpus import read_conll
@@ -150,7 +153,7 @@ def _progress(path: str, shown: bool):
                 disable=None if shown else True, file=sys.stderr)
 
 
-def _tag_chunk(tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,
+def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,
                output: TextIO) -> int:
     """Tag one chunk of sentences (``Sentence``s or text lines), write them in ``args.format``; the tokens tagged."""
     from .corpus import Sentence, write_conll

@@ -15,10 +15,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import TaggerError
 from .schemes import SchemeError, split_tag
+
+if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
+    import datasets
 
 DOCSTART = "-DOCSTART-"
 
@@ -258,7 +261,7 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
         stream.write("\n")
 
 
-def to_dataset(sentences: Iterable[Sentence], labels: Sequence[str] | None = None):
+def to_dataset(sentences: Iterable[Sentence], labels: Sequence[str] | None = None) -> datasets.Dataset:
     """A ``datasets.Dataset`` in the Hugging Face NER layout: ``tokens`` and ``ner_tags`` (a ClassLabel sequence).
 
     ``labels`` fixes the label names and their order (default: sorted, ``O`` first).
@@ -275,7 +278,7 @@ def to_dataset(sentences: Iterable[Sentence], labels: Sequence[str] | None = Non
     )
 
 
-def from_dataset(dataset, tokens: str = "tokens", tags: str = "ner_tags") -> list[Sentence]:
+def from_dataset(dataset: datasets.Dataset, tokens: str = "tokens", tags: str = "ner_tags") -> list[Sentence]:
     """Sentences of a Hugging Face NER dataset (e.g. ``datasets.load_dataset("conll2003")["train"]``).
 
     Tags may be ClassLabel ids (turned into their names) or strings.

@@ -366,7 +366,7 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
 
 
 @contextlib.contextmanager
-def evaluating(model: BiLSTMCRF):
+def evaluating(model: BiLSTMCRF) -> Iterator[BiLSTMCRF]:
     """The model in eval mode (no dropout) within the block, back in its own mode after."""
     was_training = model.training
     if was_training:  # switching modes walks every submodule: not on each call of a model already in eval mode

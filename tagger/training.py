@@ -14,7 +14,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -198,7 +198,7 @@ def train(
     config: TrainingConfig,
     model_config: dict | None = None,
     embeddings: Embeddings | None = None,
-    log=print,
+    log: Callable[[str], object] = print,
     recipe: str | None = None,
     jobs: int = 1,
 ) -> dict:
@@ -423,7 +423,7 @@ def _fixed_tail(names: Sequence[str], trained: set[str]) -> int:
 
 def resume(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
-    epochs: int | None = None, log=print, jobs: int = 1, progress: bool = True,
+    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int = 1, progress: bool = True,
 ) -> dict:
     """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
 
@@ -660,7 +660,7 @@ def _training_state(model: BiLSTMCRF, config: TrainingConfig):
 OPTIMIZERS = ("sgd", "nadam")
 
 
-def make_optimizer(parameters, config: TrainingConfig) -> torch.optim.Optimizer:
+def make_optimizer(parameters: Iterable[nn.Parameter], config: TrainingConfig) -> torch.optim.Optimizer:
     """``config.optimizer`` at ``config.learning_rate``: SGD with ``config.momentum``, or NAdam.
 
     NAdam (Adam with Nesterov momentum) is the optimizer Reimers & Gurevych (2017)
@@ -675,7 +675,7 @@ def make_optimizer(parameters, config: TrainingConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {config.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
 
 
-def sgd(parameters, learning_rate: float, momentum: float) -> torch.optim.SGD:
+def sgd(parameters: Iterable[nn.Parameter], learning_rate: float, momentum: float) -> torch.optim.SGD:
     """SGD with momentum, with torch's fused kernel where this torch has one (one pass over the weights)."""
     parameters = list(parameters)
     try:
