@@ -289,8 +289,8 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
         yield chunk
 
 
-# How long input from a pipe or terminal may pause before what has arrived is tagged: long enough
-# that a fast writer (``cat big.txt |``) still fills whole chunks, short enough to feel immediate.
+# How long reading a pipe or terminal may wait for input, in all, before what has arrived is tagged:
+# long enough that a fast writer (``cat big.txt |``) still fills whole chunks, short enough to feel immediate.
 INPUT_PAUSE_SECONDS = 0.05
 
 PAUSE = object()  # in ``_with_pauses``'s items: input paused here

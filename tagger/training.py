@@ -212,7 +212,7 @@ def train(
     """
     output = Path(output)
     train_sentences = [s for s in train_sentences if len(s)]
-    source_scheme = detect_scheme(s.labels for s in train_sentences)  # recorded; the tags are read in any
+    source_scheme = detect_scheme(s.labels for s in train_sentences)  # only recorded: convert_tags reads any
     bases: list[BiLSTMCRF] = []
     if config.base:
         if config.members > 1:
