@@ -52,7 +52,7 @@ def test_a_short_run_on_conll2003_learns(tmp_path):
     training = read_corpus(CONLL2003 / "eng.train")[:1000]
     dev = read_corpus(CONLL2003 / "eng.testa")[:300]
     train(training, dev, tmp_path / "m", TrainingConfig(epochs=3, max_vectors=20000), {"hidden_size": 100},
-          load_embeddings("glove-6b-50d"), "IOB1", log=lambda message: None)
+          load_embeddings("glove-6b-50d"), log=lambda message: None)
     test = read_corpus(CONLL2003 / "eng.testb")[:500]
     tagger = Tagger.load(tmp_path / "m")
     predicted = [r.tags for r in tagger.predict([s.tokens for s in test], scores=False)]
