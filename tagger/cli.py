@@ -293,6 +293,8 @@ def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool
 # long enough that a fast writer (``cat big.txt |``) still fills whole chunks, short enough to feel immediate.
 INPUT_PAUSE_SECONDS = 0.05
 
+SLOW_WRITER_WAIT = 0.001  # a wait for the next item this long or longer is the writer's, not the reader's
+
 PAUSE = object()  # in ``_with_pauses``'s items: input paused here
 
 
@@ -326,7 +328,7 @@ def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
         arrived.put(done)
 
     threading.Thread(target=read, name="tagger-input", daemon=True).start()
-    waited = 0.0  # seconds spent waiting for items since the last PAUSE
+    waited = 0.0  # seconds spent waiting for the writer since the last PAUSE
     while True:
         try:
             item = arrived.get_nowait()
@@ -334,7 +336,11 @@ def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
             began = time.monotonic()
             try:
                 item = arrived.get(timeout=max(pause - waited, 0.0))
-                waited += time.monotonic() - began
+                wait = time.monotonic() - began
+                # Shorter waits are the reading thread's own work (decoding, parsing) on a fast
+                # pipe: counted, they cut the first chunk, and so a document, where a file is not.
+                if wait >= SLOW_WRITER_WAIT:
+                    waited += wait
             except queue.Empty:
                 yield PAUSE
                 waited = 0.0

@@ -288,6 +288,13 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
     chunks = list(_chunks(_with_pauses(trickle(), pause=0.05, ahead=100), 100))
     assert len(chunks) >= 3 and sum(chunks, []) == list(range(10))  # the waits add up to pauses
 
+    def fast_pipe():  # reading takes a little while an item, as decoding and parsing do; the writer never waits
+        for item in range(400):
+            time.sleep(0.0002)  # 80 ms in all, more than the pause
+            yield item
+
+    assert list(_chunks(_with_pauses(fast_pipe(), pause=0.05, ahead=1000), 1000)) == [list(range(400))]
+
 
 @pytest.mark.parametrize(
     "args, message",
