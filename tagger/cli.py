@@ -308,11 +308,11 @@ def _arrives_slowly(path: str) -> bool:
 
 
 def _with_pauses(items: Iterable, pause: float, ahead: int) -> Iterator:
-    """``items``, with ``PAUSE`` wherever waiting for the next one has taken ``pause`` seconds since the last.
+    """``items``, with ``PAUSE`` wherever waiting for the writer has taken ``pause`` seconds since the last.
 
     A second thread reads the items, at most ``ahead`` of those taken, so that
     ``tail -f log | tag.py -`` tags each line when it comes, not when a chunk is
-    full. The wait adds up from item to item: input that trickles in, an item every
+    full. The waits add up from item to item: input that trickles in, an item every
     few tens of milliseconds, is tagged in small batches too. An error while
     reading is raised here, after the items before it.
     """
