@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import reprlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -248,6 +249,22 @@ class Tagger:
                     ]
                 results.append(tagged)
             return results
+
+    def pipe(self, sentences: Iterable[Input], batch_size: int = 256, chunk_size: int = 8192, *,
+             scheme: str = "IOB2", scores: bool = True, min_score: float = 0.0) -> Iterator[TaggedSentence]:
+        """``predict``'s results for an iterable of any length, in order, ``chunk_size`` inputs at a time.
+
+        As spaCy's ``nlp.pipe``: only a chunk is held at once, so a generator over a
+        large file is tagged in bounded memory, and results come before the input
+        ends. Each input is read alone, as ``predict`` reads inputs without
+        ``document_starts``, so give a document as one string (its sentences are
+        then read together).
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        inputs = iter(sentences)
+        while chunk := list(itertools.islice(inputs, chunk_size)):
+            yield from self.predict(chunk, batch_size, scheme, scores=scores, min_score=min_score)
 
     def evaluate(self, gold: str | Path | Sequence[Sentence], batch_size: int = 256,
                  min_score: float = 0.0) -> Evaluation:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from tagger import Entity, Tagger
+from tagger.corpus import read_corpus
 from tagger.storage import ModelError
 from tagger.tokenizer import sentence_starts, tokenize
 
@@ -141,6 +142,29 @@ def test_tag_batch_matches_one_by_one(sample_model):
     tagger.temperature = 0.0
     with pytest.raises(ValueError, match="temperature must be positive"):
         tagger.tag(sentences[0])
+
+
+def test_pipe_tags_an_iterable_a_chunk_at_a_time_as_predict_does(sample_model):
+    tagger = Tagger.load(sample_model[0])
+    texts = [" ".join(sentence.tokens) for sentence in read_corpus(SAMPLE / "test.conll")[:25]]
+    drawn = []
+
+    def lines():
+        for text in texts:
+            drawn.append(text)
+            yield text
+
+    results = tagger.pipe(lines(), batch_size=4, chunk_size=10, scheme="BIOES", min_score=0.2)
+    first = next(results)
+    assert len(drawn) == 10  # only the first chunk read so far
+    piped, expected = [first, *results], tagger.predict(texts, batch_size=4, scheme="BIOES", min_score=0.2)
+    assert len(drawn) == 25 and [(r.tokens, r.tags) for r in piped] == [(r.tokens, r.tags) for r in expected]
+    # the same up to rounding: sentences of one length share a batch with others of another chunk
+    assert [e.score for r in piped for e in r.entities] == pytest.approx(
+        [e.score for r in expected for e in r.entities], abs=1e-4)
+    assert list(tagger.pipe(iter([]))) == []
+    with pytest.raises(ValueError, match="chunk_size must be at least 1"):
+        next(tagger.pipe(texts, chunk_size=0))
 
 
 def test_load_errors(tmp_path, sample_model):
