@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import operator
 import reprlib
 import threading
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .corpus import Context, Sentence, document_contexts, document_ids, document_starts, read_corpus
+from .corpus import (Context, Sentence, document_chunks, document_contexts, document_ids, document_starts,
+                     read_corpus)
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
@@ -251,20 +253,27 @@ class Tagger:
             return results
 
     def pipe(self, sentences: Iterable[Input], batch_size: int = 256, chunk_size: int = 8192, *,
-             scheme: str = "IOB2", scores: bool = True, min_score: float = 0.0) -> Iterator[TaggedSentence]:
-        """``predict``'s results for an iterable of any length, in order, ``chunk_size`` inputs at a time.
+             document_starts: Iterable[bool] | None = None, scheme: str = "IOB2", scores: bool = True,
+             min_score: float = 0.0) -> Iterator[TaggedSentence]:
+        """``predict``'s results for an iterable of any length, in order, about ``chunk_size`` inputs at a time.
 
         As spaCy's ``nlp.pipe``: only a chunk is held at once, so a generator over a
         large file is tagged in bounded memory, and results come before the input
-        ends. Each input is read alone, as ``predict`` reads inputs without
-        ``document_starts``, so give a document as one string (its sentences are
-        then read together).
+        ends. ``document_starts`` (an iterable as long as ``sentences``) says where
+        documents begin, as in ``predict``: chunks then end where a document begins,
+        so that a document of up to ``chunk_size`` sentences is read whole. Without
+        it each input is read alone (a string of several sentences is its own document).
         """
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-        inputs = iter(sentences)
-        while chunk := list(itertools.islice(inputs, chunk_size)):
-            yield from self.predict(chunk, batch_size, scheme, scores=scores, min_score=min_score)
+        starts = itertools.repeat(True) if document_starts is None else document_starts
+        pairs = zip(sentences, starts, strict=document_starts is not None)
+        # Without documents, a chunk ends at chunk_size inputs, before the next is read.
+        most = chunk_size if document_starts is None else None
+        for chunk in document_chunks(pairs, chunk_size, begins_document=operator.itemgetter(1), most=most):
+            inputs, chunk_starts = zip(*chunk)
+            yield from self.predict(list(inputs), batch_size, scheme, scores=scores, min_score=min_score,
+                                    document_starts=None if document_starts is None else list(chunk_starts))
 
     def evaluate(self, gold: str | Path | Sequence[Sentence], batch_size: int = 256,
                  min_score: float = 0.0) -> Evaluation:

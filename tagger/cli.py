@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import queue
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from .corpus import document_chunks
 from .errors import HelpFormatter, TaggerError, run_command
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
@@ -256,37 +258,11 @@ def _after_docstart(item) -> bool:
     return getattr(item, "document_start", None) is not None
 
 
-def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool] = lambda item: False,
-            most: int | None = None) -> Iterator[list]:
-    """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (2 x size) at most.
-
-    Whole documents keep each sentence's context: with the default ``most``, no
-    document of up to ``size`` items is cut. A list also ends at a ``PAUSE`` among
-    the items (see ``_with_pauses``). An error while reading is raised after the
-    items before it.
-    """
-    most = most or 2 * size
-    iterator = iter(items)
-    pending: list = []
-    while True:
-        chunk, pending = pending, []
-        try:
-            for item in iterator:
-                if item is PAUSE:
-                    if chunk:
-                        break
-                    continue
-                if len(chunk) >= most or (len(chunk) >= size and begins_document(item)):
-                    pending = [item]
-                    break
-                chunk.append(item)
-        except TaggerError:
-            if chunk:
-                yield chunk
-            raise
-        if not chunk:
-            return
-        yield chunk
+def _chunks(items: Iterable, size: int, begins_document: Callable[[object], bool] = _never) -> Iterator[list]:
+    """``document_chunks`` of ``items``, a chunk also ending at a ``PAUSE`` among them (see ``_with_pauses``)."""
+    for paused, run in itertools.groupby(items, key=lambda item: item is PAUSE):
+        if not paused:
+            yield from document_chunks(run, size, begins_document)
 
 
 # How long reading a pipe or terminal may wait for input, in all, before what has arrived is tagged:

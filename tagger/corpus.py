@@ -12,10 +12,10 @@ import codecs
 import contextlib
 import random
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .errors import TaggerError
 from .schemes import SchemeError, split_tag
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
     import datasets
 
 DOCSTART = "-DOCSTART-"
+
+T = TypeVar("T")
 
 
 class CorpusError(TaggerError):
@@ -220,6 +222,37 @@ def document_ids(starts: Sequence[bool]) -> list[int]:
         current += bool(start) or i == 0
         ids.append(current)
     return ids
+
+
+def document_chunks(items: Iterable[T], size: int, begins_document: Callable[[T], bool],
+                    most: int | None = None) -> Iterator[list[T]]:
+    """Lists of ``size`` items or more, ending where a document begins, but of ``most`` (2 x size) at most.
+
+    For tagging a stream a chunk at a time: whole documents keep each sentence's
+    context and memory, and with the default ``most`` no document of up to
+    ``size`` items is cut. A ``TaggerError`` while reading is raised after the
+    list of the items before it.
+    """
+    most = most or 2 * size
+    iterator = iter(items)
+    pending: list[T] = []
+    while True:
+        chunk, pending = pending, []
+        try:
+            for item in iterator:
+                if len(chunk) >= size and begins_document(item):
+                    pending = [item]
+                    break
+                chunk.append(item)
+                if len(chunk) >= most:  # without reading the next item, which may be slow to come
+                    break
+        except TaggerError:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
+        yield chunk
 
 
 def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tagger.api import Tagger
-from tagger.cli import _chunks
+from tagger.corpus import document_chunks
 from tagger.corpus import Sentence, document_contexts, document_starts, read_corpus
 from tagger.encoding import Encoder
 from tagger.model import BiLSTMCRF
@@ -64,19 +64,19 @@ def test_a_sentence_in_context_scores_like_its_positions_in_the_whole_sequence()
         assert not torch.allclose(batched[1, :1], model.emissions(encoder.batch([["c"]]))[0])
 
 
-def test_chunks_end_where_documents_begin():
+def test_document_chunks_end_where_documents_begin():
     items = [Sentence([str(i)], document_start="-DOCSTART-" if i % 5 == 0 else None) for i in range(23)]
     begins = lambda item: item.document_start is not None  # noqa: E731
-    chunks = list(_chunks(items, 3, begins))
+    chunks = list(document_chunks(items, 3, begins))
     assert [len(c) for c in chunks] == [5, 5, 5, 5, 3]
     assert all(begins(chunk[0]) for chunk in chunks)
-    capped = list(_chunks(items, 2, lambda item: False, most=4))
+    capped = list(document_chunks(items, 2, lambda item: False, most=4))
     assert [len(c) for c in capped] == [4, 4, 4, 4, 4, 3]
     assert [s for c in chunks for s in c] == items
     # A document as long as a chunk, beginning just before the chunk is full, stays whole.
     starts = {0, 4, 9}
     items = [Sentence([str(i)], document_start="-DOCSTART-" if i in starts else None) for i in range(12)]
-    assert [[int(s.tokens[0]) for s in c] for c in _chunks(items, 5, begins)] == [list(range(9)), [9, 10, 11]]
+    assert [[int(s.tokens[0]) for s in c] for c in document_chunks(items, 5, begins)] == [list(range(9)), [9, 10, 11]]
 
 
 @pytest.fixture(scope="module")

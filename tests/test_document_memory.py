@@ -1,5 +1,6 @@
 """Document memory: each token also reads its word's LSTM outputs at the word's other places in its document."""
 
+import collections
 import json
 import random
 import subprocess
@@ -211,6 +212,15 @@ def test_a_model_trained_with_document_memory_learns_and_reads_its_documents(mem
     assert [(r.tags, r.probability) for r in in_documents] != [(r.tags, r.probability) for r in alone]
     first = tokens[:6]
     assert tagger.tag_document(first) == tagger.tag_batch(first, document_starts=[True] + [False] * 5)
+    # a stream of documents, a chunk at a time: chunks end where documents begin, so each is read whole
+    starts = document_starts(test)
+    longest = max(collections.Counter(document_ids(starts)).values())
+    piped = list(tagger.pipe(iter(tokens), chunk_size=longest, document_starts=iter(starts)))
+    assert len(set(document_ids(starts))) > 2 and longest < len(tokens) / 2  # several chunks
+    assert [r.tags for r in piped] == [r.tags for r in in_documents]
+    assert [r.probability for r in piped] == pytest.approx([r.probability for r in in_documents], abs=1e-4)
+    with pytest.raises(ValueError):  # as many starts as sentences
+        list(tagger.pipe(tokens, document_starts=starts[:-1]))
     assert tagger.marginals(tokens[0]).probabilities.shape == (len(tokens[0]), len(tagger.encoder.tags))
     # the CLI reads a CoNLL file's documents as documents
     written = tmp_path / "tagged.conll"
