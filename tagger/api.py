@@ -7,17 +7,19 @@ import gc
 import itertools
 import operator
 import reprlib
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .corpus import (Context, Sentence, document_chunks, document_contexts, document_ids, document_starts,
-                     read_corpus)
+                     from_dataset, read_corpus)
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
@@ -26,6 +28,9 @@ from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
 from .tokenizer import sentence_starts, tokenize
+
+if TYPE_CHECKING:
+    import datasets
 
 
 @dataclass(frozen=True)
@@ -275,14 +280,20 @@ class Tagger:
             yield from self.predict(list(inputs), batch_size, scheme, scores=scores, min_score=min_score,
                                     document_starts=None if document_starts is None else list(chunk_starts))
 
-    def evaluate(self, gold: str | Path | Sequence[Sentence], batch_size: int = 256,
+    def evaluate(self, gold: str | Path | Sequence[Sentence] | datasets.Dataset, batch_size: int = 256,
                  min_score: float = 0.0) -> Evaluation:
-        """Entity-level scores against ``gold``: a CoNLL file (tags in its last column) or sentences with labels.
+        """Entity-level scores against ``gold``: a CoNLL file (tags in its last column), sentences with labels,
+        or a Hugging Face dataset in the NER layout (``tokens``, ``ner_tags``; see ``corpus.from_dataset``).
 
-        Sentences are read as consecutive sentences of their documents (``-DOCSTART-``),
-        as ``predict`` reads documents; ``min_score`` as there.
+        Sentences are read as consecutive sentences of their documents (``-DOCSTART-``;
+        a dataset has none, so it is one), as ``predict`` reads documents; ``min_score`` as there.
         """
-        sentences = read_corpus(gold) if isinstance(gold, (str, Path)) else list(gold)
+        if isinstance(gold, (str, Path)):
+            sentences = read_corpus(gold)
+        elif _is_dataset(gold):
+            sentences = from_dataset(gold)
+        else:
+            sentences = list(gold)
         if any(sentence.labels is None for sentence in sentences):
             raise ValueError("gold sentences need their tags: read them with read_corpus, not as text to tag")
         started = time.perf_counter()
@@ -368,6 +379,12 @@ def collector_paused() -> Iterator[None]:
             _collector_pauses -= 1
             if _collector_pauses == 0 and _collector_was_enabled:
                 gc.enable()
+
+
+def _is_dataset(value: object) -> bool:
+    """Whether ``value`` is a ``datasets.Dataset`` (without importing datasets, which takes 0.75 s)."""
+    datasets = sys.modules.get("datasets")
+    return datasets is not None and isinstance(value, datasets.Dataset)
 
 
 def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], list[int]]:

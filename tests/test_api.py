@@ -270,6 +270,10 @@ def test_evaluate_scores_gold_sentences_as_tag_py_does(sample_model):
         t: sum(label == t for label, _, _ in gold_spans) for t in result.types}
     from_file = tagger.evaluate(SAMPLE / "test.conll")
     assert (from_file.f1, from_file.types, from_file.report()) == (result.f1, result.types, result.report())
+    from tagger.corpus import to_dataset
+
+    from_dataset = tagger.evaluate(to_dataset(gold))  # a Hugging Face dataset: its ClassLabel ids read as tags
+    assert (from_dataset.f1, from_dataset.types, from_dataset.sentences) == (result.f1, result.types, 100)
     with pytest.raises(ValueError, match="gold sentences need their tags"):
         tagger.evaluate([replace(s, labels=None) for s in gold])
 
