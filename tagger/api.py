@@ -259,7 +259,7 @@ class Tagger:
 
     def pipe(self, sentences: Iterable[Input], batch_size: int = 256, chunk_size: int = 8192, *,
              document_starts: Iterable[bool] | None = None, scheme: str = "IOB2", scores: bool = True,
-             min_score: float = 0.0) -> Iterator[TaggedSentence]:
+             nbest: int = 0, min_score: float = 0.0) -> Iterator[TaggedSentence]:
         """``predict``'s results for an iterable of any length, in order, about ``chunk_size`` inputs at a time.
 
         As spaCy's ``nlp.pipe``: only a chunk is held at once, so a generator over a
@@ -277,7 +277,7 @@ class Tagger:
         most = chunk_size if document_starts is None else None
         for chunk in document_chunks(pairs, chunk_size, begins_document=operator.itemgetter(1), most=most):
             inputs, chunk_starts = zip(*chunk)
-            yield from self.predict(list(inputs), batch_size, scheme, scores=scores, min_score=min_score,
+            yield from self.predict(list(inputs), batch_size, scheme, scores=scores, nbest=nbest, min_score=min_score,
                                     document_starts=None if document_starts is None else list(chunk_starts))
 
     def evaluate(self, gold: str | Path | Sequence[Sentence] | datasets.Dataset, batch_size: int = 256,

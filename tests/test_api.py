@@ -163,6 +163,8 @@ def test_pipe_tags_an_iterable_a_chunk_at_a_time_as_predict_does(sample_model):
     assert [e.score for r in piped for e in r.entities] == pytest.approx(
         [e.score for r in expected for e in r.entities], abs=1e-4)
     assert list(tagger.pipe(iter([]))) == []
+    readings = [r.readings for r in tagger.pipe(texts[:3], nbest=2)]
+    assert [[x.tags for x in r] for r in readings] == [[x.tags for x in r.readings] for r in tagger.predict(texts[:3], nbest=2)]
     with pytest.raises(ValueError, match="chunk_size must be at least 1"):
         next(tagger.pipe(texts, chunk_size=0))
 
