@@ -269,6 +269,8 @@ class Tagger:
         so that a document of up to ``chunk_size`` sentences is read whole. Without
         it each input is read alone (a string of several sentences is its own document).
         """
+        if isinstance(sentences, str):
+            raise TypeError("pipe takes an iterable of sentences; use tag() for one string")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         starts = itertools.repeat(True) if document_starts is None else document_starts

@@ -167,6 +167,8 @@ def test_pipe_tags_an_iterable_a_chunk_at_a_time_as_predict_does(sample_model):
     assert [[x.tags for x in r] for r in readings] == [[x.tags for x in r.readings] for r in tagger.predict(texts[:3], nbest=2)]
     with pytest.raises(ValueError, match="chunk_size must be at least 1"):
         next(tagger.pipe(texts, chunk_size=0))
+    with pytest.raises(TypeError, match="use tag"):  # not each of its characters as a sentence
+        next(tagger.pipe("Angela Merkel visited Paris."))
 
 
 def test_load_errors(tmp_path, sample_model):
