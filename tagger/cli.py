@@ -52,6 +52,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2", help="tag scheme written")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
     parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")
+    parser.add_argument("--rename-type", action="append", metavar="OLD=NEW",
+                        help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
+                        "drops OLD's entities (repeat for more types)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
     parser.add_argument("--min-score", type=float, default=0.0,
                         help="drop entities whose probability (score) is below this, from tags and entities")
@@ -77,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("give either INPUT files to tag or --eval GOLD, not both")
     if args.json and args.eval is None:
         raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
+    if args.rename_type and args.eval is None:
+        raise TaggerError("--rename-type renames the types of --eval's gold file: it goes with --eval")
     if args.batch_size < 1:
         raise TaggerError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.nbest and args.format != "jsonl":
@@ -99,15 +104,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
-    from .corpus import read_corpus
+    from .corpus import parse_type_renames, read_corpus, rename_types
 
-    gold = read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
-                       encoding=args.encoding)
+    try:
+        renames = parse_type_renames(args.rename_type or [])
+    except ValueError as error:
+        raise TaggerError(f"--rename-type: {error}") from None
+    gold = rename_types(read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
+                                    encoding=args.encoding), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     unseen = sorted(set(result.types) - set(tagger.labels))
     if unseen:
         print(f"warning: {args.eval} has entity types the model never predicts: {', '.join(unseen)} "
-              "(scored as missed entities)", file=sys.stderr)
+              "(scored as missed entities; --rename-type OLD=NEW renames a gold type)", file=sys.stderr)
     if args.json:
         summary = {"precision": result.precision, "recall": result.recall, "f1": result.f1, "tokens": result.tokens,
                    "sentences": result.sentences, "seconds": round(result.seconds, 3), "types": result.types}

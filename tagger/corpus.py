@@ -12,13 +12,13 @@ import codecs
 import contextlib
 import random
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .errors import TaggerError
-from .schemes import SchemeError, split_tag
+from .schemes import OUTSIDE, SchemeError, detect_scheme, spans_to_tags, split_tag, tags_to_spans
 
 if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
     import datasets
@@ -253,6 +253,41 @@ def document_chunks(items: Iterable[T], size: int, begins_document: Callable[[T]
         if not chunk:
             return
         yield chunk
+
+
+def parse_type_renames(pairs: Iterable[str]) -> dict[str, str]:
+    """``OLD=NEW`` strings (``PERSON=PER``, ``MISC=O``) as the mapping ``rename_types`` takes."""
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        old, _, new = pair.partition("=")
+        if not old or not new or any(character.isspace() for character in pair):
+            raise ValueError(f"expected OLD=NEW (entity types, e.g. PERSON=PER), got {pair!r}")
+        if old in renames:
+            raise ValueError(f"{old} renamed twice")
+        renames[old] = new
+    return renames
+
+
+def rename_types(sentences: Iterable[Sentence], renames: Mapping[str, str]) -> list[Sentence]:
+    """The sentences with entity types renamed, as ``{"PERSON": "PER"}``; a type renamed ``"O"`` is dropped.
+
+    For a corpus whose label set differs from a model's (or another corpus's).
+    Entities are renamed whole: read as spans and written back in the corpus's
+    own scheme, so that two adjacent entities that come to share a type stay two
+    (in IOB1, ``I-LOC I-GPE`` with ``GPE`` renamed ``LOC`` becomes ``I-LOC B-LOC``).
+    Sentences without a renamed type are kept as they are.
+    """
+    sentences = list(sentences)
+    scheme = detect_scheme(sentence.labels for sentence in sentences if sentence.labels)
+    renamed = []
+    for sentence in sentences:
+        spans = tags_to_spans(sentence.labels) if sentence.labels else []
+        if any(label in renames for label, _, _ in spans):
+            spans = [(renames.get(label, label), start, end) for label, start, end in spans]
+            labels = spans_to_tags([span for span in spans if span[0] != OUTSIDE], len(sentence), scheme)
+            sentence = replace(sentence, labels=labels)
+        renamed.append(sentence)
+    return renamed
 
 
 def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, read_corpus
+from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, read_corpus, rename_types
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
@@ -60,6 +60,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument("--rename-type", action="append", metavar="OLD=NEW",
+                      help="rename an entity type in --train, --dev and --test, e.g. PERSON=PER to match a --base "
+                      "model's types; NEW O drops OLD's entities (repeat for more types)")
     data.add_argument(
         "--embeddings",
         help="pretrained word vectors: a GloVe/word2vec text file (.txt or .gz), or 'glove-6b-50d' "
@@ -169,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.members != parser.get_default("members"):
             raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
         args.members = 1  # a recipe's ensemble size does not apply: the base's does
-    columns = dict(token_column=args.token_column, label_column=args.label_column, encoding=args.encoding)
+    read = _CorpusReader(dict(token_column=args.token_column, label_column=args.label_column,
+                              encoding=args.encoding), _type_renames(args.rename_type))
     fraction_given = args.dev_fraction != parser.get_default("dev_fraction")
     if args.dev is not None and fraction_given:
         raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
@@ -187,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if fraction_given and args.dev_fraction != held_out:
             raise TaggerError(f"the run in {args.resume} holds out {held_out:g} of --train as dev: leave out "
                               "--dev-fraction")
-        train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, saved["seed"])
-        test_sentences = read_corpus(args.test, **columns) if args.test else None
+        train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, saved["seed"])
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         _score_test(args.test, test_sentences, args.resume)
         return 0
@@ -202,8 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError(f"{output}: exists and is not a directory")
 
     held_out = args.dev_fraction if args.dev is None else 0.0
-    train_sentences, dev_sentences = _read_corpora(args.train, args.dev, columns, held_out, args.seed)
-    test_sentences = read_corpus(args.test, **columns) if args.test else None
+    train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
@@ -262,13 +264,35 @@ def _check_ranges(args: argparse.Namespace) -> None:
                 raise TaggerError(f"--{name.replace('_', '-')} must be {expected}, got {value}")
 
 
-def _read_corpora(train_path: str, dev_path: str | None, columns: dict, dev_fraction: float,
-                  seed: int) -> tuple[list[Sentence], list[Sentence]]:
-    """The training and dev corpora, with a warning on standard error for what would quietly spoil the run.
+def _type_renames(pairs: Sequence[str] | None) -> dict[str, str]:
+    try:
+        return parse_type_renames(pairs or [])
+    except ValueError as error:
+        raise TaggerError(f"--rename-type: {error}") from None
 
-    Without ``dev_path``, dev is ``dev_fraction`` of the training corpus, held out (``corpus.hold_out``).
+
+class _CorpusReader:
+    """Reads a corpus with the command's columns and encoding, renaming types; remembers the types it read."""
+
+    def __init__(self, columns: dict, renames: dict[str, str]):
+        self.columns, self.renames, self.types_read = columns, renames, set()
+
+    def __call__(self, path: str) -> list[Sentence]:
+        sentences = read_corpus(path, **self.columns)
+        self.types_read |= set(entity_types(label for sentence in sentences for label in sentence.labels))
+        return rename_types(sentences, self.renames) if self.renames else sentences
+
+
+
+def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: float, seed: int
+                  ) -> tuple[list[Sentence], list[Sentence], list[Sentence] | None]:
+    """The training, dev and test corpora (no test: None), with a warning on standard error for what would
+    quietly spoil the run.
+
+    Without ``--dev``, dev is ``dev_fraction`` of the training corpus, held out (``corpus.hold_out``).
     """
-    train_sentences = read_corpus(train_path, **columns)
+    train_path, dev_path = args.train, args.dev
+    train_sentences = read(train_path)
     if dev_path is None:
         total = len(train_sentences)
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, seed)
@@ -276,10 +300,15 @@ def _read_corpora(train_path: str, dev_path: str | None, columns: dict, dev_frac
         print(f"dev: {len(dev_sentences)} of the {total} sentences of {train_path}, held out (--dev-fraction "
               f"{dev_fraction:g}, --seed {seed}); training on the other {len(train_sentences)}")
     else:
-        dev_sentences = read_corpus(dev_path, **columns)
+        dev_sentences = read(dev_path)
+    test_sentences = read(args.test) if args.test else None
+    unused = sorted(set(read.renames) - read.types_read)
+    if unused:
+        print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "
+              f"(they have {', '.join(sorted(read.types_read)) or 'none'})", file=sys.stderr)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
     _warn_of_long_sentences([*train_sentences, *dev_sentences])
-    return train_sentences, dev_sentences
+    return train_sentences, dev_sentences, test_sentences
 
 
 def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,

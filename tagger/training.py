@@ -454,8 +454,8 @@ def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[s
                 raise CorpusError(
                     sentence.source, sentence.first_line + position,
                     f"tag {label!r} is of a type the run in {output} was not started with "
-                    f"({', '.join(types) or 'none'}); --resume continues a run on its own data, "
-                    "a new run (--output) can train on other types")
+                    f"({', '.join(types) or 'none'}); --resume continues a run on its own data (with its "
+                    "--rename-type, if it had one), a new run (--output) can train on other types")
 
 
 def _fit(

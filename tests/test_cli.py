@@ -54,6 +54,24 @@ def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_p
     assert "micro avg" in done.stdout.split(line[0])[1]
 
 
+def test_train_command_renames_and_drops_entity_types_in_every_corpus(tmp_path):
+    output = tmp_path / "model"
+    done = run("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+               "--test", str(SAMPLE / "test.conll"), "--output", str(output), "--epochs", "1", "--hidden-size", "8",
+               "--rename-type", "PER=PERSON", "--rename-type", "MISC=O", "--rename-type", "GPE=LOC")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == ("warning: --rename-type GPE: no such entity type in the corpora "
+                                   "(they have LOC, MISC, ORG, PER)")
+    tags = json.loads((output / "config.json").read_text())["encoder"]["tags"]["names"]
+    assert sorted({tag.split("-")[-1] for tag in tags}) == ["LOC", "O", "ORG", "PERSON"]
+    report = done.stdout.split("test ")[1]  # the test file renamed too: no MISC to miss, PERSON to find
+    assert "PERSON" in report and "MISC" not in report
+    refused = run("train.py", "--train", str(SAMPLE / "train.conll"), "--output", str(tmp_path / "m"),
+                  "--rename-type", "PER")
+    assert refused.returncode == 2 and refused.stderr.strip() == (
+        "error: --rename-type: expected OLD=NEW (entity types, e.g. PERSON=PER), got 'PER'")
+
+
 def test_train_command_bad_input_is_one_line(tmp_path):
     bad = tmp_path / "bad.conll"
     bad.write_text("EU B-ORG\nrejects VBZ O\n")

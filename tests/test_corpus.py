@@ -141,3 +141,20 @@ def test_hold_out_holds_out_sentences_of_a_corpus_of_few_documents(tmp_path):
     assert [len(part) for part in hold_out(two, 0.1, seed=1)] == [1, 1]  # at least one on each side
     with pytest.raises(CorpusError, match=r"one\.conll: 1 sentence\(s\): too few to hold out a dev set from"):
         hold_out(read_corpus(write(tmp_path, "a O\n", "one.conll")), 0.1, seed=1)
+
+
+def test_rename_types_renames_and_drops_whole_entities_in_the_corpus_scheme():
+    from tagger.corpus import parse_type_renames, rename_types
+
+    renames = parse_type_renames(["GPE=LOC", "MISC=O", "PER=PERSON"])
+    assert renames == {"GPE": "LOC", "MISC": "O", "PER": "PERSON"}
+    iob1 = [Sentence("a b c d e".split(), ["I-LOC", "I-GPE", "O", "I-MISC", "I-PER"]), Sentence(["x"], ["O"])]
+    renamed = rename_types(iob1, renames)
+    # two adjacent entities that now share a type stay two, written in IOB1 as the corpus is
+    assert [s.labels for s in renamed] == [["I-LOC", "B-LOC", "O", "O", "I-PERSON"], ["O"]]
+    assert renamed[1] is iob1[1] and iob1[0].labels[1] == "I-GPE"  # untouched sentences kept; the input unchanged
+    bioes = [Sentence("a b c".split(), ["B-GPE", "E-GPE", "S-MISC"])]
+    assert rename_types(bioes, renames)[0].labels == ["B-LOC", "E-LOC", "O"]
+    for bad, message in ((["PER"], "expected OLD=NEW"), (["=PER"], "expected OLD=NEW"), (["A=B", "A=C"], "A renamed twice")):
+        with pytest.raises(ValueError, match=message):
+            parse_type_renames(bad)

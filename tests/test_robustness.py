@@ -263,10 +263,16 @@ def test_eval_file_with_unseen_types_and_messy_format(sample_model, tmp_path):
     done = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json")
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == (
-        f"warning: {gold} has entity types the model never predicts: PRODUCT (scored as missed entities)"
+        f"warning: {gold} has entity types the model never predicts: PRODUCT (scored as missed entities; "
+        "--rename-type OLD=NEW renames a gold type)"
     )
     scores = json.loads(done.stdout)
     assert scores["sentences"] == 2 and scores["tokens"] == 4 and scores["recall"] == 0.5
+    # the type the model lacks dropped from the gold file: only Tom Baker is left, and found
+    done = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json", "--rename-type", "PRODUCT=O")
+    assert done.returncode == 0 and done.stderr == "" and json.loads(done.stdout)["recall"] == 1.0
+    done = run_tag("--model", str(sample_model[0]), str(gold), "--rename-type", "PRODUCT=O")
+    assert done.returncode == 2 and "--rename-type renames the types of --eval's gold file" in done.stderr
 
 
 def test_pos_column_and_latin1(sample_model, tmp_path):
