@@ -265,6 +265,7 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 
 def _type_renames(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``--rename-type``'s values as a mapping (``corpus.parse_type_renames``)."""
     try:
         return parse_type_renames(pairs or [])
     except ValueError as error:
@@ -281,7 +282,6 @@ class _CorpusReader:
         sentences = read_corpus(path, **self.columns)
         self.types_read |= set(entity_types(label for sentence in sentences for label in sentence.labels))
         return rename_types(sentences, self.renames) if self.renames else sentences
-
 
 
 def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: float, seed: int
