@@ -1,9 +1,11 @@
-"""Reading and writing CoNLL column files.
+"""Reading and writing CoNLL column files, and what is done to the sentences read.
 
 A CoNLL file holds one token a line in whitespace-separated columns, a blank
 line between sentences, and ``-DOCSTART-`` lines between documents. Reading
 streams sentence by sentence, so files of any size are read in bounded
-memory; every error names the file and the line.
+memory; every error names the file and the line. Beside that: documents (their
+starts, ids and context, and streams cut into chunks between them), a held-out
+dev part, renamed entity types, and Hugging Face datasets in and out.
 """
 
 from __future__ import annotations
