@@ -273,15 +273,17 @@ def _type_renames(pairs: Sequence[str] | None) -> dict[str, str]:
 
 
 class _CorpusReader:
-    """Reads a corpus with the command's columns and encoding, renaming types; remembers the types it read."""
+    """Reads a corpus with the command's columns and encoding; with renames, renames types and remembers those read."""
 
     def __init__(self, columns: dict, renames: dict[str, str]):
         self.columns, self.renames, self.types_read = columns, renames, set()
 
     def __call__(self, path: str) -> list[Sentence]:
         sentences = read_corpus(path, **self.columns)
+        if not self.renames:
+            return sentences
         self.types_read |= set(entity_types(label for sentence in sentences for label in sentence.labels))
-        return rename_types(sentences, self.renames) if self.renames else sentences
+        return rename_types(sentences, self.renames)
 
 
 def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: float, seed: int
