@@ -167,6 +167,12 @@ class Tagger:
         self._char_features = CharFeatureCache()
 
     @property
+    def corpus_scheme(self) -> str:
+        """The tag scheme of the model's training corpus (IOB2 if it is not recorded): ``tag.py`` writes it."""
+        scheme = self.config.get("input_scheme")
+        return scheme if scheme in SCHEMES else "IOB2"
+
+    @property
     def labels(self) -> list[str]:
         """Entity types the model predicts."""
         return entity_types(self.encoder.tags.names)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .corpus import document_chunks
 from .errors import HelpFormatter, TaggerError, run_command
+from .schemes import SCHEMES
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
     from .api import Tagger
@@ -49,7 +50,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "sentence (per line or paragraph of text); inline: likewise one line, with entities "
                         "bracketed, [PER Angela Merkel]")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
-    parser.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2", help="tag scheme written")
+    parser.add_argument("--scheme", type=str.upper, choices=SCHEMES,
+                        help="tag scheme written (default: the scheme of the model's training corpus)")
+    parser.add_argument("--input-scheme", type=str.upper, choices=SCHEMES,
+                        help="with --eval: the tag scheme of GOLD; a tag of another is an error (default: detected)")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
     parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")
     parser.add_argument("--rename-type", action="append", metavar="OLD=NEW",
@@ -80,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("give either INPUT files to tag or --eval GOLD, not both")
     if args.json and args.eval is None:
         raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
+    if args.input_scheme and args.eval is None:
+        raise TaggerError("--input-scheme is the scheme of --eval's gold file: it goes with --eval")
     if args.rename_type and args.eval is None:
         raise TaggerError("--rename-type renames the types of --eval's gold file: it goes with --eval")
     if args.batch_size < 1:
@@ -94,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
     tagger.constrained = not args.unconstrained
+    args.scheme = args.scheme or tagger.corpus_scheme
     with _open_output(args.output) as output:
         if args.eval is not None:
             evaluate(tagger, args, output)
@@ -111,7 +118,7 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     except ValueError as error:
         raise TaggerError(f"--rename-type: {error}") from None
     gold = rename_types(read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
-                                    encoding=args.encoding), renames)
+                                    encoding=args.encoding, scheme=args.input_scheme), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     unseen = sorted(set(result.types) - set(tagger.labels))
     if unseen:

@@ -172,12 +172,33 @@ def _parse(
         yield sentence()
 
 
-def read_corpus(path: str | Path, **options) -> list[Sentence]:
-    """All sentences of a labelled CoNLL file; an error if it holds none."""
+def read_corpus(path: str | Path, scheme: str | None = None, **options) -> list[Sentence]:
+    """All sentences of a labelled CoNLL file; an error if it holds none, or if its tags are of no one scheme.
+
+    ``scheme`` (e.g. ``"BMES"``): an error at the first tag that scheme lacks;
+    None: any one scheme (``corpus_scheme``).
+    """
     sentences = list(read_conll(path, **options))
     if not sentences:
         raise CorpusError(str(path), None, "no sentences: the file is empty or holds only blank or -DOCSTART- lines")
+    corpus_scheme(sentences, scheme)
     return sentences
+
+
+def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> str:
+    """The tag scheme the sentences are written in (``schemes.detect_scheme``), or ``scheme`` once checked.
+
+    A tag of another scheme is a ``CorpusError`` naming its file and line, and
+    the schemes tried.
+    """
+    labelled = [sentence for sentence in sentences if sentence.labels]
+    try:
+        return detect_scheme((sentence.labels for sentence in labelled), scheme)
+    except SchemeError as error:
+        if error.position is None:
+            raise
+        k, i = error.position
+        raise CorpusError(labelled[k].source, labelled[k].first_line + i, str(error)) from None
 
 
 Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it

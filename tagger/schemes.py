@@ -1,47 +1,111 @@
-"""Tag schemes (IOB1, IOB2, BIOES) as data, and conversions between them.
+"""Tag schemes as data (IOB1, IOB2, BIOES, BILOU, BMES, IO), how a corpus's is detected, and conversions.
 
-Every conversion goes through spans: ``tags_to_spans`` reads any of the three
-schemes the way conlleval does (an ``I-X`` after ``O`` or after another type
-starts an entity; an ill-formed sequence never loses a token), and
-``spans_to_tags`` writes spans in the scheme asked for. Spans are
-``(label, start, end)`` with ``end`` exclusive, as in spaCy's ``Span``.
+Every conversion goes through spans: ``tags_to_spans`` reads any scheme the
+way conlleval reads IOB (an entity that continues nothing starts one; an
+ill-formed sequence never loses a token), and ``spans_to_tags`` writes spans
+in the scheme asked for. Spans are ``(label, start, end)`` with ``end``
+exclusive, as in spaCy's ``Span``.
+
+No two schemes give one prefix two meanings, so a tag is read the same
+whatever its scheme: ``B`` begins an entity; ``I``, ``M`` (BMES) and a bare
+type (IO) are inside one; ``E`` and ``L`` (BILOU) end one; ``S`` and ``U``
+(BILOU) are an entity of one token. The schemes differ in which of these they
+use, which is what ``detect_scheme`` goes by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .errors import TaggerError
 
 OUTSIDE = "O"
-SCHEMES = ("IOB1", "IOB2", "BIOES")
 
-# Prefixes each scheme may use; a tag outside these is not valid in the scheme.
-PREFIXES = {"IOB1": ("B", "I"), "IOB2": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
+
+@dataclass(frozen=True)
+class Scheme:
+    """How a scheme writes an entity: the prefix of its first token, of the tokens inside it, of its last
+    token, and of an entity of one token; ``""`` writes the bare type (IO).
+
+    ``after_same_type``: the prefix of the first token of an entity that follows one of its own type at
+    once, where it differs from the usual one (IOB1's ``B``). IO has none: such entities merge.
+    """
+
+    begin: str
+    inside: str
+    last: str
+    single: str
+    after_same_type: str | None = None
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every prefix the scheme uses, in the order tags are listed (``scheme_labels``)."""
+        used = (self.after_same_type, self.begin, self.inside, self.last, self.single)
+        return tuple(dict.fromkeys(prefix for prefix in used if prefix is not None))
+
+
+RULES = {
+    "IOB1": Scheme(begin="I", inside="I", last="I", single="I", after_same_type="B"),
+    "IOB2": Scheme(begin="B", inside="I", last="I", single="B"),
+    "BIOES": Scheme(begin="B", inside="I", last="E", single="S"),
+    "BILOU": Scheme(begin="B", inside="I", last="L", single="U"),
+    "BMES": Scheme(begin="B", inside="M", last="E", single="S"),
+    "IO": Scheme(begin="", inside="", last="", single=""),
+}
+SCHEMES = tuple(RULES)
+# The schemes a model is trained and decodes in (``is_transition_allowed``); it reads and writes all.
+DECODING_SCHEMES = ("IOB2", "BIOES")
+# Other names of the same schemes, as tools and papers spell them.
+ALIASES = {"IOB": "IOB2", "BIO": "IOB2", "IOBES": "BIOES", "BILUO": "BILOU", "BIOLU": "BILOU", "BMEOS": "BMES",
+           "BMESO": "BMES"}
+# Where a prefix's token is in its entity, in any scheme.
+ROLES = {"B": "begin", "I": "inside", "M": "inside", "": "inside", "E": "last", "L": "last", "S": "single",
+         "U": "single"}
+# The schemes ``detect_scheme`` tries, in order: the first that has every prefix of a corpus is its scheme.
+DETECTION_ORDER = ("IOB2", "BIOES", "BILOU", "BMES", "IO")
 
 Span = tuple[str, int, int]
 
 
 class SchemeError(TaggerError):
-    """A tag that no supported scheme can read."""
+    """A tag that no supported scheme can read, or a corpus whose tags no one scheme has."""
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.position = position  # (sequence, token) of the tag at fault, where one is
+
+
+def scheme_name(name: str) -> str:
+    """The scheme a name (any case, or an alias such as ``BILUO``) stands for; a ``SchemeError`` if none."""
+    upper = name.upper()
+    upper = ALIASES.get(upper, upper)
+    if upper not in RULES:
+        raise SchemeError(f"unknown tag scheme {name!r}: expected one of {', '.join(SCHEMES)}")
+    return upper
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """``'B-PER'`` -> ``('B', 'PER')``; ``'O'`` -> ``('O', '')``."""
+    """``'B-PER'`` -> ``('B', 'PER')``; ``'PER'`` (IO) -> ``('', 'PER')``; ``'O'`` -> ``('O', '')``."""
     if tag == OUTSIDE:
         return OUTSIDE, ""
     prefix, sep, label = tag.partition("-")
-    if not sep or not label or prefix not in ("B", "I", "E", "S"):
-        raise SchemeError(f"invalid tag {tag!r}: expected 'O' or PREFIX-TYPE with PREFIX in B, I, E, S")
-    return prefix, label
+    if sep and label and prefix and prefix in ROLES:
+        return prefix, label
+    if not sep and tag[:1].isalpha():
+        return "", tag
+    raise SchemeError(
+        f"invalid tag {tag!r}: no scheme reads it (tried {', '.join(SCHEMES)}: a tag is O, PREFIX-TYPE with "
+        f"PREFIX one of {' '.join(prefix for prefix in ROLES if prefix)}, or a bare TYPE in IO)"
+    )
 
 
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
-    """Entity spans of a tag sequence in IOB1, IOB2 or BIOES.
+    """Entity spans of a tag sequence in any scheme (see the module's docstring for how prefixes read).
 
-    Lenient like conlleval: an entity starts at ``B``/``S``, or at ``I``/``E``
-    whose previous tag is ``O``, another type, or an ``E``/``S``; it ends after
-    ``E``/``S`` or where the next tag does not continue it.
+    Lenient like conlleval: an entity starts at a begin or single tag, or at an
+    inside or last tag whose previous tag is ``O``, another type, or ends an
+    entity; it ends after a last or single tag, or where the next tag does not continue it.
     """
     spans: list[Span] = []
     start, current = -1, ""
@@ -52,13 +116,14 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
                 start, current = -1, ""
             continue
         prefix, label = split_tag(tag)
-        continues = prefix in ("I", "E") and current == label and start >= 0
+        role = ROLES[prefix]
+        continues = role in ("inside", "last") and current == label and start >= 0
         if not continues and start >= 0:
             spans.append((current, start, i))
             start, current = -1, ""
-        if prefix != OUTSIDE and start < 0:
+        if start < 0:
             start, current = i, label
-        if prefix in ("E", "S"):
+        if role in ("last", "single"):
             spans.append((current, start, i + 1))
             start, current = -1, ""
     if start >= 0:
@@ -67,23 +132,28 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
 
 
 def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "IOB2") -> list[str]:
-    """Tags of ``length`` tokens with the given non-overlapping spans in ``scheme``."""
-    if scheme not in SCHEMES:
+    """Tags of ``length`` tokens with the given non-overlapping spans in ``scheme``.
+
+    In IO, two entities of one type next to each other read back as one.
+    """
+    rules = RULES.get(scheme)
+    if rules is None:
         raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+
+    def tag(prefix: str, label: str) -> str:
+        return f"{prefix}-{label}" if prefix else label
+
     tags = [OUTSIDE] * length
     previous: Span | None = None
     for label, start, end in sorted(spans, key=lambda span: span[1]):
-        if scheme == "BIOES" and end - start == 1:
-            tags[start] = f"S-{label}"
-        else:
-            begins_with_b = scheme != "IOB1" or (
-                previous is not None and previous[2] == start and previous[0] == label
-            )
-            tags[start] = f"{'B' if begins_with_b else 'I'}-{label}"
-            for i in range(start + 1, end):
-                tags[i] = f"I-{label}"
-            if scheme == "BIOES":
-                tags[end - 1] = f"E-{label}"
+        first = rules.single if end - start == 1 else rules.begin
+        if rules.after_same_type is not None and previous is not None and previous[2] == start and previous[0] == label:
+            first = rules.after_same_type
+        tags[start] = tag(first, label)
+        if end - start > 1:
+            for i in range(start + 1, end - 1):
+                tags[i] = tag(rules.inside, label)
+            tags[end - 1] = tag(rules.last, label)
         previous = (label, start, end)
     return tags
 
@@ -93,24 +163,54 @@ def convert_tags(tags: Sequence[str], scheme: str) -> list[str]:
     return spans_to_tags(tags_to_spans(tags), len(tags), scheme)
 
 
-def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
-    """The scheme a corpus is written in.
+def detect_scheme(tag_sequences: Iterable[Sequence[str]], scheme: str | None = None) -> str:
+    """The scheme a corpus is written in, or, given ``scheme``, that scheme once every tag is found in it.
 
-    ``E-``/``S-`` prefixes mean BIOES; an entity that starts with ``I-`` (after
-    ``O``, another type, or at the start of a sentence) means IOB1; otherwise
-    IOB2. A corpus with no entity at all reads as IOB2.
+    The first scheme of ``DETECTION_ORDER`` whose prefixes include all the
+    corpus's is its scheme; of IOB's two, an entity that starts with ``I-``
+    (after ``O``, another type, or at the start of a sentence) means IOB1. So
+    BMES without an ``M`` reads as BIOES, which reads the same. A corpus with
+    no entity at all reads as IOB2. Tags of two schemes that no one scheme has
+    (``S-PER`` and ``U-LOC``; bare types and prefixed ones) raise a ``SchemeError``
+    whose ``position`` is the first tag at fault.
     """
+    allowed = set(RULES[scheme].prefixes) if scheme is not None else None
+    first_seen: dict[str, tuple[int, int, str]] = {}  # prefix -> (sequence, token, tag) where first seen
     iob1 = False
-    for tags in tag_sequences:
+    for k, tags in enumerate(tag_sequences):
         previous = ""
-        for tag in tags:
-            prefix, label = split_tag(tag)
-            if prefix in ("E", "S"):
-                return "BIOES"
+        for i, tag in enumerate(tags):
+            try:
+                prefix, label = split_tag(tag)
+            except SchemeError as error:
+                raise SchemeError(str(error), (k, i)) from None
+            if prefix != OUTSIDE and prefix not in first_seen:
+                if allowed is not None and prefix not in allowed:
+                    raise SchemeError(f"tag {tag!r} is not of {scheme}, whose tags are "
+                                      f"{' '.join(_example(prefix, scheme) for prefix in RULES[scheme].prefixes)} "
+                                      "and O", (k, i))
+                first_seen[prefix] = (k, i, tag)
+                if _candidates(first_seen) == []:
+                    others = ", ".join(repr(seen[2]) for p, seen in first_seen.items() if p != prefix)
+                    raise SchemeError(f"tag {tag!r} is of no scheme that also has {others} (tried "
+                                      f"{', '.join(SCHEMES)})", (k, i))
             if prefix == "I" and previous != label:
                 iob1 = True
             previous = label
-    return "IOB1" if iob1 else "IOB2"
+    if scheme is not None:
+        return scheme
+    found = _candidates(first_seen)[0]
+    return "IOB1" if found == "IOB2" and iob1 else found
+
+
+def _candidates(seen: Iterable[str]) -> list[str]:
+    """The schemes of ``DETECTION_ORDER`` that use every prefix in ``seen``."""
+    seen = set(seen)
+    return [name for name in DETECTION_ORDER if seen <= set(RULES[name].prefixes)]
+
+
+def _example(prefix: str, scheme: str) -> str:
+    return f"{prefix}-TYPE" if prefix else "TYPE"
 
 
 def entity_types(labels: Iterable[str]) -> list[str]:
@@ -120,8 +220,8 @@ def entity_types(labels: Iterable[str]) -> list[str]:
 
 def scheme_labels(types: Iterable[str], scheme: str) -> list[str]:
     """Every tag of ``scheme`` for the given entity types, ``O`` first."""
-    prefixes = PREFIXES[scheme]
-    return [OUTSIDE] + [f"{prefix}-{label}" for label in sorted(types) for prefix in prefixes]
+    prefixes = RULES[scheme].prefixes
+    return [OUTSIDE] + [f"{prefix}-{label}" if prefix else label for label in sorted(types) for prefix in prefixes]
 
 
 START = "<start>"

@@ -21,7 +21,7 @@ from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
-from .schemes import SCHEMES, entity_types
+from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, scheme_name
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, resume, train
 
@@ -38,7 +38,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="start from a named, versioned set of options shipped with tagger "
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
-    data.add_argument("--train", required=True, help="training corpus (CoNLL columns; IOB1, IOB2 or BIOES)")
+    data.add_argument("--train", required=True, help="training corpus (CoNLL columns, tags in any scheme of "
+                      "--input-scheme's, detected)")
     data.add_argument("--dev", help="development corpus, used to pick the best epoch (default: part of --train, "
                       "held out: see --dev-fraction)")
     data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
@@ -60,6 +61,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument("--input-scheme", type=_scheme, choices=SCHEMES,
+                      help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
+                      "a tag of another is an error (default: detected in each corpus, and logged)")
     data.add_argument("--rename-type", action="append", metavar="OLD=NEW",
                       help="rename an entity type in --train, --dev and --test, e.g. PERSON=PER to match a --base "
                       "model's types; NEW O drops OLD's entities (repeat for more types)")
@@ -76,7 +80,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--freeze-vectors", action="store_true",
                       help="keep pretrained vectors as they are (only words without one are trained)")
     data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
-    data.add_argument("--tag-scheme", choices=SCHEMES[1:], default=defaults.tag_scheme, help="scheme the model is trained in")
+    data.add_argument("--tag-scheme", choices=DECODING_SCHEMES, default=defaults.tag_scheme,
+                      help="scheme the model is trained in (it writes the corpus's scheme, whichever this is)")
     optimisation = parser.add_argument_group("training")
     optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}; "
                               "with --resume: the run's own unless given)")
@@ -133,6 +138,15 @@ def _argument_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scheme(name: str) -> str:
+    """A scheme's name as given (any case, or an alias): its name in ``SCHEMES``, for argparse's choices."""
+    upper = name.upper()
+    try:
+        return scheme_name(upper)
+    except TaggerError:
+        return upper  # argparse names the choices
+
+
 RECIPES = Path(__file__).parent / "recipes"
 
 
@@ -173,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
         args.members = 1  # a recipe's ensemble size does not apply: the base's does
     read = _CorpusReader(dict(token_column=args.token_column, label_column=args.label_column,
-                              encoding=args.encoding), _type_renames(args.rename_type))
+                              encoding=args.encoding, scheme=args.input_scheme), _type_renames(args.rename_type))
     fraction_given = args.dev_fraction != parser.get_default("dev_fraction")
     if args.dev is not None and fraction_given:
         raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
@@ -219,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
-          jobs=args.jobs)
+          jobs=args.jobs, input_scheme=args.input_scheme)
     _score_test(args.test, test_sentences, output)
     return 0
 

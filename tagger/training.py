@@ -29,7 +29,7 @@ from .encoding import CASINGS, Encoder
 from .errors import TaggerError
 from .inference import entity_scores, predict_tags, tag_distributions, type_scores
 from .model import BiLSTMCRF, ModelConfig, TagDistribution, members_of
-from .schemes import convert_tags, detect_scheme, entity_types, scheme_labels
+from .schemes import convert_tags, detect_scheme, entity_types, scheme_labels, split_tag
 from .storage import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -201,18 +201,21 @@ def train(
     log: Callable[[str], object] = print,
     recipe: str | None = None,
     jobs: int = 1,
+    input_scheme: str | None = None,
 ) -> dict:
     """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
     return the best dev scores.
 
-    The sentences' tags may be in IOB1, IOB2 or BIOES: the model learns ``config.tag_scheme``, and the
-    scheme found is logged and recorded (``input_scheme`` in ``config.json``).
+    The sentences' tags may be in any scheme of ``tagger.schemes`` (``input_scheme``, or the one
+    detected): the model learns ``config.tag_scheme``, and the corpus's scheme is logged and recorded
+    (``input_scheme`` in ``config.json``), the scheme its output is written in by default.
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``_fit_members``).
     """
     output = Path(output)
     train_sentences = [s for s in train_sentences if len(s)]
-    source_scheme = detect_scheme(s.labels for s in train_sentences)  # only recorded: convert_tags reads any
+    # Only recorded, and checked: convert_tags reads any scheme.
+    source_scheme = detect_scheme((s.labels for s in train_sentences), input_scheme)
     bases: list[BiLSTMCRF] = []
     if config.base:
         if config.members > 1:
@@ -450,7 +453,7 @@ def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[s
     known = set(types)
     for sentence in sentences:
         for position, label in enumerate(sentence.labels or ()):
-            if label != "O" and label.partition("-")[2] not in known:
+            if label != "O" and split_tag(label)[1] not in known:
                 raise CorpusError(
                     sentence.source, sentence.first_line + position,
                     f"tag {label!r} is of a type the run in {output} was not started with "
@@ -594,6 +597,7 @@ def training_steps(
     loss that is not finite, before its step.
     """
     model.train()
+    _allocate_gradients(optimizer)
     for indices in batches:
         batch = encoder.batch([examples.tokens[i] for i in indices],
                               [examples.contexts[i] for i in indices] if examples.contexts else None,
@@ -606,13 +610,27 @@ def training_steps(
             loss = loss * (len(indices) / config.batch_size)
         if not torch.isfinite(loss):
             raise TrainingDiverged(loss.item())
-        optimizer.zero_grad()
+        optimizer.zero_grad(set_to_none=False)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # foreach: see make_optimizer
         optimizer.step()
         if averaged is not None:
             averaged.update_parameters(model)
         yield loss.item()
+
+
+def _allocate_gradients(optimizer: torch.optim.Optimizer) -> None:
+    """Give every parameter the optimizer updates a gradient tensor, zero, kept (not freed) between steps.
+
+    A batch can leave a parameter unused: the CRF's transitions in a batch of
+    one-token sentences. Its gradient is then zero, but autograd leaves it
+    ``None``, which fused and foreach optimizers reject (and others skip, so
+    that momentum stalls). Kept as zeros, every step sees every gradient.
+    """
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
 
 
 def _teacher_distributions(name: str, encoder: Encoder, sentences: Sequence[Sentence], log) -> list:

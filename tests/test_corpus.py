@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.corpus import CorpusError, Sentence, read_conll, read_corpus, write_conll
+from tagger.corpus import CorpusError, Sentence, corpus_scheme, read_conll, read_corpus, write_conll
 
 from .conftest import SAMPLE
 
@@ -48,8 +48,9 @@ def test_errors_name_file_and_line(tmp_path):
     path = write(tmp_path, "A B-X\nb c O\n")
     with pytest.raises(CorpusError, match=r"data.conll:2: expected 2 columns like the first line, got 3"):
         list(read_conll(path))
-    with pytest.raises(CorpusError, match=r"data.conll:1: invalid tag 'NNP'"):
-        list(read_conll(write(tmp_path, "A NNP\n")))
+    with pytest.raises(CorpusError, match=r"data.conll:2: invalid tag ',': no scheme reads it .*is column -1 the "
+                       r"entity tags\?"):
+        list(read_conll(write(tmp_path, "A NNP\n, ,\n")))
     with pytest.raises(CorpusError, match=r"missing.conll: no such file"):
         list(read_conll(tmp_path / "missing.conll"))
     with pytest.raises(CorpusError, match=r"data.conll:2: not valid utf-8 text.*--encoding latin-1"):
@@ -108,8 +109,8 @@ def test_hugging_face_dataset_round_trip():
     assert [names[i] for i in dataset[0]["ner_tags"]] == sentences[0].labels
     again = from_dataset(dataset)
     assert [(s.tokens, s.labels) for s in again] == [(s.tokens, s.labels) for s in sentences]
-    with pytest.raises(CorpusError, match="dataset row 0: invalid tag 'NNP'"):
-        from_dataset(to_dataset([Sentence(["EU"], ["NNP"])], labels=["NNP"]))
+    with pytest.raises(CorpusError, match="dataset row 0: invalid tag ':'"):
+        from_dataset(to_dataset([Sentence(["EU"], [":"])], labels=[":"]))
 
 
 def test_hold_out_holds_out_whole_documents_drawn_from_the_seed():
@@ -158,3 +159,15 @@ def test_rename_types_renames_and_drops_whole_entities_in_the_corpus_scheme():
     for bad, message in ((["PER"], "expected OLD=NEW"), (["=PER"], "expected OLD=NEW"), (["A=B", "A=C"], "A renamed twice")):
         with pytest.raises(ValueError, match=message):
             parse_type_renames(bad)
+
+
+def test_a_corpus_of_two_schemes_is_refused_at_the_line_of_the_tag_at_fault(tmp_path):
+    path = write(tmp_path, "Li S-PER\nsaid O\n\nin O\nParis U-LOC\n")
+    with pytest.raises(CorpusError, match=r"data.conll:5: tag 'U-LOC' is of no scheme that also has 'S-PER' "
+                       r"\(tried IOB1, IOB2, BIOES, BILOU, BMES, IO\)"):
+        read_corpus(path)
+    bmes = write(tmp_path, "北 B-GPE\n京 E-GPE\n\n李 B-PER\n小 M-PER\n明 E-PER\n")
+    assert corpus_scheme(read_corpus(bmes)) == "BMES"
+    assert corpus_scheme(read_corpus(bmes, scheme="BMES"), "BMES") == "BMES"
+    with pytest.raises(CorpusError, match=r"data.conll:5: tag 'M-PER' is not of BIOES"):
+        read_corpus(bmes, scheme="BIOES")

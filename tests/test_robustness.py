@@ -277,11 +277,12 @@ def test_eval_file_with_unseen_types_and_messy_format(sample_model, tmp_path):
 
 def test_pos_column_and_latin1(sample_model, tmp_path):
     pos = tmp_path / "pos.conll"
-    pos.write_text("EU NNP I-ORG\nrejects VBZ O\n")
+    pos.write_text("EU NNP I-ORG\nrejects VBZ O\n. . O\n")
     done = run_tag("--model", str(sample_model[0]), "--eval", str(pos), "--label-column", "1")
     assert done.returncode == 2 and done.stderr.strip() == (
-        f"error: {pos}:1: invalid tag 'NNP': expected 'O' or PREFIX-TYPE with PREFIX in B, I, E, S; "
-        "is column 1 the entity tags? (--label-column picks another)"
+        f"error: {pos}:3: invalid tag '.': no scheme reads it (tried IOB1, IOB2, BIOES, BILOU, BMES, IO: a tag is O, "
+        "PREFIX-TYPE with PREFIX one of B I M E L S U, or a bare TYPE in IO); is column 1 the entity tags? "
+        "(--label-column picks another)"
     )
     latin = tmp_path / "latin.txt"
     latin.write_bytes("José Garcia visited Madrid .\n".encode("latin-1"))

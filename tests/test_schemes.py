@@ -8,6 +8,7 @@ from tagger.schemes import (
     convert_tags,
     detect_scheme,
     scheme_labels,
+    scheme_name,
     spans_to_tags,
     split_tag,
     tags_to_spans,
@@ -51,14 +52,91 @@ def test_detect_scheme():
 def test_split_tag_rejects_invalid_tags():
     assert split_tag("B-PER") == ("B", "PER")
     assert split_tag("B-I-X") == ("B", "I-X")
-    for bad in ("PER", "X-PER", "B-", "NNP"):
-        with pytest.raises(SchemeError, match="invalid tag"):
+    assert split_tag("U-PER") == ("U", "PER")
+    assert split_tag("M-PER.NAM") == ("M", "PER.NAM")
+    assert split_tag("PER") == ("", "PER")  # IO: a bare type
+    for bad in ("X-PER", "B-", "-PER", ",", "$", "1"):
+        with pytest.raises(SchemeError, match="invalid tag .* no scheme reads it .tried IOB1, IOB2, BIOES, BILOU, BMES, IO"):
             split_tag(bad)
+
+
+# One sentence's entities, written in each scheme: PER of 3 tokens, LOC of 1, two adjacent ORGs of 2 and 1.
+SPANS = [("PER", 0, 3), ("LOC", 4, 5), ("ORG", 5, 7), ("ORG", 7, 8)]
+WRITTEN = {
+    "IOB1": ["I-PER", "I-PER", "I-PER", "O", "I-LOC", "I-ORG", "I-ORG", "B-ORG", "O"],
+    "IOB2": ["B-PER", "I-PER", "I-PER", "O", "B-LOC", "B-ORG", "I-ORG", "B-ORG", "O"],
+    "BIOES": ["B-PER", "I-PER", "E-PER", "O", "S-LOC", "B-ORG", "E-ORG", "S-ORG", "O"],
+    "BILOU": ["B-PER", "I-PER", "L-PER", "O", "U-LOC", "B-ORG", "L-ORG", "U-ORG", "O"],
+    "BMES": ["B-PER", "M-PER", "E-PER", "O", "S-LOC", "B-ORG", "E-ORG", "S-ORG", "O"],
+    "IO": ["PER", "PER", "PER", "O", "LOC", "ORG", "ORG", "ORG", "O"],
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(WRITTEN))
+def test_each_scheme_written_and_read_literally(scheme):
+    assert spans_to_tags(SPANS, 9, scheme) == WRITTEN[scheme]
+    read = tags_to_spans(WRITTEN[scheme])
+    # IO cannot tell two adjacent entities of one type from one: they merge, as the docs say.
+    assert read == (SPANS if scheme != "IO" else SPANS[:2] + [("ORG", 5, 8)])
+    assert detect_scheme([WRITTEN[scheme]]) == scheme
+
+
+@pytest.mark.parametrize("source", sorted(WRITTEN))
+@pytest.mark.parametrize("target", sorted(WRITTEN))
+def test_conversion_between_every_pair_of_schemes(source, target):
+    if source == "IO":
+        return  # read as merged entities: covered above
+    assert convert_tags(WRITTEN[source], target) == WRITTEN[target]
+
+
+@pytest.mark.parametrize(
+    "tags, spans",
+    [
+        (["U-PER", "B-PER", "L-PER"], [("PER", 0, 1), ("PER", 1, 3)]),  # BILOU
+        (["B-PER", "I-PER", "O"], [("PER", 0, 2)]),  # BILOU B without L: closed at O
+        (["L-PER", "L-PER"], [("PER", 0, 1), ("PER", 1, 2)]),  # a last tag after a last tag starts anew
+        (["M-LOC", "E-LOC", "S-LOC"], [("LOC", 0, 2), ("LOC", 2, 3)]),  # BMES: M after O starts an entity
+        (["B-LOC", "M-LOC", "M-PER"], [("LOC", 0, 2), ("PER", 2, 3)]),  # M of another type
+        (["PER", "LOC", "LOC", "O", "PER"], [("PER", 0, 1), ("LOC", 1, 3), ("PER", 4, 5)]),  # IO
+    ],
+)
+def test_ill_formed_sequences_of_other_schemes(tags, spans):
+    assert tags_to_spans(tags) == spans
+
+
+def test_detect_scheme_names_the_schemes_tried_and_the_tag_at_fault():
+    assert detect_scheme([["B-NAME", "M-NAME", "E-NAME"], ["S-ORG"]]) == "BMES"
+    assert detect_scheme([["B-NAME", "E-NAME"]]) == "BIOES"  # BMES without M reads the same as BIOES
+    assert detect_scheme([["U-PER"], ["B-ORG", "L-ORG"]]) == "BILOU"
+    assert detect_scheme([["PER", "O", "LOC"]]) == "IO"
+    with pytest.raises(SchemeError, match="'U-LOC' is of no scheme that also has 'S-PER'.*tried IOB1") as error:
+        detect_scheme([["O"], ["S-PER", "O"], ["O", "U-LOC"]])
+    assert error.value.position == (2, 1)
+    with pytest.raises(SchemeError, match="'PER' is of no scheme that also has 'B-LOC'") as error:
+        detect_scheme([["B-LOC", "PER"]])
+    assert error.value.position == (0, 1)
+
+
+def test_a_forced_scheme_refuses_other_tags():
+    assert detect_scheme([["B-PER", "E-PER"]], "BMES") == "BMES"
+    with pytest.raises(SchemeError, match="'I-PER' is not of BMES, whose tags are B-TYPE M-TYPE E-TYPE S-TYPE") as error:
+        detect_scheme([["O"], ["B-PER", "I-PER"]], "BMES")
+    assert error.value.position == (1, 1)
+
+
+def test_scheme_names_and_aliases():
+    assert scheme_name("biluo") == "BILOU"
+    assert scheme_name("BMEOS") == "BMES"
+    assert scheme_name("iobes") == "BIOES"
+    with pytest.raises(SchemeError, match="unknown tag scheme 'BIO2'"):
+        scheme_name("BIO2")
 
 
 def test_scheme_labels():
     assert scheme_labels(["PER", "LOC"], "IOB2") == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
     assert scheme_labels(["X"], "BIOES") == ["O", "B-X", "I-X", "E-X", "S-X"]
+    assert scheme_labels(["X"], "BILOU") == ["O", "B-X", "I-X", "L-X", "U-X"]
+    assert scheme_labels(["X", "Y"], "IO") == ["O", "X", "Y"]
 
 
 @st.composite
@@ -76,13 +154,14 @@ def spans_and_length(draw):
     return spans, length
 
 
-@given(spans_and_length(), st.sampled_from(["IOB1", "IOB2", "BIOES"]))
+@given(spans_and_length(), st.sampled_from(["IOB1", "IOB2", "BIOES", "BILOU", "BMES"]))
 def test_spans_tags_spans_is_identity(case, scheme):
     spans, length = case
     tags = spans_to_tags(spans, length, scheme)
     assert len(tags) == length
     assert tags_to_spans(tags) == spans
-    assert detect_scheme([tags]) in (scheme, "IOB2")
+    # Without a tag that only one scheme has, a sentence reads as the first scheme that has its tags.
+    assert detect_scheme([tags]) in (scheme, "IOB2", "BIOES")
 
 
 def test_allowed_transitions_iob2_literal():

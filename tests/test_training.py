@@ -382,3 +382,29 @@ def test_fine_tuning_an_ensemble_fine_tunes_each_member(tmp_path):
     model, encoder, saved = load_model(tmp_path / "tuned")
     assert isinstance(model, Ensemble) and len(model.members) == 2 and saved["members"] == 2
     assert "S-PERSON" in encoder.tags.names and "S-PER" not in encoder.tags.names
+
+
+def test_an_epoch_of_one_token_sentences_trains_with_each_optimizer(tmp_path):
+    """Batches of one-token sentences use no transition: its gradient is zero, for fused optimizers too.
+
+    Mostly such batches, then one that uses the transitions (whose optimizer state
+    SGD's fused kernel found missing), and a corpus with no other batch at all.
+    """
+    from tagger.corpus import Sentence
+    from tagger.training import OPTIMIZERS, TrainingConfig, train
+
+    words = [("Paris", "S-LOC"), ("said", "O"), ("Bob", "S-PER"), ("yes", "O")]
+    one_token = [Sentence([word], [tag]) for word, tag in words * 10]
+    mixed = one_token + [Sentence(["Bob", "said"], ["S-PER", "O"])] * 4
+    for optimizer in OPTIMIZERS:
+        for name, sentences in (("mixed", mixed), ("one-token", one_token)):
+            output = tmp_path / optimizer / name
+            train(sentences, sentences[:8], output, TrainingConfig(epochs=2, optimizer=optimizer, batch_size=4),
+                  {"hidden_size": 8}, log=lambda message: None)
+            assert len((output / METRICS_FILE).read_text().splitlines()) == 2
+            trained = load_model(output)[0]
+            torch.manual_seed(1)  # the run's seed: its network as it was before training
+            initial = BiLSTMCRF(trained.config)
+            assert not torch.equal(trained.crf.start_transitions, initial.crf.start_transitions)
+            # where no batch used the transitions, their gradient was zero throughout
+            assert torch.equal(trained.crf.transitions, initial.crf.transitions) == (name == "one-token")
