@@ -14,6 +14,18 @@ from .errors import TaggerError
 GLOVE_6B_50D = "glove-6b-50d"
 
 
+@dataclass(frozen=True)
+class VectorPackage:
+    """An installable package of word vectors that a model directory may name (``fixed_vectors``): its size."""
+
+    words: int
+    dim: int
+
+
+# The only names a model directory may give for its fixed vectors: a name is looked up here, never opened as a path.
+VECTOR_PACKAGES = {GLOVE_6B_50D: VectorPackage(words=400_000, dim=50)}
+
+
 class EmbeddingsError(TaggerError):
     """Vectors that cannot be read; ``str()`` names the file (and line)."""
 

@@ -358,7 +358,9 @@ class Ensemble(nn.Module):
         first = members[0]
         if any(member.config != first.config for member in members[1:]):
             raise ValueError("ensemble members must share one configuration")
-        if any(not torch.equal(member.fixed_word_vectors, first.fixed_word_vectors) for member in members[1:]):
+        # (Networks on the meta device, built for their shapes only, have no values to compare.)
+        if not first.fixed_word_vectors.is_meta and any(
+                not torch.equal(member.fixed_word_vectors, first.fixed_word_vectors) for member in members[1:]):
             raise ValueError("ensemble members must share their fixed word vectors")
         for member in members[1:]:
             # One table for all: the first member's, the only one saved with the weights.

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from .encoding import Encoder
 from .errors import TaggerError
-from .model import BiLSTMCRF, Ensemble, ModelConfig
+from .model import BiLSTMCRF, Ensemble, ModelConfig, members_of
 from .version import __version__
 
 CONFIG_FILE = "config.json"
@@ -161,26 +161,69 @@ def build_model(config: dict, config_path: Path) -> tuple[BiLSTMCRF | Ensemble, 
     networks, which share one table of fixed vectors.
     """
     try:
-        members = int(config.get("members", 1))
         model_config = ModelConfig(**config["model"])
         encoder_settings = dict(config["encoder"])
         fixed = None
         if model_config.fixed_vectors:
             fixed, encoder_settings["words"] = _fixed_vectors(model_config, encoder_settings["words"], config_path)
         encoder = Encoder.from_dict(encoder_settings)
+        model = _networks(config)
+    except ModelError:
+        raise
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{config_path}: incomplete or invalid model settings ({error})") from None
-    networks = [BiLSTMCRF(model_config) for _ in range(max(1, members))]
-    model = networks[0] if len(networks) == 1 else Ensemble(networks)  # whose members share one fixed table
     if fixed is not None:
-        networks[0].fixed_word_vectors.copy_(torch.from_numpy(fixed))
+        members_of(model)[0].fixed_word_vectors.copy_(torch.from_numpy(fixed))  # the members share one table
     return model, encoder
+
+
+def _networks(config: dict) -> BiLSTMCRF | Ensemble:
+    """The network (or ``Ensemble``) of a ``config.json``'s sizes, with fresh weights and zero fixed vectors."""
+    members = int(config.get("members", 1))
+    model_config = ModelConfig(**config["model"])
+    networks = [BiLSTMCRF(model_config) for _ in range(max(1, members))]
+    return networks[0] if len(networks) == 1 else Ensemble(networks)
+
+
+def _check_sizes(config: dict, config_path: Path, weights_path: Path) -> None:
+    """A ``ModelError`` unless ``config.json``'s sizes are those of the weights file's tensors.
+
+    Checked against the file's header before any weight is allocated, so that a
+    crafted config cannot make loading exhaust memory (a vocabulary of 10^12 words).
+    """
+    try:
+        with safe_open(str(weights_path), framework="pt") as weights:
+            found = {name: list(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except (SafetensorError, OSError) as error:
+        raise ModelError(
+            f"{weights_path}: not a safetensors file ({error}); models are never loaded from pickles"
+        ) from None
+    networks = len({name.split(".")[1] for name in found if name.startswith("members.")}) or 1
+    try:
+        members = int(config.get("members", 1))
+        if max(1, members) != networks:
+            raise ValueError(f"members {members}, but the weights hold {networks} network(s)")
+        with torch.device("meta"):  # shapes only: no memory
+            expected = {name: list(tensor.shape) for name, tensor in _networks(config).state_dict().items()}
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:  # RuntimeError: a negative size
+        raise ModelError(f"{config_path}: incomplete or invalid model settings ({error})") from None
+    if expected != found:
+        name = next(name for name in sorted({*expected, *found}) if expected.get(name) != found.get(name))
+        raise ModelError(f"{weights_path}: weights do not match {CONFIG_FILE}: {name} is "
+                         f"{found.get(name, 'missing')} in the weights, {expected.get(name, 'absent')} in the config")
 
 
 def _fixed_vectors(model_config: ModelConfig, words: dict, config_path: Path):
     """The fixed vectors from their package, and the word vocabulary settings with their words added."""
-    from .embeddings import load_embeddings, vectors_beyond
+    from .embeddings import VECTOR_PACKAGES, load_embeddings, vectors_beyond
 
+    package = VECTOR_PACKAGES.get(model_config.fixed_vectors)
+    if package is None:  # never a path: a model directory is not to make loading open files of its choosing
+        raise ModelError(f"{config_path}: fixed_vectors {model_config.fixed_vectors!r} is not a vector package "
+                         f"tagger knows ({', '.join(sorted(VECTOR_PACKAGES))})")
+    if model_config.word_dim != package.dim or not 0 < model_config.fixed_words <= package.words:
+        raise ModelError(f"{config_path}: {model_config.fixed_words} fixed words of {model_config.word_dim} dimensions "
+                         f"do not fit '{model_config.fixed_vectors}' ({package.words} words of {package.dim})")
     names, vectors = vectors_beyond(load_embeddings(model_config.fixed_vectors), set(words["names"]))
     if len(names) != model_config.fixed_words or _digest(names) != words.get("fixed_names_sha256"):
         raise ModelError(
@@ -194,10 +237,11 @@ def load_model(directory: str | Path) -> tuple[BiLSTMCRF | Ensemble, Encoder, di
     """The model (in eval mode), its encoder and its full config, read from ``directory``."""
     directory = Path(directory)
     config = read_config(directory)
-    model, encoder = build_model(config, directory / CONFIG_FILE)
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ModelError(f"{weights_path}: missing")
+    _check_sizes(config, directory / CONFIG_FILE, weights_path)
+    model, encoder = build_model(config, directory / CONFIG_FILE)
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as error:

@@ -183,6 +183,53 @@ def test_model_directory_errors_say_which_and_why(sample_model, tmp_path):
         Tagger.load(broken)
 
 
+def test_a_crafted_config_opens_no_file_and_allocates_nothing_it_names(tmp_path, monkeypatch):
+    """A model directory is untrusted input: its config names no file to read, and no size beyond its weights."""
+    import shutil
+
+    import tagger.embeddings
+    from tagger.storage import resolve_model
+
+    crafted = tmp_path / "crafted"
+    shutil.copytree(resolve_model("en-conll03-fast"), crafted)
+    config = json.loads((crafted / "config.json").read_text())
+
+    def write(**changes) -> None:
+        (crafted / "config.json").write_text(json.dumps({**config, "model": {**config["model"], **changes}}))
+
+    def never(source):
+        raise AssertionError(f"loading opened {source}")
+
+    for path in ("/etc/hostname", "/dev/zero", str(tmp_path / "vectors.txt")):
+        write(fixed_vectors=path)
+        with monkeypatch.context() as patch:
+            patch.setattr(tagger.embeddings, "load_embeddings", never)
+            with pytest.raises(ModelError, match=rf"config.json: fixed_vectors '{path}' is not a vector package tagger "
+                               r"knows \(glove-6b-50d\)"):
+                Tagger.load(crafted)
+    write(word_dim=51)
+    with pytest.raises(ModelError, match=r"weights do not match config.json: lstm.weight_ih_l0 is \[800, 108\] in the "
+                       r"weights, \[800, 109\] in the config"):
+        Tagger.load(crafted)
+    write(fixed_words=10**9)
+    with pytest.raises(ModelError, match="config.json: incomplete or invalid model settings .*negative dimension"):
+        Tagger.load(crafted)
+    write(num_words=10**12 + 18891, fixed_words=10**12)  # 200 TB of vectors, were they allocated
+    with pytest.raises(ModelError, match=r"config.json: 1000000000000 fixed words of 50 dimensions do not fit "
+                       r"'glove-6b-50d' \(400000 words of 50\)"):
+        Tagger.load(crafted)
+    write(num_words=10**12 + 18891, fixed_words=10**12, fixed_vectors="")  # saved with the weights, were they
+    with pytest.raises(ModelError, match=r"weights do not match config.json: fixed_word_vectors is missing in the "
+                       r"weights, \[1000000000000, 50\] in the config"):
+        Tagger.load(crafted)
+    (crafted / "config.json").write_text(json.dumps({**config, "members": 10**9}))
+    with pytest.raises(ModelError, match=r"members 1000000000, but the weights hold 1 network"):
+        Tagger.load(crafted)
+    write(fixed_vectors="/etc/hostname")
+    done = run_tag("--model", str(crafted), str(SAMPLE / "test.conll"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is not a vector package" in done.stderr
+
+
 def test_long_sentences_and_tokens(sample_model):
     tagger = Tagger.load(sample_model[0])
     tokens = ["Paris", "is", "big", "."] * 2500
