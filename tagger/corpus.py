@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -199,6 +200,45 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
             raise
         k, i = error.position
         raise CorpusError(labelled[k].source, labelled[k].first_line + i, str(error)) from None
+
+
+def file_record(path: str | Path) -> dict:
+    """Where a corpus file is and what it holds: ``{"path": absolute path, "bytes": size, "sha256": digest}``.
+
+    What a model directory keeps of the corpora it was trained on, so that a
+    resumed run rereads them, and refuses others (``check_file_record``).
+    """
+    path = Path(path)
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise CorpusError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(str(path), None, "is a directory, expected a file") from None
+    except PermissionError:
+        raise CorpusError(str(path), None, "permission denied") from None
+    return {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def check_file_record(record: dict, path: str | Path | None = None) -> str:
+    """The path to read a recorded corpus from: ``path`` if given (a copy, moved), else the recorded one.
+
+    A ``CorpusError`` naming the file unless it holds what was recorded, byte for byte.
+    """
+    given = path is not None
+    path = Path(path if given else record["path"])
+    if not given and not path.is_file():
+        raise CorpusError(str(path), None, "no such file, and the run was trained on it; if it moved, give its new "
+                          "path (the same file, checked by its digest)")
+    found = file_record(path)
+    if (found["bytes"], found["sha256"]) != (record["bytes"], record["sha256"]):
+        what = "not the file the run was trained on" if given else "changed since the run was trained on it"
+        raise CorpusError(str(path), None, f"{what} ({record['path']}: {record['bytes']:,} bytes, sha256 "
+                          f"{record['sha256'][:12]}...; this: {found['bytes']:,} bytes, {found['sha256'][:12]}...)")
+    return str(path)
 
 
 Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it

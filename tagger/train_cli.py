@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, read_corpus, rename_types
+from .corpus import (HOLD_OUT_DOCUMENTS_FROM, Sentence, check_file_record, file_record, hold_out, parse_type_renames,
+                     read_corpus, rename_types)
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
@@ -38,7 +39,7 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="start from a named, versioned set of options shipped with tagger "
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
-    data.add_argument("--train", required=True, help="training corpus (CoNLL columns, tags in any scheme of "
+    data.add_argument("--train", help="training corpus (CoNLL columns, tags in any scheme of "
                       "--input-scheme's, detected)")
     data.add_argument("--dev", help="development corpus, used to pick the best epoch (default: part of --train, "
                       "held out: see --dev-fraction)")
@@ -50,8 +51,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                       "(read first, so that a bad file fails before training; never used to choose anything)")
     data.add_argument("--output", type=Path, help="model directory to write")
     data.add_argument("--resume", type=Path, metavar="MODEL_DIR",
-                      help="continue the run in MODEL_DIR from its last checkpoint (same --train and --dev; "
-                      "its saved options apply, --epochs may extend it)")
+                      help="continue the run in MODEL_DIR from its last checkpoint, on the corpora it recorded "
+                      "(checked by their digests; --train and --dev give a moved copy), with its saved options; "
+                      "--epochs may extend it")
     data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
     data.add_argument("--base", metavar="MODEL",
                       help="start from a trained model (a model directory or shipped name, e.g. en-conll03-fast; an "
@@ -196,10 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError("--resume continues in its own directory: leave out --output")
         if args.base:
             raise TaggerError("--resume continues its run from where it stopped: leave out --base")
-        saved = read_config(args.resume)["training"]
+        run = read_config(args.resume)
+        saved = run["training"]
         held_out = saved.get("dev_fraction", 0.0)
         if held_out and args.dev is not None:
             raise TaggerError(f"the run in {args.resume} holds out part of --train as dev: leave out --dev")
+        if run.get("data"):
+            read = _recorded_corpora(parser, args, run["data"], args.resume)
+        elif args.train is None:
+            raise TaggerError(f"the run in {args.resume} records no corpora: give its --train (and --dev) again")
         if not held_out and args.dev is None:
             raise TaggerError(f"the run in {args.resume} was given --dev: give it again")
         if fraction_given and args.dev_fraction != held_out:
@@ -209,8 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
         _score_test(args.test, test_sentences, args.resume)
         return 0
-    if args.output is None:
-        raise TaggerError("--output MODEL_DIR is required (or --resume MODEL_DIR)")
+    if args.output is None or args.train is None:
+        raise TaggerError(f"{'--output MODEL_DIR' if args.output is None else '--train CORPUS'} is required "
+                          "(or --resume MODEL_DIR alone, to continue a run)")
     output: Path = args.output
     if (output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists():
         if not args.overwrite:
@@ -220,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
+    data = {"train": file_record(args.train), "dev": file_record(args.dev) if args.dev is not None else None,
+            "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
@@ -233,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
-          jobs=args.jobs, input_scheme=args.input_scheme)
+          jobs=args.jobs, input_scheme=args.input_scheme, data=data)
     _score_test(args.test, test_sentences, output)
     return 0
 
@@ -276,6 +286,32 @@ def _check_ranges(args: argparse.Namespace) -> None:
             value = getattr(args, name)
             if value is not None and not valid(value):
                 raise TaggerError(f"--{name.replace('_', '-')} must be {expected}, got {value}")
+
+
+# How the corpora are read: recorded with a run, and so the same when it resumes.
+_READING_OPTIONS = ("token_column", "label_column", "encoding", "input_scheme", "rename_type")
+
+
+def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path
+                      ) -> "_CorpusReader":
+    """A resumed run's corpora: ``args.train`` and ``args.dev`` set to the recorded files (or the moved copies
+    given, once their digests are checked), and a reader that reads them as the run did.
+
+    A reading option given with another value than the run's is refused, as is a corpus other than its own.
+    """
+    reading = data["reading"]
+    for option in _READING_OPTIONS:
+        given = getattr(args, option)
+        if given != parser.get_default(option) and given != reading.get(option):
+            flag = f"--{option.replace('_', '-')}"
+            raise TaggerError(f"{flag}: the run in {directory} read its corpora with {flag} {reading.get(option)!r}; "
+                              "--resume reads them the same way: leave it out")
+    args.train = check_file_record(data["train"], args.train)
+    if data.get("dev") is not None:
+        args.dev = check_file_record(data["dev"], args.dev)
+    return _CorpusReader(dict(token_column=reading["token_column"], label_column=reading["label_column"],
+                              encoding=reading["encoding"], scheme=reading["input_scheme"]),
+                         _type_renames(reading["rename_type"]))
 
 
 def _type_renames(pairs: Sequence[str] | None) -> dict[str, str]:

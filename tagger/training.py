@@ -202,6 +202,7 @@ def train(
     recipe: str | None = None,
     jobs: int = 1,
     input_scheme: str | None = None,
+    data: dict | None = None,
 ) -> dict:
     """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
     return the best dev scores.
@@ -211,6 +212,8 @@ def train(
     (``input_scheme`` in ``config.json``), the scheme its output is written in by default.
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``_fit_members``).
+    ``data``: where the corpora came from and how they were read (JSON values), recorded in
+    ``config.json`` for a resumed run to read them again (``train.py`` records them).
     """
     output = Path(output)
     train_sentences = [s for s in train_sentences if len(s)]
@@ -227,7 +230,7 @@ def train(
         network = _new_network(encoder, train_sentences, embeddings, config, model_config or {})
         model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
-    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe)
+    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe, data=data)
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     log(

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tagger import Tagger
-from tagger.corpus import read_corpus
+from tagger.corpus import CorpusError, read_corpus
 from tagger.model import BiLSTMCRF
 from tagger.storage import (
     CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE, ModelError, load_checkpoint, load_model, write_atomically,
@@ -67,6 +67,41 @@ def test_resume_command(tmp_path):
     missing = subprocess.run([sys.executable, "train.py", *args, "--resume", str(tmp_path / "none")],
                              cwd=ROOT, capture_output=True, text=True)
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+def test_resume_alone_rereads_the_recorded_corpora_and_refuses_others(tmp_path, capsys):
+    import shutil
+
+    from tagger.errors import TaggerError
+    from tagger.storage import read_config
+    from tagger.train_cli import main
+
+    for part in ("train", "dev", "test"):
+        shutil.copy(SAMPLE / f"{part}.conll", tmp_path / f"{part}.conll")
+    model = str(tmp_path / "m")
+    assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll"), "--output", model,
+                 "--epochs", "1", "--hidden-size", "8", "--input-scheme", "iob2"]) == 0
+    data = read_config(tmp_path / "m")["data"]
+    assert data["train"]["path"] == str(tmp_path / "train.conll") and data["train"]["bytes"] > 0
+    assert len(data["dev"]["sha256"]) == 64 and data["reading"]["input_scheme"] == "IOB2"
+    capsys.readouterr()
+    assert main(["--resume", model, "--epochs", "2"]) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    with pytest.raises(CorpusError, match=rf"^{tmp_path / 'test.conll'}: not the file the run was trained on "
+                       rf"\({tmp_path / 'train.conll'}: [0-9,]+ bytes, sha256 [0-9a-f]{{12}}"):
+        main(["--resume", model, "--train", str(tmp_path / "test.conll")])
+    with pytest.raises(TaggerError, match="--input-scheme: the run in .* read its corpora with --input-scheme 'IOB2'"):
+        main(["--resume", model, "--input-scheme", "BIOES"])
+    (tmp_path / "train.conll").rename(tmp_path / "moved.conll")
+    with pytest.raises(CorpusError, match=rf"^{tmp_path / 'train.conll'}: no such file, and the run was trained on it"):
+        main(["--resume", model])
+    assert main(["--resume", model, "--train", str(tmp_path / "moved.conll"), "--epochs", "3"]) == 0
+    with open(tmp_path / "dev.conll", "a") as dev:
+        dev.write("Paris B-LOC\n")
+    with pytest.raises(CorpusError, match=rf"^{tmp_path / 'dev.conll'}: changed since the run was trained on it"):
+        main(["--resume", model, "--train", str(tmp_path / "moved.conll")])
+    with pytest.raises(TaggerError, match=r"--train CORPUS is required \(or --resume MODEL_DIR alone"):
+        main(["--output", str(tmp_path / "other")])
 
 
 def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
@@ -426,5 +461,5 @@ def test_train_without_dev_holds_out_part_of_train_and_resume_holds_out_the_same
     with pytest.raises(TaggerError, match="--dev-fraction holds out part of --train when there is no --dev"):
         main([*train, "--dev", str(SAMPLE / "dev.conll"), "--dev-fraction", "0.2", "--output", str(tmp_path / "n")])
     assert main([*train, "--dev", str(SAMPLE / "dev.conll"), "--epochs", "1", "--output", str(tmp_path / "n")]) == 0
-    with pytest.raises(TaggerError, match="was given --dev: give it again"):
-        main([*train, "--resume", str(tmp_path / "n"), "--epochs", "2"])
+    # its --dev is recorded: resuming rereads it
+    assert main([*train, "--resume", str(tmp_path / "n"), "--epochs", "2"]) == 0
