@@ -10,7 +10,7 @@ import reprlib
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, ta
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
-from .tokenizer import sentence_starts, tokenize
+from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters
 
 if TYPE_CHECKING:
     import datasets
@@ -137,6 +137,8 @@ class Tagger:
         self.constrained = constrained
         self.temperature = float(config.get("temperature", 1.0))
         self._char_features = CharFeatureCache()
+        # A model trained on a corpus of single characters reads text a character at a time.
+        self._split = _split_characters if self.reads_characters else _split_words
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False) -> "Tagger":
@@ -165,6 +167,12 @@ class Tagger:
     def clear_cache(self) -> None:
         """Forget the character features kept for the words tagged so far (each word's are kept once computed)."""
         self._char_features = CharFeatureCache()
+
+    @property
+    def reads_characters(self) -> bool:
+        """Whether the model's tokens are characters (text written without spaces): strings are split into
+        characters, whitespace dropped, rather than into words."""
+        return self.config.get("tokenization") == "characters"
 
     @property
     def corpus_scheme(self) -> str:
@@ -235,7 +243,7 @@ class Tagger:
             raise ValueError(f"min_score is a probability between 0 and 1, got {min_score}")
         scores = scores or min_score > 0
         with self._running():  # all of it: the output objects count too (see ``collector_paused``)
-            prepared = [_prepare(sentence) for sentence in sentences]
+            prepared = [_prepare(sentence, self._split) for sentence in sentences]
             if document_starts is not None and len(document_starts) != len(sentences):
                 raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
             token_lists, contexts, documents = self._reading(prepared, document_starts)
@@ -318,7 +326,7 @@ class Tagger:
 
         A string's sentences are read as ``predict`` reads them.
         """
-        prepared = _prepare(sentence)
+        prepared = _prepare(sentence, self._split)
         with self._running():
             token_lists, contexts, documents = self._reading([prepared], None)
             distributions = tag_distributions(self.model, self.encoder, token_lists, constrained=self.constrained,
@@ -395,19 +403,35 @@ def _is_dataset(value: object) -> bool:
     return datasets is not None and isinstance(value, datasets.Dataset)
 
 
-def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], list[int]]:
+Split = Callable[[str], tuple[list[tuple[str, int, int]], list[int]]]
+
+
+def _split_words(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """Tokens (``tagger.tokenizer.tokenize``) and sentence starts of text written with spaces."""
+    found = tokenize(text)
+    return found, sentence_starts(found, text)
+
+
+def _split_characters(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """Tokens (``tokenize_characters``) and sentence starts of text written without spaces."""
+    found = tokenize_characters(text)
+    return found, character_sentence_starts(found, text)
+
+
+def _prepare(sentence: Input, split: Split = _split_words) -> tuple[str, list[str], list[tuple[int, int]], list[int]]:
     """Text, tokens, character offsets and sentence starts (token indices) of a string or a token list.
 
-    A string may hold several sentences (see ``tagger.tokenizer.sentence_starts``);
-    a token list is one sentence, as given.
+    A string is split by ``split``, and may hold several sentences; a token list
+    is one sentence, as given (its text: the tokens joined by spaces, or, for
+    characters, without).
     """
     if isinstance(sentence, str):
-        found = tokenize(sentence)
-        starts = sentence_starts(found, sentence) or [0]
-        return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found], starts
+        found, starts = split(sentence)
+        return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found], starts or [0]
+    separator = "" if split is _split_characters else " "
     try:
         tokens = list(sentence)
-        text = " ".join(tokens)
+        text = separator.join(tokens)
     except TypeError:
         raise TypeError(f"a sentence is a string or a list of token strings, not {reprlib.repr(sentence)}") from None
     offsets = []
@@ -415,7 +439,7 @@ def _prepare(sentence: Input) -> tuple[str, list[str], list[tuple[int, int]], li
     for token in tokens:
         end = start + len(token)
         offsets.append((start, end))
-        start = end + 1
+        start = end + len(separator)
     return text, tokens, offsets, [0]
 
 

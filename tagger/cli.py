@@ -196,7 +196,8 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
                 ]
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif args.format == "inline":
-        output.write("".join(_inline(result) + "\n" for result in tagged))
+        separator = "" if tagger.reads_characters else " "
+        output.write("".join(_inline(result, separator) + "\n" for result in tagged))
     else:
         pairs = []
         for i, (item, result) in enumerate(zip(chunk, tagged)):
@@ -223,13 +224,16 @@ def _text_sentences(tagged, begins_document: bool) -> list:
              tagged.tags[start:end]) for k, (start, end) in enumerate(zip(starts, ends))]
 
 
-def _inline(tagged) -> str:
-    """``[PER Angela Merkel] visited [LOC Paris] .``: the sentence with its entities bracketed."""
+def _inline(tagged, separator: str = " ") -> str:
+    """``[PER Angela Merkel] visited [LOC Paris] .``: the sentence with its entities bracketed.
+
+    ``separator`` goes between tokens: none for characters, ``[PER 李明]在[ORG 北京大学]工作。``.
+    """
     words = list(tagged.tokens)
     for entity in tagged.entities:
         words[entity.start] = f"[{entity.label} {words[entity.start]}"
         words[entity.end - 1] += "]"
-    return " ".join(words)
+    return separator.join(words)
 
 
 def _text_lines(path: str, encoding: str) -> Iterator[str]:

@@ -241,6 +241,24 @@ def check_file_record(record: dict, path: str | Path | None = None) -> str:
     return str(path)
 
 
+# The share of single-character tokens from which a corpus is written in characters: 99.6% of Weibo NER's;
+# 15-17% of CoNLL-2003's, CoNLL-2002 Dutch's and WNUT-17's (punctuation, "a", digits).
+CHARACTER_CORPUS_SHARE = 0.9
+
+
+def tokenization_of(sentences: Iterable[Sentence]) -> str:
+    """``"characters"`` for a corpus whose tokens are single characters (``CHARACTER_CORPUS_SHARE`` of them or
+    more: Chinese, Japanese and Thai corpora are distributed so), else ``"words"``.
+
+    How a model trained on it splits text into tokens (``tagger.tokenizer``).
+    """
+    tokens = single = 0
+    for sentence in sentences:
+        tokens += len(sentence.tokens)
+        single += sum(len(token) == 1 for token in sentence.tokens)
+    return "characters" if tokens and single >= CHARACTER_CORPUS_SHARE * tokens else "words"
+
+
 Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it
 
 

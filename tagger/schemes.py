@@ -167,8 +167,11 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]], scheme: str | None = N
     """The scheme a corpus is written in, or, given ``scheme``, that scheme once every tag is found in it.
 
     The first scheme of ``DETECTION_ORDER`` whose prefixes include all the
-    corpus's is its scheme; of IOB's two, an entity that starts with ``I-``
-    (after ``O``, another type, or at the start of a sentence) means IOB1. So
+    corpus's is its scheme; of IOB's two, IOB1 starts entities with ``I-`` (after
+    ``O``, another type, or at the start of a sentence) and writes ``B-`` only
+    after an entity of the same type, so a corpus that starts more entities
+    with ``I-`` than with ``B-`` is IOB1 (a few ``I-`` starts among IOB2's ``B-``
+    starts are errors of annotation, read as conlleval reads them). So
     BMES without an ``M`` reads as BIOES, which reads the same. A corpus with
     no entity at all reads as IOB2. Tags of two schemes that no one scheme has
     (``S-PER`` and ``U-LOC``; bare types and prefixed ones) raise a ``SchemeError``
@@ -176,7 +179,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]], scheme: str | None = N
     """
     allowed = set(RULES[scheme].prefixes) if scheme is not None else None
     first_seen: dict[str, tuple[int, int, str]] = {}  # prefix -> (sequence, token, tag) where first seen
-    iob1 = False
+    starts_with_i = starts_with_b = 0
     for k, tags in enumerate(tag_sequences):
         previous = ""
         for i, tag in enumerate(tags):
@@ -194,13 +197,14 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]], scheme: str | None = N
                     others = ", ".join(repr(seen[2]) for p, seen in first_seen.items() if p != prefix)
                     raise SchemeError(f"tag {tag!r} is of no scheme that also has {others} (tried "
                                       f"{', '.join(SCHEMES)})", (k, i))
-            if prefix == "I" and previous != label:
-                iob1 = True
+            if previous != label:
+                starts_with_i += prefix == "I"
+                starts_with_b += prefix == "B"
             previous = label
     if scheme is not None:
         return scheme
     found = _candidates(first_seen)[0]
-    return "IOB1" if found == "IOB2" and iob1 else found
+    return "IOB1" if found == "IOB2" and starts_with_i > starts_with_b else found
 
 
 def _candidates(seen: Iterable[str]) -> list[str]:

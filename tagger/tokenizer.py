@@ -58,6 +58,34 @@ _TOKEN = re.compile(_WORDS, re.VERBOSE | re.IGNORECASE)
 _TOKEN_OR_ADDRESS = re.compile(_ADDRESSES + _WORDS, re.VERBOSE | re.IGNORECASE)
 
 
+def tokenize_characters(text: str) -> list[tuple[str, int, int]]:
+    """Each character of ``text`` but whitespace as a token, with its offsets: text written without spaces.
+
+    As character corpora (Chinese, Japanese, Thai) are written, a token a character.
+    """
+    return [(character, i, i + 1) for i, character in enumerate(text) if not character.isspace()]
+
+
+# Marks that end a sentence of text written without spaces, and what may close one after them.
+_CHARACTER_SENTENCE_ENDS = frozenset("。！？!?")
+_CHARACTER_CLOSERS = frozenset("”’」』）)】》\"'")
+
+
+def character_sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None) -> list[int]:
+    """``sentence_starts`` for ``tokenize_characters``'s tokens: after 。！？ (and closing quotes), and at blank lines."""
+    starts = [0] if tokens else []
+    ended = False
+    lines = text is not None and "\n" in text
+    for i, (token, start, _) in enumerate(tokens):
+        if i and ((lines and text.count("\n", tokens[i - 1][2], start) > 1)
+                  or (ended and token not in _CHARACTER_CLOSERS and token not in _CHARACTER_SENTENCE_ENDS)):
+            starts.append(i)
+            ended = False
+        if token in _CHARACTER_SENTENCE_ENDS:
+            ended = True
+    return starts
+
+
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Tokens of ``text`` as ``(token, start_char, end_char)``, end exclusive."""
     pattern = _TOKEN_OR_ADDRESS if "@" in text or "://" in text or "www." in text else _TOKEN

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 from torchcrf import CRF
 
-from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_lengths)
+from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_lengths,
+                     tokenization_of)
 from .embeddings import Embeddings, words_beyond
 from .encoding import CASINGS, Encoder
 from .errors import TaggerError
@@ -230,14 +231,17 @@ def train(
         network = _new_network(encoder, train_sentences, embeddings, config, model_config or {})
         model = _initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
-    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, recipe=recipe, data=data)
+    tokenization = tokenization_of(train_sentences)
+    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, tokenization=tokenization,
+                    recipe=recipe, data=data)
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         _check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     log(
         f"{len(train_sentences)} training sentences ({source_scheme} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+        + ("tokens are characters (text is split into characters); " if tokenization == "characters" else "")
+        + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
     _clear_run(output)

@@ -7,7 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpora" / "sample"
-CONLL2003 = ROOT.parent / "shared" / "corpora" / "conll2003"
+SHARED = ROOT.parent / "shared" / "corpora"
+CONLL2003 = SHARED / "conll2003"
 
 
 @pytest.fixture(scope="session")

@@ -42,11 +42,14 @@ def test_conversions_between_schemes():
 
 
 def test_detect_scheme():
-    assert detect_scheme([["I-PER", "O"], ["B-LOC"]]) == "IOB1"
+    assert detect_scheme([["I-PER", "O"], ["B-LOC"], ["I-ORG"]]) == "IOB1"
     assert detect_scheme([["B-PER", "I-PER", "O"]]) == "IOB2"
     assert detect_scheme([["B-PER", "E-PER"], ["S-LOC"]]) == "BIOES"
     assert detect_scheme([["O", "O"]]) == "IOB2"
-    assert detect_scheme([["B-PER", "I-LOC"]]) == "IOB1"
+    assert detect_scheme([["I-PER", "B-PER", "O", "I-LOC"]]) == "IOB1"  # B only after its own type
+    # IOB2 with an entity begun by I- (an annotation error, as Weibo NER has a few) is still IOB2
+    assert detect_scheme([["B-PER", "I-LOC"]]) == "IOB2"
+    assert detect_scheme([["B-PER", "O"], ["O", "I-LOC"]]) == "IOB2"
 
 
 def test_split_tag_rejects_invalid_tags():

@@ -1,0 +1,86 @@
+"""Languages written without spaces: a model trained on a corpus of characters reads text a character at a time."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tagger.corpus import Sentence, tokenization_of
+from tagger.tokenizer import character_sentence_starts, tokenize_characters
+
+from .conftest import ROOT, SHARED
+
+WEIBO = SHARED / "weibo"
+
+
+def test_characters_with_their_offsets_and_sentences():
+    text = "李明 在北京。\n\n他说：“好！”然后走了"
+    tokens = tokenize_characters(text)
+    assert [token for token, _, _ in tokens] == list("李明在北京。他说：“好！”然后走了")
+    assert all(text[start:end] == token for token, start, end in tokens)
+    assert tokens[2] == ("在", 3, 4)  # the space is dropped, the offsets are the text's
+    starts = character_sentence_starts(tokens, text)
+    # after 。 (and the blank line); after ！ and the quote that closes it
+    assert [tokens[i][0] for i in starts] == ["李", "他", "然"]
+
+
+def test_a_corpus_of_single_characters_is_read_as_characters():
+    chinese = [Sentence(list("李明在北京大学工作。"), ["O"] * 10), Sentence(["😀x", "好"], ["O", "O"])]
+    assert tokenization_of(chinese) == "characters"  # 11 of 12 tokens
+    english = [Sentence("Angela Merkel visited Paris on Monday .".split(), ["O"] * 7)]
+    assert tokenization_of(english) == "words" and tokenization_of([]) == "words"
+
+
+@pytest.fixture(scope="module")
+def weibo_model(tmp_path_factory):
+    if not WEIBO.is_dir():
+        pytest.skip(f"{WEIBO} is not here")
+    output = tmp_path_factory.mktemp("weibo") / "model"
+    done = subprocess.run(
+        [sys.executable, "train.py", "--train", str(WEIBO / "train.conll"), "--dev", str(WEIBO / "dev.conll"),
+         "--output", str(output), "--epochs", "2", "--hidden-size", "32", "--batch-size", "32", "--optimizer",
+         "nadam", "--lr", "0.005"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "(IOB2 read as BIOES)" in done.stdout and "tokens are characters" in done.stdout
+    return output
+
+
+def test_a_weibo_model_tags_chinese_text_a_character_at_a_time(weibo_model):
+    from tagger import Tagger
+
+    assert json.loads((weibo_model / "config.json").read_text())["tokenization"] == "characters"
+    tagger = Tagger.load(weibo_model)
+    assert tagger.reads_characters
+    text = "李明 在北京大学工作。\n我爱北京天安门"
+    [result] = tagger.predict([text])
+    assert result.tokens == list("李明在北京大学工作。我爱北京天安门")
+    assert result.sentence_starts == [0, 10]
+    assert result.offsets[2] == (3, 4)
+    # the model has learnt something in two epochs: names of people and places in its own dev messages
+    dev = [line.split("\t")[0] for line in (WEIBO / "dev.conll").read_text(encoding="utf-8").split("\n")]
+    messages = "".join(character or "\n" for character in dev).split("\n")
+    entities = [entity for found in tagger.tag_batch(messages) for entity in found]
+    assert len(entities) > 20
+    for found, message in zip(tagger.tag_batch(messages), messages):
+        assert all(entity.text == message[entity.start_char:entity.end_char] and " " not in entity.text
+                   for entity in found)
+    assert tagger.evaluate(WEIBO / "dev.conll").f1 > 0.1
+    # tag_batch and pipe split strings as tag does
+    assert [e.text for e in tagger.tag(text)] == [e.text for e in next(tagger.pipe([text])).entities]
+
+
+def test_tag_py_writes_characters_without_spaces(weibo_model, tmp_path):
+    text = "我爱北京天安门。李明在北京大学工作。\n"
+    for input_format in ("text", "paragraphs"):
+        done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "--input-format", input_format,
+                               "--format", "inline", "-"], cwd=ROOT, input=text, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        # brackets and types removed, the text is the input without whitespace: no space between characters
+        assert re.sub(r"\[[A-Z.]+ |\]", "", done.stdout.rstrip("\n")) == text.strip()
+    done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "--input-format", "text", "-"],
+                          cwd=ROOT, input=text, capture_output=True, text=True)
+    rows = [line.split() for line in done.stdout.splitlines() if line]
+    assert [row[0] for row in rows] == list(text.strip()) and {len(row) for row in rows} == {2}
