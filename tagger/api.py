@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .corpus import (Context, Sentence, document_chunks, document_contexts, document_ids, document_starts,
-                     from_dataset, read_corpus)
+                     from_dataset)
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
@@ -298,14 +298,17 @@ class Tagger:
 
     def evaluate(self, gold: str | Path | Sequence[Sentence] | datasets.Dataset, batch_size: int = 256,
                  min_score: float = 0.0) -> Evaluation:
-        """Entity-level scores against ``gold``: a CoNLL file (tags in its last column), sentences with labels,
-        or a Hugging Face dataset in the NER layout (``tokens``, ``ner_tags``; see ``corpus.from_dataset``).
+        """Entity-level scores against ``gold``: a corpus by its path (a CoNLL file, tags in its last column, or a
+        table or dataset as ``tagger.sources.read_labelled`` reads it), sentences with labels, or a Hugging Face
+        dataset in the NER layout (``tokens``, ``ner_tags``; see ``corpus.from_dataset``).
 
         Sentences are read as consecutive sentences of their documents (``-DOCSTART-``;
         a dataset has none, so it is one), as ``predict`` reads documents; ``min_score`` as there.
         """
         if isinstance(gold, (str, Path)):
-            sentences = read_corpus(gold)
+            from .sources import read_labelled
+
+            sentences = read_labelled(gold, split="test")
         elif _is_dataset(gold):
             sentences = from_dataset(gold)
         else:

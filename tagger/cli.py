@@ -38,7 +38,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="files to tag; '-' reads standard input")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
-    parser.add_argument("--eval", metavar="GOLD", help="score the model on a gold CoNLL file instead of tagging")
+    parser.add_argument("--eval", metavar="GOLD",
+                        help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus train.py "
+                        "takes (JSON Lines, CSV, Parquet, a save_to_disk folder, a cached hub id; split: test)")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--input-format", choices=("conll", "text", "paragraphs"), default="conll",
                         help="conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
@@ -60,6 +62,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
                         "drops OLD's entities (repeat for more types)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
+    parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
+    parser.add_argument("--tags-field", default="ner_tags", help="with --eval: the tags column of a table or dataset")
     parser.add_argument("--min-score", type=float, default=0.0,
                         help="drop entities whose probability (score) is below this, from tags and entities")
     parser.add_argument("--nbest", type=int, default=0, metavar="K",
@@ -111,14 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
-    from .corpus import parse_type_renames, read_corpus, rename_types
+    from .corpus import parse_type_renames, rename_types
+    from .sources import read_labelled
 
     try:
         renames = parse_type_renames(args.rename_type or [])
     except ValueError as error:
         raise TaggerError(f"--rename-type: {error}") from None
-    gold = rename_types(read_corpus(args.eval, token_column=args.token_column, label_column=args.label_column,
-                                    encoding=args.encoding, scheme=args.input_scheme), renames)
+    gold = rename_types(read_labelled(args.eval, split="test", tokens_field=args.tokens_field,
+                                      tags_field=args.tags_field, scheme=args.input_scheme,
+                                      token_column=args.token_column, label_column=args.label_column,
+                                      encoding=args.encoding), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     unseen = sorted(set(result.types) - set(tagger.labels))
     if unseen:

@@ -206,7 +206,7 @@ def file_record(path: str | Path) -> dict:
     """Where a corpus file is and what it holds: ``{"path": absolute path, "bytes": size, "sha256": digest}``.
 
     What a model directory keeps of the corpora it was trained on, so that a
-    resumed run rereads them, and refuses others (``check_file_record``).
+    resumed run rereads them, and refuses others (``sources.check_record``).
     """
     path = Path(path)
     try:
@@ -221,24 +221,6 @@ def file_record(path: str | Path) -> dict:
     except PermissionError:
         raise CorpusError(str(path), None, "permission denied") from None
     return {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def check_file_record(record: dict, path: str | Path | None = None) -> str:
-    """The path to read a recorded corpus from: ``path`` if given (a copy, moved), else the recorded one.
-
-    A ``CorpusError`` naming the file unless it holds what was recorded, byte for byte.
-    """
-    given = path is not None
-    path = Path(path if given else record["path"])
-    if not given and not path.is_file():
-        raise CorpusError(str(path), None, "no such file, and the run was trained on it; if it moved, give its new "
-                          "path (the same file, checked by its digest)")
-    found = file_record(path)
-    if (found["bytes"], found["sha256"]) != (record["bytes"], record["sha256"]):
-        what = "not the file the run was trained on" if given else "changed since the run was trained on it"
-        raise CorpusError(str(path), None, f"{what} ({record['path']}: {record['bytes']:,} bytes, sha256 "
-                          f"{record['sha256'][:12]}...; this: {found['bytes']:,} bytes, {found['sha256'][:12]}...)")
-    return str(path)
 
 
 # The share of single-character tokens from which a corpus is written in characters: 99.6% of Weibo NER's;

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
-from .corpus import (HOLD_OUT_DOCUMENTS_FROM, Sentence, check_file_record, file_record, hold_out, parse_type_renames,
-                     read_corpus, rename_types)
+from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, rename_types
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
+from .sources import TAGS_FIELD, TOKENS_FIELD, check_record, read_labelled, source_record
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, scheme_name
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, resume, train
@@ -39,10 +39,12 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="start from a named, versioned set of options shipped with tagger "
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
-    data.add_argument("--train", help="training corpus (CoNLL columns, tags in any scheme of "
-                      "--input-scheme's, detected)")
-    data.add_argument("--dev", help="development corpus, used to pick the best epoch (default: part of --train, "
-                      "held out: see --dev-fraction)")
+    data.add_argument("--train", help="training corpus: CoNLL columns; or JSON Lines, JSON, CSV, TSV or Parquet with "
+                      "a tokens and a tags column; or a Dataset.save_to_disk folder, or a hub dataset id in the local "
+                      "datasets cache (SOURCE:SPLIT picks a split; default: train). Tags in any scheme of "
+                      "--input-scheme's, detected")
+    data.add_argument("--dev", help="development corpus, used to pick the best epoch, of any kind --train takes "
+                      "(split: validation; default: part of --train, held out: see --dev-fraction)")
     data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
                       help="without --dev: hold out this fraction of --train's documents as dev (of its sentences, "
                       f"if it has fewer than {HOLD_OUT_DOCUMENTS_FROM} documents), drawn with --seed, and train on the rest")
@@ -63,6 +65,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
+    data.add_argument("--tags-field", default=TAGS_FIELD,
+                      help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset")
     data.add_argument("--input-scheme", type=_scheme, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")
@@ -188,8 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.members != parser.get_default("members"):
             raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
         args.members = 1  # a recipe's ensemble size does not apply: the base's does
-    read = _CorpusReader(dict(token_column=args.token_column, label_column=args.label_column,
-                              encoding=args.encoding, scheme=args.input_scheme), _type_renames(args.rename_type))
+    read = _CorpusReader({option: getattr(args, option) for option in _READING_OPTIONS if option != "rename_type"},
+                         _type_renames(args.rename_type))
     fraction_given = args.dev_fraction != parser.get_default("dev_fraction")
     if args.dev is not None and fraction_given:
         raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
@@ -228,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
-    data = {"train": file_record(args.train), "dev": file_record(args.dev) if args.dev is not None else None,
+    data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
@@ -289,7 +294,8 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 
 # How the corpora are read: recorded with a run, and so the same when it resumes.
-_READING_OPTIONS = ("token_column", "label_column", "encoding", "input_scheme", "rename_type")
+_READING_OPTIONS = ("token_column", "label_column", "encoding", "input_scheme", "tokens_field", "tags_field",
+                    "rename_type")
 
 
 def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path
@@ -306,12 +312,11 @@ def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace,
             flag = f"--{option.replace('_', '-')}"
             raise TaggerError(f"{flag}: the run in {directory} read its corpora with {flag} {reading.get(option)!r}; "
                               "--resume reads them the same way: leave it out")
-    args.train = check_file_record(data["train"], args.train)
+    args.train = check_record(data["train"], args.train)
     if data.get("dev") is not None:
-        args.dev = check_file_record(data["dev"], args.dev)
-    return _CorpusReader(dict(token_column=reading["token_column"], label_column=reading["label_column"],
-                              encoding=reading["encoding"], scheme=reading["input_scheme"]),
-                         _type_renames(reading["rename_type"]))
+        args.dev = check_record(data["dev"], args.dev)
+    return _CorpusReader({option: reading.get(option, parser.get_default(option)) for option in _READING_OPTIONS
+                          if option != "rename_type"}, _type_renames(reading["rename_type"]))
 
 
 def _type_renames(pairs: Sequence[str] | None) -> dict[str, str]:
@@ -328,8 +333,9 @@ class _CorpusReader:
     def __init__(self, columns: dict, renames: dict[str, str]):
         self.columns, self.renames, self.types_read = columns, renames, set()
 
-    def __call__(self, path: str) -> list[Sentence]:
-        sentences = read_corpus(path, **self.columns)
+    def __call__(self, path: str, split: str = "train") -> list[Sentence]:
+        options = dict(self.columns)
+        sentences = read_labelled(path, split=split, scheme=options.pop("input_scheme"), **options)
         if not self.renames:
             return sentences
         self.types_read |= set(entity_types(label for sentence in sentences for label in sentence.labels))
@@ -352,8 +358,8 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
         print(f"dev: {len(dev_sentences)} of the {total} sentences of {train_path}, held out (--dev-fraction "
               f"{dev_fraction:g}, --seed {seed}); training on the other {len(train_sentences)}")
     else:
-        dev_sentences = read(dev_path)
-    test_sentences = read(args.test) if args.test else None
+        dev_sentences = read(dev_path, "validation")
+    test_sentences = read(args.test, "test") if args.test else None
     unused = sorted(set(read.renames) - read.types_read)
     if unused:
         print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "

@@ -1,0 +1,220 @@
+"""Where a labelled corpus comes from: a CoNLL file, or a table read through 🤗 ``datasets``.
+
+``read_labelled`` takes any of them by its name: a CoNLL column file (read by
+``tagger.corpus``), JSON Lines / JSON, CSV / TSV or Parquet files with a tokens
+column and a tags column, a folder written by ``Dataset.save_to_disk`` (or
+``DatasetDict.save_to_disk``), or the id of a hub dataset in the local
+``datasets`` cache (read offline). Tags may be strings or integers named by a
+``ClassLabel``; a ``SOURCE:SPLIT`` suffix picks a split where there are several.
+Every error is one line naming the file (and the row, where there is one).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .corpus import CorpusError, Sentence, corpus_scheme, file_record, read_corpus
+from .schemes import SchemeError, split_tag
+
+if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
+    import datasets
+
+# What ``datasets`` reads each kind of file with, by suffix.
+TABLE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+TOKENS_FIELD = "tokens"
+TAGS_FIELD = "ner_tags"
+
+
+def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str = TOKENS_FIELD,
+                  tags_field: str = TAGS_FIELD, scheme: str | None = None, **conll_options) -> list[Sentence]:
+    """The sentences of a labelled corpus, whatever its kind (see the module's docstring).
+
+    ``split``: the split read from a folder or hub dataset that has several, unless
+    ``source`` names one (``conll2003:validation``). ``scheme``: as ``read_corpus``'s.
+    ``conll_options`` go to ``read_corpus`` (columns, encoding) for CoNLL files.
+    """
+    path = Path(source)
+    if path.is_file() and path.suffix.lower() not in TABLE_FORMATS or str(source) == "-":
+        return read_corpus(source, scheme=scheme, **conll_options)
+    dataset, name = load_table(str(source), split)
+    sentences = sentences_of(dataset, name, tokens_field, tags_field)
+    if not sentences:
+        raise CorpusError(name, None, "no sentences: the table has no rows")
+    corpus_scheme(sentences, scheme)
+    return sentences
+
+
+def load_table(source: str, split: str = "train") -> tuple[datasets.Dataset, str]:
+    """A ``datasets.Dataset`` from a table file, a ``save_to_disk`` folder or a cached hub id; and its name for errors.
+
+    Memory-mapped Arrow: ``datasets`` converts a file once and keeps it in its cache.
+    """
+    path = Path(source)
+    if not path.exists() and ":" in source and Path(source.rsplit(":", 1)[0]).exists():
+        source, split = source.rsplit(":", 1)
+        path = Path(source)
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    if path.is_file():
+        options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+        try:
+            return datasets.load_dataset(TABLE_FORMATS[path.suffix.lower()], data_files=str(path), split="train",
+                                         **options), source
+        except Exception as error:  # datasets raises many kinds, each with a long message
+            raise CorpusError(source, None, f"cannot be read as {TABLE_FORMATS[path.suffix.lower()]}: "
+                              f"{_first_line(error)}") from None
+    if path.is_dir():
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except (FileNotFoundError, ValueError) as error:
+            raise CorpusError(source, None, "is a directory, but not one written by Dataset.save_to_disk "
+                              f"({_first_line(error)})") from None
+        return _split_of(loaded, split, source), f"{source}:{split}" if isinstance(loaded, dict) else source
+    if ":" in source:
+        source, split = source.rsplit(":", 1)
+    return _split_of(_cached_hub_dataset(source, split), split, source), f"{source}:{split}"
+
+
+def _cached_hub_dataset(name: str, split: str):
+    """A hub dataset's split from the local cache, never from the network."""
+    import datasets
+
+    if name.startswith((".", "/")) or name.count("/") > 1:  # a path, not a hub id
+        raise CorpusError(name, None, "no such file or directory")
+    offline = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    datasets.config.HF_HUB_OFFLINE = True
+    try:
+        return datasets.load_dataset(name, split=split)
+    except Exception as error:
+        raise CorpusError(name, None, f"no such file, folder, or dataset in the local datasets cache "
+                          f"({datasets.config.HF_DATASETS_CACHE}; reading offline): pass local files (CoNLL, JSON "
+                          f"Lines, CSV, Parquet or a save_to_disk folder) [{type(error).__name__}]") from None
+    finally:
+        if offline is None:
+            del os.environ["HF_HUB_OFFLINE"]
+        else:
+            os.environ["HF_HUB_OFFLINE"] = offline
+
+
+def _split_of(loaded, split: str, source: str):
+    """The split asked for of a ``DatasetDict`` (a ``Dataset`` is its own)."""
+    if not isinstance(loaded, dict):
+        return loaded
+    if split not in loaded:
+        raise CorpusError(source, None, f"has no split {split!r} (it has {', '.join(loaded)}): name one as "
+                          f"{source}:SPLIT")
+    return loaded[split]
+
+
+def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOKENS_FIELD,
+                 tags_field: str = TAGS_FIELD) -> list[Sentence]:
+    """The rows of a table as sentences: its tokens and tags columns, the tags as names.
+
+    Tags may be strings or ``ClassLabel`` ids; a CSV cell may hold a list as
+    ``["EU", "rejects"]`` or as tokens separated by spaces. A row's number in
+    errors is its line in a JSON Lines file, the line after the header in CSV.
+    """
+    missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
+    if missing:
+        option = "--tokens-field" if missing[0] == tokens_field else "--tags-field"
+        raise CorpusError(source, None, f"no column {missing[0]!r} (it has {', '.join(dataset.column_names)}); "
+                          f"{option} names another")
+    feature = dataset.features[tags_field]
+    names = getattr(getattr(feature, "feature", None), "names", None)
+    first_row = 2 if source.lower().endswith((".csv", ".tsv")) else 1
+    sentences = []
+    for number, row in enumerate(_rows(dataset, tokens_field, tags_field), start=first_row):
+        tokens, tags = _as_list(row[tokens_field]), _as_list(row[tags_field])
+        if names is not None:
+            tags = [names[tag] for tag in tags]
+        elif tags and not all(isinstance(tag, str) for tag in tags):
+            raise CorpusError(source, number, f"tags are {type(tags[0]).__name__}s without names: give them as strings, "
+                              "or as a ClassLabel feature")
+        if len(tokens) != len(tags):
+            raise CorpusError(source, number, f"{len(tokens)} tokens but {len(tags)} tags")
+        for tag in tags:
+            try:
+                split_tag(tag)
+            except SchemeError as error:
+                raise CorpusError(source, number, f"{error}; is {tags_field!r} the entity tags? (--tags-field "
+                                  "names another)") from None
+        if tokens:
+            sentences.append(Sentence([str(token) for token in tokens], list(tags), source=source, first_line=number))
+    return sentences
+
+
+def _rows(dataset: datasets.Dataset, tokens_field: str, tags_field: str):
+    """The table's rows, read from Arrow a thousand at a time."""
+    for batch in dataset.select_columns([tokens_field, tags_field]).iter(batch_size=1000):
+        for tokens, tags in zip(batch[tokens_field], batch[tags_field]):
+            yield {tokens_field: tokens, tags_field: tags}
+
+
+def _as_list(value) -> list:
+    """A cell as a list: lists as they are; a string of a list literal parsed (never evaluated), else split on spaces."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = ast.literal_eval(text)  # literals only: no code runs
+            except (ValueError, SyntaxError):
+                parsed = None
+            if isinstance(parsed, list):
+                return parsed
+        return text.split()
+    return list(value)
+
+
+def source_record(source: str | Path) -> dict:
+    """``corpus.file_record`` for a file; for a folder, one digest over its files; for a hub id, its name."""
+    path = Path(source)
+    if path.is_file():
+        return file_record(path)
+    if path.is_dir():
+        digest, size = hashlib.sha256(), 0
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            record = file_record(file)
+            digest.update(f"{file.relative_to(path)}\0{record['sha256']}\n".encode())
+            size += record["bytes"]
+        return {"path": str(path.resolve()), "bytes": size, "sha256": digest.hexdigest()}
+    return {"path": str(source), "bytes": None, "sha256": None}  # a cached hub dataset: read again by its id
+
+
+def check_record(record: dict, path: str | Path | None = None) -> str:
+    """The path to read a recorded corpus (``source_record``) from: ``path`` if given (a copy, moved), else the
+    recorded one.
+
+    A ``CorpusError`` naming the file unless it holds what was recorded, byte for byte.
+    """
+    given = path is not None
+    if record["sha256"] is None:  # a hub dataset, read from the cache by its id
+        if given and str(path) != record["path"]:
+            raise CorpusError(str(path), None, f"not the dataset the run was trained on ({record['path']})")
+        return record["path"]
+    path = Path(path if given else record["path"])
+    if not given and not path.exists():
+        raise CorpusError(str(path), None, "no such file, and the run was trained on it; if it moved, give its new "
+                          "path (the same file, checked by its digest)")
+    found = source_record(path)
+    if found["sha256"] is None:
+        raise CorpusError(str(path), None, "no such file or directory")
+    if (found["bytes"], found["sha256"]) != (record["bytes"], record["sha256"]):
+        what = "not the file the run was trained on" if given else "changed since the run was trained on it"
+        raise CorpusError(str(path), None, f"{what} ({record['path']}: {record['bytes']:,} bytes, sha256 "
+                          f"{record['sha256'][:12]}...; this: {found['bytes']:,} bytes, {found['sha256'][:12]}...)")
+    return str(path)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -1,0 +1,138 @@
+"""Corpora read through 🤗 datasets: tables (JSON Lines, JSON, CSV, TSV, Parquet), save_to_disk folders, cached hub ids."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tagger.corpus import CorpusError, read_corpus, to_dataset
+from tagger.sources import read_labelled, source_record
+
+from .conftest import ROOT, SAMPLE
+
+GOLD = read_corpus(SAMPLE / "dev.conll")
+
+
+def pairs(sentences):
+    return [(sentence.tokens, sentence.labels) for sentence in sentences]
+
+
+def write_jsonl(path, sentences, tokens="tokens", tags="ner_tags"):
+    path.write_text("".join(json.dumps({tokens: s.tokens, tags: s.labels}, ensure_ascii=False) + "\n"
+                            for s in sentences), encoding="utf-8")
+    return path
+
+
+def test_each_kind_of_table_reads_as_the_conll_file(tmp_path):
+    import pandas as pd
+
+    expected = pairs(GOLD)
+    assert pairs(read_labelled(write_jsonl(tmp_path / "dev.jsonl", GOLD))) == expected
+    (tmp_path / "dev.json").write_text(json.dumps([{"tokens": s.tokens, "ner_tags": s.labels} for s in GOLD]))
+    assert pairs(read_labelled(tmp_path / "dev.json")) == expected
+    table = pd.DataFrame({"words": [" ".join(s.tokens) for s in GOLD], "labels": [" ".join(s.labels) for s in GOLD]})
+    table.to_csv(tmp_path / "dev.csv", index=False)
+    assert pairs(read_labelled(tmp_path / "dev.csv", tokens_field="words", tags_field="labels")) == expected
+    table = pd.DataFrame({"tokens": [repr(s.tokens) for s in GOLD], "ner_tags": [json.dumps(s.labels) for s in GOLD]})
+    table.to_csv(tmp_path / "dev.tsv", index=False, sep="\t")  # lists written as literals, never evaluated
+    assert pairs(read_labelled(tmp_path / "dev.tsv")) == expected
+    # Parquet with the tags as ClassLabel ids, their names in the file's features
+    to_dataset(GOLD).to_parquet(str(tmp_path / "dev.parquet"))
+    assert pairs(read_labelled(tmp_path / "dev.parquet")) == expected
+
+
+def test_a_save_to_disk_folder_and_its_splits(tmp_path):
+    from datasets import DatasetDict
+
+    to_dataset(GOLD).save_to_disk(str(tmp_path / "one"))
+    assert pairs(read_labelled(tmp_path / "one")) == pairs(GOLD)
+    test = read_corpus(SAMPLE / "test.conll")
+    DatasetDict({"train": to_dataset(test), "validation": to_dataset(GOLD)}).save_to_disk(str(tmp_path / "both"))
+    assert pairs(read_labelled(tmp_path / "both")) == pairs(test)
+    assert pairs(read_labelled(tmp_path / "both", split="validation")) == pairs(GOLD)
+    assert pairs(read_labelled(f"{tmp_path / 'both'}:validation")) == pairs(GOLD)
+    with pytest.raises(CorpusError, match=r"both: has no split 'test' \(it has train, validation\): name one as "
+                       r".*both:SPLIT"):
+        read_labelled(tmp_path / "both", split="test")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="empty: is a directory, but not one written by Dataset.save_to_disk"):
+        read_labelled(tmp_path / "empty")
+    # a folder's record is one digest over its files
+    record = source_record(tmp_path / "both")
+    assert record["bytes"] > 0 and record == source_record(tmp_path / "both")
+
+
+def test_table_errors_name_the_file_and_row(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", GOLD[:3])
+    with pytest.raises(CorpusError, match=r"bad.jsonl: no column 'words' \(it has tokens, ner_tags\); --tokens-field "
+                       "names another"):
+        read_labelled(path, tokens_field="words")
+    lines = path.read_text().splitlines()
+    lines[1] = json.dumps({"tokens": ["a", "b"], "ner_tags": ["O"]})
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: 2 tokens but 1 tags"):
+        read_labelled(path)
+    path.write_text(json.dumps({"tokens": ["a"], "ner_tags": ["O"]}) + "\n"
+                    + json.dumps({"tokens": ["EU"], "ner_tags": [":"]}) + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: invalid tag ':'.*is 'ner_tags' the entity tags"):
+        read_labelled(path)
+    path.write_text(json.dumps({"tokens": ["EU"], "ner_tags": [3]}) + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:1: tags are ints without names: give them as strings, or as a "
+                       "ClassLabel feature"):
+        read_labelled(path)
+    path.write_text(json.dumps({"tokens": ["Li"], "ner_tags": ["S-PER"]}) + "\n"
+                    + json.dumps({"tokens": ["Paris"], "ner_tags": ["U-LOC"]}) + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: tag 'U-LOC' is of no scheme that also has 'S-PER'"):
+        read_labelled(path)
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(CorpusError, match=r"broken.parquet: cannot be read as parquet"):
+        read_labelled(tmp_path / "broken.parquet")
+
+
+def test_a_hub_dataset_is_read_from_the_local_cache_only(tmp_path):
+    """A cache laid out as datasets lays out a hub dataset it has downloaded (``someone/ner``), built here."""
+    write_jsonl(tmp_path / "dev.jsonl", GOLD)
+    script = f"""
+import datasets, shutil
+from datasets.packaged_modules.json.json import Json
+builder = Json(dataset_name="ner", config_name="default", data_files={{"validation": {str(tmp_path / 'dev.jsonl')!r}}},
+               hash="0123456789abcdef")
+builder.download_and_prepare()
+shutil.copytree(builder.cache_dir, {str(tmp_path / 'cache' / 'someone___ner' / 'default' / '0.0.0' / '0123456789abcdef')!r})
+from tagger.sources import read_labelled
+print(len(read_labelled("someone/ner", split="validation")), len(read_labelled("someone/ner:validation")))
+try:
+    read_labelled("someone/elsewhere")
+except ValueError as error:
+    print(error)
+"""
+    env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    counts, error = done.stdout.splitlines()
+    assert counts == f"{len(GOLD)} {len(GOLD)}"
+    assert error.startswith(f"someone/elsewhere: no such file, folder, or dataset in the local datasets cache "
+                            f"({tmp_path / 'cache'}; reading offline): pass local files")
+
+
+def test_train_and_eval_from_tables_and_resume_alone(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", read_corpus(SAMPLE / "train.conll"))
+    to_dataset(GOLD).save_to_disk(str(tmp_path / "dev"))
+    output = tmp_path / "model"
+    run = [sys.executable, "train.py", "--hidden-size", "16"]
+    done = subprocess.run([*run, "--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "dev"),
+                           "--output", str(output), "--epochs", "1"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "360 training sentences" not in done.stdout and "400 training sentences (IOB2 read as BIOES), 100 dev" in done.stdout
+    data = json.loads((output / "config.json").read_text())["data"]
+    assert data["dev"]["path"] == str(tmp_path / "dev") and len(data["dev"]["sha256"]) == 64
+    done = subprocess.run([*run[:2], "--resume", str(output), "--epochs", "4"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "resuming after epoch 1" in done.stdout
+    scored = subprocess.run([sys.executable, "tag.py", "--model", str(output), "--eval", str(tmp_path / "dev"), "--json"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["f1"] > 0.3 and json.loads(scored.stdout)["sentences"] == len(GOLD)
