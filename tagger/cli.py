@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .corpus import document_chunks
 from .errors import HelpFormatter, TaggerError, run_command
-from .schemes import SCHEMES
+from .schemes import SCHEMES, normalized_name
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
     from .api import Tagger
@@ -52,9 +52,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "sentence (per line or paragraph of text); inline: likewise one line, with entities "
                         "bracketed, [PER Angela Merkel]")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
-    parser.add_argument("--scheme", type=str.upper, choices=SCHEMES,
+    parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: the scheme of the model's training corpus)")
-    parser.add_argument("--input-scheme", type=str.upper, choices=SCHEMES,
+    parser.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                         help="with --eval: the tag scheme of GOLD; a tag of another is an error (default: detected)")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
     parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")

@@ -76,13 +76,20 @@ class SchemeError(TaggerError):
         self.position = position  # (sequence, token) of the tag at fault, where one is
 
 
+def normalized_name(name: str) -> str:
+    """A scheme's name in upper case, an alias (``BILUO``, ``iobes``) replaced by the scheme's name in ``SCHEMES``.
+
+    (For an option's choices: a name that is no scheme's comes back upper-cased, for argparse to refuse.)
+    """
+    return ALIASES.get(name.upper(), name.upper())
+
+
 def scheme_name(name: str) -> str:
     """The scheme a name (any case, or an alias such as ``BILUO``) stands for; a ``SchemeError`` if none."""
-    upper = name.upper()
-    upper = ALIASES.get(upper, upper)
-    if upper not in RULES:
+    normalized = normalized_name(name)
+    if normalized not in RULES:
         raise SchemeError(f"unknown tag scheme {name!r}: expected one of {', '.join(SCHEMES)}")
-    return upper
+    return normalized
 
 
 def split_tag(tag: str) -> tuple[str, str]:

@@ -21,8 +21,8 @@ from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
+from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
 from .sources import TAGS_FIELD, TOKENS_FIELD, check_record, read_labelled, source_record
-from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, scheme_name
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, resume, train
 
@@ -68,7 +68,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset")
-    data.add_argument("--input-scheme", type=_scheme, choices=SCHEMES,
+    data.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")
     data.add_argument("--rename-type", action="append", metavar="OLD=NEW",
@@ -143,15 +143,6 @@ def _argument_parser() -> argparse.ArgumentParser:
                          "document (-DOCSTART- lines separate documents); trains on batches of whole documents")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
-
-
-def _scheme(name: str) -> str:
-    """A scheme's name as given (any case, or an alias): its name in ``SCHEMES``, for argparse's choices."""
-    upper = name.upper()
-    try:
-        return scheme_name(upper)
-    except TaggerError:
-        return upper  # argparse names the choices
 
 
 RECIPES = Path(__file__).parent / "recipes"
