@@ -86,7 +86,7 @@ def _cached_hub_dataset(name: str, split: str):
     """A hub dataset's split from the local cache, never from the network."""
     import datasets
 
-    if name.startswith((".", "/")) or name.count("/") > 1:  # a path, not a hub id
+    if name.startswith((".", "/")) or name.count("/") > 1 or Path(name).suffix:  # a path, not a hub id
         raise CorpusError(name, None, "no such file or directory")
     offline = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -486,8 +486,10 @@ def test_train_command_fine_tunes_a_shipped_network_on_a_new_label_set(tmp_path)
 
 
 @pytest.mark.parametrize("scheme", ["BILOU", "BMES"])
-def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, scheme):
+def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, scheme, capsys):
+    from tagger.cli import main as tag
     from tagger.corpus import Sentence, read_corpus, write_conll
+    from tagger.errors import run_command
     from tagger.schemes import convert_tags, detect_scheme
 
     for part in ("train", "dev", "test"):
@@ -497,21 +499,20 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
                          for s in sentences), stream)
     output = tmp_path / "model"
     done = run("train.py", "--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll"),
-               "--output", str(output), "--epochs", "6", "--hidden-size", "32")
+               "--output", str(output), "--epochs", "5", "--hidden-size", "32")
     assert done.returncode == 0, done.stderr
     assert f"({scheme} read as BIOES)" in done.stdout
     assert json.loads((output / "config.json").read_text())["input_scheme"] == scheme
-    tagged = run("tag.py", "--model", str(output), str(SAMPLE / "test.conll"))
-    assert tagged.returncode == 0, tagged.stderr
-    written = [line.split()[-1] for line in tagged.stdout.splitlines() if line and not line.startswith("-DOCSTART-")]
+    capsys.readouterr()
+    assert tag(["--model", str(output), str(SAMPLE / "test.conll")]) == 0
+    written = [line.split()[-1] for line in capsys.readouterr().out.splitlines()
+               if line and not line.startswith("-DOCSTART-")]
     assert detect_scheme([written]) == scheme and len(tags_to_spans(written)) > 100
-    scored = run("tag.py", "--model", str(output), "--eval", str(tmp_path / "test.conll"), "--json",
-                 "--input-scheme", scheme)
-    assert scored.returncode == 0, scored.stderr
-    assert json.loads(scored.stdout)["f1"] > 0.6
-    other = run("tag.py", "--model", str(output), str(SAMPLE / "test.conll"), "--scheme", "iob1")
-    assert detect_scheme([[line.split()[-1] for line in other.stdout.splitlines() if line]]) == "IOB1"
-    refused = run("tag.py", "--model", str(output), "--eval", str(tmp_path / "test.conll"), "--input-scheme", "IOB2")
-    assert refused.returncode == 2 and re.fullmatch(
-        rf"error: {re.escape(str(tmp_path / 'test.conll'))}:\d+: tag '[A-Z]-[A-Z]+' is not of IOB2, whose tags are "
-        r"B-TYPE I-TYPE and O\n", refused.stderr)
+    assert tag(["--model", str(output), "--eval", str(tmp_path / "test.conll"), "--json", "--input-scheme", scheme]) == 0
+    assert json.loads(capsys.readouterr().out)["f1"] > 0.6
+    assert tag(["--model", str(output), str(SAMPLE / "test.conll"), "--scheme", "iob1"]) == 0
+    assert detect_scheme([[line.split()[-1] for line in capsys.readouterr().out.splitlines() if line]]) == "IOB1"
+    assert run_command(tag, ["--model", str(output), "--eval", str(tmp_path / "test.conll"),
+                             "--input-scheme", "IOB2"]) == 2
+    assert re.fullmatch(rf"error: {re.escape(str(tmp_path / 'test.conll'))}:\d+: tag '[A-Z]-[A-Z]+' is not of IOB2, "
+                        r"whose tags are B-TYPE I-TYPE and O\n", capsys.readouterr().err)

@@ -117,10 +117,13 @@ def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_
         f"warning: {tmp_path / 'dev.conll'} has entity types that {tmp_path / 'train.conll'} lacks: ORG "
         "(the model cannot learn them; scored as missed entities)")
     checkpoint = (tmp_path / "m" / CHECKPOINT_FILE).read_bytes()
-    # A corpus with a type the run has no tags for: the file and line, and the run left as it was.
+    # Another corpus: refused by train.py, whose run recorded its own.
+    with pytest.raises(CorpusError, match=r"other\.conll: not the file the run was trained on"):
+        main(["--train", str(tmp_path / "other.conll"), *run[:2], "--resume", str(tmp_path / "m"), "--epochs", "2"])
+    # From Python, a corpus with a type the run has no tags for: the file and line, and the run left as it was.
     with pytest.raises(CorpusError, match=r"other\.conll:3: tag 'B-ORG' is of a type the run in .* was not "
                                           r"started with \(LOC, PER\)"):
-        main(["--train", str(tmp_path / "other.conll"), *run[:2], "--resume", str(tmp_path / "m"), "--epochs", "2"])
+        resume(read_corpus(tmp_path / "other.conll"), read_corpus(tmp_path / "dev.conll"), tmp_path / "m", epochs=2)
     assert (tmp_path / "m" / CHECKPOINT_FILE).read_bytes() == checkpoint
 
 

@@ -89,6 +89,8 @@ def test_table_errors_name_the_file_and_row(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")
     with pytest.raises(CorpusError, match=r"broken.parquet: cannot be read as parquet"):
         read_labelled(tmp_path / "broken.parquet")
+    with pytest.raises(CorpusError, match=r"missing.conll: no such file or directory$"):
+        read_labelled(tmp_path / "missing.conll")
 
 
 def test_a_hub_dataset_is_read_from_the_local_cache_only(tmp_path):
@@ -118,21 +120,20 @@ except ValueError as error:
                             f"({tmp_path / 'cache'}; reading offline): pass local files")
 
 
-def test_train_and_eval_from_tables_and_resume_alone(tmp_path):
+def test_train_and_eval_from_tables_and_resume_alone(tmp_path, capsys):
+    from tagger.cli import main as tag
+    from tagger.train_cli import main as train
+
     write_jsonl(tmp_path / "train.jsonl", read_corpus(SAMPLE / "train.conll"))
     to_dataset(GOLD).save_to_disk(str(tmp_path / "dev"))
     output = tmp_path / "model"
-    run = [sys.executable, "train.py", "--hidden-size", "16"]
-    done = subprocess.run([*run, "--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "dev"),
-                           "--output", str(output), "--epochs", "1"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "360 training sentences" not in done.stdout and "400 training sentences (IOB2 read as BIOES), 100 dev" in done.stdout
+    assert train(["--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "dev"), "--output", str(output),
+                  "--epochs", "1", "--hidden-size", "16"]) == 0
+    assert "400 training sentences (IOB2 read as BIOES), 100 dev" in capsys.readouterr().out
     data = json.loads((output / "config.json").read_text())["data"]
     assert data["dev"]["path"] == str(tmp_path / "dev") and len(data["dev"]["sha256"]) == 64
-    done = subprocess.run([*run[:2], "--resume", str(output), "--epochs", "4"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "resuming after epoch 1" in done.stdout
-    scored = subprocess.run([sys.executable, "tag.py", "--model", str(output), "--eval", str(tmp_path / "dev"), "--json"],
-                            cwd=ROOT, capture_output=True, text=True)
-    assert scored.returncode == 0, scored.stderr
-    assert json.loads(scored.stdout)["f1"] > 0.3 and json.loads(scored.stdout)["sentences"] == len(GOLD)
+    assert train(["--resume", str(output), "--epochs", "4"]) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    assert tag(["--model", str(output), "--eval", str(tmp_path / "dev"), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["f1"] > 0.3 and scores["sentences"] == len(GOLD)
