@@ -158,7 +158,7 @@ def _parse(
             )
         if not tokens:
             first_line = number
-        tokens.append(columns[token_column])
+        tokens.append(sys.intern(columns[token_column]))  # a word's occurrences share one string
         lines.append(line.rstrip())
         if label_column is not None:
             label = columns[label_column]
@@ -168,7 +168,7 @@ def _parse(
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks another)"
                 ) from None
-            labels.append(label)
+            labels.append(sys.intern(label))
     if tokens:
         yield sentence()
 

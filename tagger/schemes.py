@@ -15,6 +15,7 @@ use, which is what ``detect_scheme`` goes by.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -147,9 +148,6 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "IOB2") -> l
     if rules is None:
         raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
 
-    def tag(prefix: str, label: str) -> str:
-        return f"{prefix}-{label}" if prefix else label
-
     tags = [OUTSIDE] * length
     previous: Span | None = None
     for label, start, end in sorted(spans, key=lambda span: span[1]):
@@ -163,6 +161,13 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "IOB2") -> l
             tags[end - 1] = tag(rules.last, label)
         previous = (label, start, end)
     return tags
+
+
+@functools.lru_cache(maxsize=4096)
+def tag(prefix: str, label: str) -> str:
+    """``B``, ``PER`` -> ``'B-PER'``; ``''`` (IO) -> ``'PER'``: one string object for each tag, however many
+    sentences are tagged with it (a corpus of 5 million tokens holds 5 million references, not strings)."""
+    return f"{prefix}-{label}" if prefix else label
 
 
 def convert_tags(tags: Sequence[str], scheme: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,8 +147,9 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
             except SchemeError as error:
                 raise CorpusError(source, number, f"{error}; is {tags_field!r} the entity tags? (--tags-field "
                                   "names another)") from None
-        if tokens:
-            sentences.append(Sentence([str(token) for token in tokens], list(tags), source=source, first_line=number))
+        if tokens:  # interned: a word's occurrences share one string, as a tag's do
+            sentences.append(Sentence([sys.intern(str(token)) for token in tokens], [sys.intern(tag) for tag in tags],
+                                      source=source, first_line=number))
     return sentences
 
 
