@@ -1,7 +1,21 @@
 """tagger: a BiLSTM-CRF named-entity tagger.
 
     >>> from tagger import Tagger
-    >>> Tagger.load("MODEL_DIR").tag("Angela Merkel visited Paris on Monday.")
+    >>> Tagger.load().tag("Angela Merkel visited Paris on Monday.")
+    [Entity(text='Angela Merkel', label='PER', ...), Entity(text='Paris', label='LOC', ...)]
+
+What it offers:
+
+- ``Tagger``: a trained model, loaded by ``Tagger.load(MODEL_DIR_OR_NAME)``; ``tag``,
+  ``tag_batch``, ``pipe``, ``predict``, ``evaluate``, ``marginals``.
+- ``Entity``: an entity found (text, label, token span, character span, score);
+  ``TaggedSentence`` and ``Evaluation``: what ``predict`` and ``evaluate`` return.
+
+Modules: ``tagger.corpus`` (CoNLL files, documents), ``tagger.sources`` (any corpus:
+CoNLL, tables and datasets through 🤗 datasets), ``tagger.schemes`` (tag schemes),
+``tagger.training`` (training runs from Python), ``tagger.tokenizer`` (plain text into
+tokens and sentences), ``tagger.model`` (the network), ``tagger.storage`` (the model
+directory). The commands are ``train.py`` / ``tagger-train`` and ``tag.py`` / ``tagger-tag``.
 """
 
 from .version import __version__

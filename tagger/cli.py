@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import stat
 import sys
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .corpus import document_chunks
-from .errors import HelpFormatter, TaggerError, run_command
+from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .schemes import SCHEMES, normalized_name
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
@@ -31,7 +32,7 @@ CHUNK_SENTENCES = 8192
 
 def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tagger-tag",
+        prog=program_name("tagger-tag"),
         description="Tag named entities in CoNLL files or plain text, or score a model on a gold CoNLL file.",
         formatter_class=HelpFormatter,
     )
@@ -42,8 +43,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus train.py "
                         "takes (JSON Lines, CSV, Parquet, a save_to_disk folder, a cached hub id; split: test)")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
-    parser.add_argument("--input-format", choices=("conll", "text", "paragraphs"), default="conll",
-                        help="conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
+    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs"), default="auto",
+                        help="auto: conll when the lines are columns (of equal width, with blank lines between "
+                        "sentences, or -DOCSTART-), text otherwise, and which is said on standard error; "
+                        "conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
@@ -146,17 +149,26 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
 def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
     """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal."""
     from .api import collector_paused
-    from .corpus import read_conll
+    from .corpus import parse_conll, read_lines
 
+    lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
+    input_format = args.input_format
+    if input_format == "auto":
+        # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
+        peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
+        input_format = input_format_of([line for _, line in peeked])
+        other = "text" if input_format == "conll" else "conll"
+        print(f"{'<stdin>' if path == '-' else path}: read as {_FORMAT_NAMES[input_format]} (--input-format "
+              f"{other} reads it as {_FORMAT_NAMES[other]})", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
-    if args.input_format == "text":
-        sentences: Iterator = _text_lines(path, args.encoding)
+    if input_format == "text":
+        sentences: Iterator = (line for _, line in lines)
         begins_document = _is_blank
-    elif args.input_format == "paragraphs":
-        sentences = _paragraphs(path, args.encoding)
+    elif input_format == "paragraphs":
+        sentences = _paragraphs(lines)
         begins_document = _never
     else:
-        sentences = read_conll(path, token_column=args.token_column, label_column=None, encoding=args.encoding)
+        sentences = parse_conll(lines, "<stdin>" if path == "-" else path, args.token_column, label_column=None)
         begins_document = _after_docstart
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
@@ -243,31 +255,73 @@ def _inline(tagged, separator: str = " ") -> str:
     return separator.join(words)
 
 
-def _text_lines(path: str, encoding: str) -> Iterator[str]:
-    from .corpus import read_lines
+# Lines of a file that ``--input-format auto`` looks at.
+PEEK_LINES = 200
+_FORMAT_NAMES = {"conll": "CoNLL columns", "text": "plain text"}
 
-    return (line for _, line in read_lines(path, encoding))
+
+def input_format_of(lines: Sequence[str]) -> str:
+    """``"conll"`` or ``"text"``: how the first lines of an input read best.
+
+    Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
+    end in a tag (``O``, ``B-PER``), or have blank lines between them (sentences)
+    and no word with its full stop attached. Anything else is text: lines of
+    different widths, or one line of words.
+    """
+    rows = [line.split() for line in lines]
+    filled = [i for i, row in enumerate(rows) if row]
+    if not filled:
+        return "text"
+    if any(rows[i][0] == "-DOCSTART-" for i in filled):
+        return "conll"
+    widths = {len(rows[i]) for i in filled}
+    if len(widths) > 1:
+        return "text"
+    tagged = all(_looks_like_a_tag(rows[i][-1]) for i in filled)
+    # Blank lines between lines of columns, none of which ends as a line of prose does ("... Paris.").
+    sentences = any(not row for row in rows[filled[0] : filled[-1]]) and not any(
+        _ENDS_PROSE.search(rows[i][-1]) for i in filled)
+    return "conll" if widths == {1} or tagged or sentences else "text"
 
 
-def _paragraphs(path: str, encoding: str) -> Iterator[str]:
+_ENDS_PROSE = re.compile(r"[^\W\d_][.!?,;:]$")  # a word with its punctuation attached, as columns never have it
+
+
+def _looks_like_a_tag(column: str) -> bool:
+    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``): a gold tag column."""
+    from .schemes import ROLES
+
+    prefix, separator, label = column.partition("-")
+    return column == "O" or bool(prefix and prefix in ROLES and separator and label)
+
+
+def _peek(lines: Iterator[tuple[int, str]], most: int, first_only: bool) -> tuple[list, Iterator]:
+    """The first ``most`` lines (with ``first_only``, up to the first that is not blank), and all the lines again."""
+    peeked = []
+    for item in lines:
+        peeked.append(item)
+        if len(peeked) >= most or (first_only and item[1].strip()):
+            break
+    return peeked, itertools.chain(peeked, lines)
+
+
+def _paragraphs(lines: Iterable[tuple[int, str]]) -> Iterator[str]:
     """The paragraphs of wrapped text: each run of non-blank lines as one string, its line breaks kept.
 
     A run of more than ``PARAGRAPH_LINES`` lines (text with a sentence a line and no
     blank lines, say) is cut into parts of that many, so that memory stays bounded.
     """
-    from .corpus import read_lines
-
-    lines: list[str] = []
-    for _, line in read_lines(path, encoding):
+    paragraph: list[str] = []
+    for _, line in lines:
         if line.strip():
-            lines.append(line)
-            if len(lines) < PARAGRAPH_LINES:
+            paragraph.append(line)
+            if len(paragraph) < PARAGRAPH_LINES:
                 continue
-        if lines:
-            yield "\n".join(lines)
-            lines = []
-    if lines:
-        yield "\n".join(lines)
+        if paragraph:
+            yield "\n".join(paragraph)
+            paragraph = []
+    if paragraph:
+        yield "\n".join(paragraph)
 
 
 PARAGRAPH_LINES = 200

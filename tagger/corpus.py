@@ -112,12 +112,13 @@ def read_conll(
     column is ``-DOCSTART-`` separate documents and are not tokens. Every line
     of a file must have as many columns as its first token line.
     """
-    yield from _parse(read_lines(path, encoding), _source_name(path), token_column, label_column)
+    yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column)
 
 
-def _parse(
-    lines_in: Iterable[tuple[int, str]], source: str, token_column: int, label_column: int | None
+def parse_conll(
+    lines_in: Iterable[tuple[int, str]], source: str, token_column: int = 0, label_column: int | None = -1
 ) -> Iterator[Sentence]:
+    """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
     document_start: str | None = None
     tokens: list[str] = []
@@ -382,14 +383,19 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
     """Write each sentence's input lines with a predicted tag appended as a last column.
 
     Sentences without input lines (tokens given directly) are written as
-    ``TOKEN TAG``. Document separators are kept, with tag ``O``.
+    ``TOKEN TAG``. Document separators are kept, with tag ``O``. A line whose
+    columns are separated by tabs gets its tag after a tab, others after a space.
     """
     for sentence, tags in sentences:
         if sentence.document_start is not None:
-            stream.write(f"{sentence.document_start} O\n\n")
+            stream.write(f"{sentence.document_start}{_separator(sentence.document_start)}O\n\n")
         lines = sentence.lines if sentence.lines is not None else sentence.tokens
-        stream.write("".join(f"{line} {tag}\n" for line, tag in zip(lines, tags)))
+        stream.write("".join(f"{line}{_separator(line)}{tag}\n" for line, tag in zip(lines, tags)))
         stream.write("\n")
+
+
+def _separator(line: str) -> str:
+    return "\t" if "\t" in line else " "
 
 
 def to_dataset(sentences: Iterable[Sentence], labels: Sequence[str] | None = None) -> datasets.Dataset:

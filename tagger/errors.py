@@ -35,6 +35,12 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
         return 130
 
 
+def program_name(installed: str) -> str:
+    """The command's name in ``--help`` and errors: the script run (``tag.py``), else the installed command's."""
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return script if script.endswith(".py") and script != "__main__.py" else installed
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``--help`` with each option's default, except where it would only say ``None`` or ``False``.
 

@@ -18,7 +18,7 @@ import torch
 
 from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, rename_types
 from .embeddings import load_embeddings
-from .errors import HelpFormatter, TaggerError, run_command
+from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
@@ -31,7 +31,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     defaults = TrainingConfig()
     sizes = ModelConfig(0, 0, 0, 0)
     parser = argparse.ArgumentParser(
-        prog="tagger-train",
+        prog=program_name("tagger-train"),
         description="Train a BiLSTM-CRF named-entity tagger on CoNLL column files.",
         formatter_class=HelpFormatter,
     )

@@ -130,7 +130,7 @@ def test_tagging_a_file_shows_progress_on_a_terminal(sample_model, tmp_path, mon
     monkeypatch.setattr(sys, "stderr", stderr)
     monkeypatch.setattr(sys, "stdout", _Terminal())
     output = ["--output", str(tmp_path / "out.conll")] if to_file else []
-    assert main(["--model", str(sample_model[0]), str(SAMPLE / "test.conll"), *output]) == 0
+    assert main(["--model", str(sample_model[0]), "--input-format", "conll", str(SAMPLE / "test.conll"), *output]) == 0
     tokens = sum(len(sentence) for sentence in read_conll(SAMPLE / "test.conll"))
     if shown:
         final = stderr.getvalue().rstrip().split("\r")[-1]
@@ -158,7 +158,7 @@ def test_tagging_a_file_pauses_the_garbage_collector_while_reading_and_writing(s
         seen.append(("write", gc.isenabled()))
         write(pairs, stream)
 
-    monkeypatch.setattr(tagger.corpus, "read_conll", watched(tagger.corpus.read_conll))
+    monkeypatch.setattr(tagger.corpus, "parse_conll", watched(tagger.corpus.parse_conll))
     monkeypatch.setattr(tagger.corpus, "write_conll", writing)
     assert gc.isenabled()
     assert main(["--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(tmp_path / "out")]) == 0
@@ -516,3 +516,35 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
                              "--input-scheme", "IOB2"]) == 2
     assert re.fullmatch(rf"error: {re.escape(str(tmp_path / 'test.conll'))}:\d+: tag '[A-Z]-[A-Z]+' is not of IOB2, "
                         r"whose tags are B-TYPE I-TYPE and O\n", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["Angela Merkel visited Paris on Monday."], "text"),
+    (["Hello world", "How are you"], "text"),  # lines of different widths
+    (["Angela Merkel visited Paris.", "", "It rained there all day."], "text"),  # full stops attached
+    ([], "text"),
+    (["-DOCSTART- O", "", "EU B-ORG"], "conll"),
+    (["Tom", "Baker", "", "visited"], "conll"),  # a token a line
+    (["EU NNP I-NP I-ORG", "rejects VBZ I-VP O"], "conll"),  # ends in tags
+    (["EU NNP", "rejects VBZ", "", "Peter NNP"], "conll"),  # sentences between blank lines
+    (["李\tU-PER"], "conll"),
+])
+def test_input_format_auto_reads_columns_as_conll_and_anything_else_as_text(lines, expected):
+    from tagger.cli import input_format_of
+
+    assert input_format_of(lines) == expected
+
+
+def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
+    done = run("tag.py", "--model", str(sample_model[0]), "--format", "inline", "-",
+               input="Tom Baker visited Paris on Monday.\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[PER Tom Baker] visited [LOC Paris] on Monday .\n"
+    assert done.stderr == "<stdin>: read as plain text (--input-format conll reads it as CoNLL columns)\n"
+    tabs = tmp_path / "tabs.tsv"
+    tabs.write_text("Tom\tNNP\nBaker\tNNP\n\nvisited\tVBD\n")
+    done = run("tag.py", "--model", str(sample_model[0]), str(tabs))
+    assert done.stderr == f"{tabs}: read as CoNLL columns (--input-format text reads it as plain text)\n"
+    assert done.stdout.splitlines()[:2] == ["Tom\tNNP\tB-PER", "Baker\tNNP\tI-PER"]  # a tab-separated file's tag after a tab
+    assert run("tag.py", "--help").stdout.startswith("usage: tag.py ")
+    assert run("train.py", "--help").stdout.startswith("usage: train.py ")

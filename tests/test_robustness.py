@@ -323,7 +323,7 @@ def test_output_that_is_an_input_is_refused_before_anything_is_written(sample_mo
 def test_output_before_a_bad_line_is_kept(sample_model, tmp_path):
     path = tmp_path / "input.conll"
     path.write_text("Tom\nBaker\n\nvisited\nParis\n\nOslo too\n")
-    done = run_tag("--model", str(sample_model[0]), str(path))
+    done = run_tag("--model", str(sample_model[0]), "--input-format", "conll", str(path))
     assert done.returncode == 2
     assert done.stderr.strip() == (f"error: {path}:7: expected 1 columns like the first line, got 2: 'Oslo too'; "
                                    "if this is plain text, --input-format text reads it")
