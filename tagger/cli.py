@@ -156,7 +156,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     if input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
         peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
-        input_format = input_format_of([line for _, line in peeked])
+        input_format = input_format_of([line for _, line in peeked], characters=tagger.reads_characters)
         other = "text" if input_format == "conll" else "conll"
         print(f"{'<stdin>' if path == '-' else path}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]})", file=sys.stderr)
@@ -260,13 +260,14 @@ PEEK_LINES = 200
 _FORMAT_NAMES = {"conll": "CoNLL columns", "text": "plain text"}
 
 
-def input_format_of(lines: Sequence[str]) -> str:
+def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
     """``"conll"`` or ``"text"``: how the first lines of an input read best.
 
     Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
     end in a tag (``O``, ``B-PER``), or have blank lines between them (sentences)
     and no word with its full stop attached. Anything else is text: lines of
-    different widths, or one line of words.
+    different widths, or one line of words. For a model that reads
+    ``characters``, a line of one column is a token only if it is one character.
     """
     rows = [line.split() for line in lines]
     filled = [i for i, row in enumerate(rows) if row]
@@ -281,7 +282,8 @@ def input_format_of(lines: Sequence[str]) -> str:
     # Blank lines between lines of columns, none of which ends as a line of prose does ("... Paris.").
     sentences = any(not row for row in rows[filled[0] : filled[-1]]) and not any(
         _ENDS_PROSE.search(rows[i][-1]) for i in filled)
-    return "conll" if widths == {1} or tagged or sentences else "text"
+    tokens = widths == {1} and not (characters and any(len(rows[i][0]) > 1 for i in filled))
+    return "conll" if tokens or tagged or sentences else "text"
 
 
 _ENDS_PROSE = re.compile(r"[^\W\d_][.!?,;:]$")  # a word with its punctuation attached, as columns never have it

@@ -354,7 +354,8 @@ def rename_types(sentences: Iterable[Sentence], renames: Mapping[str, str]) -> l
     return renamed
 
 
-def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int
+             ) -> tuple[Sequence[Sentence], Sequence[Sentence]]:
     """``sentences`` in two parts, each in corpus order: the rest, and about ``fraction`` of them held out (a dev set).
 
     Whole documents are held out, so that no document is both trained on and
@@ -371,8 +372,11 @@ def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple
         source = sentences[0].source if sentences else "<input>"
         raise CorpusError(source, None, f"{len(sentences)} sentence(s): too few to hold out a dev set from")
     held = set(random.Random(seed).sample(range(count), min(count - 1, max(1, round(fraction * count)))))
-    return ([sentence for sentence, unit in zip(sentences, units) if unit not in held],
-            [sentence for sentence, unit in zip(sentences, units) if unit in held])
+    parts = ([i for i, unit in enumerate(units) if unit not in held], [i for i, unit in enumerate(units) if unit in held])
+    select = getattr(sentences, "select", None)  # a corpus read from disk (``sources.TableCorpus``) stays there
+    if select is not None:
+        return select(parts[0]), select(parts[1])
+    return [sentences[i] for i in parts[0]], [sentences[i] for i in parts[1]]
 
 
 # Documents a corpus needs for ``hold_out`` to hold out whole ones (a tenth is then one or more).

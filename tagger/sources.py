@@ -15,9 +15,11 @@ import ast
 import hashlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .corpus import CorpusError, Sentence, corpus_scheme, file_record, read_corpus
 from .schemes import SchemeError, split_tag
@@ -32,7 +34,7 @@ TAGS_FIELD = "ner_tags"
 
 
 def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str = TOKENS_FIELD,
-                  tags_field: str = TAGS_FIELD, scheme: str | None = None, **conll_options) -> list[Sentence]:
+                  tags_field: str = TAGS_FIELD, scheme: str | None = None, **conll_options) -> Sequence[Sentence]:
     """The sentences of a labelled corpus, whatever its kind (see the module's docstring).
 
     ``split``: the split read from a folder or hub dataset that has several, unless
@@ -44,7 +46,7 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         return read_corpus(source, scheme=scheme, **conll_options)
     dataset, name = load_table(str(source), split)
     sentences = sentences_of(dataset, name, tokens_field, tags_field)
-    if not sentences:
+    if not len(sentences):
         raise CorpusError(name, None, "no sentences: the table has no rows")
     corpus_scheme(sentences, scheme)
     return sentences
@@ -116,27 +118,23 @@ def _split_of(loaded, split: str, source: str):
 
 
 def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOKENS_FIELD,
-                 tags_field: str = TAGS_FIELD) -> list[Sentence]:
-    """The rows of a table as sentences: its tokens and tags columns, the tags as names.
+                 tags_field: str = TAGS_FIELD) -> TableCorpus:
+    """The rows of a table as sentences (a ``TableCorpus``): its tokens and tags columns, the tags as names.
 
-    Tags may be strings or ``ClassLabel`` ids; a CSV cell may hold a list as
-    ``["EU", "rejects"]`` or as tokens separated by spaces. A row's number in
-    errors is its line in a JSON Lines file, the line after the header in CSV.
+    Every row is checked once, as it streams past: tags may be strings or
+    ``ClassLabel`` ids; a CSV cell may hold a list as ``["EU", "rejects"]`` or as
+    tokens separated by spaces. A row's number in errors is its line in a JSON
+    Lines file, the line after the header in CSV. Rows without tokens are left out.
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
     if missing:
         option = "--tokens-field" if missing[0] == tokens_field else "--tags-field"
         raise CorpusError(source, None, f"no column {missing[0]!r} (it has {', '.join(dataset.column_names)}); "
                           f"{option} names another")
-    feature = dataset.features[tags_field]
-    names = getattr(getattr(feature, "feature", None), "names", None)
-    first_row = 2 if source.lower().endswith((".csv", ".tsv")) else 1
-    sentences = []
-    for number, row in enumerate(_rows(dataset, tokens_field, tags_field), start=first_row):
-        tokens, tags = _as_list(row[tokens_field]), _as_list(row[tags_field])
-        if names is not None:
-            tags = [names[tag] for tag in tags]
-        elif tags and not all(isinstance(tag, str) for tag in tags):
+    corpus = TableCorpus(dataset, source, tokens_field, tags_field)
+    empty = []
+    for row, (number, (tokens, tags)) in enumerate(zip(corpus.line_numbers(), corpus.rows())):
+        if tags and not all(isinstance(tag, str) for tag in tags):
             raise CorpusError(source, number, f"tags are {type(tags[0]).__name__}s without names: give them as strings, "
                               "or as a ClassLabel feature")
         if len(tokens) != len(tags):
@@ -147,17 +145,110 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
             except SchemeError as error:
                 raise CorpusError(source, number, f"{error}; is {tags_field!r} the entity tags? (--tags-field "
                                   "names another)") from None
-        if tokens:  # interned: a word's occurrences share one string, as a tag's do
-            sentences.append(Sentence([sys.intern(str(token)) for token in tokens], [sys.intern(tag) for tag in tags],
-                                      source=source, first_line=number))
-    return sentences
+        if not tokens:
+            empty.append(row)
+    if empty:
+        keep = np.ones(len(corpus), dtype=bool)
+        keep[empty] = False
+        corpus = corpus.select(np.flatnonzero(keep))
+    return corpus
 
 
-def _rows(dataset: datasets.Dataset, tokens_field: str, tags_field: str):
-    """The table's rows, read from Arrow a thousand at a time."""
-    for batch in dataset.select_columns([tokens_field, tags_field]).iter(batch_size=1000):
-        for tokens, tags in zip(batch[tokens_field], batch[tags_field]):
-            yield {tokens_field: tokens, tags_field: tags}
+class TableCorpus(Sequence[Sentence]):
+    """The sentences of a table, read from its memory-mapped Arrow file as they are needed, never all at once.
+
+    Iterating reads a thousand rows at a time; ``corpus[i]`` reads one; ``select``
+    is a subset, a ``TableCorpus`` too. Training reads a batch's rows at a time
+    (``column``), so that a corpus larger than memory trains in memory that does
+    not grow with it. Each word and tag read is one interned string.
+    """
+
+    def __init__(self, dataset: datasets.Dataset, source: str, tokens_field: str, tags_field: str,
+                 rows: np.ndarray | None = None):
+        self.source, self.tokens_field, self.tags_field = source, tokens_field, tags_field
+        self._dataset = dataset.select_columns([tokens_field, tags_field])
+        self._rows = np.arange(len(dataset)) if rows is None else rows  # row numbers in the whole table
+        self._data = self._dataset if rows is None else self._dataset.select(rows)
+        feature = dataset.features[tags_field]
+        self._names = getattr(getattr(feature, "feature", None), "names", None)
+        self._first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.select(range(len(self))[index])
+        row = self._data[int(index)]
+        tokens, tags = self._row(row[self.tokens_field], row[self.tags_field])
+        return Sentence(tokens, tags, source=self.source, first_line=self._first_line + int(self._rows[index]))
+
+    def __iter__(self) -> Iterator[Sentence]:
+        for number, (tokens, tags) in zip(self.line_numbers(), self.rows()):
+            yield Sentence(tokens, tags, source=self.source, first_line=number)
+
+    def __reduce__(self):  # pickled by its table's cache files (as datasets pickles), for training in other processes
+        return TableCorpus, (self._dataset, self.source, self.tokens_field, self.tags_field, self._rows)
+
+    def select(self, indices: Sequence[int]) -> TableCorpus:
+        """The sentences at ``indices`` (positions in this corpus), in that order."""
+        return TableCorpus(self._dataset, self.source, self.tokens_field, self.tags_field,
+                           self._rows[np.asarray(indices, dtype=np.int64)])
+
+    def line_numbers(self) -> Iterator[int]:
+        """Each sentence's line (or row) number in its file, as errors give it."""
+        return (self._first_line + int(row) for row in self._rows)
+
+    def rows(self, batch_size: int = 1000) -> Iterator[tuple[list[str], list[str]]]:
+        """Each sentence's tokens and tags, read ``batch_size`` rows at a time."""
+        for batch in self._data.iter(batch_size=batch_size):
+            for tokens, tags in zip(batch[self.tokens_field], batch[self.tags_field]):
+                yield self._row(tokens, tags)
+
+    def token_counts(self) -> np.ndarray:
+        """(N,) the number of tokens of each sentence, read from Arrow without building its tokens."""
+        import pyarrow.compute
+
+        counts = [pyarrow.compute.list_value_length(batch[self.tokens_field]).to_numpy(zero_copy_only=False)
+                  if isinstance(batch[self.tokens_field].type, pyarrow.ListType | pyarrow.LargeListType)
+                  else np.array([len(_as_list(cell)) for cell in batch[self.tokens_field].to_pylist()])
+                  for batch in self._data.with_format("arrow").iter(batch_size=10_000)]
+        return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+    def column(self, which: str, convert: Callable[[list[str]], list[str]] | None = None) -> TableColumn:
+        """A sequence view of each sentence's ``"tokens"`` or ``"tags"`` (passed through ``convert``)."""
+        return TableColumn(self, which, convert)
+
+    def take(self, indices: Sequence[int]) -> tuple[list[list[str]], list[list[str]]]:
+        """The tokens and tags of the sentences at ``indices``, in one read."""
+        batch = self._data[[int(i) for i in indices]]
+        pairs = [self._row(tokens, tags) for tokens, tags in zip(batch[self.tokens_field], batch[self.tags_field])]
+        return [tokens for tokens, _ in pairs], [tags for _, tags in pairs]
+
+    def _row(self, tokens, tags) -> tuple[list[str], list[str]]:
+        tokens, tags = _as_list(tokens), _as_list(tags)
+        if self._names is not None:
+            tags = [self._names[tag] for tag in tags]
+        return [sys.intern(str(token)) for token in tokens], [sys.intern(tag) if isinstance(tag, str) else tag
+                                                             for tag in tags]
+
+
+class TableColumn(Sequence[list[str]]):
+    """One column of a ``TableCorpus`` as a sequence (``take`` reads many rows at once)."""
+
+    def __init__(self, corpus: TableCorpus, which: str, convert: Callable[[list[str]], list[str]] | None = None):
+        self._corpus, self._which, self._convert = corpus, which, convert
+
+    def __len__(self) -> int:
+        return len(self._corpus)
+
+    def __getitem__(self, index: int) -> list[str]:
+        return self.take([index])[0]
+
+    def take(self, indices: Sequence[int]) -> list[list[str]]:
+        tokens, tags = self._corpus.take(indices)
+        values = tokens if self._which == "tokens" else tags
+        return [self._convert(value) for value in values] if self._convert else values
 
 
 def _as_list(value) -> list:

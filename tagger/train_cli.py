@@ -9,9 +9,10 @@ given), hands over to ``tagger.training``, and scores a ``--test`` file at the e
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -356,7 +357,7 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
         print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "
               f"(they have {', '.join(sorted(read.types_read)) or 'none'})", file=sys.stderr)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
-    _warn_of_long_sentences([*train_sentences, *dev_sentences])
+    _warn_of_long_sentences(itertools.chain(train_sentences, dev_sentences))
     return train_sentences, dev_sentences, test_sentences
 
 
@@ -380,7 +381,7 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
               "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
 
 
-def _warn_of_long_sentences(sentences: Sequence[Sentence]) -> None:
+def _warn_of_long_sentences(sentences: Iterable[Sentence]) -> None:
     """Say so on standard error, naming the first, when sentences are longer than tagging reads at once.
 
     Those (``LONGEST_READ``, 1,000 tokens; CoNLL-2003's longest sentence has 124) are most

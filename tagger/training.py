@@ -15,7 +15,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from .errors import TaggerError
 from .inference import entity_scores, predict_tags, tag_distributions, type_scores
 from .model import BiLSTMCRF, ModelConfig, TagDistribution, members_of
 from .schemes import convert_tags, detect_scheme, entity_types, scheme_labels, split_tag
+from .sources import TableColumn, TableCorpus
 from .storage import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -99,15 +100,18 @@ def build_encoder(
     """
     lowercase = embeddings.lowercase if embeddings is not None else True
     key = (lambda token: token.lower()) if lowercase else (lambda token: token)
-    train_words = [key(token) for sentence in sentences for token in sentence.tokens]
+
+    def train_words() -> Iterator[str]:  # read again for each use: a corpus may be larger than memory
+        return (key(token) for sentence in sentences for token in sentence.tokens)
+
     extra: list[str] = []
-    counted = train_words
+    counted: Iterable[str] = train_words()
     if embeddings is not None:
         has_vector = set(embeddings.words)
-        with_vectors = [word for word in dict.fromkeys(train_words) if word in has_vector]
+        with_vectors = [word for word in dict.fromkeys(train_words()) if word in has_vector]
         extra = with_vectors + embeddings.words[: config.max_vectors]
         if config.freeze_vectors:
-            counted = [word for word in train_words if word not in has_vector]
+            counted = (word for word in train_words() if word not in has_vector)
             extra = embeddings.words[: config.max_vectors] + with_vectors
     words = Vocabulary.build(counted, min_count=config.min_count, unknown=True, extra=extra)
     chars = Vocabulary.build((c for sentence in sentences for token in sentence.tokens for c in token), unknown=True)
@@ -217,7 +221,7 @@ def train(
     ``config.json`` for a resumed run to read them again (``train.py`` records them).
     """
     output = Path(output)
-    train_sentences = [s for s in train_sentences if len(s)]
+    train_sentences = _without_empty(train_sentences)
     # Only recorded, and checked: convert_tags reads any scheme.
     source_scheme = detect_scheme((s.labels for s in train_sentences), input_scheme)
     bases: list[BiLSTMCRF] = []
@@ -260,6 +264,13 @@ def train(
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         _save(directory, start, model, *_training_state(model, member))
     return _fit_members(train_sentences, dev_sentences, output, None, log, jobs)
+
+
+def _without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
+    """The sentences that have tokens (a corpus without empty ones as it is: a ``TableCorpus`` stays on disk)."""
+    if all(len(sentence) for sentence in sentences):
+        return sentences
+    return [sentence for sentence in sentences if len(sentence)]
 
 
 def _new_network(encoder: Encoder, train_sentences: Sequence[Sentence], embeddings: Embeddings | None,
@@ -444,7 +455,7 @@ def resume(
     saved = read_config(output)
     _refuse_types_the_run_lacks(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
     remove_stale_temporaries(output)
-    train_sentences = [s for s in train_sentences if len(s)]
+    train_sentences = _without_empty(train_sentences)
     if int(saved.get("members", 1)) > 1:
         return _fit_members(train_sentences, dev_sentences, output, epochs, log, jobs)
     config = TrainingConfig(**saved["training"])
@@ -562,22 +573,37 @@ class Examples:
     distributions over each sentence's tags (``tag_distributions``), for distillation.
     """
 
-    tokens: list[list[str]]
-    tags: list[list[str]]
+    tokens: Sequence[list[str]]
+    tags: Sequence[list[str]]
     contexts: list[Context] | None = None
     documents: list[int] | None = None
     teacher: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+    _lengths: Sequence[int] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, sentences: Sequence[Sentence], model_config: ModelConfig, scheme: str) -> "Examples":
-        """The sentences as a model with ``model_config`` trains on them, tags converted to ``scheme``."""
-        return cls([s.tokens for s in sentences], [convert_tags(s.labels, scheme) for s in sentences],
-                   _contexts(sentences, model_config.context),
-                   document_ids(document_starts(sentences)) if model_config.document_memory else None)
+        """The sentences as a model with ``model_config`` trains on them, tags converted to ``scheme``.
 
-    def lengths(self) -> list[int]:
+        A ``TableCorpus`` stays in its Arrow file: its rows are read a batch at a time, as steps need them.
+        """
+        contexts = _contexts(sentences, model_config.context)
+        documents = document_ids(document_starts(sentences)) if model_config.document_memory else None
+        if isinstance(sentences, TableCorpus):
+            lengths = sentences.token_counts() if contexts is None else None
+            return cls(sentences.column("tokens"), sentences.column("tags", lambda tags: convert_tags(tags, scheme)),
+                       contexts, documents, _lengths=lengths)
+        return cls([s.tokens for s in sentences], [convert_tags(s.labels, scheme) for s in sentences],
+                   contexts, documents)
+
+    def lengths(self) -> Sequence[int]:
         """Tokens the network reads for each sentence: its own, plus its context's."""
-        return read_lengths(self.tokens, self.contexts)
+        if self._lengths is None:
+            self._lengths = read_lengths(self.tokens, self.contexts)
+        return self._lengths
+
+    def take(self, indices: Sequence[int]) -> tuple[list[list[str]], list[list[str]]]:
+        """The tokens and the tags of the sentences at ``indices`` (from a table, in one read of each column)."""
+        return _take(self.tokens, indices), _take(self.tags, indices)
 
     def batches(self, batch_size: int, rng: random.Random) -> list[list[int]]:
         """An epoch's batches of sentence indices, in the order ``rng`` draws (see ``epoch_batches``)."""
@@ -606,10 +632,10 @@ def training_steps(
     model.train()
     _allocate_gradients(optimizer)
     for indices in batches:
-        batch = encoder.batch([examples.tokens[i] for i in indices],
-                              [examples.contexts[i] for i in indices] if examples.contexts else None,
+        tokens, tags = examples.take(indices)
+        batch = encoder.batch(tokens, [examples.contexts[i] for i in indices] if examples.contexts else None,
                               [examples.documents[i] for i in indices] if examples.documents else None)
-        gold = encoder.tag_ids([examples.tags[i] for i in indices], batch.mask.shape[1])
+        gold = encoder.tag_ids(tags, batch.mask.shape[1])
         taught = _teacher_batch(examples.teacher, indices, gold.shape[1]) if examples.teacher else None
         loss = model.loss(batch, gold, taught, config.teacher_weight)
         if examples.documents is not None:
@@ -624,6 +650,13 @@ def training_steps(
         if averaged is not None:
             averaged.update_parameters(model)
         yield loss.item()
+
+
+def _take(sequence: Sequence[list[str]], indices: Sequence[int]) -> list[list[str]]:
+    """The items at ``indices``: in one read where the sequence can (a ``TableColumn``), else one by one."""
+    if isinstance(sequence, TableColumn):
+        return sequence.take(indices)
+    return [sequence[i] for i in indices]
 
 
 def _allocate_gradients(optimizer: torch.optim.Optimizer) -> None:

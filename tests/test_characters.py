@@ -72,15 +72,18 @@ def test_a_weibo_model_tags_chinese_text_a_character_at_a_time(weibo_model):
     assert [e.text for e in tagger.tag(text)] == [e.text for e in next(tagger.pipe([text])).entities]
 
 
-def test_tag_py_writes_characters_without_spaces(weibo_model, tmp_path):
+def test_tag_py_writes_characters_without_spaces(weibo_model, tmp_path, capsys):
+    from tagger.cli import main
+
     text = "我爱北京天安门。李明在北京大学工作。\n"
+    (tmp_path / "text.txt").write_text(text, encoding="utf-8")
     for input_format in ("text", "paragraphs"):
-        done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "--input-format", input_format,
-                               "--format", "inline", "-"], cwd=ROOT, input=text, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+        assert main(["--model", str(weibo_model), "--input-format", input_format, "--format", "inline",
+                     str(tmp_path / "text.txt")]) == 0
         # brackets and types removed, the text is the input without whitespace: no space between characters
-        assert re.sub(r"\[[A-Z.]+ |\]", "", done.stdout.rstrip("\n")) == text.strip()
-    done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "--input-format", "text", "-"],
-                          cwd=ROOT, input=text, capture_output=True, text=True)
+        assert re.sub(r"\[[A-Z.]+ |\]", "", capsys.readouterr().out.rstrip("\n")) == text.strip()
+    done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "-"], cwd=ROOT, input=text,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr.startswith("<stdin>: read as plain text")
     rows = [line.split() for line in done.stdout.splitlines() if line]
     assert [row[0] for row in rows] == list(text.strip()) and {len(row) for row in rows} == {2}

@@ -533,6 +533,10 @@ def test_input_format_auto_reads_columns_as_conll_and_anything_else_as_text(line
     from tagger.cli import input_format_of
 
     assert input_format_of(lines) == expected
+    # For a model of characters, a line of one column is text unless it is one character.
+    assert input_format_of(["李明在北京大学工作。"], characters=True) == "text"
+    assert input_format_of(["李明在北京大学工作。"]) == "conll"
+    assert input_format_of(["李", "明", "", "在"], characters=True) == "conll"
 
 
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
@@ -541,10 +545,15 @@ def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[PER Tom Baker] visited [LOC Paris] on Monday .\n"
     assert done.stderr == "<stdin>: read as plain text (--input-format conll reads it as CoNLL columns)\n"
-    tabs = tmp_path / "tabs.tsv"
-    tabs.write_text("Tom\tNNP\nBaker\tNNP\n\nvisited\tVBD\n")
-    done = run("tag.py", "--model", str(sample_model[0]), str(tabs))
-    assert done.stderr == f"{tabs}: read as CoNLL columns (--input-format text reads it as plain text)\n"
-    assert done.stdout.splitlines()[:2] == ["Tom\tNNP\tB-PER", "Baker\tNNP\tI-PER"]  # a tab-separated file's tag after a tab
     assert run("tag.py", "--help").stdout.startswith("usage: tag.py ")
     assert run("train.py", "--help").stdout.startswith("usage: train.py ")
+
+def test_a_tab_separated_file_is_read_as_columns_and_its_tag_written_after_a_tab(sample_model, tmp_path, capsys):
+    from tagger.cli import main
+
+    tabs = tmp_path / "tabs.tsv"
+    tabs.write_text("Tom\tNNP\nBaker\tNNP\n\nvisited\tVBD\n")
+    assert main(["--model", str(sample_model[0]), str(tabs)]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"{tabs}: read as CoNLL columns (--input-format text reads it as plain text)\n"
+    assert out.splitlines()[:2] == ["Tom\tNNP\tB-PER", "Baker\tNNP\tI-PER"]

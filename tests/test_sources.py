@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tagger.corpus import CorpusError, read_corpus, to_dataset
+from tagger.corpus import CorpusError, Sentence, read_corpus, to_dataset
 from tagger.sources import read_labelled, source_record
 
 from .conftest import ROOT, SAMPLE
@@ -137,3 +137,27 @@ def test_train_and_eval_from_tables_and_resume_alone(tmp_path, capsys):
     assert tag(["--model", str(output), "--eval", str(tmp_path / "dev"), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["f1"] > 0.3 and scores["sentences"] == len(GOLD)
+
+
+def test_a_table_trains_from_its_arrow_file_as_its_sentences_in_memory_do(tmp_path):
+    """Read a batch at a time from the table, not held as lists: the same run, weight for weight."""
+    import torch
+
+    from tagger.corpus import hold_out
+    from tagger.sources import TableCorpus
+    from tagger.storage import load_model
+    from tagger.training import TrainingConfig, train
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:120]
+    table = read_labelled(write_jsonl(tmp_path / "train.jsonl", sentences))
+    assert isinstance(table, TableCorpus) and len(table) == len(sentences)
+    assert table[5].first_line == 6 and pairs(table[10:12]) == pairs(sentences[10:12])
+    rest, held = hold_out(table, 0.25, seed=2)
+    # a table has no documents: it holds out the sentences a corpus of its sentences alone holds out
+    alone = [Sentence(s.tokens, s.labels) for s in sentences]
+    assert isinstance(rest, TableCorpus) and pairs(held) == pairs(hold_out(alone, 0.25, seed=2)[1])
+    for name, corpus in (("lists", sentences), ("table", table)):
+        train(corpus, GOLD[:20], tmp_path / name, TrainingConfig(epochs=2, seed=4), {"hidden_size": 8},
+              log=lambda message: None)
+    one, other = (load_model(tmp_path / name)[0].state_dict() for name in ("lists", "table"))
+    assert all(torch.equal(one[key], other[key]) for key in one)
