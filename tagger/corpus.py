@@ -193,14 +193,21 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
     A tag of another scheme is a ``CorpusError`` naming its file and line, and
     the schemes tried.
     """
-    labelled = [sentence for sentence in sentences if sentence.labels]
+    reading: list[Sentence] = []  # the sentence being read: a tag at fault is in it
+
+    def labels() -> Iterator[list[str]]:  # one pass, nothing kept: a corpus may be larger than memory
+        for sentence in sentences:
+            if sentence.labels:
+                reading[:] = [sentence]
+                yield sentence.labels
+
     try:
-        return detect_scheme((sentence.labels for sentence in labelled), scheme)
+        return detect_scheme(labels(), scheme)
     except SchemeError as error:
         if error.position is None:
             raise
-        k, i = error.position
-        raise CorpusError(labelled[k].source, labelled[k].first_line + i, str(error)) from None
+        _, i = error.position
+        raise CorpusError(reading[0].source, reading[0].first_line + i, str(error)) from None
 
 
 def file_record(path: str | Path) -> dict:
