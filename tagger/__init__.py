@@ -7,7 +7,7 @@
 What it offers:
 
 - ``Tagger``: a trained model, loaded by ``Tagger.load(MODEL_DIR_OR_NAME)``; ``tag``,
-  ``tag_batch``, ``pipe``, ``predict``, ``evaluate``, ``marginals``.
+  ``tag_batch``, ``pipe``, ``predict``, ``evaluate``, ``marginals``, ``render`` (HTML).
 - ``Entity``: an entity found (text, label, token span, character span, score);
   ``TaggedSentence`` and ``Evaluation``: what ``predict`` and ``evaluate`` return.
 
@@ -15,7 +15,8 @@ Modules: ``tagger.corpus`` (CoNLL files, documents), ``tagger.sources`` (any cor
 CoNLL, tables and datasets through 🤗 datasets), ``tagger.schemes`` (tag schemes),
 ``tagger.training`` (training runs from Python), ``tagger.tokenizer`` (plain text into
 tokens and sentences), ``tagger.model`` (the network), ``tagger.storage`` (the model
-directory). The commands are ``train.py`` / ``tagger-train`` and ``tag.py`` / ``tagger-tag``.
+directory), ``tagger.render`` (entities highlighted in HTML), ``tagger.report`` (the kinds
+of error on gold sentences), ``tagger.card`` (a run's model card and curves). The commands are ``train.py`` / ``tagger-train`` and ``tag.py`` / ``tagger-tag``.
 """
 
 from .version import __version__

@@ -24,6 +24,7 @@ from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
 from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, tags_to_spans
+from . import render
 from .model import quantize_dynamic
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
@@ -71,6 +72,10 @@ class TaggedSentence:
     probability: float | None = None  # of this tag sequence, under the model
     readings: list["Reading"] | None = None  # n-best, when asked for
     sentence_starts: list[int] = field(default_factory=lambda: [0])
+
+    def _repr_html_(self) -> str:
+        """The text with its entities highlighted, as a notebook shows it (``tagger.render``)."""
+        return render.fragment([self])
 
 
 @dataclass
@@ -202,6 +207,22 @@ class Tagger:
         """
         tagged = self.predict(sentences, batch_size, nbest=nbest or 0, document_starts=document_starts)
         return [t.readings if nbest else t.entities for t in tagged]
+
+    def render(self, text_or_results: Input | TaggedSentence | Sequence[Input | TaggedSentence]) -> str:
+        """HTML of tagged text with its entities highlighted by type, a legend of the model's types, and each
+        entity's probability on hover: what ``tag.py --format html`` writes, as a fragment that shows as it is
+        in a notebook or a page (``tagger.render``).
+
+        Takes a string, a ``predict`` result, or a list of strings, token lists and results (as
+        ``tag_batch`` takes them: a list is sentences, so one token list goes in a list of its own);
+        what is not tagged yet is tagged first, each read alone.
+        """
+        if isinstance(text_or_results, (str, TaggedSentence)):
+            text_or_results = [text_or_results]
+        to_tag = [item for item in text_or_results if not isinstance(item, TaggedSentence)]
+        tagged = iter(self.predict(to_tag)) if to_tag else iter(())
+        results = [item if isinstance(item, TaggedSentence) else next(tagged) for item in text_or_results]
+        return render.fragment(results, labels=self.labels)
 
     def tag_document(self, sentences: Sequence[Input]) -> list[list[Entity]]:
         """Entities of each sentence of one document, read as one document.

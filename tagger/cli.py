@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import itertools
 import json
 import os
@@ -43,6 +44,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus train.py "
                         "takes (JSON Lines, CSV, Parquet, a save_to_disk folder, a cached hub id; split: test)")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
+    parser.add_argument("--errors", type=Path, metavar="REPORT.html",
+                        help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
+                        "confusion of types, the sentences with the most errors, gold and predicted side by side)")
     parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs"), default="auto",
                         help="auto: conll when the lines are columns (of equal width, with blank lines between "
                         "sentences, or -DOCSTART-), text otherwise, and which is said on standard error; "
@@ -50,10 +54,11 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
-    parser.add_argument("--format", choices=("conll", "jsonl", "inline"), default="conll",
+    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
                         "sentence (per line or paragraph of text); inline: likewise one line, with entities "
-                        "bracketed, [PER Angela Merkel]")
+                        "bracketed, [PER Angela Merkel]; html: a self-contained page with the entities highlighted "
+                        "by type and their probabilities on hover")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: the scheme of the model's training corpus)")
@@ -91,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("give either INPUT files to tag or --eval GOLD, not both")
     if args.json and args.eval is None:
         raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
+    if args.errors is not None and args.eval is None:
+        raise TaggerError("--errors reports the errors on --eval's gold corpus: it goes with --eval")
     if args.input_scheme and args.eval is None:
         raise TaggerError("--input-scheme is the scheme of --eval's gold file: it goes with --eval")
     if args.rename_type and args.eval is None:
@@ -101,8 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--nbest goes with --format jsonl")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
-    if args.output is not None and any(_same_file(args.output, source) for source in args.inputs or [args.eval]):
-        raise TaggerError(f"{args.output}: is also an input; writing there would erase it before it is read")
+    for written in (args.output, args.errors):
+        if written is not None and any(_same_file(written, source) for source in args.inputs or [args.eval]):
+            raise TaggerError(f"{written}: is also an input; writing there would erase it before it is read")
     from .api import Tagger  # torch loads here, so --help stays fast
 
     tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
@@ -112,9 +120,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.eval is not None:
             evaluate(tagger, args, output)
         else:
+            if args.format == "html":
+                from .render import page_start
+
+                output.write(page_start(f"Entities in {', '.join(_shown(path) for path in args.inputs)}",
+                                        tagger.labels))
             for path in args.inputs:
+                if args.format == "html" and len(args.inputs) > 1:
+                    output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
                 tag_file(tagger, path, args, output)
+            if args.format == "html":
+                from .render import page_end
+
+                output.write(page_end())
     return 0
+
+
+def _shown(path: str) -> str:
+    """An input's name in messages: ``<stdin>`` for ``-``."""
+    return "<stdin>" if path == "-" else path
 
 
 def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
@@ -130,6 +154,11 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
                                       token_column=args.token_column, label_column=args.label_column,
                                       encoding=args.encoding), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
+    if args.errors is not None:
+        from .report import error_report, write_report
+
+        write_report(error_report(gold, result.predicted), args.errors, title=f"Errors of {args.model or 'en-conll03'} on {args.eval}",
+                     labels=tagger.labels)
     unseen = sorted(set(result.types) - set(tagger.labels))
     if unseen:
         print(f"warning: {args.eval} has entity types the model never predicts: {', '.join(unseen)} "
@@ -158,7 +187,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
         input_format = input_format_of([line for _, line in peeked], characters=tagger.reads_characters)
         other = "text" if input_format == "conll" else "conll"
-        print(f"{'<stdin>' if path == '-' else path}: read as {_FORMAT_NAMES[input_format]} (--input-format "
+        print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]})", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
     if input_format == "text":
@@ -168,7 +197,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         sentences = _paragraphs(lines)
         begins_document = _never
     else:
-        sentences = parse_conll(lines, "<stdin>" if path == "-" else path, args.token_column, label_column=None)
+        sentences = parse_conll(lines, _shown(path), args.token_column, label_column=None)
         begins_document = _after_docstart
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
@@ -197,7 +226,7 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
 
     inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
     starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
-    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=args.format == "jsonl",
+    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=args.format in ("jsonl", "html"),
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
         for result in tagged:
@@ -214,6 +243,14 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
                     for r in result.readings
                 ]
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif args.format == "html":
+        from .render import DOCUMENT_BREAK, sentence_markup
+
+        for item, result in zip(chunk, tagged):
+            if begins_document(item):  # a blank line of text, or a sentence after -DOCSTART-
+                output.write(DOCUMENT_BREAK + "\n")
+            if result.tokens:
+                output.write(sentence_markup(result) + "\n")
     elif args.format == "inline":
         separator = "" if tagger.reads_characters else " "
         output.write("".join(_inline(result, separator) + "\n" for result in tagged))

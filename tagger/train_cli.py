@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from .card import write_card, write_test_scores
 from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, rename_types
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
@@ -254,6 +255,8 @@ def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path)
     result = Tagger.load(model).evaluate(sentences)
     print(f"test {path}: precision {result.precision:.4f}  recall {result.recall:.4f}  F1 {result.f1:.4f}")
     print(result.report(), end="")
+    write_test_scores(model, path, result.precision, result.recall, result.f1, result.types)
+    write_card(model)
 
 
 # Options that ``--base`` decides (and ``--members``: the base's networks are the run's).

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torchcrf import CRF
 
+from .card import CARD_FILE, CURVES_FILE, TEST_FILE, describe_run
 from .corpus import (Context, CorpusError, Sentence, document_contexts, document_ids, document_starts, read_lengths,
                      tokenization_of)
 from .embeddings import Embeddings, words_beyond
@@ -343,7 +344,7 @@ def _clear_run(output: Path) -> None:
     """Make ``output`` an empty run directory (a model, metrics or checkpoint there is replaced)."""
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output)
-    for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
+    for stale in (METRICS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE, CARD_FILE, CURVES_FILE, TEST_FILE):
         (output / stale).unlink(missing_ok=True)
 
 
@@ -388,6 +389,7 @@ def _fit_members(
     scores = dev_scores(ensemble, encoder, dev_sentences)
     save_weights(output, ensemble)
     append_metrics(output, {"members": members, **{f"dev_{name}": value for name, value in scores.items()}})
+    describe_run(output, log)
     log(f"ensemble of {members}: dev {_described(scores)}; model in {output}")
     return scores
 
@@ -549,6 +551,7 @@ def _fit(
             f"{seconds:.1f} s"
         )
     best = state["best"]
+    describe_run(output, log)
     log(f"best dev {_described(best)} at epoch {best['epoch']}; model in {output}")
     return best
 
