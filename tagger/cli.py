@@ -229,20 +229,7 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
     tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=args.format in ("jsonl", "html"),
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
-        for result in tagged:
-            record = {
-                "text": result.text,
-                "tokens": result.tokens,
-                "tags": result.tags,
-                "entities": [entity.to_dict() for entity in result.entities],
-                "probability": result.probability,
-            }
-            if result.readings is not None:
-                record["nbest"] = [
-                    {"tags": r.tags, "entities": [e.to_dict() for e in r.entities], "probability": r.probability}
-                    for r in result.readings
-                ]
-            output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        output.write("".join(json.dumps(result.to_dict(), ensure_ascii=False) + "\n" for result in tagged))
     elif args.format == "html":
         from .render import DOCUMENT_BREAK, sentence_markup
 

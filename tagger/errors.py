@@ -36,9 +36,12 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
 
 
 def program_name(installed: str) -> str:
-    """The command's name in ``--help`` and errors: the script run (``tag.py``), else the installed command's."""
+    """The command's name in ``--help`` and errors: the script run (``tag.py``), the ``tagger`` subcommand run
+    (``tagger tag``, set by ``tagger.__main__``), else the installed command's."""
     script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return script if script.endswith(".py") and script != "__main__.py" else installed
+    if (script.endswith(".py") and script != "__main__.py") or script.startswith("tagger "):
+        return script
+    return installed
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -39,7 +39,7 @@ from .decode import (
 )
 from .corpus import Context, read_lengths
 from .encoding import Encoder
-from .model import Batch, BiLSTMCRF, mean_of_others
+from .model import Batch, BiLSTMCRF, mean_of_others, members_of
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, entity_types, tags_to_spans
 
 
@@ -263,24 +263,49 @@ def _scored_batches(
 
     The network runs on batches of one length (``_length_chunks``), the CRF on those joined (``_merged``).
     """
-    chunks = _length_chunks(sentences, contexts, batch_size)
+    chunks = _length_chunks(sentences, contexts, batch_size, 
+                            mixed=all(type(member.lstm) is nn.LSTM for member in members_of(model)))
     return _merged(_emissions(model, encoder, sentences, chunks, contexts, documents, char_features), batch_size)
 
 
 def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
-                   batch_size: int) -> list[list[int]]:
+                   batch_size: int, mixed: bool = False) -> list[list[int]]:
     """Indices of the non-empty sentences, in batches of one read length (shortest first).
 
     A batch holds ``batch_size`` sentences, or fewer where their tokens would pass ``BATCH_TOKENS``.
+    With ``mixed`` (a network that reads padded batches exactly: ``BiLSTMCRF.token_states``), lengths
+    too rare to fill a batch share one with their neighbours in length, as long as padding adds at
+    most ``MIXED_PADDING`` of their tokens: a batch of 32 sentences of 20 lengths is then a few
+    network calls instead of 20, each of which costs about as much for one sentence as for eight.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     lengths = read_lengths(sentences, contexts)
     order = sorted((i for i, tokens in enumerate(sentences) if tokens), key=lengths.__getitem__)
     # Batches of one length: the LSTM then runs unpacked, its fast path on CPU.
-    return [group[k : k + size] for length, grouped in itertools.groupby(order, key=lengths.__getitem__)
-            for group, size in [(list(grouped), max(1, min(batch_size, BATCH_TOKENS // length)))]
-            for k in range(0, len(group), size)]
+    chunks = [group[k : k + size] for length, grouped in itertools.groupby(order, key=lengths.__getitem__)
+              for group, size in [(list(grouped), max(1, min(batch_size, BATCH_TOKENS // length)))]
+              for k in range(0, len(group), size)]
+    if not mixed:
+        return chunks
+    joined: list[list[int]] = []
+    for chunk in chunks:
+        last = joined[-1] if joined else None
+        if last is not None and len(chunk) < MIXED_BELOW and len(last) < batch_size:
+            together = last + chunk  # sorted by length: the longest is the chunk's
+            longest, tokens = lengths[chunk[0]], sum(lengths[i] for i in together)
+            if len(together) <= batch_size and len(together) * longest <= (1 + MIXED_PADDING) * tokens \
+                    and len(together) * longest <= BATCH_TOKENS:
+                joined[-1] = together
+                continue
+        joined.append(chunk)
+    return joined
+
+
+# One-length batches smaller than this join a neighbour's (``_length_chunks``), where padding stays
+# under this share of their tokens.
+MIXED_BELOW = 8
+MIXED_PADDING = 0.5
 
 
 # Tokens a batch holds at most (besides its ``batch_size`` sentences), for the memory ``LONGEST_READ``

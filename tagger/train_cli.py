@@ -266,8 +266,8 @@ _DECIDED_BY_BASE = frozenset({
 })
 
 
-# Each numeric option's range, checked before anything is read or written (an --lr of -0.01 had
-# failed in the optimizer, after --overwrite had cleared the model directory).
+# Each numeric option's range, checked before anything is read or written: a bad value found later (an
+# --lr of -0.01 fails in the optimizer) would come after --overwrite has cleared the model directory.
 _RANGES = (
     (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
       "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),

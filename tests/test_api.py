@@ -127,7 +127,8 @@ def test_tag_batch_matches_one_by_one(sample_model):
     assert [[e.to_dict() | {"score": None} for e in es] for es in batched] == [
         [e.to_dict() | {"score": None} for e in es] for es in alone
     ]
-    assert [e.score for es in batched for e in es] == pytest.approx([e.score for es in alone for e in es], abs=1e-5)
+    # the same up to float rounding: sentences of several lengths share a padded batch
+    assert [e.score for es in batched for e in es] == pytest.approx([e.score for es in alone for e in es], abs=1e-4)
     predicted = tagger.predict(sentences)
     assert all(len(p.tags) == len(p.tokens) for p in predicted)
     bioes = tagger.predict(sentences, scheme="BIOES")
@@ -207,7 +208,7 @@ def test_calls_pause_the_garbage_collector_and_restore_it(sample_model):
 
     tagger = Tagger.load(sample_model[0])
     seen = []
-    tagger.model.lstm.register_forward_pre_hook(lambda module, inputs: seen.append(gc.isenabled()))
+    tagger.model.projection.register_forward_pre_hook(lambda module, inputs: seen.append(gc.isenabled()))
     assert gc.isenabled()
     tagger.tag_batch([["EU", "rejects", "it"], ["Peter"]])
     tagger.tag("Paris")
