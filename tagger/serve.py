@@ -265,17 +265,18 @@ def create_app(model: str | None = None, wait: float = BATCH_WAIT_SECONDS, max_b
         return {key: value for key, value in app.state.tagger.config.items() if key != "encoder"}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def page() -> HTMLResponse:
-        return HTMLResponse(_page(name, app.state.tagger.labels))
+    async def page(text: str = "") -> HTMLResponse:
+        return await _tagged_page(text)  # ?text=... as a link to a tagged text
 
     @app.post("/", response_class=HTMLResponse, include_in_schema=False)
-    async def page_tagged(request: Request) -> HTMLResponse:
+    async def page_posted(request: Request) -> HTMLResponse:
+        body = await body_of(request)
+        return await _tagged_page(parse_qs(body.decode("utf-8", errors="replace")).get("text", [""])[0])
+
+    async def _tagged_page(text: str) -> HTMLResponse:
         from .render import fragment
 
-        body = await body_of(request)
-        text = parse_qs(body.decode("utf-8", errors="replace")).get("text", [""])[0]
-        request_ = TagRequest(text=text)
-        results = await tagged(request_) if text.strip() else []
+        results = await tagged(TagRequest(text=text)) if text.strip() else []
         markup = fragment(results, labels=[]) if results else ""
         return HTMLResponse(_page(name, app.state.tagger.labels, text, markup))
 

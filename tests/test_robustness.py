@@ -466,3 +466,15 @@ def test_train_without_dev_holds_out_part_of_train_and_resume_holds_out_the_same
     assert main([*train, "--dev", str(SAMPLE / "dev.conll"), "--epochs", "1", "--output", str(tmp_path / "n")]) == 0
     # its --dev is recorded: resuming rereads it
     assert main([*train, "--resume", str(tmp_path / "n"), "--epochs", "2"]) == 0
+
+
+def test_loading_a_model_imports_no_compiler():
+    """The sizes check builds the network on the meta device without filling its weights: initialising them
+    there would import torch's compiler, which took three times as long as the rest of loading."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import sys; from tagger import Tagger; Tagger.load('en-conll03'); "
+                           "print('torch._dynamo' in sys.modules)"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

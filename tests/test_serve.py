@@ -152,6 +152,8 @@ def test_the_page_tags_text_without_any_script(server):
     assert tagged.status_code == 200 and "<script" not in tagged.text
     assert 'title="PER, probability' in tagged.text and "Angela Merkel<span" in tagged.text
     assert "http" not in tagged.text.replace(server, "")
+    linked = httpx.get(f"{server}/", params={"text": TEXT})  # a link to a tagged text
+    assert linked.status_code == 200 and linked.text.count('title="') == tagged.text.count('title="') >= 3
 
 
 def test_sigterm_finishes_the_requests_in_flight():
