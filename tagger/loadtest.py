@@ -115,9 +115,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(model: str, port: int, threads: int | None = None) -> subprocess.Popen:
+def start_server(model: str, port: int, threads: int | None = None, workers: int = 1) -> subprocess.Popen:
     """``tagger serve`` in a subprocess on ``port``, once its ``/health`` answers (60 s at most)."""
-    command = [sys.executable, "-m", "tagger", "serve", "--model", model, "--port", str(port)]
+    command = [sys.executable, "-m", "tagger", "serve", "--model", model, "--port", str(port), "--workers", str(workers)]
     if threads:
         command += ["--threads", str(threads)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

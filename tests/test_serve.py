@@ -174,3 +174,14 @@ def test_sigterm_finishes_the_requests_in_flight():
     assert answer.status_code == 200 and len(answer.json()["results"]) == 1000
     assert after_the_signal > 0.2  # it was still being tagged when the signal came
     assert process.wait(timeout=30) in STOPPED
+
+
+def test_workers_each_load_the_model_and_answer():
+    port = free_port()
+    process = start_server(MODEL, port, workers=2)
+    try:
+        load = asyncio.run(hold(f"http://127.0.0.1:{port}", [TEXT.split()], clients=8, seconds=1))
+        assert load.failures == {} and load.latencies
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) in STOPPED
