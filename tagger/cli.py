@@ -84,6 +84,12 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="run the BiLSTM with ONNX Runtime: the same tags, faster on single sentences "
                         "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM, the fastest on large inputs")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads of each process (default: torch's, all cores; with --workers, the cores "
+                        "shared out among them). On a machine other work keeps busy, 1 is faster and steadier")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that tag at once, each with its own model: chunks of input go to them in "
+                        "turn and come out in input order")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -96,14 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("give either INPUT files to tag or --eval GOLD, not both")
     if args.json and args.eval is None:
         raise TaggerError("--json goes with --eval; to tag into JSON lines use --format jsonl")
+    if args.workers > 1 and args.eval is not None:
+        raise TaggerError("--workers tags INPUT files; --eval runs in one process")
     if args.errors is not None and args.eval is None:
         raise TaggerError("--errors reports the errors on --eval's gold corpus: it goes with --eval")
     if args.input_scheme and args.eval is None:
         raise TaggerError("--input-scheme is the scheme of --eval's gold file: it goes with --eval")
     if args.rename_type and args.eval is None:
         raise TaggerError("--rename-type renames the types of --eval's gold file: it goes with --eval")
-    if args.batch_size < 1:
-        raise TaggerError(f"--batch-size must be at least 1, got {args.batch_size}")
+    for option in ("batch_size", "threads", "workers"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     if args.nbest and args.format != "jsonl":
         raise TaggerError("--nbest goes with --format jsonl")
     if not 0.0 <= args.min_score <= 1.0:
@@ -113,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"{written}: is also an input; writing there would erase it before it is read")
     from .api import Tagger  # torch loads here, so --help stays fast
 
-    tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
-    tagger.constrained = not args.unconstrained
+    args.threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
+    tagger = _loaded(args)
     args.scheme = args.scheme or tagger.corpus_scheme
     with _open_output(args.output) as output:
         if args.eval is not None:
@@ -134,6 +144,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 output.write(page_end())
     return 0
+
+
+def _loaded(args: argparse.Namespace) -> Tagger:
+    """The tagger ``args`` ask for, on their ``--threads`` (in this process, or a worker's)."""
+    from .api import Tagger
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
+    tagger.constrained = not args.unconstrained
+    return tagger
 
 
 def _shown(path: str) -> str:
@@ -207,8 +230,59 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
             sentences = _with_pauses(sentences, INPUT_PAUSE_SECONDS, 2 * CHUNK_SENTENCES)
-        for chunk in _chunks(sentences, CHUNK_SENTENCES, begins_document):
-            progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
+        chunks = _chunks(sentences, CHUNK_SENTENCES, begins_document)
+        if args.workers == 1:
+            for chunk in chunks:
+                progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
+            return
+        with _worker_pool(args) as pool:
+            for text, tokens in _in_order(pool, chunks, begins_document, args):
+                output.write(text)
+                output.flush()
+                progress.update(tokens)
+
+
+def _worker_pool(args: argparse.Namespace):
+    """``--workers`` processes, each loading the model once (``spawn``: a forked torch can hang)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(args,))
+
+
+def _in_order(pool, chunks: Iterable[list], begins_document: Callable[[object], bool],
+              args: argparse.Namespace) -> Iterator[tuple[str, int]]:
+    """Each chunk's output and tokens, in input order; at most two chunks a worker in flight (memory stays bounded)."""
+    import collections
+
+    pending: collections.deque = collections.deque()
+    for chunk in chunks:
+        pending.append(pool.submit(_tag_in_worker, chunk, begins_document, args))
+        if len(pending) >= 2 * args.workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+_WORKER_TAGGER = None  # a worker process's model, loaded once by ``_start_worker``
+
+
+def _start_worker(args: argparse.Namespace) -> None:
+    global _WORKER_TAGGER
+    _WORKER_TAGGER = _loaded(args)
+
+
+def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace) -> tuple[str, int]:
+    """In a worker: a chunk tagged and written as ``_tag_chunk`` writes it, and its tokens."""
+    import io
+
+    from .api import collector_paused
+
+    written = io.StringIO()
+    with collector_paused():
+        tokens = _tag_chunk(_WORKER_TAGGER, chunk, begins_document, args, written)
+    return written.getvalue(), tokens
 
 
 def _progress(path: str, shown: bool):

@@ -557,3 +557,24 @@ def test_a_tab_separated_file_is_read_as_columns_and_its_tag_written_after_a_tab
     out, err = capsys.readouterr()
     assert err == f"{tabs}: read as CoNLL columns (--input-format text reads it as plain text)\n"
     assert out.splitlines()[:2] == ["Tom\tNNP\tB-PER", "Baker\tNNP\tI-PER"]
+
+
+@pytest.mark.parametrize("output_format", ["conll", "jsonl"])
+def test_workers_tag_in_input_order_what_one_process_tags(sample_model, tmp_path, monkeypatch, output_format):
+    import tagger.cli as cli
+
+    monkeypatch.setattr(cli, "CHUNK_SENTENCES", 7)  # 100 sentences: 15 chunks shared between the workers
+    outputs = {}
+    for workers in ("1", "2"):
+        output = tmp_path / f"{workers}.out"
+        assert cli.main(["--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--format", output_format,
+                         "--workers", workers, "--threads", "1", "--output", str(output)]) == 0
+        outputs[workers] = output.read_text()
+    assert outputs["2"] == outputs["1"] and outputs["1"].count("\n") >= 100
+
+
+def test_workers_and_threads_are_checked():
+    done = run("tag.py", "--threads", "0", "x")
+    assert done.returncode == 2 and done.stderr.strip() == "error: --threads must be at least 1, got 0"
+    done = run("tag.py", "--workers", "2", "--eval", str(SAMPLE / "test.conll"))
+    assert done.returncode == 2 and "--workers tags INPUT files" in done.stderr
