@@ -121,9 +121,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for written in (args.output, args.errors):
         if written is not None and any(_same_file(written, source) for source in args.inputs or [args.eval]):
             raise TaggerError(f"{written}: is also an input; writing there would erase it before it is read")
-    from .api import Tagger  # torch loads here, so --help stays fast
-
+    # torch loads only from here on, so that --help stays fast
     args.threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
+    with _torch_threads(args.threads):
+        return _run(args)
+
+
+@contextmanager
+def _torch_threads(threads: int | None):
+    """PyTorch on ``threads`` threads within the block, and on as many as before after it (``main`` may be called
+    from Python, whose other work keeps its own setting)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run(args: argparse.Namespace) -> int:
     tagger = _loaded(args)
     args.scheme = args.scheme or tagger.corpus_scheme
     with _open_output(args.output) as output:
@@ -147,13 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _loaded(args: argparse.Namespace) -> Tagger:
-    """The tagger ``args`` ask for, on their ``--threads`` (in this process, or a worker's)."""
+    """The tagger ``args`` ask for."""
     from .api import Tagger
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
     tagger.constrained = not args.unconstrained
     return tagger
@@ -270,6 +285,10 @@ _WORKER_TAGGER = None  # a worker process's model, loaded once by ``_start_worke
 
 def _start_worker(args: argparse.Namespace) -> None:
     global _WORKER_TAGGER
+    if args.threads:  # a worker process of its own: its setting ends with it
+        import torch
+
+        torch.set_num_threads(args.threads)
     _WORKER_TAGGER = _loaded(args)
 
 

@@ -564,6 +564,7 @@ def test_workers_tag_in_input_order_what_one_process_tags(sample_model, tmp_path
     import tagger.cli as cli
 
     monkeypatch.setattr(cli, "CHUNK_SENTENCES", 7)  # 100 sentences: 15 chunks shared between the workers
+    threads = torch.get_num_threads()
     outputs = {}
     for workers in ("1", "2"):
         output = tmp_path / f"{workers}.out"
@@ -571,6 +572,7 @@ def test_workers_tag_in_input_order_what_one_process_tags(sample_model, tmp_path
                          "--workers", workers, "--threads", "1", "--output", str(output)]) == 0
         outputs[workers] = output.read_text()
     assert outputs["2"] == outputs["1"] and outputs["1"].count("\n") >= 100
+    assert torch.get_num_threads() == threads  # --threads held for the command, not after it
 
 
 def test_workers_and_threads_are_checked():

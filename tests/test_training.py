@@ -321,11 +321,11 @@ def _with_person(sentences):
 
 
 def test_a_base_network_carries_over_all_but_the_tags_it_does_not_share(sample_model):
-    from tagger.training import TrainingConfig, _from_base
+    from tagger.training import TrainingConfig, from_base
 
     base, base_encoder, _ = load_model(sample_model[0])
     train = _with_person(read_corpus(SAMPLE / "train.conll"))
-    (model,), encoder, config = _from_base(TrainingConfig(base=str(sample_model[0]), tag_scheme="IOB2"), train)
+    (model,), encoder, config = from_base(TrainingConfig(base=str(sample_model[0]), tag_scheme="IOB2"), train)
     assert config.tag_scheme == "BIOES"  # the base's, whatever was asked
     assert encoder.words.names == base_encoder.words.names and encoder.chars.names == base_encoder.chars.names
     assert encoder.tags.names == ["O"] + [f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PERSON") for p in "BIES"]
@@ -362,14 +362,14 @@ def test_fine_tuning_learns_a_new_label_set_from_where_the_base_left_off(sample_
 
 def test_fine_tuning_an_ensemble_fine_tunes_each_member(tmp_path):
     from tagger.model import Ensemble
-    from tagger.training import TrainingConfig, _from_base, train
+    from tagger.training import TrainingConfig, from_base, train
 
     train_sentences, dev = (read_corpus(SAMPLE / name) for name in ("train.conll", "dev.conll"))
     quiet = dict(log=lambda message: None)
     train(train_sentences, dev, tmp_path / "base", TrainingConfig(epochs=2, members=2), {"hidden_size": 16}, **quiet)
     base, _, _ = load_model(tmp_path / "base")
     person_train, person_dev = _with_person(train_sentences), _with_person(dev)
-    networks, encoder, config = _from_base(TrainingConfig(base=str(tmp_path / "base"), seed=5), person_train)
+    networks, encoder, config = from_base(TrainingConfig(base=str(tmp_path / "base"), seed=5), person_train)
     assert config.members == 2 and len(networks) == 2
     for network, member in zip(networks, base.members):  # each member carries over its own weights
         torch.testing.assert_close(network.lstm.weight_hh_l0, member.lstm.weight_hh_l0)

@@ -1,0 +1,1 @@
+"""tagger inside other engines: ``tagger.integrations.ray`` (Ray Data)."""

@@ -1,0 +1,36 @@
+"""Training a tagger on a corpus: the runs that ``train.py`` (``tagger.train_cli``) starts.
+
+One module a concern, imports flowing down this list:
+
+- ``runs``: ``train`` (a new run: one network, an ensemble, or from a base) and ``resume``;
+- ``members``: an ensemble's members, one after another or at once, saved as one model;
+- ``loop``: the training loop of one network (steps, dev scores, best weights, metrics);
+- ``checkpoints``: a run's state between epochs, so that a resumed run ends as the uninterrupted one;
+- ``averaging``: a moving average of the weights (``--average``);
+- ``teacher``: distillation from a trained model (``--teacher``);
+- ``batches``: training examples and each epoch's batches;
+- ``base``: fine-tuning a trained model's networks (``--base``);
+- ``networks``: a new run's vocabularies, word vectors and network;
+- ``config``: ``TrainingConfig`` and the optimizers.
+"""
+
+from .averaging import WeightAverage
+from .base import from_base
+from .batches import (
+    LONGEST_DOCUMENT,
+    Examples,
+    epoch_batches,
+    length_batches,
+    whole_document_batches,
+)
+from .config import OPTIMIZERS, TrainingConfig, make_optimizer, sgd
+from .loop import TrainingDiverged, dev_scores, training_steps
+from .members import member_directories
+from .networks import build_encoder, initial_word_vectors
+from .runs import resume, train
+
+__all__ = [
+    "LONGEST_DOCUMENT", "OPTIMIZERS", "Examples", "TrainingConfig", "TrainingDiverged", "WeightAverage",
+    "build_encoder", "dev_scores", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
+    "make_optimizer", "member_directories", "resume", "sgd", "train", "training_steps", "whole_document_batches",
+]

@@ -1,0 +1,208 @@
+"""The training loop of one network: an epoch of steps, dev scores, the best weights, metrics, a checkpoint; repeat."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..card import describe_run
+from ..corpus import Sentence, document_ids, document_starts
+from ..encoding import Encoder
+from ..errors import TaggerError
+from ..inference import entity_scores, predict_tags, type_scores
+from ..model import BiLSTMCRF
+from ..storage import (
+    CONFIG_FILE,
+    append_metrics,
+    build_model,
+    load_checkpoint,
+    read_config,
+    save_weights,
+)
+from .averaging import WeightAverage, weight_average
+from .batches import Examples, contexts_of, log_cut_documents
+from .checkpoints import restore_state, save_state, truncate_metrics
+from .config import TrainingConfig, make_optimizer
+from .teacher import teacher_batch, teacher_distributions
+
+
+def dev_scores(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence]) -> dict:
+    """Entity-level precision, recall and F1 of the model's tags of the dev sentences, read as in training,
+    and each entity type's F1 (``type_f1``).
+
+    (With their context or documents, as the model was trained to read them.)
+    """
+    documents = document_ids(document_starts(dev_sentences)) if model.config.document_memory else None
+    predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences],
+                             contexts=contexts_of(dev_sentences, model.config.context), documents=documents)
+    gold = [s.labels for s in dev_sentences]
+    by_type = type_scores(gold, predicted)
+    return {**entity_scores(gold, predicted), "type_f1": {name: row["f1"] for name, row in by_type.items()}}
+
+
+def described(scores: dict) -> str:
+    """``F1 0.9513 (LOC 0.9712, MISC 0.9012, ...)``: dev scores for a log line."""
+    by_type = ", ".join(f"{name} {f1:.4f}" for name, f1 in scores.get("type_f1", {}).items())
+    return f"F1 {scores['f1']:.4f}" + (f" ({by_type})" if by_type else "")
+
+
+class TrainingDiverged(TaggerError):
+    """A step's loss was not finite."""
+
+    def __init__(self, loss: float):
+        super().__init__(f"training diverged (loss {loss})")
+        self.loss = loss
+
+
+def training_steps(
+    model: BiLSTMCRF, encoder: Encoder, optimizer: torch.optim.Optimizer, examples: Examples,
+    batches: Iterable[list[int]], config: TrainingConfig, averaged: WeightAverage | None = None,
+) -> Iterator[float]:
+    """One optimizer step per batch of ``examples`` (lists of sentence indices), yielding each step's loss.
+
+    A step: encode the batch, the CRF loss (with the teacher's term if the
+    examples have one), backward, gradient clipping at ``config.clip``, the
+    optimizer, and the weight average's update. Raises ``TrainingDiverged`` at a
+    loss that is not finite, before its step.
+    """
+    model.train()
+    _allocate_gradients(optimizer)
+    for indices in batches:
+        tokens, tags = examples.take(indices)
+        batch = encoder.batch(tokens, [examples.contexts[i] for i in indices] if examples.contexts else None,
+                              [examples.documents[i] for i in indices] if examples.documents else None)
+        gold = encoder.tag_ids(tags, batch.mask.shape[1])
+        taught = teacher_batch(examples.teacher, indices, gold.shape[1]) if examples.teacher else None
+        loss = model.loss(batch, gold, taught, config.teacher_weight)
+        if examples.documents is not None:
+            # Documents make batches of many sizes: each sentence weighs as in a full batch.
+            loss = loss * (len(indices) / config.batch_size)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(loss.item())
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # foreach: see make_optimizer
+        optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
+        yield loss.item()
+
+
+def _allocate_gradients(optimizer: torch.optim.Optimizer) -> None:
+    """Give every parameter the optimizer updates a gradient tensor, zero, kept (not freed) between steps.
+
+    A batch can leave a parameter unused: the CRF's transitions in a batch of
+    one-token sentences. Its gradient is then zero, but autograd leaves it
+    ``None``, which fused and foreach optimizers reject (and others skip, so
+    that momentum stalls). Kept as zeros, every step sees every gradient.
+    """
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
+
+
+def training_state(model: BiLSTMCRF, config: TrainingConfig):
+    """What a run keeps besides the weights: optimizer, learning-rate schedule, batch order, weight average."""
+    optimizer = make_optimizer(model.parameters(), config)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + config.lr_decay * epoch))
+    return optimizer, schedule, random.Random(config.seed), weight_average(model, config.average)
+
+
+def resume_network(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path,
+                   epochs: int | None, log, progress: bool = True) -> dict:
+    """Go on with the run of one network in ``output`` (a member's, for an ensemble) from its checkpoint."""
+    saved = read_config(output)
+    config = TrainingConfig(**saved["training"])
+    if epochs is not None:
+        config.epochs = epochs
+    model, encoder = build_model(saved, output / CONFIG_FILE)
+    return fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output), progress)
+
+
+def fit(
+    model: BiLSTMCRF,
+    encoder: Encoder,
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence],
+    output: Path,
+    config: TrainingConfig,
+    log,
+    checkpoint: tuple[dict, dict] | None = None,
+    progress_bars: bool = True,
+) -> dict:
+    """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat."""
+    optimizer, schedule, rng, averaged = training_state(model, config)
+    state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
+    if checkpoint is not None:
+        state = restore_state(checkpoint, model, optimizer, schedule, rng, averaged)
+        truncate_metrics(output, state["epoch"])
+        if state["epoch"] > 0:
+            log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
+    examples = Examples.of(train_sentences, model.config, config.tag_scheme)
+    if examples.documents is not None:
+        log_cut_documents(examples.documents, config.batch_size, log)
+    if config.teacher and config.teacher_weight > 0:
+        examples.teacher = teacher_distributions(config.teacher, encoder, train_sentences, log)
+    tokens = sum(len(s) for s in train_sentences)
+    for epoch in range(state["epoch"] + 1, config.epochs + 1):
+        if state["epochs_without_gain"] >= config.patience:
+            log(f"no dev F1 gain for {config.patience} epochs: stopping")
+            break
+        started = time.perf_counter()
+        total_loss = 0.0
+        progress = _progress(examples.batches(config.batch_size, rng), epoch, config.epochs, progress_bars)
+        try:
+            for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, progress, config,
+                                                       averaged), start=1):
+                total_loss += loss
+                progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
+        except TrainingDiverged as diverged:
+            raise TaggerError(
+                f"training diverged at epoch {epoch} (loss {diverged.loss}); the best model so far "
+                f"(epoch {state['best']['epoch']}) is kept in {output}; try a lower --lr"
+            ) from None
+        schedule.step()
+        train_seconds = time.perf_counter() - started
+        # With averaging, the averaged weights are the ones scored, kept and saved.
+        kept = model if averaged is None else averaged.module
+        scores = dev_scores(kept, encoder, dev_sentences)
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch,
+            "loss": total_loss / max(1, len(progress)),
+            **{f"dev_{name}": value for name, value in scores.items()},
+            "train_tokens_per_second": tokens / train_seconds,
+            "seconds": seconds,
+            "learning_rate": optimizer.param_groups[0]["lr"],
+        }
+        improved = scores["f1"] > state["best"]["f1"]
+        if improved:
+            state["best"] = {"epoch": epoch, **scores}
+            save_weights(output, kept)
+        state["epochs_without_gain"] = 0 if improved else state["epochs_without_gain"] + 1
+        state["epoch"] = epoch
+        append_metrics(output, record)
+        save_state(output, state, model, optimizer, schedule, rng, averaged)
+        log(
+            f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
+            f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
+            f"{seconds:.1f} s"
+        )
+    best = state["best"]
+    describe_run(output, log)
+    log(f"best dev {described(best)} at epoch {best['epoch']}; model in {output}")
+    return best
+
+
+def _progress(batches: list[list[int]], epoch: int, epochs: int, shown: bool = True):
+    from tqdm import tqdm
+
+    return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None if shown else True,
+                file=sys.stderr)

@@ -1,0 +1,135 @@
+"""Runs as ``train.py`` starts them: a new one (of one network, an ensemble, or from a base) or a resumed one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from ..corpus import CorpusError, Sentence, tokenization_of
+from ..embeddings import Embeddings
+from ..errors import TaggerError
+from ..model import BiLSTMCRF
+from ..schemes import detect_scheme, entity_types, split_tag
+from ..storage import (
+    read_config,
+    remove_stale_temporaries,
+    resolve_model,
+    save_config,
+)
+from .base import from_base
+from .checkpoints import clear_run, save_state
+from .config import TrainingConfig
+from .loop import fit, resume_network, training_state
+from .members import fit_members, member_directories
+from .networks import build_encoder, initial_model, new_network
+from .teacher import check_teacher
+
+
+def train(
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence],
+    output: str | Path,
+    config: TrainingConfig,
+    model_config: dict | None = None,
+    embeddings: Embeddings | None = None,
+    log: Callable[[str], object] = print,
+    recipe: str | None = None,
+    jobs: int = 1,
+    input_scheme: str | None = None,
+    data: dict | None = None,
+) -> dict:
+    """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
+    return the best dev scores.
+
+    The sentences' tags may be in any scheme of ``tagger.schemes`` (``input_scheme``, or the one
+    detected): the model learns ``config.tag_scheme``, and the corpus's scheme is logged and recorded
+    (``input_scheme`` in ``config.json``), the scheme its output is written in by default.
+    ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
+    ``jobs`` > 1 trains that many members of an ensemble at once (see ``fit_members``).
+    ``data``: where the corpora came from and how they were read (JSON values), recorded in
+    ``config.json`` for a resumed run to read them again (``train.py`` records them).
+    """
+    output = Path(output)
+    train_sentences = without_empty(train_sentences)
+    # Only recorded, and checked: convert_tags reads any scheme.
+    source_scheme = detect_scheme((s.labels for s in train_sentences), input_scheme)
+    bases: list[BiLSTMCRF] = []
+    if config.base:
+        if config.members > 1:
+            raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
+        bases, encoder, config = from_base(config, train_sentences)
+        model = bases[0]
+    else:
+        encoder = build_encoder(train_sentences, embeddings, config)
+        network = new_network(encoder, train_sentences, embeddings, config, model_config or {})
+        model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
+    network = model.config
+    tokenization = tokenization_of(train_sentences)
+    settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, tokenization=tokenization,
+                    recipe=recipe, data=data)
+    if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
+        check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
+    log(
+        f"{len(train_sentences)} training sentences ({source_scheme} read as "
+        f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
+        f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
+        + ("tokens are characters (text is split into characters); " if tokenization == "characters" else "")
+        + f"{sum(p.numel() for p in model.parameters()):,} parameters"
+        + (f" in each of {config.members} networks" if config.members > 1 else "")
+    )
+    clear_run(output)
+    if config.members == 1:
+        save_config(output, network, encoder, training=asdict(config), **settings)
+        return fit(model, encoder, train_sentences, dev_sentences, output, config, log)
+    # An ensemble: each member starts as a run of its own (seeds seed, seed + 1, ...), saved
+    # before any training, so that an interrupted ensemble resumes wherever it stopped.
+    save_config(output, network, encoder, members=config.members, training=asdict(config), **settings)
+    for k, directory in enumerate(member_directories(output, config.members)):
+        member = replace(config, seed=config.seed + k, members=1)
+        clear_run(directory)
+        if k > 0:
+            model = bases[k] if bases else initial_model(network, encoder, embeddings, member.seed)
+        save_config(directory, network, encoder, training=asdict(member), **settings)
+        start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
+        save_state(directory, start, model, *training_state(model, member))
+    return fit_members(train_sentences, dev_sentences, output, None, log, jobs)
+
+
+def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
+    """The sentences that have tokens (a corpus without empty ones as it is: a ``TableCorpus`` stays on disk)."""
+    if all(len(sentence) for sentence in sentences):
+        return sentences
+    return [sentence for sentence in sentences if len(sentence)]
+
+
+def resume(
+    train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
+    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int = 1, progress: bool = True,
+) -> dict:
+    """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
+
+    With the same data, the result is the one the uninterrupted run would have given.
+    ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
+    """
+    output = Path(output)
+    saved = read_config(output)
+    _refuse_types_the_run_lacks(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
+    remove_stale_temporaries(output)
+    train_sentences = without_empty(train_sentences)
+    if int(saved.get("members", 1)) > 1:
+        return fit_members(train_sentences, dev_sentences, output, epochs, log, jobs)
+    return resume_network(train_sentences, dev_sentences, output, epochs, log, progress)
+
+
+def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
+    """A resumed run trains on the entity types it began with: name the first line of any other."""
+    known = set(types)
+    for sentence in sentences:
+        for position, label in enumerate(sentence.labels or ()):
+            if label != "O" and split_tag(label)[1] not in known:
+                raise CorpusError(
+                    sentence.source, sentence.first_line + position,
+                    f"tag {label!r} is of a type the run in {output} was not started with "
+                    f"({', '.join(types) or 'none'}); --resume continues a run on its own data (with its "
+                    "--rename-type, if it had one), a new run (--output) can train on other types")
