@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs
 

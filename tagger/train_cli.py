@@ -9,6 +9,8 @@ given), hands over to ``tagger.training``, and scores a ``--test`` file at the e
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import itertools
 import json
 import sys
@@ -26,7 +28,7 @@ from .model import ModelConfig
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
 from .sources import TAGS_FIELD, TOKENS_FIELD, check_record, read_labelled, source_record
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
-from .training import OPTIMIZERS, TrainingConfig, resume, train
+from .training import OPTIMIZERS, TrainingConfig, distributed, resume, train
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -163,6 +165,7 @@ def load_recipe(name: str) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command; under ``torchrun``, one of the processes of a data-parallel run (see ``docs/training.md``)."""
     parser = _argument_parser()
     known, _ = parser.parse_known_args(argv)
     recipe = load_recipe(known.recipe) if known.recipe else None
@@ -172,10 +175,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"recipe {recipe['name']} has unknown options: {', '.join(unknown)}")
         parser.set_defaults(**recipe["options"])
     args = parser.parse_args(argv)
-    defaults = TrainingConfig()
     _check_ranges(args)
     if args.threads:
         torch.set_num_threads(args.threads)
+    processes = distributed.join()
+    try:
+        # The leader speaks for the run: the others' lines would repeat its own.
+        with contextlib.nullcontext() if processes.leader else contextlib.redirect_stdout(io.StringIO()):
+            code = _run(parser, args, recipe, processes)
+    except BaseException:
+        distributed.leave(processes, finished=False)
+        raise
+    distributed.leave(processes)
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict | None,
+         processes: distributed.Processes) -> int:
+    defaults = TrainingConfig()
     if args.base:
         # The base decides these; a value given here would be quietly ignored.
         decided = [action for action in parser._actions if action.dest in _DECIDED_BY_BASE
@@ -211,14 +228,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"the run in {args.resume} holds out {held_out:g} of --train as dev: leave out "
                               "--dev-fraction")
         train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, saved["seed"])
-        resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs)
-        _score_test(args.test, test_sentences, args.resume)
+        resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs, processes=processes)
+        if processes.leader:
+            _score_test(args.test, test_sentences, args.resume)
         return 0
     if args.output is None or args.train is None:
         raise TaggerError(f"{'--output MODEL_DIR' if args.output is None else '--train CORPUS'} is required "
                           "(or --resume MODEL_DIR alone, to continue a run)")
     output: Path = args.output
-    if (output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists():
+    # Only the leader writes the directory (it may have begun already while another process reads).
+    if processes.leader and ((output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists()):
         if not args.overwrite:
             raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
     elif output.exists() and not output.is_dir():
@@ -241,8 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
-          jobs=args.jobs, input_scheme=args.input_scheme, data=data)
-    _score_test(args.test, test_sentences, output)
+          jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
+    if processes.leader:
+        _score_test(args.test, test_sentences, output)
     return 0
 
 

@@ -5,6 +5,7 @@ One module a concern, imports flowing down this list:
 - ``runs``: ``train`` (a new run: one network, an ensemble, or from a base) and ``resume``;
 - ``members``: an ensemble's members, one after another or at once, saved as one model;
 - ``loop``: the training loop of one network (steps, dev scores, best weights, metrics);
+- ``distributed``: the processes of a data-parallel run (``torchrun``): shards, averaged gradients, a leader;
 - ``checkpoints``: a run's state between epochs, so that a resumed run ends as the uninterrupted one;
 - ``averaging``: a moving average of the weights (``--average``);
 - ``teacher``: distillation from a trained model (``--teacher``);
@@ -14,6 +15,7 @@ One module a concern, imports flowing down this list:
 - ``config``: ``TrainingConfig`` and the optimizers.
 """
 
+from . import distributed
 from .averaging import WeightAverage
 from .base import from_base
 from .batches import (
@@ -31,6 +33,6 @@ from .runs import resume, train
 
 __all__ = [
     "LONGEST_DOCUMENT", "OPTIMIZERS", "Examples", "TrainingConfig", "TrainingDiverged", "WeightAverage",
-    "build_encoder", "dev_scores", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
+    "build_encoder", "dev_scores", "distributed", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
     "make_optimizer", "member_directories", "resume", "sgd", "train", "training_steps", "whole_document_batches",
 ]

@@ -28,8 +28,13 @@ def clear_run(output: Path) -> None:
         (output / stale).unlink(missing_ok=True)
 
 
-def save_state(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random, averaged) -> None:
-    """Checkpoint everything the next epoch depends on: weights, optimizer, schedule, random states."""
+def save_state(output: Path, state: dict, model: nn.Module, optimizer, schedule, rng: random.Random, averaged,
+               torch_states: list[torch.Tensor] | None = None) -> None:
+    """Checkpoint everything the next epoch depends on: weights, optimizer, schedule, random states.
+
+    ``torch_states``: each training process's torch random state, by rank
+    (default: this process's, the only one).
+    """
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
     if averaged is not None:
         tensors.update({f"averaged.{name}": value for name, value in averaged.state_dict().items()})
@@ -37,7 +42,8 @@ def save_state(output: Path, state: dict, model: nn.Module, optimizer, schedule,
     for index, values in optimizer_state["state"].items():
         for key, value in values.items():
             tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value)
-    tensors["random.torch"] = torch.get_rng_state()
+    for rank, torch_state in enumerate(torch_states or [torch.get_rng_state()]):
+        tensors[_torch_random(rank)] = torch_state
     save_checkpoint(output, tensors, {
         **state,
         "optimizer_groups": optimizer_state["param_groups"],
@@ -47,8 +53,12 @@ def save_state(output: Path, state: dict, model: nn.Module, optimizer, schedule,
 
 
 def restore_state(
-    checkpoint: tuple[dict, dict], model: nn.Module, optimizer, schedule, rng: random.Random, averaged
+    checkpoint: tuple[dict, dict], model: nn.Module, optimizer, schedule, rng: random.Random, averaged, rank: int = 0
 ) -> dict:
+    """Put the checkpoint's state into the run's objects; return its progress (epoch, best, epochs without gain).
+
+    ``rank``: the training process this is (its own torch random state, where the checkpoint has one).
+    """
     tensors, saved = checkpoint
     model.load_state_dict({name[6:]: value for name, value in tensors.items() if name.startswith("model.")})
     if averaged is not None:
@@ -62,8 +72,13 @@ def restore_state(
     schedule.load_state_dict({**saved["schedule"], "lr_lambdas": [None]})
     version, internal, gauss = saved["random_python"]
     rng.setstate((version, tuple(internal), gauss))
-    torch.set_rng_state(tensors["random.torch"])
+    if _torch_random(rank) in tensors:  # else a run resumed with more processes than it had: a fresh draw
+        torch.set_rng_state(tensors[_torch_random(rank)])
     return {key: saved[key] for key in ("epoch", "best", "epochs_without_gain")}
+
+
+def _torch_random(rank: int) -> str:
+    return "random.torch" if rank == 0 else f"random.torch.{rank}"
 
 
 def truncate_metrics(output: Path, last_epoch: int) -> None:

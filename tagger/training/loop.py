@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -29,6 +29,7 @@ from .averaging import WeightAverage, weight_average
 from .batches import Examples, contexts_of, log_cut_documents
 from .checkpoints import restore_state, save_state, truncate_metrics
 from .config import TrainingConfig, make_optimizer
+from .distributed import ONE_PROCESS, Processes, rank_seed
 from .teacher import teacher_batch, teacher_distributions
 
 
@@ -63,14 +64,17 @@ class TrainingDiverged(TaggerError):
 def training_steps(
     model: BiLSTMCRF, encoder: Encoder, optimizer: torch.optim.Optimizer, examples: Examples,
     batches: Iterable[list[int]], config: TrainingConfig, averaged: WeightAverage | None = None,
+    loss_function: Callable[..., torch.Tensor] | None = None,
 ) -> Iterator[float]:
     """One optimizer step per batch of ``examples`` (lists of sentence indices), yielding each step's loss.
 
     A step: encode the batch, the CRF loss (with the teacher's term if the
     examples have one), backward, gradient clipping at ``config.clip``, the
     optimizer, and the weight average's update. Raises ``TrainingDiverged`` at a
-    loss that is not finite, before its step.
+    loss that is not finite, before its step. ``loss_function``: ``model.loss``
+    or what stands for it (``Processes.loss_function``: gradients averaged over processes).
     """
+    loss_function = loss_function or model.loss
     model.train()
     _allocate_gradients(optimizer)
     for indices in batches:
@@ -79,7 +83,7 @@ def training_steps(
                               [examples.documents[i] for i in indices] if examples.documents else None)
         gold = encoder.tag_ids(tags, batch.mask.shape[1])
         taught = teacher_batch(examples.teacher, indices, gold.shape[1]) if examples.teacher else None
-        loss = model.loss(batch, gold, taught, config.teacher_weight)
+        loss = loss_function(batch, gold, taught, config.teacher_weight)
         if examples.documents is not None:
             # Documents make batches of many sizes: each sentence weighs as in a full batch.
             loss = loss * (len(indices) / config.batch_size)
@@ -116,14 +120,15 @@ def training_state(model: BiLSTMCRF, config: TrainingConfig):
 
 
 def resume_network(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path,
-                   epochs: int | None, log, progress: bool = True) -> dict:
+                   epochs: int | None, log, progress: bool = True, processes: Processes = ONE_PROCESS) -> dict:
     """Go on with the run of one network in ``output`` (a member's, for an ensemble) from its checkpoint."""
     saved = read_config(output)
     config = TrainingConfig(**saved["training"])
     if epochs is not None:
         config.epochs = epochs
     model, encoder = build_model(saved, output / CONFIG_FILE)
-    return fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output), progress)
+    return fit(model, encoder, train_sentences, dev_sentences, output, config, log, load_checkpoint(output), progress,
+               processes)
 
 
 def fit(
@@ -136,13 +141,21 @@ def fit(
     log,
     checkpoint: tuple[dict, dict] | None = None,
     progress_bars: bool = True,
+    processes: Processes = ONE_PROCESS,
 ) -> dict:
-    """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat."""
+    """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat.
+
+    With several ``processes`` (data-parallel training), each takes its share
+    of every epoch's batches, and the leader alone scores dev and writes to ``output``.
+    """
+    if processes.size > 1:
+        torch.manual_seed(rank_seed(config.seed, processes.rank))  # each its own dropout masks
     optimizer, schedule, rng, averaged = training_state(model, config)
     state = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
     if checkpoint is not None:
-        state = restore_state(checkpoint, model, optimizer, schedule, rng, averaged)
-        truncate_metrics(output, state["epoch"])
+        state = restore_state(checkpoint, model, optimizer, schedule, rng, averaged, processes.rank)
+        if processes.leader:
+            truncate_metrics(output, state["epoch"])
         if state["epoch"] > 0:
             log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
     examples = Examples.of(train_sentences, model.config, config.tag_scheme)
@@ -151,16 +164,18 @@ def fit(
     if config.teacher and config.teacher_weight > 0:
         examples.teacher = teacher_distributions(config.teacher, encoder, train_sentences, log)
     tokens = sum(len(s) for s in train_sentences)
+    loss_function = processes.loss_function(model)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["epochs_without_gain"] >= config.patience:
             log(f"no dev F1 gain for {config.patience} epochs: stopping")
             break
         started = time.perf_counter()
         total_loss = 0.0
-        progress = _progress(examples.batches(config.batch_size, rng), epoch, config.epochs, progress_bars)
+        batches = processes.shard(examples.batches(config.batch_size, rng))
+        progress = _progress(batches, epoch, config.epochs, progress_bars and processes.leader)
         try:
             for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, progress, config,
-                                                       averaged), start=1):
+                                                       averaged, loss_function), start=1):
                 total_loss += loss
                 progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
         except TrainingDiverged as diverged:
@@ -170,6 +185,10 @@ def fit(
             ) from None
         schedule.step()
         train_seconds = time.perf_counter() - started
+        torch_states = processes.gathered(torch.get_rng_state())
+        if not processes.leader:
+            state = processes.from_leader(None)  # while the leader scores dev and writes
+            continue
         # With averaging, the averaged weights are the ones scored, kept and saved.
         kept = model if averaged is None else averaged.module
         scores = dev_scores(kept, encoder, dev_sentences)
@@ -189,14 +208,16 @@ def fit(
         state["epochs_without_gain"] = 0 if improved else state["epochs_without_gain"] + 1
         state["epoch"] = epoch
         append_metrics(output, record)
-        save_state(output, state, model, optimizer, schedule, rng, averaged)
+        save_state(output, state, model, optimizer, schedule, rng, averaged, torch_states)
+        state = processes.from_leader(state)
         log(
             f"epoch {epoch:>3}  loss {record['loss']:.4f}  dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
             f"F1 {scores['f1']:.4f}{' *' if improved else '  '}  {record['train_tokens_per_second']:,.0f} tokens/s  "
             f"{seconds:.1f} s"
         )
     best = state["best"]
-    describe_run(output, log)
+    if processes.leader:
+        describe_run(output, log)
     log(f"best dev {described(best)} at epoch {best['epoch']}; model in {output}")
     return best
 

@@ -20,6 +20,7 @@ from ..storage import (
 from .base import from_base
 from .checkpoints import clear_run, save_state
 from .config import TrainingConfig
+from .distributed import ONE_PROCESS, Processes
 from .loop import fit, resume_network, training_state
 from .members import fit_members, member_directories
 from .networks import build_encoder, initial_model, new_network
@@ -38,6 +39,7 @@ def train(
     jobs: int = 1,
     input_scheme: str | None = None,
     data: dict | None = None,
+    processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
     return the best dev scores.
@@ -49,8 +51,13 @@ def train(
     ``jobs`` > 1 trains that many members of an ensemble at once (see ``fit_members``).
     ``data``: where the corpora came from and how they were read (JSON values), recorded in
     ``config.json`` for a resumed run to read them again (``train.py`` records them).
+    ``processes``: those training the network together (``tagger.training.distributed``), each
+    calling this with the same arguments; the leader alone writes ``output``.
     """
     output = Path(output)
+    if processes.size > 1 and (config.members > 1 or jobs > 1):
+        raise TaggerError("a distributed run trains one network: leave out --members and --jobs (an ensemble's "
+                          "members can be trained as distributed runs of their own, with seeds apart)")
     train_sentences = without_empty(train_sentences)
     # Only recorded, and checked: convert_tags reads any scheme.
     source_scheme = detect_scheme((s.labels for s in train_sentences), input_scheme)
@@ -78,10 +85,12 @@ def train(
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
-    clear_run(output)
     if config.members == 1:
-        save_config(output, network, encoder, training=asdict(config), **settings)
-        return fit(model, encoder, train_sentences, dev_sentences, output, config, log)
+        if processes.leader:
+            clear_run(output)
+            save_config(output, network, encoder, training=asdict(config), **settings)
+        return fit(model, encoder, train_sentences, dev_sentences, output, config, log, processes=processes)
+    clear_run(output)
     # An ensemble: each member starts as a run of its own (seeds seed, seed + 1, ...), saved
     # before any training, so that an interrupted ensemble resumes wherever it stopped.
     save_config(output, network, encoder, members=config.members, training=asdict(config), **settings)
@@ -106,20 +115,25 @@ def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
 def resume(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
     epochs: int | None = None, log: Callable[[str], object] = print, jobs: int = 1, progress: bool = True,
+    processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
 
-    With the same data, the result is the one the uninterrupted run would have given.
-    ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
+    With the same data (and as many ``processes``), the result is the one the uninterrupted run
+    would have given. ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
     """
     output = Path(output)
     saved = read_config(output)
     _refuse_types_the_run_lacks(train_sentences, entity_types(saved["encoder"]["tags"]["names"]), output)
-    remove_stale_temporaries(output)
     train_sentences = without_empty(train_sentences)
     if int(saved.get("members", 1)) > 1:
+        if processes.size > 1:
+            raise TaggerError(f"the run in {output} is an ensemble's: a distributed run trains one network")
+        remove_stale_temporaries(output)
         return fit_members(train_sentences, dev_sentences, output, epochs, log, jobs)
-    return resume_network(train_sentences, dev_sentences, output, epochs, log, progress)
+    if processes.leader:
+        remove_stale_temporaries(output)
+    return resume_network(train_sentences, dev_sentences, output, epochs, log, progress, processes)
 
 
 def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
