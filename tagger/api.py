@@ -23,9 +23,10 @@ from .corpus import (Context, Sentence, document_chunks, document_contexts, docu
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
+from .errors import TaggerError
 from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, tags_to_spans
 from . import render
-from .model import quantize_dynamic
+from .model import quantize_dynamic, resolve_device
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
 from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters
@@ -158,7 +159,8 @@ class Tagger:
         self._split = _split_characters if self.reads_characters else _split_words
 
     @classmethod
-    def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False) -> "Tagger":
+    def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False,
+             device: str | None = None) -> "Tagger":
         """Load a model directory written by ``train.py``, or a model shipped with tagger by name.
 
         No argument loads the default English model (``en-conll03``). Raises
@@ -167,14 +169,21 @@ class Tagger:
         BiLSTM with ONNX Runtime (faster, the same results to float rounding; needs
         ``pip install 'tagger[onnx]'``), with ``quantize`` its int8 LSTM, the fastest;
         while such a tagger runs, PyTorch runs on one thread (see ``tagger.runtime``).
+        ``device``: where the network runs ("cpu", "cuda", "cuda:N"; default: a CUDA GPU if
+        there is one, else the CPU; ``quantize`` and ``onnx`` run on the CPU). A model tags
+        the same wherever it was trained.
         """
+        cpu_only = quantize or onnx
+        if cpu_only and device not in (None, "auto", "cpu"):
+            raise TaggerError(f"quantize and onnx run on the CPU: leave out device={device!r}")
+        device = "cpu" if cpu_only else resolve_device(device)
         directory = resolve_model(path)
         model, encoder, config = load_model(directory)
         if onnx:
             model = with_onnx_lstm(model, quantize=quantize)
         elif quantize:
             model = quantize_dynamic(model)
-        return cls(model, encoder, config, directory)
+        return cls(model.to(device), encoder, config, directory)
 
     def __repr__(self) -> str:
         networks = len(getattr(self.model, "members", [self.model]))

@@ -83,6 +83,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--onnx", action="store_true",
                         help="run the BiLSTM with ONNX Runtime: the same tags, faster on single sentences "
                         "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM, the fastest on large inputs")
+    parser.add_argument("--device", default="auto",
+                        help="where the network runs: cpu, cuda or cuda:N; auto: a CUDA GPU if there is one, else the "
+                        "CPU (--quantize and --onnx run on the CPU)")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
     parser.add_argument("--threads", type=int,
                         help="torch threads of each process (default: torch's, all cores; with --workers, the cores "
@@ -169,7 +172,7 @@ def _loaded(args: argparse.Namespace) -> Tagger:
     """The tagger ``args`` ask for."""
     from .api import Tagger
 
-    tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx)
+    tagger = Tagger.load(args.model, quantize=args.quantize, onnx=args.onnx, device=args.device)
     tagger.constrained = not args.unconstrained
     return tagger
 

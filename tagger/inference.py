@@ -39,7 +39,7 @@ from .decode import (
 )
 from .corpus import Context, read_lengths
 from .encoding import Encoder
-from .model import Batch, BiLSTMCRF, mean_of_others, members_of
+from .model import Batch, BiLSTMCRF, device_of, mean_of_others, members_of
 from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, entity_types, tags_to_spans
 
 
@@ -350,7 +350,13 @@ def _joined(batches: list[tuple[list[int], Tensor, Tensor]]) -> tuple[list[int],
 def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], chunks: list[list[int]],
                contexts: Sequence[Context] | None, documents: Sequence[int] | None,
                char_features: CharFeatureCache | None) -> Iterator[tuple[list[int], Tensor, Tensor]]:
-    """Each chunk of sentence indices with its sentences' (B, T, K) tag scores and (B, T) mask."""
+    """Each chunk of sentence indices with its sentences' (B, T, K) tag scores and (B, T) mask, on the CPU.
+
+    The network runs where its weights are (a GPU's batches go there and their scores come back).
+    """
+    device = device_of(model)
+    if device.type != "cpu":
+        char_features = None  # its table is kept on the CPU; a GPU's char CNN is no bottleneck
 
     def encoded(chunk: list[int]) -> tuple[Batch, Tensor | None]:
         batch = encoder.batch([sentences[i] for i in chunk], [contexts[i] for i in chunk] if contexts else None)
@@ -359,7 +365,7 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
     if not model.config.document_memory:
         for chunk in chunks:
             batch, type_features = encoded(chunk)
-            yield chunk, model.emissions(batch, type_features), batch.mask
+            yield chunk, model.emissions(batch.to(device), type_features).cpu(), batch.mask
         return
     # Document memory pools a word's LSTM outputs over its whole document, wherever the
     # document's sentences fall among the batches: all outputs first, then the pooling
@@ -367,7 +373,7 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
     parts, masks = [], []
     for chunk in chunks:
         batch, type_features = encoded(chunk)
-        parts.append(model.memory_parts(model.token_states(batch, type_features)))
+        parts.append([part.cpu() for part in model.memory_parts(model.token_states(batch.to(device), type_features))])
         masks.append(batch.mask)
     if not chunks:
         return

@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
 from .decode import Potentials, viterbi_decode
+from .errors import TaggerError
 
 
 UNKNOWN_WORD = 1  # the word vocabulary's ``<unk>`` id (``tagger.vocab``)
@@ -49,6 +50,34 @@ class Batch(NamedTuple):
     # (B, T) ids >= 0 on the sentence tokens: tokens with one id are one word (its lookup key) in one
     # document, and pool their LSTM outputs in a model with ``document_memory``.
     memory_groups: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """The batch with its tensors on ``device`` (itself where they are already there)."""
+        if self.mask.device == torch.device(device):
+            return self
+        return self._replace(**{name: value.to(device, non_blocking=True) for name, value in self._asdict().items()
+                                if isinstance(value, Tensor)})
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where a model's weights are (and its batches must be)."""
+    return next(model.parameters()).device
+
+
+def resolve_device(name: str | None = None) -> str:
+    """The device a model is to run on: ``name`` ("cpu", "cuda", "cuda:1", ...), checked; None or "auto":
+    CUDA where there is a GPU, else the CPU."""
+    if name in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TaggerError(f"unknown device {name!r}: expected cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TaggerError(f"device {name!r}: this machine has no CUDA GPU that torch can use")
+    if device.type not in ("cpu", "cuda"):
+        raise TaggerError(f"device {name!r}: tagger runs on cpu or cuda")
+    return str(device)
 
 
 @dataclass
@@ -117,7 +146,7 @@ class CharCNN(nn.Module):
         return features.max(dim=1).values
 
     def _padding_row(self) -> Tensor:
-        return (torch.arange(self.embedding.num_embeddings) == 0).unsqueeze(1)
+        return (torch.arange(self.embedding.num_embeddings, device=self.embedding.weight.device) == 0).unsqueeze(1)
 
 
 class Dropout(nn.Dropout):
@@ -220,7 +249,7 @@ class BiLSTMCRF(nn.Module):
         chars = nn.functional.embedding(batch.token_types, type_features)  # shape: (B, S, filters)
         words = batch.words
         if self.training and self.config.word_dropout > 0:
-            dropped = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
+            dropped = (torch.rand(words.shape, device=words.device) < self.config.word_dropout) & (words != 0)
             words = words.masked_fill(dropped, UNKNOWN_WORD)
         features = torch.cat([self.embed_words(words), self.casing_embedding(batch.casing), chars], dim=-1)
         features = self.dropout(features)
@@ -238,7 +267,8 @@ class BiLSTMCRF(nn.Module):
                 packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
                 hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=features.shape[1])
             if batch.offsets is not None:
-                hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + torch.arange(batch.mask.shape[1]), hidden))
+                steps = torch.arange(batch.mask.shape[1], device=hidden.device)
+                hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + steps, hidden))
         return self.dropout(hidden)
 
     def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, sentence_lengths: Tensor) -> Tensor:
@@ -254,10 +284,10 @@ class BiLSTMCRF(nn.Module):
         (which on CPU takes a path about twice as slow). Each direction reads
         only the context on its own side of the sentence.
         """
-        steps = torch.arange(int(sentence_lengths.max()))
+        steps = torch.arange(int(sentence_lengths.max()), device=features.device)
         forward, _ = self._one_direction("", features[:, : int((offsets + sentence_lengths).max())])
         # Sequence b reversed, from its last token down to its sentence's first.
-        backward_steps = torch.arange(int((lengths - offsets).max()))
+        backward_steps = torch.arange(int((lengths - offsets).max()), device=features.device)
         reversed_positions = (lengths.unsqueeze(1) - 1 - backward_steps).clamp(min=0)  # shape: (B, S')
         backward, _ = self._one_direction("_reverse", features.gather(1, _expand(reversed_positions, features)))
         forward_at = (offsets.unsqueeze(1) + steps).clamp(max=forward.shape[1] - 1)  # shape: (B, T)

@@ -84,13 +84,14 @@ def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **
 
 def save_weights(directory: Path, model: BiLSTMCRF, dtype: torch.dtype | None = None) -> None:
     """Write ``model.safetensors`` from the model's parameters (cast to ``dtype`` if given, e.g. float16)."""
-    state = {name: tensor.detach().to(dtype or tensor.dtype).contiguous() for name, tensor in model.state_dict().items()}
+    state = {name: tensor.detach().to("cpu", dtype or tensor.dtype).contiguous()
+             for name, tensor in model.state_dict().items()}
     write_atomically(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path), metadata={"format": "pt"}))
 
 
 def save_checkpoint(directory: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
     """Write ``checkpoint.safetensors``: named tensors, and ``state`` (JSON values) in its metadata."""
-    tensors = {name: tensor.detach().contiguous() for name, tensor in tensors.items()}
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
     metadata = {"format": str(FORMAT_VERSION), "state": json.dumps(state)}
     write_atomically(directory / CHECKPOINT_FILE, lambda path: save_file(tensors, str(path), metadata=metadata))
 

@@ -24,7 +24,7 @@ from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_rena
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
-from .model import ModelConfig
+from .model import ModelConfig, resolve_device
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
 from .sources import TAGS_FIELD, TOKENS_FIELD, check_record, read_labelled, source_record
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
@@ -122,6 +122,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                               help="with --teacher: the loss is (1 - W) x gold tags' NLL + W x cross-entropy to the "
                               "teacher's distribution")
     optimisation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    optimisation.add_argument("--device", default="auto",
+                              help="where to train: cpu, cuda or cuda:N; auto: a CUDA GPU if there is one, else the "
+                              "CPU (under torchrun, each process takes the GPU of its local rank)")
     optimisation.add_argument("--jobs", type=int, default=1, metavar="J",
                               help="with --members: train J members at once, each in its own process with "
                               "THREADS / J threads (at least 1); faster on a small CPU, J times the memory")
@@ -178,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_ranges(args)
     if args.threads:
         torch.set_num_threads(args.threads)
-    processes = distributed.join()
+    processes = distributed.join(resolve_device(args.device))
     try:
         # The leader speaks for the run: the others' lines would repeat its own.
         with contextlib.nullcontext() if processes.leader else contextlib.redirect_stdout(io.StringIO()):

@@ -25,10 +25,12 @@ from ..model import BiLSTMCRF
 
 @dataclass(frozen=True)
 class Processes:
-    """The processes training one network together, seen from one of them: its ``rank`` of ``size``."""
+    """The processes training one network together, seen from one of them: its ``rank`` of ``size``,
+    and the ``device`` it trains on ("cpu", "cuda:0", ...)."""
 
     rank: int = 0
     size: int = 1
+    device: str = "cpu"
 
     @property
     def leader(self) -> bool:
@@ -104,20 +106,25 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def join() -> Processes:
-    """Join the process group the launcher describes (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ...).
+def join(device: str = "cpu") -> Processes:
+    """This process, training on ``device`` ("cpu" or "cuda"), and the others the launcher started with it.
 
-    One process alone (no launcher, or ``--nproc_per_node 1``) needs no group:
-    ``ONE_PROCESS``. The backend is NCCL where CUDA is, else gloo.
+    Joins the process group the launcher describes (``RANK``, ``WORLD_SIZE``,
+    ``MASTER_ADDR``, ...): NCCL on GPUs, each process on the one of its
+    ``LOCAL_RANK``; gloo on CPUs. One process alone needs no group.
     """
     if not launched():
-        return ONE_PROCESS
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+        return Processes(device=device)
+    on_gpus = device.startswith("cuda")
+    if on_gpus:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    backend = "nccl" if on_gpus else "gloo"
     try:
         dist.init_process_group(backend)
     except (RuntimeError, ValueError) as error:
         raise TaggerError(f"could not join the other training processes ({backend}): {error}") from None
-    return Processes(dist.get_rank(), dist.get_world_size())
+    return Processes(dist.get_rank(), dist.get_world_size(), device)
 
 
 def leave(processes: Processes, finished: bool = True) -> None:

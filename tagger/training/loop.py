@@ -16,7 +16,7 @@ from ..corpus import Sentence, document_ids, document_starts
 from ..encoding import Encoder
 from ..errors import TaggerError
 from ..inference import entity_scores, predict_tags, type_scores
-from ..model import BiLSTMCRF
+from ..model import BiLSTMCRF, TagDistribution, device_of
 from ..storage import (
     CONFIG_FILE,
     append_metrics,
@@ -75,14 +75,17 @@ def training_steps(
     or what stands for it (``Processes.loss_function``: gradients averaged over processes).
     """
     loss_function = loss_function or model.loss
+    device = device_of(model)
     model.train()
     _allocate_gradients(optimizer)
     for indices in batches:
         tokens, tags = examples.take(indices)
         batch = encoder.batch(tokens, [examples.contexts[i] for i in indices] if examples.contexts else None,
-                              [examples.documents[i] for i in indices] if examples.documents else None)
-        gold = encoder.tag_ids(tags, batch.mask.shape[1])
+                              [examples.documents[i] for i in indices] if examples.documents else None).to(device)
+        gold = encoder.tag_ids(tags, batch.mask.shape[1]).to(device)
         taught = teacher_batch(examples.teacher, indices, gold.shape[1]) if examples.teacher else None
+        if taught is not None:
+            taught = TagDistribution(*(part.to(device) for part in taught))
         loss = loss_function(batch, gold, taught, config.teacher_weight)
         if examples.documents is not None:
             # Documents make batches of many sizes: each sentence weighs as in a full batch.
@@ -148,6 +151,7 @@ def fit(
     With several ``processes`` (data-parallel training), each takes its share
     of every epoch's batches, and the leader alone scores dev and writes to ``output``.
     """
+    model.to(processes.device)
     if processes.size > 1:
         torch.manual_seed(rank_seed(config.seed, processes.rank))  # each its own dropout masks
     optimizer, schedule, rng, averaged = training_state(model, config)

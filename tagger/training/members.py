@@ -16,6 +16,7 @@ from ..storage import (
     remove_stale_temporaries,
     save_weights,
 )
+from .distributed import ONE_PROCESS, Processes
 from .loop import described, dev_scores, resume_network
 
 
@@ -26,7 +27,7 @@ def member_directories(output: Path, members: int) -> list[Path]:
 
 def fit_members(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path, epochs: int | None, log,
-    jobs: int = 1,
+    jobs: int = 1, processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Train (or go on training) each member of the ensemble in ``output``, then save the ensemble there.
 
@@ -36,6 +37,7 @@ def fit_members(
     LSTM step of this size keeps one thread busy better than two (three members
     on 2 cores, one thread each, took 23-31 minutes, against 16 minutes a member
     on 2 threads). A member's result depends only on its seed and its thread count.
+    ``processes``: this one alone, with the device the members train on.
     """
     members = int(read_config(output)["members"])
     directories = member_directories(output, members)
@@ -48,7 +50,8 @@ def fit_members(
         # "spawn": a forked process would inherit torch's thread pools, which can hang it.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(jobs, members), mp_context=context) as pool:
-            running = [pool.submit(_train_member, train_sentences, dev_sentences, directory, epochs, threads, k)
+            running = [pool.submit(_train_member, train_sentences, dev_sentences, directory, epochs, threads, k,
+                                   processes)
                        for k, directory in enumerate(directories, start=1)]
             for member in running:
                 member.result()
@@ -56,7 +59,7 @@ def fit_members(
         for k, directory in enumerate(directories, start=1):
             log(f"member {k} of {members}: {directory}")
             remove_stale_temporaries(directory)
-            resume_network(train_sentences, dev_sentences, directory, epochs, log)
+            resume_network(train_sentences, dev_sentences, directory, epochs, log, processes=processes)
     ensemble, encoder, _ = load_members(directories)
     scores = dev_scores(ensemble, encoder, dev_sentences)
     save_weights(output, ensemble)
@@ -66,9 +69,10 @@ def fit_members(
     return scores
 
 
-def _train_member(train_sentences, dev_sentences, directory: Path, epochs: int | None, threads: int, k: int) -> None:
+def _train_member(train_sentences, dev_sentences, directory: Path, epochs: int | None, threads: int, k: int,
+                  processes: Processes) -> None:
     """One member's run in a worker process: its log lines go out prefixed, without progress bars."""
     torch.set_num_threads(threads)
     remove_stale_temporaries(directory)
     resume_network(train_sentences, dev_sentences, directory, epochs,
-                   lambda message: print(f"member {k}: {message}", flush=True), progress=False)
+                   lambda message: print(f"member {k}: {message}", flush=True), progress=False, processes=processes)

@@ -102,7 +102,7 @@ def train(
         save_config(directory, network, encoder, training=asdict(member), **settings)
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         save_state(directory, start, model, *training_state(model, member))
-    return fit_members(train_sentences, dev_sentences, output, None, log, jobs)
+    return fit_members(train_sentences, dev_sentences, output, None, log, jobs, processes)
 
 
 def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
@@ -130,7 +130,7 @@ def resume(
         if processes.size > 1:
             raise TaggerError(f"the run in {output} is an ensemble's: a distributed run trains one network")
         remove_stale_temporaries(output)
-        return fit_members(train_sentences, dev_sentences, output, epochs, log, jobs)
+        return fit_members(train_sentences, dev_sentences, output, epochs, log, jobs, processes)
     if processes.leader:
         remove_stale_temporaries(output)
     return resume_network(train_sentences, dev_sentences, output, epochs, log, progress, processes)
