@@ -60,13 +60,15 @@ def metrics(output) -> list[dict]:
             for line in (output / METRICS_FILE).read_text().splitlines()]
 
 
-def test_each_process_takes_every_nth_batch_and_as_many_steps():
+def test_a_step_takes_batches_of_about_one_cost_one_a_process():
     batches = [[k] for k in range(11)]
-    shards = [Processes(rank, 3).shard(batches) for rank in range(3)]
-    assert shards == [[[0], [3], [6]], [[1], [4], [7]], [[2], [5], [8]]]
-    assert Processes().shard(batches) == batches
+    costs = [5, 40, 7, 39, 6, 41, 20, 21, 19, 1, 2]  # the last two drawn are left out (11 = 3 x 3 + 2)
+    shards = [Processes(rank, 3).shard(batches, costs) for rank in range(3)]
+    # cost order of the first nine: 0 4 2 | 8 6 7 | 3 1 5; steps in the order of their first batch drawn
+    assert shards == [[[0], [3], [8]], [[4], [1], [6]], [[2], [5], [7]]]
+    assert Processes().shard(batches, costs) == batches
     with pytest.raises(TaggerError, match="fewer than the 3 processes"):
-        Processes(0, 3).shard(batches[:2])
+        Processes(0, 3).shard(batches[:2], costs[:2])
 
 
 def test_a_distributed_run_trains_one_network(tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +37,15 @@ class Processes:
         """Whether this process scores dev and writes the run's files."""
         return self.rank == 0
 
-    def shard(self, batches: list[list[int]]) -> list[list[int]]:
-        """This process's batches of an epoch's ``batches`` (every process draws the same list).
+    def shard(self, batches: list[list[int]], costs: Sequence[int]) -> list[list[int]]:
+        """This process's batches of an epoch's ``batches`` (every process draws the same list, in random order).
 
-        Every ``size``-th batch from the ``rank``-th, so that together the
-        processes take the steps one process takes, ``size`` batches at a time.
-        Every process must take as many steps: the batches left over after the
-        last multiple of ``size`` (fewer than ``size``; another epoch draws others) are not taken.
+        A step takes ``size`` batches, one a process, and waits for the
+        slowest: its batches are of about one cost (``costs[i]``: batch i's
+        tokens), neighbours in cost order. The steps come in the order their
+        batches were drawn. Every process must take as many steps: the last
+        batches drawn beyond a multiple of ``size`` (fewer than ``size``;
+        another epoch draws others) are left out.
         """
         if self.size == 1:
             return batches
@@ -51,7 +53,9 @@ class Processes:
             raise TaggerError(f"an epoch has {len(batches)} batches, fewer than the {self.size} processes that "
                               "would share them: use fewer processes or a smaller --batch-size")
         taken = len(batches) - len(batches) % self.size
-        return batches[self.rank:taken:self.size]
+        by_cost = sorted(range(taken), key=lambda i: costs[i])
+        steps = sorted((by_cost[k : k + self.size] for k in range(0, taken, self.size)), key=min)
+        return [batches[step[self.rank]] for step in steps]
 
     def loss_function(self, model: BiLSTMCRF) -> Callable[..., Tensor]:
         """``model.loss``, through ``DistributedDataParallel`` when there are several processes.

@@ -175,7 +175,10 @@ def fit(
             break
         started = time.perf_counter()
         total_loss = 0.0
-        batches = processes.shard(examples.batches(config.batch_size, rng))
+        batches = examples.batches(config.batch_size, rng)
+        if processes.size > 1:
+            lengths = examples.lengths()
+            batches = processes.shard(batches, [sum(lengths[i] for i in batch) for batch in batches])
         progress = _progress(batches, epoch, config.epochs, progress_bars and processes.leader)
         try:
             for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, progress, config,
