@@ -108,6 +108,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
                               help="score and keep an exponential moving average of the weights, updated every step "
                               "with this decay (e.g. 0.999; 0: the weights as trained)")
+    optimisation.add_argument("--average-epochs", type=float, default=defaults.average_epochs, metavar="E",
+                              help="as --average, with the decay set from the corpus: 1 - 1 / (E x steps an epoch), an "
+                              "average over about E epochs on a corpus of any size (0: --average's decay)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed,
                               help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
     optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
@@ -246,6 +249,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     elif output.exists() and not output.is_dir():
         raise TaggerError(f"{output}: exists and is not a directory")
 
+    if args.average != defaults.average:  # given (or a recipe's): a decay of its own
+        if args.average_epochs not in (defaults.average_epochs, 0):
+            raise TaggerError("--average gives the decay, --average-epochs sets it from the corpus: give one of them")
+        args.average_epochs = 0.0
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
@@ -255,7 +262,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
-        freeze_vectors=args.freeze_vectors, average=args.average, optimizer=args.optimizer, members=args.members,
+        freeze_vectors=args.freeze_vectors, average=args.average, average_epochs=args.average_epochs,
+        optimizer=args.optimizer, members=args.members,
         teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base, dev_fraction=held_out,
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
@@ -295,7 +303,7 @@ _RANGES = (
     (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
       "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),
     (("lr", "clip"), lambda value: value > 0, "positive"),
-    (("lr_decay", "max_vectors", "context"), lambda value: value >= 0, "at least 0"),
+    (("lr_decay", "max_vectors", "context", "average_epochs"), lambda value: value >= 0, "at least 0"),
     (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
     (("dev_fraction",), lambda value: 0 < value < 1, "in (0, 1)"),
     (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),

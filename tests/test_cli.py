@@ -580,3 +580,17 @@ def test_workers_and_threads_are_checked():
     assert done.returncode == 2 and done.stderr.strip() == "error: --threads must be at least 1, got 0"
     done = run("tag.py", "--workers", "2", "--eval", str(SAMPLE / "test.conll"))
     assert done.returncode == 2 and "--workers tags INPUT files" in done.stderr
+
+
+def test_a_weight_average_is_given_one_way(tmp_path, capsys):
+    from tagger import train_cli
+    from tagger.errors import run_command
+
+    corpora = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll")]
+    both = [*corpora, "--output", str(tmp_path / "m"), "--average", "0.99", "--average-epochs", "2"]
+    assert run_command(train_cli.main, both) == 2
+    assert capsys.readouterr().err == ("error: --average gives the decay, --average-epochs sets it from the corpus: "
+                                       "give one of them\n")
+    assert run_command(train_cli.main, [*corpora, "--output", str(tmp_path / "m"), "--average-epochs", "-1"]) == 2
+    assert capsys.readouterr().err == "error: --average-epochs must be at least 0, got -1.0\n"
+    assert not (tmp_path / "m").exists()

@@ -1,6 +1,7 @@
 import json
 from dataclasses import replace
 
+import pytest
 import torch
 
 from tagger.api import Tagger
@@ -62,6 +63,24 @@ def test_training_is_reproducible(tmp_path):
               {"hidden_size": 16}, log=lambda message: None)
         runs.append(load_model(tmp_path / name)[0].state_dict())
     assert all(torch.equal(runs[0][key], runs[1][key]) for key in runs[0])
+
+
+def test_a_weight_average_over_epochs_takes_its_decay_from_the_corpus(tmp_path):
+    import random
+
+    from tagger.training import TrainingConfig, train
+    from tagger.training.averaging import decay_for_epochs
+    from tagger.training.batches import length_batches
+
+    assert decay_for_epochs(2, 250) == 1 - 1 / 500 and decay_for_epochs(0.5, 1) == 0.0
+    sentences = read_corpus(SAMPLE / "train.conll")[:60]
+    steps = len(length_batches([len(s) for s in sentences], 8, random.Random(0)))  # the count, in any order
+    logged: list[str] = []
+    train(sentences, sentences[:20], tmp_path / "m", TrainingConfig(epochs=1, batch_size=8, average_epochs=1.5),
+          {"hidden_size": 8}, log=logged.append)
+    saved = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())["training"]
+    assert saved["average"] == pytest.approx(1 - 1 / (1.5 * steps)) and saved["average_epochs"] == 1.5
+    assert f"weight average over 1.5 epochs of {steps} steps" in logged[1]
 
 
 def test_training_from_python_records_the_scheme_its_corpus_is_written_in(tmp_path):

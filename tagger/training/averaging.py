@@ -35,5 +35,14 @@ class WeightAverage:
                 parameter.copy_(state[name])
 
 
+def decay_for_epochs(epochs: float, steps_per_epoch: int) -> float:
+    """The decay a step of a moving average that spans about ``epochs`` epochs of ``steps_per_epoch`` steps.
+
+    An exponential moving average with decay d weighs the last 1 / (1 - d)
+    steps most (their weights sum to 1 - 1/e of the whole).
+    """
+    return 1.0 - 1.0 / max(1.0, epochs * steps_per_epoch)
+
+
 def weight_average(model: BiLSTMCRF, decay: float) -> WeightAverage | None:
     return WeightAverage(model, decay) if decay else None

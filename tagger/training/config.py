@@ -26,6 +26,9 @@ class TrainingConfig:
     tag_scheme: str = "BIOES"
     freeze_vectors: bool = False  # keep every pretrained vector as it is; train only words without one
     average: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saved (0: none)
+    # The average's span in epochs instead: a new run sets ``average`` to 1 - 1 / (this x its steps an
+    # epoch), so that it spans as much of the training on a corpus of any size (0: ``average`` as given).
+    average_epochs: float = 0.0
     optimizer: str = "sgd"  # one of OPTIMIZERS
     # Networks trained (with seeds seed, seed + 1, ...) and tagged with as one: their mean scores.
     members: int = 1

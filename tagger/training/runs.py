@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -17,7 +18,9 @@ from ..storage import (
     resolve_model,
     save_config,
 )
+from .averaging import decay_for_epochs
 from .base import from_base
+from .batches import Examples
 from .checkpoints import clear_run, save_state
 from .config import TrainingConfig
 from .distributed import ONE_PROCESS, Processes
@@ -72,6 +75,10 @@ def train(
         network = new_network(encoder, train_sentences, embeddings, config, model_config or {})
         model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
+    if config.average_epochs:
+        steps = len(Examples.of(train_sentences, network, config.tag_scheme).batches(config.batch_size,
+                                                                                  random.Random(config.seed)))
+        config = replace(config, average=decay_for_epochs(config.average_epochs, steps))
     tokenization = tokenization_of(train_sentences)
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, tokenization=tokenization,
                     recipe=recipe, data=data)
@@ -85,6 +92,8 @@ def train(
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
+    if config.average_epochs:
+        log(f"weight average over {config.average_epochs:g} epochs of {steps} steps: decay {config.average:.5f} a step")
     if config.members == 1:
         if processes.leader:
             clear_run(output)
