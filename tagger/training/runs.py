@@ -59,8 +59,9 @@ def train(
     """
     output = Path(output)
     if processes.size > 1 and (config.members > 1 or jobs > 1):
-        raise TaggerError("a distributed run trains one network: leave out --members and --jobs (an ensemble's "
-                          "members can be trained as distributed runs of their own, with seeds apart)")
+        raise TaggerError("a distributed run trains one network: leave out --members and --jobs (train an "
+                          "ensemble's members as runs of their own, --seed apart, and join them with "
+                          "python -m tagger.ensemble)")
     train_sentences = without_empty(train_sentences)
     # Only recorded, and checked: convert_tags reads any scheme.
     source_scheme = detect_scheme((s.labels for s in train_sentences), input_scheme)
