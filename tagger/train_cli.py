@@ -98,8 +98,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                               "with --resume: the run's own unless given)")
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sentences per training step")
     optimisation.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                              help="sgd: with --momentum; nadam: Adam with Nesterov momentum (try --lr 0.002)")
-    optimisation.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
+                              help="sgd: with --momentum; nadam: Adam with Nesterov momentum")
+    optimisation.add_argument("--lr", type=float, help="learning rate (default: sgd 0.01, nadam 0.002)")
     optimisation.add_argument("--lr-decay", type=float, default=defaults.lr_decay,
                               help="learning rate at epoch E is LR / (1 + LR_DECAY x (E - 1))")
     optimisation.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum (nadam has its own)")

@@ -427,3 +427,11 @@ def test_an_epoch_of_one_token_sentences_trains_with_each_optimizer(tmp_path):
             assert not torch.equal(trained.crf.start_transitions, initial.crf.start_transitions)
             # where no batch used the transitions, their gradient was zero throughout
             assert torch.equal(trained.crf.transitions, initial.crf.transitions) == (name == "one-token")
+
+
+def test_each_optimizer_has_its_own_learning_rate_unless_one_is_given():
+    from tagger.training import TrainingConfig
+
+    assert TrainingConfig(optimizer="sgd").learning_rate == 0.01
+    assert TrainingConfig(optimizer="nadam").learning_rate == 0.002
+    assert TrainingConfig(optimizer="nadam", learning_rate=0.05).learning_rate == 0.05
