@@ -77,8 +77,9 @@ def train(
         model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
     if config.average_epochs:
-        steps = len(Examples.of(train_sentences, network, config.tag_scheme).batches(config.batch_size,
-                                                                                  random.Random(config.seed)))
+        batches = Examples.of(train_sentences, network, config.tag_scheme).batches(config.batch_size,
+                                                                                random.Random(config.seed))
+        steps = max(1, len(batches) // processes.size)  # several processes take a step together
         config = replace(config, average=decay_for_epochs(config.average_epochs, steps))
     tokenization = tokenization_of(train_sentences)
     settings = dict(tag_scheme=config.tag_scheme, input_scheme=source_scheme, tokenization=tokenization,
