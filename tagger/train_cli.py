@@ -107,10 +107,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--patience", type=int, default=defaults.patience, help="epochs without dev F1 gain")
     optimisation.add_argument("--average", type=float, default=defaults.average, metavar="DECAY",
                               help="score and keep an exponential moving average of the weights, updated every step "
-                              "with this decay (e.g. 0.999; 0: the weights as trained)")
-    optimisation.add_argument("--average-epochs", type=float, default=defaults.average_epochs, metavar="E",
-                              help="as --average, with the decay set from the corpus: 1 - 1 / (E x steps an epoch), an "
-                              "average over about E epochs on a corpus of any size (0: --average's decay)")
+                              "with this decay (e.g. 0.999; 0: the decay --average-epochs sets)")
+    optimisation.add_argument("--average-epochs", type=float, metavar="E",
+                              help="the moving average's decay set from the corpus: 1 - 1 / (E x steps an epoch), an "
+                              f"average over about E epochs on a corpus of any size (default {defaults.average_epochs:g} "
+                              "unless --average is given; 0: no average)"),
     optimisation.add_argument("--seed", type=int, default=defaults.seed,
                               help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
     optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
@@ -250,9 +251,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         raise TaggerError(f"{output}: exists and is not a directory")
 
     if args.average != defaults.average:  # given (or a recipe's): a decay of its own
-        if args.average_epochs not in (defaults.average_epochs, 0):
+        if args.average_epochs:
             raise TaggerError("--average gives the decay, --average-epochs sets it from the corpus: give one of them")
         args.average_epochs = 0.0
+    elif args.average_epochs is None:
+        args.average_epochs = defaults.average_epochs
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,

@@ -33,8 +33,7 @@ def weights(directory):
     return load_model(directory)[0].state_dict()
 
 
-@pytest.mark.parametrize("optimizer, memory", [({}, False), ({"optimizer": "nadam", "learning_rate": 0.002}, False),
-                                               ({}, True)])
+@pytest.mark.parametrize("optimizer, memory", [({"optimizer": "sgd"}, False), ({}, False), ({}, True)])
 def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, optimizer, memory):
     training, dev = small_corpus
     # With document memory, batches of whole documents: each LSTM direction runs on its own.
@@ -410,7 +409,6 @@ def test_weight_averaging_is_kept_and_resumes_exactly(tmp_path, small_corpus):
 
     model = BiLSTMCRF(ModelConfig(20, 10, 8, 5, word_dim=4, char_dim=3, char_filters=3, hidden_size=2))
     average = WeightAverage(model, decay=0.75)
-    start = [p.detach().clone() for p in model.parameters()]
     steps = []
     for _ in range(3):
         with torch.no_grad():
@@ -419,10 +417,10 @@ def test_weight_averaging_is_kept_and_resumes_exactly(tmp_path, small_corpus):
         steps.append([p.detach().clone() for p in model.parameters()])
         average.update_parameters(model)
     for i, averaged in enumerate(average.module.parameters()):
-        expected = start[i]
-        for step in steps:
-            expected = 0.75 * expected + 0.25 * step[i]
+        # the steps' weights 0.75^age, normalised: the starting weights count for nothing
+        expected = sum(0.75 ** (2 - k) * step[i] for k, step in enumerate(steps)) / (1 + 0.75 + 0.75**2)
         assert torch.allclose(averaged, expected, atol=1e-6)
+    assert average.state_dict()["steps"] == 3
 
     training, dev = small_corpus
     sizes = {"hidden_size": 16}

@@ -128,7 +128,7 @@ def test_train_and_eval_from_tables_and_resume_alone(tmp_path, capsys):
     to_dataset(GOLD).save_to_disk(str(tmp_path / "dev"))
     output = tmp_path / "model"
     assert train(["--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "dev"), "--output", str(output),
-                  "--epochs", "1", "--hidden-size", "16"]) == 0
+                  "--epochs", "1", "--hidden-size", "16", "--optimizer", "sgd", "--average-epochs", "0"]) == 0
     assert "400 training sentences (IOB2 read as BIOES), 100 dev" in capsys.readouterr().out
     data = json.loads((output / "config.json").read_text())["data"]
     assert data["dev"]["path"] == str(tmp_path / "dev") and len(data["dev"]["sha256"]) == 64

@@ -18,21 +18,36 @@ class WeightAverage:
 
     def __init__(self, model: BiLSTMCRF, decay: float):
         self.decay = decay
+        self.steps = 0
         # The fixed vectors are never trained: the copy shares them instead of doubling their memory.
         self.module = copy.deepcopy(model, memo={id(model.fixed_word_vectors): model.fixed_word_vectors})
 
     def update_parameters(self, model: BiLSTMCRF) -> None:
+        """Average in the weights after a step.
+
+        The average is of the steps taken so far, each weighed by decay^age
+        and the weights normalised to sum to 1 (as Adam corrects its moments):
+        the untrained weights the run began with weigh nothing, which matters
+        in the first 1 / (1 - decay) steps.
+        """
+        self.steps += 1
+        weight = (1.0 - self.decay) / (1.0 - self.decay**self.steps)
         with torch.no_grad():
             for averaged, current in zip(self.module.parameters(), model.parameters()):
-                averaged.lerp_(current, 1.0 - self.decay)
+                averaged.lerp_(current, weight)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return dict(self.module.named_parameters())
+        return {**dict(self.module.named_parameters()), STEPS: torch.tensor(self.steps)}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        # A checkpoint without the count: long enough ago that the correction is nil.
+        self.steps = int(state[STEPS]) if STEPS in state else 1_000_000_000
         with torch.no_grad():
             for name, parameter in self.module.named_parameters():
                 parameter.copy_(state[name])
+
+
+STEPS = "steps"  # the count of steps averaged, beside the parameters' names in a checkpoint
 
 
 def decay_for_epochs(epochs: float, steps_per_epoch: int) -> float:

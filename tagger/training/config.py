@@ -13,13 +13,13 @@ from torch import nn
 class TrainingConfig:
     """How to train; saved in ``config.json`` beside the network sizes."""
 
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 16
     learning_rate: float | None = None  # None: the optimizer's own (LEARNING_RATES)
     lr_decay: float = 0.05  # learning rate at epoch e: learning_rate / (1 + lr_decay * (e - 1))
     momentum: float = 0.9
     clip: float = 5.0
-    patience: int = 5
+    patience: int = 8
     seed: int = 1
     min_count: int = 2  # training words seen fewer times (and without a vector) read as unknown
     max_vectors: int | None = 100_000  # pretrained words kept beyond the training words (None: all)
@@ -28,8 +28,8 @@ class TrainingConfig:
     average: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saved (0: none)
     # The average's span in epochs instead: a new run sets ``average`` to 1 - 1 / (this x its steps an
     # epoch), so that it spans as much of the training on a corpus of any size (0: ``average`` as given).
-    average_epochs: float = 0.0
-    optimizer: str = "sgd"  # one of OPTIMIZERS
+    average_epochs: float = 2.0
+    optimizer: str = "nadam"  # one of OPTIMIZERS
     # Networks trained (with seeds seed, seed + 1, ...) and tagged with as one: their mean scores.
     members: int = 1
     # A trained model (directory or shipped name) whose distribution over each training sentence's tag

@@ -76,7 +76,10 @@ def train(
         network = new_network(encoder, train_sentences, embeddings, config, model_config or {})
         model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
-    if config.average_epochs:
+    steps = 0
+    if config.average:  # a decay given wins
+        config = replace(config, average_epochs=0.0)
+    elif config.average_epochs:
         batches = Examples.of(train_sentences, network, config.tag_scheme).batches(config.batch_size,
                                                                                 random.Random(config.seed))
         steps = max(1, len(batches) // processes.size)  # several processes take a step together
@@ -94,7 +97,7 @@ def train(
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
-    if config.average_epochs:
+    if steps:
         log(f"weight average over {config.average_epochs:g} epochs of {steps} steps: decay {config.average:.5f} a step")
     if config.members == 1:
         if processes.leader:
