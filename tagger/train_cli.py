@@ -90,7 +90,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--freeze-vectors", action="store_true",
                       help="keep pretrained vectors as they are (only words without one are trained)")
-    data.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum count of a training word")
+    data.add_argument("--min-count", type=int,
+                      help="minimum count of a training word without a vector (default: "
+                      f"{defaults.min_count} with --embeddings, {WITHOUT_VECTORS['min_count']} without)")
     data.add_argument("--tag-scheme", choices=DECODING_SCHEMES, default=defaults.tag_scheme,
                       help="scheme the model is trained in (it writes the corpus's scheme, whichever this is)")
     optimisation = parser.add_argument_group("training")
@@ -140,9 +142,10 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout,
                          help="dropout probability on the LSTM's inputs and outputs")
-    network.add_argument("--word-dropout", type=float, default=sizes.word_dropout, metavar="P",
+    network.add_argument("--word-dropout", type=float, metavar="P",
                          help="in training, read each token's word as unknown with probability P (its characters "
-                         "and casing stay)")
+                         f"and casing stay; default: {sizes.word_dropout:g} with --embeddings, "
+                         f"{WITHOUT_VECTORS['word_dropout']:g} without)")
     network.add_argument("--locked-dropout", action=argparse.BooleanOptionalAction, default=sizes.locked_dropout,
                          help="draw each dropout mask once per sentence, the same at all its tokens (variational "
                          "dropout) rather than afresh at each token")
@@ -256,6 +259,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         args.average_epochs = 0.0
     elif args.average_epochs is None:
         args.average_epochs = defaults.average_epochs
+    for option, value in _unset_by_vectors(args.embeddings, defaults).items():
+        if getattr(args, option) is None:
+            setattr(args, option, value)
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
@@ -278,6 +284,19 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     if processes.leader:
         _score_test(args.test, test_sentences, output)
     return 0
+
+
+# Without pretrained vectors every word's vector is learnt from the corpus: training on every word
+# (not only those seen twice) and reading a tenth of the words as unknown in training gained 2.5
+# dev F1 on CoNLL-2002 Dutch and 1.0 on Weibo NER, and nothing with GloVe (docs/results.md).
+WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
+
+
+def _unset_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
+    """The defaults of the options that depend on whether the run has pretrained vectors."""
+    if embeddings:
+        return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout}
+    return dict(WITHOUT_VECTORS)
 
 
 def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path) -> None:

@@ -12,6 +12,7 @@ import torch
 
 from tagger.corpus import read_conll
 from tagger.schemes import tags_to_spans
+from tagger.storage import CONFIG_FILE
 
 from .conftest import ROOT, SAMPLE
 
@@ -594,3 +595,19 @@ def test_a_weight_average_is_given_one_way(tmp_path, capsys):
     assert run_command(train_cli.main, [*corpora, "--output", str(tmp_path / "m"), "--average-epochs", "-1"]) == 2
     assert capsys.readouterr().err == "error: --average-epochs must be at least 0, got -1.0\n"
     assert not (tmp_path / "m").exists()
+
+
+def test_without_vectors_every_word_is_trained_and_some_are_dropped(tmp_path, capsys):
+    from tagger import train_cli
+    from tagger.errors import run_command
+
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("the 0.1 0.2\nparis 0.3 0.1\n")
+    corpora = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--epochs", "1",
+               "--hidden-size", "8"]
+    runs = {"none": [], "glove": ["--embeddings", str(vectors)], "given": ["--min-count", "3", "--word-dropout", "0.2"]}
+    for name, options in runs.items():
+        assert run_command(train_cli.main, [*corpora, "--output", str(tmp_path / name), *options]) == 0
+    saved = {name: json.loads((tmp_path / name / CONFIG_FILE).read_text()) for name in runs}
+    chosen = {name: (config["training"]["min_count"], config["model"]["word_dropout"]) for name, config in saved.items()}
+    assert chosen == {"none": (1, 0.1), "glove": (2, 0.0), "given": (3, 0.2)}
