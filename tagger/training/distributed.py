@@ -9,6 +9,7 @@ checkpoint, the metrics and the model, and tells the others whether to go on.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 from collections.abc import Callable, Sequence
@@ -138,6 +139,9 @@ def leave(processes: Processes, finished: bool = True) -> None:
     first (gloo can abort a process whose peer left while it was still writing).
     """
     if processes.size > 1 and dist.is_initialized():
+        # DistributedDataParallel's hooks hold it in reference cycles: freed now, while its process
+        # group lives, not at exit after it (where its threads can abort the process).
+        gc.collect()
         if finished:
             dist.barrier()
         dist.destroy_process_group()
