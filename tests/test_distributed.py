@@ -37,7 +37,7 @@ def finished(*args: str) -> subprocess.CompletedProcess:
 
 
 def descendants(pid: int) -> list[int]:
-    """The processes ``pid`` started, and theirs (torchrun gives its workers sessions of their own)."""
+    """The processes ``pid`` started, and theirs (torchrun puts its workers in process groups of their own)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
