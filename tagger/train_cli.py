@@ -113,7 +113,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--average-epochs", type=float, metavar="E",
                               help="the moving average's decay set from the corpus: 1 - 1 / (E x steps an epoch), an "
                               f"average over about E epochs on a corpus of any size (default {defaults.average_epochs:g} "
-                              "unless --average is given; 0: no average)"),
+                              "unless --average is given; 0: no average)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed,
                               help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
     optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
@@ -259,7 +259,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         args.average_epochs = 0.0
     elif args.average_epochs is None:
         args.average_epochs = defaults.average_epochs
-    for option, value in _unset_by_vectors(args.embeddings, defaults).items():
+    for option, value in _defaults_by_vectors(args.embeddings, defaults).items():
         if getattr(args, option) is None:
             setattr(args, option, value)
     held_out = args.dev_fraction if args.dev is None else 0.0
@@ -292,7 +292,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
 WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
 
 
-def _unset_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
+def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
     """The defaults of the options that depend on whether the run has pretrained vectors."""
     if embeddings:
         return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout}
