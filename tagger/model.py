@@ -114,6 +114,15 @@ class ModelConfig:
     # Where the fixed vectors come from when they are not saved with the weights: an installed
     # vector package (e.g. "glove-6b-50d"), whose words the trained vocabulary lacks, in its order.
     fixed_vectors: str = ""
+    # A language-model objective beside the tags (Rei 2017): in training, each direction of the LSTM
+    # also predicts the sentence's next (forward) or previous (backward) word, among the
+    # ``language_model_words`` most frequent training words and one class for all others, through a
+    # tanh layer of ``language_model_dim`` units; its cross-entropy weighs ``language_model_weight``
+    # against the CRF's. It teaches the LSTM from every token, not only the few in entities, and
+    # costs nothing at tagging (0 words: no such objective).
+    language_model_words: int = 0
+    language_model_dim: int = 50
+    language_model_weight: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,6 +156,36 @@ class CharCNN(nn.Module):
 
     def _padding_row(self) -> Tensor:
         return (torch.arange(self.embedding.num_embeddings, device=self.embedding.weight.device) == 0).unsqueeze(1)
+
+
+class NextWordPredictor(nn.Module):
+    """The language-model objective's two heads: LSTM states -> tanh layer -> scores of the words to predict.
+
+    Rei (2017), "Semi-supervised Multitask Learning for Sequence Labeling": the
+    forward states, which have read the sentence up to a token, predict the
+    next word; the backward states predict the previous one. Neither has read
+    the word it predicts, so neither can copy it.
+    """
+
+    def __init__(self, hidden_size: int, dim: int, words: int):
+        super().__init__()
+        self.forward_head = nn.Sequential(nn.Linear(hidden_size, dim), nn.Tanh(), nn.Linear(dim, words))
+        self.backward_head = nn.Sequential(nn.Linear(hidden_size, dim), nn.Tanh(), nn.Linear(dim, words))
+
+    def forward(self, states: Tensor, words: Tensor, mask: Tensor) -> Tensor:
+        """Cross-entropy of both directions' predictions, summed over the tokens, averaged over the sentences.
+
+        states: (B, T, 2 * hidden_size), forward half first; words: (B, T) the
+        ids to predict (already limited to the heads' words); mask: (B, T),
+        left-aligned. A sentence's first word has no previous word, its last no next one.
+        """
+        forward_states, backward_states = states.chunk(2, dim=-1)
+        has_next = mask[:, 1:]  # shape: (B, T - 1): token t has a word at t + 1
+        next_scores = self.forward_head(forward_states[:, :-1][has_next])  # shape: (N, words)
+        previous_scores = self.backward_head(backward_states[:, 1:][has_next])
+        total = (nn.functional.cross_entropy(next_scores, words[:, 1:][has_next], reduction="sum")
+                 + nn.functional.cross_entropy(previous_scores, words[:, :-1][has_next], reduction="sum"))
+        return total / states.shape[0]
 
 
 class Dropout(nn.Dropout):
@@ -189,6 +228,9 @@ class BiLSTMCRF(nn.Module):
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear((4 if config.document_memory else 2) * config.hidden_size, config.num_tags)
         self.crf = CRF(config.num_tags, batch_first=True)
+        if config.language_model_words > 0:
+            self.language_model = NextWordPredictor(
+                config.hidden_size, config.language_model_dim, min(config.language_model_words + 2, config.num_words))
 
     def embed_words(self, words: Tensor) -> Tensor:
         """(B, T) word ids -> (B, T, word_dim) vectors, trained or fixed."""
@@ -212,7 +254,10 @@ class BiLSTMCRF(nn.Module):
 
         ``type_features``: the char CNN's (U, filters) output for ``batch.type_chars``, if already known.
         """
-        states = self.token_states(batch, type_features)
+        return self.emissions_of(self.token_states(batch, type_features), batch)
+
+    def emissions_of(self, states: Tensor, batch: Batch) -> Tensor:
+        """``emissions`` from the batch's ``token_states`` (B, T, 2 * hidden_size): (B, T, num_tags)."""
         if not self.config.document_memory:
             return self.projection(states)
         if batch.memory_groups is None:
@@ -310,8 +355,29 @@ class BiLSTMCRF(nn.Module):
 
     def loss(self, batch: Batch, tags: Tensor, teacher: TagDistribution | None = None,
              teacher_weight: float = 0.0) -> Tensor:
-        """``crf_loss`` of the batch's sentences given gold ``tags`` (B, T) (and a teacher's distribution)."""
-        return crf_loss(self.crf, self.emissions(batch), tags, batch.mask, teacher, teacher_weight)
+        """``crf_loss`` of the batch's sentences given gold ``tags`` (B, T) (and a teacher's distribution).
+
+        With a language-model objective (``ModelConfig.language_model_words``), plus its weighted loss.
+        """
+        states = self.token_states(batch)
+        loss = crf_loss(self.crf, self.emissions_of(states, batch), tags, batch.mask, teacher, teacher_weight)
+        if self.config.language_model_words == 0:
+            return loss
+        return loss + self.config.language_model_weight * self.language_model(states, self.predicted_words(batch),
+                                                                                batch.mask)
+
+    def predicted_words(self, batch: Batch) -> Tensor:
+        """The sentences' word ids as the language model predicts them: (B, T), rare words as unknown.
+
+        Word ids run from the most frequent training word down (``Vocabulary.build``),
+        so the predicted words are ids 2 .. language_model_words + 1.
+        """
+        words = batch.words
+        if batch.offsets is not None:  # the sentences' own tokens, not their context's
+            steps = torch.arange(batch.mask.shape[1], device=words.device)
+            words = words.gather(1, (batch.offsets.unsqueeze(1) + steps).clamp(max=words.shape[1] - 1))
+        words = words[:, : batch.mask.shape[1]]
+        return words.masked_fill(words >= self.language_model.forward_head[-1].out_features, UNKNOWN_WORD)
 
     def decode(self, batch: Batch) -> Tensor:
         """Best tag ids, shape (B, T); positions past a sentence's end hold -1."""

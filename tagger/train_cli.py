@@ -155,6 +155,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--document-memory", action=argparse.BooleanOptionalAction, default=sizes.document_memory,
                          help="give each token also the mean LSTM output of its word's other occurrences in its "
                          "document (-DOCSTART- lines separate documents); trains on batches of whole documents")
+    network.add_argument("--language-model", type=int, default=sizes.language_model_words, metavar="N",
+                         help="in training, also have the LSTM predict each token's next and previous word among "
+                         "the N most frequent training words (a language-model objective; 0: none)")
+    network.add_argument("--language-model-weight", type=float, default=sizes.language_model_weight, metavar="W",
+                         help="with --language-model: the weight of its loss beside the tags'")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -277,7 +282,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     )
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
-                 word_dim=args.word_dim, context=args.context, document_memory=args.document_memory)
+                 word_dim=args.word_dim, context=args.context, document_memory=args.document_memory,
+                 language_model_words=args.language_model, language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
           jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
@@ -315,7 +321,8 @@ def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path)
 # Options that ``--base`` decides (and ``--members``: the base's networks are the run's).
 _DECIDED_BY_BASE = frozenset({
     "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
-    "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory",
+    "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory", "language_model",
+    "language_model_weight",
 })
 
 
@@ -325,7 +332,8 @@ _RANGES = (
     (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
       "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),
     (("lr", "clip"), lambda value: value > 0, "positive"),
-    (("lr_decay", "max_vectors", "context", "average_epochs"), lambda value: value >= 0, "at least 0"),
+    (("lr_decay", "max_vectors", "context", "average_epochs", "language_model", "language_model_weight"),
+     lambda value: value >= 0, "at least 0"),
     (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
     (("dev_fraction",), lambda value: 0 < value < 1, "in (0, 1)"),
     (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),
