@@ -118,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stream-mb", type=int, default=0,
                         help="also tag a file of this many MB (eng.testb repeated) with tag.py, once, and report "
                         "its peak memory (0: skip)")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="leave out the rows that start new processes (tag.py, start-up, --stream-mb): time "
+                        "the Python API and training alone")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -209,21 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "sentences; " + (f"first differing: sentence {differing}" if differing is not None
                                           else "all identical")))
 
-        output = Path(scratch) / "tagged.conll"
-        command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(args.data / "eng.testb"),
-                   "--output", str(output)]
-        cli = median_seconds(lambda: subprocess.run(command, check=True), max(1, args.repeats // 2))
-        child_peak = _cli_peak_mb(command[3:])
-        start_up = _cli_start_up_seconds(model_dir, Path(scratch), max(1, args.repeats // 2))
-        rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
-                     f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
-        rows.append(("tag.py start-up", f"{start_up:.2f} s", "",
-                     "tag.py on a one-token file: Python, imports, loading the model, writing"))
-
-        rows += _start_up_rows(model_dir, args.repeats)
-        if args.stream_mb:
-            rows.append(_streaming_row(model_dir, args.data / "eng.testb", args.stream_mb, Path(scratch),
-                                       start_up, tokens / floor))
+        if not args.no_cli:
+            rows += _cli_rows(model_dir, args.data / "eng.testb", tokens, floor, args.repeats, args.stream_mb,
+                              Path(scratch))
         dev = read_corpus(args.data / "eng.testa") if (args.data / "eng.testa").exists() else None
         rows += _training_rows(tagger, read_corpus(args.data / "eng.train"), dev, args.train_sentences,
                                args.repeats)
@@ -237,17 +228,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _cli_rows(model_dir: Path, test_file: Path, tokens: int, floor: float, repeats: int, stream_mb: int,
+              scratch: Path) -> list[tuple[str, str, str, str]]:
+    """The rows timed in new processes: ``tag.py`` on ``test_file`` (``tokens`` tokens; ``floor``: the bare
+    LSTM's seconds on them), start-up, and a file of ``stream_mb`` MB streamed through ``tag.py`` (0: not)."""
+    rows: list[tuple[str, str, str, str]] = []
+    output = scratch / "tagged.conll"
+    command = [sys.executable, "-m", "tagger.cli", "--model", str(model_dir), str(test_file),
+               "--output", str(output)]
+    cli = median_seconds(lambda: subprocess.run(command, check=True), max(1, repeats // 2))
+    child_peak = _cli_peak_mb(command[3:])
+    start_up = _cli_start_up_seconds(model_dir, scratch, max(1, repeats // 2))
+    rows.append(("tag.py eng.testb --output FILE", f"{tokens / cli:,.0f} tokens/s", f"{floor / cli:.2f}",
+                 f"{cli:.2f} s with start-up; peak RSS {child_peak:,.0f} MB"))
+    rows.append(("tag.py start-up", f"{start_up:.2f} s", "",
+                 "tag.py on a one-token file: Python, imports, loading the model, writing"))
+
+    rows += _start_up_rows(model_dir, repeats)
+    if stream_mb:
+        rows.append(_streaming_row(model_dir, test_file, stream_mb, scratch, start_up, tokens / floor))
+    return rows
+
+
 def _start_up_rows(model_dir: Path, repeats: int) -> list[tuple[str, str, str, str]]:
     """Seconds to load the model once torch is imported, and for ``tag.py --help``, each in a new process."""
     load = ("import time, torch; started = time.perf_counter(); from tagger import Tagger; "
             f"Tagger.load({str(model_dir)!r}); print(time.perf_counter() - started)")
     loads = [float(subprocess.run([sys.executable, "-c", load], check=True, capture_output=True, text=True).stdout)
-             for _ in range(max(3, repeats // 2))]
+             for _ in range(_new_processes(repeats))]
     help_command = [sys.executable, "-m", "tagger.cli", "--help"]  # what tag.py runs
-    help_seconds = median_seconds(lambda: subprocess.run(help_command, check=True, capture_output=True), 3)
+    help_seconds = median_seconds(lambda: subprocess.run(help_command, check=True, capture_output=True),
+                                  _new_processes(repeats))
     return [("loading the model, after import torch", f"{statistics.median(loads):.2f} s", "",
              "new process; tagger's own imports included"),
             ("tag.py --help", f"{help_seconds:.2f} s", "", "python -m tagger.cli --help; Python start-up included")]
+
+
+def _new_processes(repeats: int) -> int:
+    """How many times to time a new process: each costs Python's and torch's start-up (3 at the default --repeats)."""
+    return max(1, (repeats + 1) // 2)
 
 
 def _agreement_with_straightforward_path(tagger: Tagger, test: Sequence[Sequence[str]],

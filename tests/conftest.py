@@ -31,12 +31,15 @@ def sample_model(tmp_path_factory):
 
 
 def bench_rows(model: Path, data: Path) -> dict[str, str]:
-    """``python -m tagger.bench`` on ``model``, the sample corpus standing in for CoNLL-2003: its rows by name."""
+    """``python -m tagger.bench --no-cli`` on ``model``, the sample corpus standing in for CoNLL-2003: its rows by name.
+
+    (``test_bench`` runs the rows of new processes.)
+    """
     shutil.copy(SAMPLE / "train.conll", data / "eng.train")
     shutil.copy(SAMPLE / "test.conll", data / "eng.testb")
     done = subprocess.run(
         [sys.executable, "-m", "tagger.bench", "--data", str(data), "--model", str(model), "--repeats", "1",
-         "--train-sentences", "50"],
+         "--train-sentences", "50", "--no-cli"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr

@@ -242,7 +242,7 @@ def test_train_py_takes_document_memory(tmp_path):
     done = subprocess.run(
         [sys.executable, "train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
          str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "n"), "--epochs", "1", "--hidden-size", "8",
-         "--max-vectors", "1000", "--no-document-memory"],
+         "--max-vectors", "1000", "--members", "1", "--no-document-memory"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -253,3 +253,4 @@ def test_benchmark_of_a_model_with_document_memory_checks_it_against_the_plain_p
     rows = bench_rows(memory_model[0], tmp_path)
     assert "all identical" in rows["same tags as the straightforward path"]
     assert "eng.testb F1, --quantize" in rows and "training, batch 16" in rows
+    assert not [name for name in rows if name.startswith("tag.py")]  # --no-cli: no new processes

@@ -210,25 +210,31 @@ def test_word_dropout_reads_words_as_unknown_in_training_only():
     assert torch.equal(seen[-1], given)
 
 
-def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp_path):
+def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp_path, capsys):
     import subprocess
     import sys
+
+    from tagger.errors import run_command
+    from tagger.train_cli import main
 
     from .conftest import ROOT
 
     output = tmp_path / "m"
     output.mkdir()
     (output / CONFIG_FILE).write_text("{}")  # a model --overwrite would replace
-    for option, value, expected in [("--word-dropout", "1.5", "in [0, 1)"), ("--dropout", "1.5", "in [0, 1)"),
+    corpora = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--output", str(output),
+               "--overwrite"]
+    done = subprocess.run([sys.executable, "train.py", *corpora, "--word-dropout", "1.5"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stderr) == (2, "error: --word-dropout must be in [0, 1), got 1.5\n")
+    for option, value, expected in [("--dropout", "1.5", "in [0, 1)"),
                                     ("--lr", "-0.01", "positive"), ("--clip", "-1.0", "positive"),
                                     ("--average", "1.5", "in [0, 1)"), ("--momentum", "1.0", "in [0, 1)"),
                                     ("--hidden-size", "0", "at least 1"), ("--context", "-2", "at least 0"),
-                                    ("--threads", "0", "at least 1"), ("--teacher-weight", "2.0", "in [0, 1]")]:
-        done = subprocess.run(
-            [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-             "--output", str(output), "--overwrite", option, value],
-            cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert (done.returncode, done.stderr.strip()) == (2, f"error: {option} must be {expected}, got {value}")
+                                    ("--threads", "0", "at least 1"), ("--teacher-weight", "2.0", "in [0, 1]"),
+                                    ("--language-model", "-5", "at least 0")]:
+        assert run_command(main, [*corpora, option, value]) == 2
+        assert capsys.readouterr().err == f"error: {option} must be {expected}, got {value}\n"
     assert (output / CONFIG_FILE).read_text() == "{}"
 
 
@@ -264,14 +270,14 @@ def test_a_student_learns_its_teachers_distribution(sample_model, tmp_path):
                for s in read_corpus(SAMPLE / "train.conll")]
     dev = read_corpus(SAMPLE / "dev.conll")
     messages = []
-    config = TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher), teacher_weight=1.0)
+    config = TrainingConfig(epochs=8, patience=8, seed=3, teacher=str(teacher), teacher_weight=1.0)
     best = train(swapped, dev, tmp_path / "student", config, {"hidden_size": 64},
                  log=messages.append)
     assert any(message.startswith(f"teacher {teacher}:") for message in messages)
     assert best["f1"] > 0.85  # against the true dev tags: learnt from the teacher, not from the swapped gold
     assert json.loads((tmp_path / "student" / CONFIG_FILE).read_text())["training"]["teacher"] == str(teacher)
     # Weight 0 ignores the teacher: the swapped gold is learnt, and PER and LOC come out wrong.
-    ignored = train(swapped, dev, tmp_path / "gold", TrainingConfig(epochs=12, patience=12, seed=3, teacher=str(teacher),
+    ignored = train(swapped, dev, tmp_path / "gold", TrainingConfig(epochs=6, patience=6, seed=3, teacher=str(teacher),
                     teacher_weight=0.0), {"hidden_size": 64}, log=lambda message: None)
     assert ignored["f1"] < 0.6
 
