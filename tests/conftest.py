@@ -63,3 +63,41 @@ def tiny_model(words: str, chars: str, **options):
     config = ModelConfig(len(vocabulary), len(encoder.chars), len(CASINGS), len(encoder.tags), word_dim=6,
                          char_dim=4, char_filters=5, hidden_size=7, **options)
     return BiLSTMCRF(config).eval(), encoder
+
+
+def command(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """``python SCRIPT ARGS...`` (``train.py``, ``tag.py`` or ``-m MODULE`` of tagger's) run in this process, as the
+    script runs it: its exit code, standard output and standard error (``input``: standard input).
+
+    Importing torch and the package again for each run would cost a second or two of a launch; the scripts
+    themselves run in subprocesses where a test is about the process (its exit, a kill, a pipe).
+    """
+    import contextlib
+    import importlib
+    import io
+    import os
+
+    import torch
+
+    from tagger.errors import run_command
+
+    script, *argv = args
+    if script == "-m":
+        script, *argv = argv
+    main = importlib.import_module({"train.py": "tagger.train_cli", "tag.py": "tagger.cli"}.get(script, script)).main
+    stdout, stderr = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode()), encoding="utf-8")
+    saved = sys.argv, sys.stdin, torch.get_num_threads(), os.getcwd()
+    sys.argv, sys.stdin = [script, *argv], stdin
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = run_command(main, argv)
+            except SystemExit as exit:  # argparse's usage errors and --help
+                code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+    finally:
+        sys.argv, sys.stdin = saved[0], saved[1]
+        torch.set_num_threads(saved[2])
+        os.chdir(saved[3])
+    return subprocess.CompletedProcess([script, *argv], code, stdout.getvalue(), stderr.getvalue())

@@ -1,13 +1,11 @@
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from tagger.calibration import reliability
 
-from .conftest import ROOT, SAMPLE
+from .conftest import SAMPLE, command
 
 
 def test_reliability_table_and_ece():
@@ -25,10 +23,7 @@ def test_calibration_command_reports_and_writes_the_temperature(sample_model, tm
     shutil.copytree(sample_model[0], model)
     shutil.copy(SAMPLE / "dev.conll", tmp_path / "eng.testa")
     shutil.copy(SAMPLE / "test.conll", tmp_path / "eng.testb")
-    done = subprocess.run(
-        [sys.executable, "-m", "tagger.calibration", "--model", str(model), "--data", str(tmp_path), "--nbest", "3",
-         "--write"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
+    done = command("-m", "tagger.calibration", "--model", str(model), "--data", str(tmp_path), "--nbest", "3", "--write")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "constrained decoding: F1" in out and "ECE" in out and "oracle F1 of the 3-best" in out

@@ -2,15 +2,13 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
 from tagger.corpus import Sentence, tokenization_of
 from tagger.tokenizer import character_sentence_starts, tokenize_characters
 
-from .conftest import ROOT, SHARED
+from .conftest import SHARED, command
 
 WEIBO = SHARED / "weibo"
 
@@ -40,11 +38,9 @@ needs_weibo = pytest.mark.skipif(not WEIBO.is_dir(), reason=f"{WEIBO} is absent"
 @pytest.fixture(scope="module")
 def weibo_model(tmp_path_factory):
     output = tmp_path_factory.mktemp("weibo") / "model"
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(WEIBO / "train.conll"), "--dev", str(WEIBO / "dev.conll"),
-         "--output", str(output), "--epochs", "2", "--hidden-size", "32", "--batch-size", "32", "--optimizer",
-         "nadam", "--lr", "0.005"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = command("train.py", "--train", str(WEIBO / "train.conll"), "--dev", str(WEIBO / "dev.conll"),
+                   "--output", str(output), "--epochs", "2", "--hidden-size", "32", "--batch-size", "32",
+                   "--optimizer", "nadam", "--lr", "0.005")
     assert done.returncode == 0, done.stderr
     assert "(IOB2 read as BIOES)" in done.stdout and "tokens are characters" in done.stdout
     return output
@@ -86,8 +82,7 @@ def test_tag_py_writes_characters_without_spaces(weibo_model, tmp_path, capsys):
                      str(tmp_path / "text.txt")]) == 0
         # brackets and types removed, the text is the input without whitespace: no space between characters
         assert re.sub(r"\[[A-Z.]+ |\]", "", capsys.readouterr().out.rstrip("\n")) == text.strip()
-    done = subprocess.run([sys.executable, "tag.py", "--model", str(weibo_model), "-"], cwd=ROOT, input=text,
-                          capture_output=True, text=True)
+    done = command("tag.py", "--model", str(weibo_model), "-", input=text)
     assert done.returncode == 0 and done.stderr.startswith("<stdin>: read as plain text")
     rows = [line.split() for line in done.stdout.splitlines() if line]
     assert [row[0] for row in rows] == list(text.strip()) and {len(row) for row in rows} == {2}

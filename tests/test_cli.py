@@ -14,10 +14,11 @@ from tagger.corpus import read_conll
 from tagger.schemes import tags_to_spans
 from tagger.storage import CONFIG_FILE
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, command
 
 
 def run(*args, input=None):
+    """A command run in a subprocess, as a user runs it."""
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, input=input, capture_output=True, text=True, timeout=300
     )
@@ -32,10 +33,10 @@ def test_train_command_writes_a_model_and_refuses_to_overwrite(tmp_path):
     assert "epoch   2" in done.stdout and "dev P" in done.stdout and "tokens/s" in done.stdout
     assert re.search(r"best dev F1 [0-9.]+ \(LOC [0-9.]+, MISC [0-9.]+, ORG [0-9.]+, PER [0-9.]+\) at epoch", done.stdout)
     assert (output / "model.safetensors").is_file()
-    again = run(*args)
+    again = command(*args)
     assert again.returncode == 2
     assert again.stderr.strip() == f"error: {output}: already holds a model; pass --overwrite to replace it"
-    assert run(*args, "--overwrite").returncode == 0
+    assert command(*args, "--overwrite").returncode == 0
 
 
 def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_path):
@@ -44,11 +45,11 @@ def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_p
     bad.write_text("EU B-ORG\nrejects VBZ O\n")
     args = ["train.py", "--train", str(SAMPLE / "train.conll"), "--output", str(output), "--epochs", "2",
             "--hidden-size", "16"]
-    refused = run(*args, "--test", str(bad))  # a bad test file fails before any training
+    refused = command(*args, "--test", str(bad))  # a bad test file fails before any training
     assert refused.returncode == 2 and refused.stderr.startswith(f"error: {bad}:2:") and not output.exists()
-    done = run(*args, "--test", test)
+    done = command(*args, "--test", test)
     assert done.returncode == 0, done.stderr
-    scored = json.loads(run("tag.py", "--model", str(output), "--eval", test, "--json").stdout)
+    scored = json.loads(command("tag.py", "--model", str(output), "--eval", test, "--json").stdout)
     line = [line for line in done.stdout.splitlines() if line.startswith("test ")]
     assert line == [f"test {test}: precision {scored['precision']:.4f}  recall {scored['recall']:.4f}  "
                     f"F1 {scored['f1']:.4f}"]
@@ -57,7 +58,7 @@ def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_p
 
 def test_train_command_renames_and_drops_entity_types_in_every_corpus(tmp_path):
     output = tmp_path / "model"
-    done = run("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
                "--test", str(SAMPLE / "test.conll"), "--output", str(output), "--epochs", "1", "--hidden-size", "8",
                "--rename-type", "PER=PERSON", "--rename-type", "MISC=O", "--rename-type", "GPE=LOC")
     assert done.returncode == 0, done.stderr
@@ -67,7 +68,7 @@ def test_train_command_renames_and_drops_entity_types_in_every_corpus(tmp_path):
     assert sorted({tag.split("-")[-1] for tag in tags}) == ["LOC", "O", "ORG", "PERSON"]
     report = done.stdout.split("test ")[1]  # the test file renamed too: no MISC to miss, PERSON to find
     assert "PERSON" in report and "MISC" not in report
-    refused = run("train.py", "--train", str(SAMPLE / "train.conll"), "--output", str(tmp_path / "m"),
+    refused = command("train.py", "--train", str(SAMPLE / "train.conll"), "--output", str(tmp_path / "m"),
                   "--rename-type", "PER")
     assert refused.returncode == 2 and refused.stderr.strip() == (
         "error: --rename-type: expected OLD=NEW (entity types, e.g. PERSON=PER), got 'PER'")
@@ -87,7 +88,7 @@ def test_eval_prints_report_and_json(sample_model):
     report = run("tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll"))
     assert report.returncode == 0, report.stderr
     assert "PER" in report.stdout and "micro avg" in report.stdout and "F1" in report.stdout
-    done = run("tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll"), "--json")
+    done = command("tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll"), "--json")
     scores = json.loads(done.stdout)
     assert {"precision", "recall", "f1", "tokens", "sentences", "seconds"} <= set(scores)
     assert scores["sentences"] == 100 and 0.8 < scores["f1"] <= 1.0
@@ -96,14 +97,14 @@ def test_eval_prints_report_and_json(sample_model):
 def test_eval_of_a_file_without_entities_reports_so(sample_model, tmp_path):
     gold = tmp_path / "gold.conll"
     gold.write_text("it O\nrained O\n\n")
-    report = run("tag.py", "--model", str(sample_model[0]), "--eval", str(gold))
+    report = command("tag.py", "--model", str(sample_model[0]), "--eval", str(gold))
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("no entities, in the gold tags or the predicted ones\n\nprecision 0.0000")
 
 
 def test_tag_conll_keeps_lines_and_appends_a_tag(sample_model, tmp_path):
     output = tmp_path / "out.conll"
-    done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(output))
+    done = command("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--output", str(output))
     assert done.returncode == 0, done.stderr
     gold = list(read_conll(SAMPLE / "test.conll"))
     tagged = list(read_conll(output))
@@ -170,7 +171,7 @@ def test_tagging_a_file_pauses_the_garbage_collector_while_reading_and_writing(s
 
 
 def test_tag_jsonl_spans_agree_with_tags(sample_model):
-    done = run("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--format", "jsonl",
+    done = command("tag.py", "--model", str(sample_model[0]), str(SAMPLE / "test.conll"), "--format", "jsonl",
                "--scheme", "BIOES")
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == 100
@@ -184,22 +185,22 @@ def test_tag_jsonl_spans_agree_with_tags(sample_model):
 
 def test_tag_text_from_stdin(sample_model):
     text = "Angela Merkel visited Paris on Monday .\n\nReuters said so.\n"
-    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl", "-",
+    done = command("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl", "-",
                input=text)
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == 3 and records[1]["tokens"] == []
     assert records[0]["entities"][0]["text"] == "Angela Merkel"
-    conll = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "-", input=text)
+    conll = command("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "-", input=text)
     assert conll.stdout.splitlines()[:2] == ["Angela B-PER", "Merkel I-PER"]
 
 
 def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample_model, tmp_path):
     text = "Angela Merkel visited Paris. She met Mr. Smith there.\n\n\nReuters said so.\nJohn Smith left!\n"
     arguments = ["tag.py", "--model", str(sample_model[0]), "--input-format", "text", "-"]
-    records = [json.loads(line) for line in run(*arguments, "--format", "jsonl", input=text).stdout.splitlines()]
+    records = [json.loads(line) for line in command(*arguments, "--format", "jsonl", input=text).stdout.splitlines()]
     conll = tmp_path / "tagged.conll"
-    done = run(*arguments, "--output", str(conll), input=text)
+    done = command(*arguments, "--output", str(conll), input=text)
     assert done.returncode == 0, done.stderr
     sentences = list(read_conll(conll))
     assert [" ".join(sentence.tokens) for sentence in sentences] == [
@@ -214,16 +215,16 @@ def test_paragraphs_input_reads_wrapped_text(tmp_path, monkeypatch, capsys):
             "The talks in Berlin\nwent on.\n")
     arguments = ["tag.py", "--model", "en-conll03-fast", "-"]
     # read line by line, a name across a line break is cut in two
-    assert "[PER Angela Merkel]" not in run(*arguments, "--input-format", "text", "--format", "inline", input=text).stdout
-    inline = run(*arguments, "--input-format", "paragraphs", "--format", "inline", input=text).stdout.splitlines()
+    assert "[PER Angela Merkel]" not in command(*arguments, "--input-format", "text", "--format", "inline", input=text).stdout
+    inline = command(*arguments, "--input-format", "paragraphs", "--format", "inline", input=text).stdout.splitlines()
     assert len(inline) == 2 and "[PER Angela Merkel]" in inline[0] and inline[1].startswith("The talks in ")
-    records = [json.loads(line) for line in run(*arguments, "--input-format", "paragraphs", "--format", "jsonl",
+    records = [json.loads(line) for line in command(*arguments, "--input-format", "paragraphs", "--format", "jsonl",
                                                 input=text).stdout.splitlines()]
     assert [record["text"] for record in records] == [part.strip("\n") for part in text.split("\n\n\n")]
     assert records[0]["entities"][0]["text"] == "Angela\nMerkel"
     assert all(record["text"][e["start_char"] : e["end_char"]] == e["text"] for record in records for e in record["entities"])
     conll = tmp_path / "tagged.conll"
-    assert run(*arguments, "--input-format", "paragraphs", "--output", str(conll), input=text).returncode == 0
+    assert command(*arguments, "--input-format", "paragraphs", "--output", str(conll), input=text).returncode == 0
     sentences = list(read_conll(conll))
     assert [" ".join(sentence.tokens) for sentence in sentences] == [
         "Chancellor Angela Merkel met Emmanuel Macron in Paris on Monday .", "They talked about Siemens .",
@@ -324,7 +325,7 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
     ],
 )
 def test_tag_errors(sample_model, args, message):
-    done = run("tag.py", "--model", str(sample_model[0]), *args, input="")
+    done = command("tag.py", "--model", str(sample_model[0]), *args, input="")
     assert done.returncode == 2 and done.stderr.strip() == message
 
 
@@ -335,14 +336,14 @@ def test_tag_missing_model(tmp_path):
 
 
 def test_tag_inline_format(sample_model):
-    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "inline", "-",
+    done = command("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "inline", "-",
                input="John Smith joined Toyota in 1996 .\n")
     assert done.stdout == "[PER John Smith] joined [ORG Toyota] in 1996 .\n"
 
 
 def test_scores_nbest_and_min_score(sample_model):
     text = "Angela Merkel visited Paris on Monday .\nTom Baker met Olga Petrova in Oslo .\n"
-    done = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
+    done = command("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
                "--nbest", "3", "-", input=text)
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
@@ -354,20 +355,20 @@ def test_scores_nbest_and_min_score(sample_model):
         assert [r["probability"] for r in readings] == sorted((r["probability"] for r in readings), reverse=True)
     scores = sorted(e["score"] for record in records for e in record["entities"])
     threshold = (scores[0] + scores[-1]) / 2 if scores[0] < scores[-1] else 1.0
-    filtered = run("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
+    filtered = command("tag.py", "--model", str(sample_model[0]), "--input-format", "text", "--format", "jsonl",
                    "--min-score", str(threshold), "-", input=text)
     kept = [json.loads(line) for line in filtered.stdout.splitlines()]
     for record in kept:
         assert all(e["score"] >= threshold for e in record["entities"])
         assert [(e["label"], e["start"], e["end"]) for e in record["entities"]] == tags_to_spans(record["tags"])
     assert sum(len(r["entities"]) for r in kept) == sum(s >= threshold for s in scores)
-    refused = run("tag.py", "--model", str(sample_model[0]), "--nbest", "2", "-", input="")
+    refused = command("tag.py", "--model", str(sample_model[0]), "--nbest", "2", "-", input="")
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --nbest goes with --format jsonl"
 
 
 def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
     output = tmp_path / "model"
-    done = run("train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
+    done = command("train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
                str(SAMPLE / "dev.conll"), "--output", str(output), "--epochs", "1", "--hidden-size", "8",
                "--max-vectors", "1000")
     assert done.returncode == 0, done.stderr
@@ -382,7 +383,7 @@ def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
 
 
 def test_export_half_precision(sample_model, tmp_path):
-    done = run("-m", "tagger.export", "--model", str(sample_model[0]), "--output", str(tmp_path / "half"), "--fp16")
+    done = command("-m", "tagger.export", "--model", str(sample_model[0]), "--output", str(tmp_path / "half"), "--fp16")
     assert done.returncode == 0, done.stderr
     from safetensors import safe_open
 
@@ -420,7 +421,7 @@ def test_export_leaves_out_vectors_a_package_holds(tmp_path):
     save_config(tmp_path / "old", stored.config, encoder, tag_scheme="BIOES")
     save_weights(tmp_path / "old", stored)
     assert (tmp_path / "old" / "model.safetensors").stat().st_size > 80_000_000
-    done = run("-m", "tagger.export", "--model", str(tmp_path / "old"), "--output", str(tmp_path / "small"),
+    done = command("-m", "tagger.export", "--model", str(tmp_path / "old"), "--output", str(tmp_path / "small"),
                "--fixed-vectors-from", "glove-6b-50d")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "small" / "model.safetensors").stat().st_size < 5_000_000
@@ -429,7 +430,7 @@ def test_export_leaves_out_vectors_a_package_holds(tmp_path):
     # vectors that are not the package's: refused, nothing written
     train(sentences, sentences[:10], tmp_path / "some", TrainingConfig(epochs=1, max_vectors=1000),
           {"hidden_size": 8}, glove, **quiet)
-    refused = run("-m", "tagger.export", "--model", str(tmp_path / "some"), "--output", str(tmp_path / "bad"),
+    refused = command("-m", "tagger.export", "--model", str(tmp_path / "some"), "--output", str(tmp_path / "bad"),
                   "--fixed-vectors-from", "glove-6b-50d")
     assert refused.returncode == 2 and "not the 'glove-6b-50d' vectors" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "bad" / "model.safetensors").exists()
@@ -468,9 +469,9 @@ def test_train_command_fine_tunes_a_shipped_network_on_a_new_label_set(tmp_path)
         (tmp_path / f"{name}.conll").write_text(text.replace("-PER\n", "-PERSON\n"))
     data = ["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll")]
     output = tmp_path / "tuned"
-    done = run("train.py", *data, "--output", str(output), "--base", "en-conll03-fast", "--epochs", "1")
+    done = command("train.py", *data, "--output", str(output), "--base", "en-conll03-fast", "--epochs", "1")
     assert done.returncode == 0, done.stderr
-    tagged = run("tag.py", "--model", str(output), "--input-format", "text", "--format", "inline", "-",
+    tagged = command("tag.py", "--model", str(output), "--input-format", "text", "--format", "inline", "-",
                  input="Angela Merkel visited Paris.\n")
     assert tagged.stdout == "[PERSON Angela Merkel] visited [LOC Paris] .\n"
     refusals = {
@@ -481,7 +482,7 @@ def test_train_command_fine_tunes_a_shipped_network_on_a_new_label_set(tmp_path)
             "error: --base decides the networks (one, or an ensemble's members): leave out --members",
     }
     for options, message in refusals.items():
-        refused = run("train.py", *data, "--output", str(tmp_path / "refused"), *options)
+        refused = command("train.py", *data, "--output", str(tmp_path / "refused"), *options)
         assert (refused.returncode, refused.stderr.strip()) == (2, message)
         assert not (tmp_path / "refused").exists()
 
@@ -499,7 +500,7 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
             write_conll(((Sentence(s.tokens, document_start=s.document_start), convert_tags(s.labels, scheme))
                          for s in sentences), stream)
     output = tmp_path / "model"
-    done = run("train.py", "--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll"),
+    done = command("train.py", "--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "dev.conll"),
                "--output", str(output), "--epochs", "5", "--hidden-size", "32")
     assert done.returncode == 0, done.stderr
     assert f"({scheme} read as BIOES)" in done.stdout
@@ -541,13 +542,13 @@ def test_input_format_auto_reads_columns_as_conll_and_anything_else_as_text(line
 
 
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
-    done = run("tag.py", "--model", str(sample_model[0]), "--format", "inline", "-",
+    done = command("tag.py", "--model", str(sample_model[0]), "--format", "inline", "-",
                input="Tom Baker visited Paris on Monday.\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[PER Tom Baker] visited [LOC Paris] on Monday .\n"
     assert done.stderr == "<stdin>: read as plain text (--input-format conll reads it as CoNLL columns)\n"
-    assert run("tag.py", "--help").stdout.startswith("usage: tag.py ")
-    assert run("train.py", "--help").stdout.startswith("usage: train.py ")
+    assert command("tag.py", "--help").stdout.startswith("usage: tag.py ")
+    assert command("train.py", "--help").stdout.startswith("usage: train.py ")
 
 def test_a_tab_separated_file_is_read_as_columns_and_its_tag_written_after_a_tab(sample_model, tmp_path, capsys):
     from tagger.cli import main
@@ -577,9 +578,9 @@ def test_workers_tag_in_input_order_what_one_process_tags(sample_model, tmp_path
 
 
 def test_workers_and_threads_are_checked():
-    done = run("tag.py", "--threads", "0", "x")
+    done = command("tag.py", "--threads", "0", "x")
     assert done.returncode == 2 and done.stderr.strip() == "error: --threads must be at least 1, got 0"
-    done = run("tag.py", "--workers", "2", "--eval", str(SAMPLE / "test.conll"))
+    done = command("tag.py", "--workers", "2", "--eval", str(SAMPLE / "test.conll"))
     assert done.returncode == 2 and "--workers tags INPUT files" in done.stderr
 
 

@@ -12,7 +12,7 @@ from tagger.inference import entity_scores
 from tagger.model import BiLSTMCRF, Ensemble
 from tagger.storage import DEFAULT_MODEL, packaged_models
 
-from .conftest import CONLL2003, ROOT
+from .conftest import CONLL2003, ROOT, command
 
 needs_data = pytest.mark.skipif(not CONLL2003.is_dir(), reason="../shared/corpora/conll2003 is absent")
 
@@ -63,8 +63,7 @@ def _text_path_f1(lines: list[str], gold: set, tmp_path) -> float:
     """F1 of ``tag.py --input-format text`` with en-conll03-fast on ``lines``, by (line, character span, type)."""
     text = tmp_path / "eng.testb.txt"
     text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "tag.py", "--model", "en-conll03-fast", "--input-format", "text",
-                           "--format", "jsonl", str(text)], cwd=ROOT, capture_output=True, text=True)
+    done = command("tag.py", "--model", "en-conll03-fast", "--input-format", "text", "--format", "jsonl", str(text))
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]  # one a line, the blank ones too
     assert len(records) == len(lines)

@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,7 +12,7 @@ from tagger.corpus import Sentence, document_contexts, document_starts, read_cor
 from tagger.encoding import Encoder
 from tagger.model import BiLSTMCRF
 
-from .conftest import ROOT, SAMPLE, bench_rows, tiny_model
+from .conftest import SAMPLE, bench_rows, command, tiny_model
 
 SENTENCES = [["a", "b"], ["c"], ["d", "e", "f"], ["g"], ["h", "i"]]
 STARTS = [True, False, False, True, False]
@@ -134,13 +132,11 @@ def test_cli_reads_documents_in_context(context_model, tmp_path):
     test = read_corpus(SAMPLE / "test.conll")
     expected = [r.tags for r in tagger.predict([s.tokens for s in test], document_starts=document_starts(test))]
     written = tmp_path / "tagged.conll"
-    subprocess.run([sys.executable, "tag.py", "--model", str(output), str(SAMPLE / "test.conll"),
-                    "--output", str(written)], cwd=ROOT, check=True)
+    assert command("tag.py", "--model", str(output), str(SAMPLE / "test.conll"), "--output", str(written)).returncode == 0
     tagged = [[line.split()[-1] for line in block.splitlines() if not line.startswith("-DOCSTART-")]
               for block in written.read_text().split("\n\n")]
     assert [tags for tags in tagged if tags] == expected
-    result = subprocess.run([sys.executable, "tag.py", "--model", str(output), "--eval", str(SAMPLE / "test.conll"),
-                             "--json"], cwd=ROOT, check=True, capture_output=True, text=True)
+    result = command("tag.py", "--model", str(output), "--eval", str(SAMPLE / "test.conll"), "--json")
     from tagger.inference import entity_scores
 
     assert json.loads(result.stdout)["f1"] == pytest.approx(entity_scores([s.labels for s in test], expected)["f1"])

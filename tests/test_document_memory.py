@@ -3,8 +3,6 @@
 import collections
 import json
 import random
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -18,7 +16,7 @@ from tagger.model import BiLSTMCRF, ModelConfig, mean_of_others, quantize_dynami
 from tagger.training import whole_document_batches
 from tagger.vocab import Vocabulary
 
-from .conftest import ROOT, SAMPLE, bench_rows, tiny_model
+from .conftest import SAMPLE, bench_rows, command, tiny_model
 
 
 def test_word_memory_is_the_mean_over_the_other_tokens_of_a_group():
@@ -224,27 +222,20 @@ def test_a_model_trained_with_document_memory_learns_and_reads_its_documents(mem
     assert tagger.marginals(tokens[0]).probabilities.shape == (len(tokens[0]), len(tagger.encoder.tags))
     # the CLI reads a CoNLL file's documents as documents
     written = tmp_path / "tagged.conll"
-    subprocess.run([sys.executable, "tag.py", "--model", str(output), str(SAMPLE / "test.conll"),
-                    "--output", str(written)], cwd=ROOT, check=True)
+    assert command("tag.py", "--model", str(output), str(SAMPLE / "test.conll"), "--output", str(written)).returncode == 0
     tagged = [[line.split()[-1] for line in block.splitlines() if not line.startswith("-DOCSTART-")]
               for block in written.read_text().split("\n\n")]
     assert [tags for tags in tagged if tags] == [r.tags for r in in_documents]
 
 
 def test_train_py_takes_document_memory(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         "--output", str(tmp_path / "m"), "--epochs", "1", "--hidden-size", "8", "--document-memory"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   "--output", str(tmp_path / "m"), "--epochs", "1", "--hidden-size", "8", "--document-memory")
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "m" / "config.json").read_text())["model"]["document_memory"] is True
-    done = subprocess.run(
-        [sys.executable, "train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
-         str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "n"), "--epochs", "1", "--hidden-size", "8",
-         "--max-vectors", "1000", "--members", "1", "--no-document-memory"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    done = command("train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
+                   str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "n"), "--epochs", "1", "--hidden-size", "8",
+                   "--max-vectors", "1000", "--members", "1", "--no-document-memory")
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "n" / "config.json").read_text())["model"]["document_memory"] is False
 

@@ -16,17 +16,14 @@ from tagger.model import BiLSTMCRF, Ensemble, ModelConfig
 from tagger.storage import load_model
 from tagger.training import TrainingConfig, train
 
-from .conftest import ROOT, SAMPLE, bench_rows
+from .conftest import ROOT, SAMPLE, bench_rows, command
 
 OPTIONS = ["--hidden-size", "32", "--document-memory", "--threads", "1"]
 
 
 def _train(output, *options):
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         *OPTIONS, *options],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   *OPTIONS, *options)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -54,15 +51,18 @@ def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, t
     # the ensemble's dev score is logged, and it tags the test set well
     logged = json.loads((ensemble / "metrics.jsonl").read_text().splitlines()[-1])
     assert logged["members"] == 2 and logged["dev_f1"] > 0.6
-    done = subprocess.run([sys.executable, "tag.py", "--model", str(ensemble), "--eval", str(SAMPLE / "test.conll"),
-                           "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = command("tag.py", "--model", str(ensemble), "--eval", str(SAMPLE / "test.conll"), "--json")
     assert json.loads(done.stdout)["f1"] > 0.6
 
 
 def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, tmp_path):
     output = tmp_path / "jobs"
-    done = _train(output, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5",
-                  "--jobs", "2", "--threads", "2")  # one thread per member, as in the fixture's run
+    done = subprocess.run(  # a process of its own, whose output the member processes share
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         *OPTIONS, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5", "--jobs", "2",
+         "--threads", "2"],  # one thread per member, as in the fixture's run
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
     assert "2 at a time, 1 thread(s) each" in done.stdout and "member 2: epoch   6" in done.stdout
     assert _same_weights(output, ensemble)
 
@@ -105,8 +105,8 @@ def test_ensemble_round_trips_and_runs_quantized_in_onnx_and_in_fp16(ensemble, t
     assert [r.tags for r in Tagger.load(ensemble, onnx=True).predict(tokens, document_starts=starts)] == expected
     quantized = [r.tags for r in Tagger.load(ensemble, quantize=True).predict(tokens, document_starts=starts)]
     assert sum(a == b for a, b in zip(quantized, expected)) >= 0.9 * len(expected)
-    subprocess.run([sys.executable, "-m", "tagger.export", "--model", str(ensemble), "--output", str(tmp_path / "fp16"),
-                    "--fp16"], cwd=ROOT, check=True, capture_output=True)
+    assert command("-m", "tagger.export", "--model", str(ensemble), "--output", str(tmp_path / "fp16"),
+                   "--fp16").returncode == 0
     assert sorted(path.name for path in (tmp_path / "fp16").iterdir()) == ["config.json", "model.safetensors"]
     half = [r.tags for r in Tagger.load(tmp_path / "fp16").predict(tokens, document_starts=starts)]
     assert sum(a == b for a, b in zip(half, expected)) >= 0.95 * len(expected)
@@ -125,9 +125,8 @@ def test_an_interrupted_ensemble_resumes_to_the_same_model(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member)
     assert not (tmp_path / "cut" / "model.safetensors").exists()
-    subprocess.run([sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev",
-                    str(SAMPLE / "dev.conll"), "--resume", str(tmp_path / "cut")], cwd=ROOT, check=True,
-                   capture_output=True)
+    assert command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   "--resume", str(tmp_path / "cut")).returncode == 0
     assert _same_weights(tmp_path / "cut", tmp_path / "whole")
     for k in ("1", "2"):
         assert _same_weights(tmp_path / "cut" / "members" / k, tmp_path / "whole" / "members" / k)
@@ -147,9 +146,8 @@ def test_members_must_match():
 
 
 def test_members_option_is_checked(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         "--output", str(tmp_path / "m"), "--members", "0"], cwd=ROOT, capture_output=True, text=True)
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   "--output", str(tmp_path / "m"), "--members", "0")
     assert done.returncode != 0 and "--members must be at least 1" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -163,18 +161,15 @@ def test_benchmark_of_an_ensemble_times_all_its_lstms(ensemble, tmp_path):
 
 def test_models_trained_apart_combine_into_the_same_ensemble(ensemble, tmp_path):
     members = [str(ensemble / "members" / k) for k in ("1", "2")]
-    done = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "combined"), *members],
-                          cwd=ROOT, capture_output=True, text=True)
+    done = command("-m", "tagger.ensemble", "--output", str(tmp_path / "combined"), *members)
     assert done.returncode == 0, done.stderr
     assert _same_weights(tmp_path / "combined", ensemble)
     config = json.loads((tmp_path / "combined" / "config.json").read_text())
     assert config["members"] == 2 and config["member_seeds"] == [5, 6]
     # models with other vocabularies (here: other tags) are refused, in one line
     _train(tmp_path / "other", "--output", str(tmp_path / "other"), "--epochs", "1", "--tag-scheme", "IOB2")
-    refused = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0],
-                              str(tmp_path / "other")], cwd=ROOT, capture_output=True, text=True)
+    refused = command("-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0], str(tmp_path / "other"))
     assert refused.returncode == 2 and "its vocabularies differ" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "bad" / "model.safetensors").exists()
-    alone = subprocess.run([sys.executable, "-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0]],
-                           cwd=ROOT, capture_output=True, text=True)
+    alone = command("-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0])
     assert alone.returncode == 2 and "at least two" in alone.stderr

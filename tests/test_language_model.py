@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import torch
 
@@ -11,7 +9,7 @@ from tagger.api import Tagger
 from tagger.corpus import read_corpus
 from tagger.model import UNKNOWN_WORD
 
-from .conftest import ROOT, SAMPLE, tiny_model
+from .conftest import SAMPLE, command, tiny_model
 
 SENTENCES = [["a", "b", "c", "a"], ["b"], ["c", "a", "d"]]
 
@@ -57,12 +55,9 @@ def test_sentences_read_in_context_predict_their_own_words():
 
 def test_training_with_the_objective_learns_saves_and_tags(tmp_path):
     output = tmp_path / "model"
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         "--output", str(output), "--epochs", "6", "--hidden-size", "48", "--language-model", "100",
-         "--language-model-weight", "0.2", "--threads", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   "--output", str(output), "--epochs", "6", "--hidden-size", "48", "--language-model", "100",
+                   "--language-model-weight", "0.2", "--threads", "1")
     assert done.returncode == 0, done.stderr
     config = json.loads((output / "config.json").read_text())["model"]
     assert (config["language_model_words"], config["language_model_weight"]) == (100, 0.2)

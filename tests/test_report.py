@@ -1,8 +1,6 @@
 """The error report: kinds of error, the confusion of types, the worst sentences, and ``tag.py --errors``."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -18,7 +16,7 @@ from tagger.report import (
     sentence_errors,
 )
 
-from .conftest import ROOT, SAMPLE
+from .conftest import SAMPLE, command
 from .test_render import marks_of
 
 
@@ -101,8 +99,7 @@ def test_tag_py_eval_writes_the_error_report(sample_model, tmp_path, capsys):
 
 def test_errors_goes_with_eval_and_never_overwrites_an_input(sample_model):
     def run(*args):
-        return subprocess.run([sys.executable, "tag.py", "--model", str(sample_model[0]), *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        return command("tag.py", "--model", str(sample_model[0]), *args)
 
     alone = run(str(SAMPLE / "test.conll"), "--errors", "x.html")
     assert alone.returncode == 2

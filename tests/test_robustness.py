@@ -19,7 +19,7 @@ from tagger.storage import (
 )
 from tagger.training import TrainingConfig, resume, train
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, command
 
 quiet = {"log": lambda message: None}
 
@@ -56,15 +56,12 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, small_corpus, opti
 
 def test_resume_command(tmp_path):
     args = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8"]
-    first = subprocess.run([sys.executable, "train.py", *args, "--output", str(tmp_path / "m"), "--epochs", "1"],
-                           cwd=ROOT, capture_output=True, text=True)
+    first = command("train.py", *args, "--output", str(tmp_path / "m"), "--epochs", "1")
     assert first.returncode == 0, first.stderr
-    again = subprocess.run([sys.executable, "train.py", *args, "--resume", str(tmp_path / "m"), "--epochs", "2"],
-                           cwd=ROOT, capture_output=True, text=True)
+    again = command("train.py", *args, "--resume", str(tmp_path / "m"), "--epochs", "2")
     assert again.returncode == 0, again.stderr
     assert "resuming after epoch 1" in again.stdout and "epoch   2" in again.stdout
-    missing = subprocess.run([sys.executable, "train.py", *args, "--resume", str(tmp_path / "none")],
-                             cwd=ROOT, capture_output=True, text=True)
+    missing = command("train.py", *args, "--resume", str(tmp_path / "none"))
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
 
 
@@ -303,7 +300,7 @@ def _cached_tagger(path):
 
 
 def run_tag(*args, input=None):
-    return subprocess.run([sys.executable, "tag.py", *args], cwd=ROOT, input=input, capture_output=True, text=True)
+    return command("tag.py", *args, input=input)
 
 
 def test_output_that_is_an_input_is_refused_before_anything_is_written(sample_model, tmp_path):

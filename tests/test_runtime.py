@@ -1,6 +1,5 @@
 """The BiLSTM run by ONNX Runtime (``--onnx``) against PyTorch's."""
 
-import subprocess
 import sys
 
 import pytest
@@ -12,7 +11,7 @@ from tagger import Tagger
 from tagger.corpus import document_starts, read_corpus
 from tagger.runtime import OnnxLSTM, one_torch_thread
 
-from .conftest import ROOT, SAMPLE
+from .conftest import SAMPLE, command
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +145,7 @@ def test_tag_command_with_onnx_writes_the_same_file(tmp_path):
     outputs = []
     for flags in ([], ["--onnx"]):
         output = tmp_path / f"out{len(flags)}.conll"
-        done = subprocess.run([sys.executable, "tag.py", str(SAMPLE / "test.conll"), "--output", str(output), *flags],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = command("tag.py", str(SAMPLE / "test.conll"), "--output", str(output), *flags)
         assert done.returncode == 0, done.stderr
         outputs.append(output.read_text())
     assert outputs[0] == outputs[1] and outputs[0].count("\n") > 100

@@ -239,16 +239,12 @@ def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp
 
 
 def test_nadam_with_locked_dropout_learns_the_sample_corpus(tmp_path):
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
+    from .conftest import command
 
     output = tmp_path / "m"
-    done = subprocess.run(
-        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         "--output", str(output), "--optimizer", "nadam", "--lr", "0.002", "--locked-dropout", "--epochs", "6",
-         "--hidden-size", "64", "--seed", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                   "--output", str(output), "--optimizer", "nadam", "--lr", "0.002", "--locked-dropout", "--epochs",
+                   "6", "--hidden-size", "64", "--seed", "3")
     assert done.returncode == 0, done.stderr
     config = json.loads((output / CONFIG_FILE).read_text())
     assert config["training"]["optimizer"] == "nadam" and config["training"]["learning_rate"] == 0.002
