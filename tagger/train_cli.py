@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .card import write_card, write_test_scores
-from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, hold_out, parse_type_renames, rename_types
+from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, hold_out, parse_type_renames, rename_types
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
@@ -152,9 +152,10 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--context", type=int, default=sizes.context,
                          help="tokens of the surrounding document the LSTM reads on each side of a sentence "
                          "(documents are separated by -DOCSTART- lines; 0: each sentence alone)")
-    network.add_argument("--document-memory", action=argparse.BooleanOptionalAction, default=sizes.document_memory,
+    network.add_argument("--document-memory", action=argparse.BooleanOptionalAction,
                          help="give each token also the mean LSTM output of its word's other occurrences in its "
-                         "document (-DOCSTART- lines separate documents); trains on batches of whole documents")
+                         "document (-DOCSTART- lines separate documents); trains on batches of whole documents "
+                         "(default: on where -DOCSTART- lines split the training corpus into documents)")
     network.add_argument("--language-model", type=int, default=sizes.language_model_words, metavar="N",
                          help="in training, also have the LSTM predict each token's next and previous word among "
                          "the N most frequent training words (a language-model objective; 0: none)")
@@ -269,6 +270,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
             setattr(args, option, value)
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
+    if args.document_memory is None and not args.base:
+        documents = sum(document_starts(train_sentences))
+        args.document_memory = documents > 1
+        if args.document_memory:
+            print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None

@@ -228,11 +228,21 @@ def test_a_model_trained_with_document_memory_learns_and_reads_its_documents(mem
     assert [tags for tags in tagged if tags] == [r.tags for r in in_documents]
 
 
-def test_train_py_takes_document_memory(tmp_path):
-    done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-                   "--output", str(tmp_path / "m"), "--epochs", "1", "--hidden-size", "8", "--document-memory")
-    assert done.returncode == 0, done.stderr
-    assert json.loads((tmp_path / "m" / "config.json").read_text())["model"]["document_memory"] is True
+def test_train_py_takes_document_memory_by_default_where_the_corpus_has_documents(tmp_path):
+    def memory(output: str, train=SAMPLE / "train.conll", *options: str) -> bool:
+        done = command("train.py", "--train", str(train), "--dev", str(SAMPLE / "dev.conll"), "--output",
+                       str(tmp_path / output), "--epochs", "1", "--hidden-size", "8", *options)
+        assert done.returncode == 0, done.stderr
+        said = "document memory: the training corpus has 40 documents (--no-document-memory: none)\n"
+        assert done.stdout.startswith(said) == (output == "default")
+        return json.loads((tmp_path / output / "config.json").read_text())["model"]["document_memory"]
+
+    assert memory("default") is True  # the sample corpus: 40 documents
+    assert memory("off", SAMPLE / "train.conll", "--no-document-memory") is False
+    lines = (SAMPLE / "train.conll").read_text().splitlines(keepends=True)
+    (tmp_path / "one.conll").write_text("".join(line for line in lines if not line.startswith("-DOCSTART-")))
+    assert memory("one", tmp_path / "one.conll") is False  # one document: nothing to pool over
+    assert memory("on", tmp_path / "one.conll", "--document-memory") is True
     done = command("train.py", "--recipe", "conll03-en", "--train", str(SAMPLE / "train.conll"), "--dev",
                    str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "n"), "--epochs", "1", "--hidden-size", "8",
                    "--max-vectors", "1000", "--members", "1", "--no-document-memory")
