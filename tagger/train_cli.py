@@ -271,7 +271,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
     # Where a corpus has documents, a word's other mentions in its document are evidence (docs/results.md:
-    # +3.4 dev F1 on CoNLL-2002 Dutch and +0.3 on CoNLL-2003 with the other defaults, +0.4 in the recipe).
+    # +3.0 dev F1 on CoNLL-2002 Dutch over three seeds and +0.3 on CoNLL-2003 with the other defaults,
+    # +0.4 in the recipe).
     if args.document_memory is None and not args.base:
         documents = 1 if isinstance(train_sentences, TableCorpus) else sum(document_starts(train_sentences))
         args.document_memory = documents > 1
