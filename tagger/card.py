@@ -136,6 +136,8 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         "- **Tokens**: " + ("characters (text is split into characters)" if characters else
                             "words (text is tokenized as CoNLL-2003 is)"),
         f"- **Words** known: {len(config['encoder']['words']['names']):,}",
+        *([f"- **Token pairs** known (bigrams beside each token): {len(config['encoder']['bigrams']['names']):,}"]
+          if "bigrams" in config["encoder"] else []),
         "",
         "```bash",
         f"python tag.py --model {directory} --format inline -",

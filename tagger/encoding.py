@@ -41,13 +41,17 @@ class Encoder:
 
     ``lowercase`` lower-cases tokens before the word lookup (for lower-cased
     vectors such as GloVe 6B); case still reaches the model through the
-    casing and character features.
+    casing and character features. ``bigrams``, if given, holds pairs of
+    adjacent tokens (``bigram_key``), each token's pairs with the token before
+    it and the one after it looked up in it (for corpora whose tokens are
+    characters, where a pair says more than a character alone).
     """
 
     words: Vocabulary
     chars: Vocabulary
     tags: Vocabulary
     lowercase: bool = True
+    bigrams: Vocabulary | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def word_key(self, token: str) -> str:
@@ -68,13 +72,35 @@ class Encoder:
         if contexts is None:
             words, casings, token_types, type_chars, mask, types = self._inputs(sentences)
             groups = None if documents is None else self._memory_groups(sentences, documents, mask)
-            return Batch(words, casings, token_types, type_chars, mask, type_words=types, memory_groups=groups)
+            return Batch(words, casings, token_types, type_chars, mask, type_words=types, memory_groups=groups,
+                         bigrams=self._bigram_ids(sentences, mask))
         mask = torch.from_numpy(_padding_mask(np.array(lengths)))
         groups = None if documents is None else self._memory_groups(sentences, documents, mask)
         sequences = [[*before, *tokens, *after] for tokens, (before, after) in zip(sentences, contexts)]
         words, casings, token_types, type_chars, input_mask, types = self._inputs(sequences)
         offsets = torch.tensor([len(before) for before, _ in contexts])
-        return Batch(words, casings, token_types, type_chars, mask, offsets, input_mask, types, groups)
+        return Batch(words, casings, token_types, type_chars, mask, offsets, input_mask, types, groups,
+                     self._bigram_ids(sequences, input_mask))
+
+    def bigram_keys(self, tokens: Sequence[str]) -> list[str]:
+        """The ``len(tokens) + 1`` adjacent pairs of a token list, its two ends included: pair i is
+        (token i - 1, token i), with "" before the first token and after the last."""
+        keys = [self.word_key(token) for token in tokens]
+        return [bigram_key(before, after) for before, after in zip(["", *keys], [*keys, ""])]
+
+    def _bigram_ids(self, sequences: Sequence[Sequence[str]], mask: Tensor) -> Tensor | None:
+        """(B, S, 2) ids of each token's pairs with the token before it and the one after it; 0 at padding."""
+        if self.bigrams is None:
+            return None
+        lengths = np.array([len(tokens) for tokens in sequences])
+        pairs = np.array([pair for tokens in sequences for pair in self.bigrams.ids(self.bigram_keys(tokens))])
+        ends = np.cumsum(lengths + 1)  # where each row's pairs end
+        last, first = np.zeros(len(pairs), dtype=bool), np.zeros(len(pairs), dtype=bool)
+        last[ends - 1] = first[ends - lengths - 1] = True
+        ids = np.zeros((*mask.shape, 2), dtype=np.int64)
+        ids[..., 0][mask.numpy()] = pairs[~last]
+        ids[..., 1][mask.numpy()] = pairs[~first]
+        return torch.from_numpy(ids)
 
     def _memory_groups(self, sentences: Sequence[Sequence[str]], documents: Sequence[int], mask: Tensor) -> Tensor:
         """(B, T) id of each token's (document, word key) pair; 0 at padding."""
@@ -143,6 +169,7 @@ class Encoder:
             "chars": self.chars.to_dict(),
             "tags": self.tags.to_dict(),
             "lowercase": self.lowercase,
+            **({"bigrams": self.bigrams.to_dict()} if self.bigrams is not None else {}),
         }
 
     @classmethod
@@ -152,7 +179,13 @@ class Encoder:
             Vocabulary.from_dict(data["chars"]),
             Vocabulary.from_dict(data["tags"]),
             data["lowercase"],
+            Vocabulary.from_dict(data["bigrams"]) if "bigrams" in data else None,
         )
+
+
+def bigram_key(before: str, after: str) -> str:
+    """The vocabulary name of two adjacent tokens (word keys; "" past either end of the sentence)."""
+    return f"{before} {after}"
 
 
 def _padding_mask(lengths: np.ndarray) -> np.ndarray:

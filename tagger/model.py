@@ -50,6 +50,9 @@ class Batch(NamedTuple):
     # (B, T) ids >= 0 on the sentence tokens: tokens with one id are one word (its lookup key) in one
     # document, and pool their LSTM outputs in a model with ``document_memory``.
     memory_groups: Tensor | None = None
+    # (B, S, 2) ids of each token's pairs (bigrams) with the token before it and the one after it, 0 at
+    # padding; for a model with ``bigram_dim``.
+    bigrams: Tensor | None = None
 
     def to(self, device: torch.device | str) -> "Batch":
         """The batch with its tensors on ``device`` (itself where they are already there)."""
@@ -123,6 +126,11 @@ class ModelConfig:
     language_model_words: int = 0
     language_model_dim: int = 50
     language_model_weight: float = 0.1
+    # Beside each token, embeddings of its pairs with the token before it and the one after it
+    # (``Encoder.bigrams``, ``num_bigrams`` of them; 0 dimensions: none). Where tokens are characters,
+    # a pair often is a word, or straddles a word boundary (Zhang & Yang 2018).
+    bigram_dim: int = 0
+    num_bigrams: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -224,7 +232,9 @@ class BiLSTMCRF(nn.Module):
         self.casing_embedding = nn.Embedding(config.num_casings, config.casing_dim, padding_idx=0)
         self.char_cnn = CharCNN(config.num_chars, config.char_dim, config.char_filters, config.char_kernel)
         self.dropout = Dropout(config.dropout, locked=config.locked_dropout)
-        input_size = config.word_dim + config.casing_dim + config.char_filters
+        if config.bigram_dim:
+            self.bigram_embedding = nn.Embedding(config.num_bigrams, config.bigram_dim, padding_idx=0)
+        input_size = config.word_dim + config.casing_dim + config.char_filters + 2 * config.bigram_dim
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear((4 if config.document_memory else 2) * config.hidden_size, config.num_tags)
         self.crf = CRF(config.num_tags, batch_first=True)
@@ -292,11 +302,12 @@ class BiLSTMCRF(nn.Module):
         # A lookup, not type_features[token_types]: the same values, and its gradient is summed in one
         # order, where indexing's adds a word's rows from several threads at once (runs then varied).
         chars = nn.functional.embedding(batch.token_types, type_features)  # shape: (B, S, filters)
-        words = batch.words
-        if self.training and self.config.word_dropout > 0:
-            dropped = (torch.rand(words.shape, device=words.device) < self.config.word_dropout) & (words != 0)
-            words = words.masked_fill(dropped, UNKNOWN_WORD)
-        features = torch.cat([self.embed_words(words), self.casing_embedding(batch.casing), chars], dim=-1)
+        features = [self.embed_words(self._dropped(batch.words)), self.casing_embedding(batch.casing), chars]
+        if self.config.bigram_dim:
+            if batch.bigrams is None:
+                raise ValueError("a model with bigram_dim needs batches with bigrams")
+            features.append(self.bigram_embedding(self._dropped(batch.bigrams)).flatten(2))  # shape: (B, S, 2 * dim)
+        features = torch.cat(features, dim=-1)
         features = self.dropout(features)
         input_mask = batch.mask if batch.input_mask is None else batch.input_mask
         lengths = input_mask.sum(dim=1)
@@ -315,6 +326,13 @@ class BiLSTMCRF(nn.Module):
                 steps = torch.arange(batch.mask.shape[1], device=hidden.device)
                 hidden = hidden.gather(1, _expand(offsets.unsqueeze(1) + steps, hidden))
         return self.dropout(hidden)
+
+    def _dropped(self, ids: Tensor) -> Tensor:
+        """Word (or bigram) ids with ``word_dropout`` of them read as unknown in training; padding stays."""
+        if not self.training or self.config.word_dropout == 0:
+            return ids
+        dropped = (torch.rand(ids.shape, device=ids.device) < self.config.word_dropout) & (ids != 0)
+        return ids.masked_fill(dropped, UNKNOWN_WORD)
 
     def _directions(self, features: Tensor, lengths: Tensor, offsets: Tensor, sentence_lengths: Tensor) -> Tensor:
         """The BiLSTM's outputs at the sentence tokens, (B, T, 2 * hidden_size).

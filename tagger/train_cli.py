@@ -20,7 +20,9 @@ from pathlib import Path
 import torch
 
 from .card import write_card, write_test_scores
-from .corpus import HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, hold_out, parse_type_renames, rename_types
+from .corpus import (
+    HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, hold_out, parse_type_renames, rename_types, tokenization_of,
+)
 from .embeddings import load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
@@ -156,6 +158,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                          help="give each token also the mean LSTM output of its word's other occurrences in its "
                          "document (-DOCSTART- lines separate documents); trains on batches of whole documents "
                          "(default: on where -DOCSTART- lines split the training corpus into documents)")
+    network.add_argument("--bigram-dim", type=int, metavar="D",
+                         help="give each token also D-dimensional embeddings of its pairs with the token before it "
+                         f"and the one after it (0: none; default: {CHARACTER_BIGRAM_DIM} where the corpus's tokens "
+                         "are characters, 0 elsewhere)")
     network.add_argument("--language-model", type=int, default=sizes.language_model_words, metavar="N",
                          help="in training, also have the LSTM predict each token's next and previous word among "
                          "the N most frequent training words (a language-model objective; 0: none)")
@@ -278,6 +284,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         args.document_memory = documents > 1
         if args.document_memory:
             print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
+    # Where tokens are characters, a pair of them is often a word or a word's edge (docs/results.md).
+    if args.bigram_dim is None and not args.base:
+        characters = tokenization_of(train_sentences) == "characters"
+        args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
+        if characters:
+            print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
@@ -292,7 +304,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory,
-                 language_model_words=args.language_model, language_model_weight=args.language_model_weight)
+                 bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model, language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
           jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
@@ -305,6 +317,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
 # (not only those seen twice) and reading a tenth of the words as unknown in training gained 2.5
 # dev F1 on CoNLL-2002 Dutch and 1.0 on Weibo NER, and nothing with GloVe (docs/results.md).
 WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
+CHARACTER_BIGRAM_DIM = 50
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
@@ -331,7 +344,7 @@ def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path)
 _DECIDED_BY_BASE = frozenset({
     "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
     "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory", "language_model",
-    "language_model_weight",
+    "language_model_weight", "bigram_dim",
 })
 
 
@@ -341,7 +354,7 @@ _RANGES = (
     (("epochs", "batch_size", "patience", "min_count", "members", "jobs", "threads", "word_dim", "char_dim",
       "char_filters", "hidden_size"), lambda value: value >= 1, "at least 1"),
     (("lr", "clip"), lambda value: value > 0, "positive"),
-    (("lr_decay", "max_vectors", "context", "average_epochs", "language_model", "language_model_weight"),
+    (("lr_decay", "max_vectors", "context", "average_epochs", "language_model", "bigram_dim", "language_model_weight"),
      lambda value: value >= 0, "at least 0"),
     (("dropout", "word_dropout", "momentum", "average"), lambda value: 0 <= value < 1, "in [0, 1)"),
     (("dev_fraction",), lambda value: 0 < value < 1, "in (0, 1)"),

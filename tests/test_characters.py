@@ -40,9 +40,10 @@ def weibo_model(tmp_path_factory):
     output = tmp_path_factory.mktemp("weibo") / "model"
     done = command("train.py", "--train", str(WEIBO / "train.conll"), "--dev", str(WEIBO / "dev.conll"),
                    "--output", str(output), "--epochs", "2", "--hidden-size", "32", "--batch-size", "32",
-                   "--optimizer", "nadam", "--lr", "0.005")
+                   "--optimizer", "nadam", "--lr", "0.01")
     assert done.returncode == 0, done.stderr
     assert "(IOB2 read as BIOES)" in done.stdout and "tokens are characters" in done.stdout
+    assert done.stdout.startswith("character bigrams: the corpus's tokens are characters (--bigram-dim 50; 0: none)")
     return output
 
 
@@ -50,7 +51,9 @@ def weibo_model(tmp_path_factory):
 def test_a_weibo_model_tags_chinese_text_a_character_at_a_time(weibo_model):
     from tagger import Tagger
 
-    assert json.loads((weibo_model / "config.json").read_text())["tokenization"] == "characters"
+    config = json.loads((weibo_model / "config.json").read_text())
+    assert config["tokenization"] == "characters" and config["model"]["bigram_dim"] == 50
+    assert "北 京" in config["encoder"]["bigrams"]["names"]
     tagger = Tagger.load(weibo_model)
     assert tagger.reads_characters
     text = "李明 在北京大学工作。\n我爱北京天安门"

@@ -52,5 +52,5 @@ def from_base(config: TrainingConfig, train_sentences: Sequence[Sentence]
             crf.transitions[new_rows[:, None], new_rows] = network.crf.transitions[old_rows[:, None], old_rows]
         network.projection, network.crf = projection, crf
         network.config = replace(network.config, num_tags=len(tags))
-    encoder = Encoder(base_encoder.words, base_encoder.chars, tags, base_encoder.lowercase)
+    encoder = replace(base_encoder, tags=tags)
     return networks, encoder, replace(config, tag_scheme=scheme, members=len(networks))

@@ -72,7 +72,7 @@ def train(
         bases, encoder, config = from_base(config, train_sentences)
         model = bases[0]
     else:
-        encoder = build_encoder(train_sentences, embeddings, config)
+        encoder = build_encoder(train_sentences, embeddings, config, bigrams=bool((model_config or {}).get("bigram_dim")))
         network = new_network(encoder, train_sentences, embeddings, config, model_config or {})
         model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
