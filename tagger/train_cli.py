@@ -304,7 +304,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory,
-                 bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model, language_model_weight=args.language_model_weight)
+                 bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model,
+                 language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
           jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
