@@ -72,8 +72,9 @@ def train(
         bases, encoder, config = from_base(config, train_sentences)
         model = bases[0]
     else:
-        encoder = build_encoder(train_sentences, embeddings, config, bigrams=bool((model_config or {}).get("bigram_dim")))
-        network = new_network(encoder, train_sentences, embeddings, config, model_config or {})
+        sizes = model_config or {}
+        encoder = build_encoder(train_sentences, embeddings, config, bigrams=bool(sizes.get("bigram_dim")))
+        network = new_network(encoder, train_sentences, embeddings, config, sizes)
         model = initial_model(network, encoder, embeddings, config.seed)  # the only network, or the first member
     network = model.config
     steps = 0
