@@ -162,9 +162,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                          help="give each token also D-dimensional embeddings of its pairs with the token before it "
                          f"and the one after it (0: none; default: {CHARACTER_BIGRAM_DIM} where the corpus's tokens "
                          "are characters, 0 elsewhere)")
-    network.add_argument("--language-model", type=int, default=sizes.language_model_words, metavar="N",
+    network.add_argument("--language-model", type=int, metavar="N",
                          help="in training, also have the LSTM predict each token's next and previous word among "
-                         "the N most frequent training words (a language-model objective; 0: none)")
+                         "the N most frequent training words (a language-model objective; 0: none; default: "
+                         f"{LANGUAGE_MODEL_WORDS} without --embeddings where the tokens are words, 0 elsewhere)")
     network.add_argument("--language-model-weight", type=float, default=sizes.language_model_weight, metavar="W",
                          help="with --language-model: the weight of its loss beside the tags'")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -284,12 +285,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         args.document_memory = documents > 1
         if args.document_memory:
             print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
-    # Where tokens are characters, a pair of them is often a word or a word's edge (docs/results.md).
-    if args.bigram_dim is None and not args.base:
-        characters = tokenization_of(train_sentences) == "characters"
-        args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
-        if characters:
-            print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
+    if not args.base:
+        _set_defaults_by_tokens(args, tokenization_of(train_sentences))
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
@@ -304,7 +301,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory,
-                 bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model,
+                 bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model or 0,
                  language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
@@ -319,6 +316,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
 # dev F1 on CoNLL-2002 Dutch and 1.0 on Weibo NER, and nothing with GloVe (docs/results.md).
 WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
 CHARACTER_BIGRAM_DIM = 50
+LANGUAGE_MODEL_WORDS = 2000
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
@@ -326,6 +324,23 @@ def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> di
     if embeddings:
         return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout}
     return dict(WITHOUT_VECTORS)
+
+
+def _set_defaults_by_tokens(args: argparse.Namespace, tokenization: str) -> None:
+    """Set the options not given whose defaults depend on the corpus's tokens (``tokenization_of``)."""
+    characters = tokenization == "characters"
+    # Where tokens are characters, a pair of them is often a word or a word's edge (docs/results.md).
+    if args.bigram_dim is None:
+        args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
+        if characters:
+            print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
+    # Without pretrained vectors, predicting the next and previous word teaches the LSTM from every token of
+    # the corpus (docs/results.md: CoNLL-2002 Dutch); where tokens are characters it gained nothing on Weibo NER.
+    if args.language_model is None:
+        args.language_model = LANGUAGE_MODEL_WORDS if not args.embeddings and not characters else 0
+        if args.language_model:
+            print(f"language-model objective: no pretrained vectors (--language-model {args.language_model}; "
+                  "0: none)")
 
 
 def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path) -> None:
