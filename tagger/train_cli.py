@@ -166,7 +166,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--language-model", type=int, metavar="N",
                          help="in training, also have the LSTM predict each token's next and previous word among "
                          "the N most frequent training words (a language-model objective; 0: none; default: "
-                         f"{LANGUAGE_MODEL_WORDS} without --embeddings where the tokens are words, 0 elsewhere)")
+                         f"{LANGUAGE_MODEL_WORDS} where the tokens are words, 0 where they are characters)")
     network.add_argument("--language-model-weight", type=float, default=sizes.language_model_weight, metavar="W",
                          help="with --language-model: the weight of its loss beside the tags'")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -340,12 +340,13 @@ def _set_defaults_by_tokens(args: argparse.Namespace, tokenization: str) -> None
         args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
         if characters:
             print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
-    # Without pretrained vectors, predicting the next and previous word teaches the LSTM from every token of
-    # the corpus (docs/results.md: CoNLL-2002 Dutch); where tokens are characters it gained nothing on Weibo NER.
+    # Predicting the next and previous word teaches the LSTM from every token of the corpus, not only from
+    # the few in entities: it gained on Dutch without vectors and on WNUT-17 and CoNLL-2003 with GloVe
+    # (docs/results.md); where tokens are characters it gained nothing on Weibo NER.
     if args.language_model is None:
-        args.language_model = LANGUAGE_MODEL_WORDS if not args.embeddings and not characters else 0
+        args.language_model = 0 if characters else LANGUAGE_MODEL_WORDS
         if args.language_model:
-            print(f"language-model objective: no pretrained vectors (--language-model {args.language_model}; "
+            print(f"language-model objective: the corpus's tokens are words (--language-model {args.language_model}; "
                   "0: none)")
 
 
