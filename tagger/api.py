@@ -143,7 +143,10 @@ class Tagger:
     model directory.
     ``constrained`` (default True) keeps decoding to well-formed tag sequences;
     ``temperature`` scales the probabilities (from ``config.json``, fitted by
-    ``tagger.calibration``; 1 leaves them as trained).
+    ``tagger.calibration``; 1 leaves them as trained);
+    ``entity_bias`` is added to the score of every tag but O at every token (from ``config.json``,
+    chosen on the dev corpus in training; higher finds more entities, lower fewer; 0 leaves the
+    scores as trained).
     """
 
     def __init__(self, model: nn.Module, encoder: Encoder, config: dict, path: Path | None = None,
@@ -154,6 +157,7 @@ class Tagger:
         self.path = path
         self.constrained = constrained
         self.temperature = float(config.get("temperature", 1.0))
+        self.entity_bias = float(config.get("entity_bias", 0.0))
         self._char_features = CharFeatureCache()
         # A model trained on a corpus of single characters reads text a character at a time.
         self._split = _split_characters if self.reads_characters else _split_words
@@ -291,7 +295,8 @@ class Tagger:
             token_lists, contexts, documents = self._reading(prepared, document_starts)
             decoded = decode_sentences(
                 self.model, self.encoder, token_lists, batch_size,
-                constrained=self.constrained, temperature=self.temperature, scores=scores, nbest=nbest,
+                constrained=self.constrained, temperature=self.temperature, entity_bias=self.entity_bias,
+                scores=scores, nbest=nbest,
                 contexts=contexts, char_features=self._char_features, documents=documents,
             )
             if len(token_lists) > len(sentences):
@@ -375,7 +380,8 @@ class Tagger:
         with self._running():
             token_lists, contexts, documents = self._reading([prepared], None)
             distributions = tag_distributions(self.model, self.encoder, token_lists, constrained=self.constrained,
-                                              temperature=self.temperature, contexts=contexts, documents=documents)
+                                              temperature=self.temperature, entity_bias=self.entity_bias,
+                                              contexts=contexts, documents=documents)
         probabilities = torch.cat([tags for tags, _ in distributions])
         return Marginals(prepared[1], list(self.encoder.tags.names), probabilities)
 

@@ -12,7 +12,6 @@ stores it in the model's ``config.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from .corpus import document_contexts, document_ids, document_starts, read_corpu
 from .errors import run_command
 from .inference import decode_sentences, entity_scores, model_scheme
 from .schemes import convert_tags, tags_to_spans
-from .storage import CONFIG_FILE, write_atomically
+from .storage import CONFIG_FILE, update_config
 
 COARSE_TEMPERATURES = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
 
@@ -158,12 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"scores + {args.nbest}-best {nbest:,.0f} ({nbest / off:.2f}x)")
 
     if args.write:
-        path = args.model / CONFIG_FILE
-        config = json.loads(path.read_text(encoding="utf-8"))
-        config["temperature"] = temperature
-        text = json.dumps(config, ensure_ascii=False, indent=1)
-        write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
-        print(f"temperature {temperature} written to {path} (was {saved_temperature})")
+        update_config(args.model, temperature=temperature)
+        print(f"temperature {temperature} written to {args.model / CONFIG_FILE} (was {saved_temperature})")
     return 0
 
 

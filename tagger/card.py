@@ -169,6 +169,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
               if name not in ("num_words", "num_chars", "num_casings", "num_tags")]
     lines += ["", "## Scores", ""]
     lines += _dev_scores(runs, members)
+    lines += _entity_bias(config)
     lines += [""] + _test_scores(test) + [""]
     lines += ["## Training time and machine", ""]
     for k, records in enumerate(runs, start=1):
@@ -222,6 +223,15 @@ def _dev_scores(runs: Sequence[Sequence[dict]], members: int) -> list[str]:
     if members > 1:
         lines += ["", "The ensemble's own dev scores are the last line of `metrics.jsonl`."]
     return lines
+
+
+def _entity_bias(config: dict) -> list[str]:
+    dev = config.get("entity_bias_dev")
+    if not dev:
+        return []
+    return ["", f"It tags with an entity bias of {config.get('entity_bias', 0.0):g} (added to the score of every "
+            f"tag but O; `tag.py --entity-bias` for another): dev precision {dev['precision']:.4f}, "
+            f"recall {dev['recall']:.4f}, F1 {dev['f1']:.4f}", ""]
 
 
 def _test_scores(test: dict | None) -> list[str]:

@@ -55,8 +55,13 @@ def transition_penalties(allowed: Iterable[tuple[int, int]], num_tags: int) -> T
     return penalty
 
 
-def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature: float = 1.0) -> Potentials:
-    """The CRF's tables divided by ``temperature``, plus ``penalties`` (from ``transition_penalties``) if given."""
+def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature: float = 1.0,
+                    tag_bias: Tensor | None = None) -> Potentials:
+    """The CRF's tables divided by ``temperature``, plus ``penalties`` (from ``transition_penalties``) if given.
+
+    ``tag_bias`` (K,), if given, is added to each tag's score at every token: to its start score and to
+    every transition into it, which is the same as adding it to every token's emissions (B, T, K).
+    """
     # In NumPy: a few small operations, and its cost per operation is several times lower than torch's.
     num_tags = crf.transitions.shape[0]
     start, end, transitions = (p.detach().cpu().numpy() / np.float32(temperature) for p in
@@ -66,6 +71,10 @@ def make_potentials(crf: CRFScores, penalties: Tensor | None = None, temperature
         start = start + table[num_tags, :num_tags]
         end = end + table[:num_tags, num_tags + 1]
         transitions = transitions + table[:num_tags, :num_tags]
+    if tag_bias is not None:
+        bias = tag_bias.detach().cpu().numpy().astype(np.float32)
+        start = start + bias
+        transitions = transitions + bias[None, :]
     return Potentials(torch.from_numpy(start), torch.from_numpy(end), torch.from_numpy(transitions))
 
 

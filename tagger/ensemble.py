@@ -5,7 +5,8 @@ one network size), typically with different seeds: runs made in parallel, on
 one machine or several. The ensemble tags with their mean scores, as one
 trained by ``train.py --members N`` does; its members are not copied (the
 directory holds ``config.json`` and ``model.safetensors``), so it cannot be
-resumed: train the members further first.
+resumed: train the members further first. It tags without an entity bias
+(its members' were each chosen for one network alone).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensemble, encoder, configs = load_members(args.models)
     first = configs[0]
     settings = {key: value for key, value in first.items()
-                if key not in ("format", "tagger_version", "model", "encoder", "temperature")}
+                if key not in ("format", "tagger_version", "model", "encoder", "temperature", "entity_bias",
+                               "entity_bias_dev")}
     settings["members"] = len(args.models)
     if "training" in first:
         settings["training"] = {**first["training"], "members": len(args.models)}

@@ -3,7 +3,9 @@
 Decoding is constrained to the tag scheme's allowed transitions by default, so
 predictions are always well-formed. Probabilities come from the CRF's forward
 and backward scores, after dividing all scores by the model's temperature
-(fitted on dev data by ``tagger.calibration``; 1 means untouched):
+(fitted on dev data by ``tagger.calibration``; 1 means untouched), with the
+model's entity bias added to every tag but O (chosen on dev data in training;
+see ``decoding_potentials``): the distribution decoded is the one scored.
 
 - a sentence's ``probability`` is that of its returned tag sequence;
 - an entity's ``score`` is the probability that exactly this span, with this
@@ -40,7 +42,7 @@ from .decode import (
 from .corpus import Context, read_lengths
 from .encoding import Encoder
 from .model import Batch, BiLSTMCRF, device_of, mean_of_others, members_of
-from .schemes import Span, allowed_transitions, convert_tags, detect_scheme, entity_types, tags_to_spans
+from .schemes import OUTSIDE, Span, allowed_transitions, convert_tags, detect_scheme, entity_types, tags_to_spans
 
 
 @dataclass
@@ -111,12 +113,23 @@ def model_scheme(encoder: Encoder) -> str:
     return detect_scheme([encoder.tags.names])
 
 
-def decoding_potentials(model: BiLSTMCRF, encoder: Encoder, constrained: bool = True, temperature: float = 1.0) -> Potentials:
-    """The model's CRF tables as decoding uses them: tempered, and constrained to its scheme if asked."""
+def decoding_potentials(model: BiLSTMCRF, encoder: Encoder, constrained: bool = True, temperature: float = 1.0,
+                        entity_bias: float = 0.0) -> Potentials:
+    """The model's CRF tables as decoding uses them: tempered, constrained to its scheme if asked, and with
+    ``entity_bias`` added to the score of every tag but O at every token.
+
+    A positive entity bias makes the model tag more entities (recall up, precision down), a negative
+    one fewer; training chooses it on the dev corpus (``tagger.training.loop.choose_entity_bias``).
+    """
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     penalties = _scheme_penalties(tuple(encoder.tags.names)) if constrained else None
-    return make_potentials(model.crf, penalties, temperature)
+    tag_bias = None
+    if entity_bias:
+        tag_bias = torch.full((len(encoder.tags),), float(entity_bias))
+        if OUTSIDE in encoder.tags:
+            tag_bias[encoder.tags.id(OUTSIDE)] = 0.0
+    return make_potentials(model.crf, penalties, temperature, tag_bias)
 
 
 @functools.lru_cache(maxsize=16)
@@ -133,6 +146,7 @@ def decode_sentences(
     *,
     constrained: bool = True,
     temperature: float = 1.0,
+    entity_bias: float = 0.0,
     scores: bool = False,
     nbest: int = 0,
     contexts: Sequence[Context] | None = None,
@@ -157,14 +171,15 @@ def decode_sentences(
         cuts = [range(0, max(len(tokens), 1), LONGEST_READ) for tokens in sentences]
         pieces, piece_contexts, piece_documents = _pieces(sentences, cuts, contexts, documents, model.config.context)
         decoded = iter(decode_sentences(model, encoder, pieces, batch_size, constrained=constrained,
-                                        temperature=temperature, scores=scores, nbest=nbest, contexts=piece_contexts,
+                                        temperature=temperature, entity_bias=entity_bias, scores=scores, nbest=nbest,
+                                        contexts=piece_contexts,
                                         char_features=char_features, documents=piece_documents))
         return [joined([next(decoded) for _ in starts], starts) for starts in cuts]
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
     scheme = model_scheme(encoder)
     with evaluating(model), torch.inference_mode():
-        potentials = decoding_potentials(model, encoder, constrained, temperature)
+        potentials = decoding_potentials(model, encoder, constrained, temperature, entity_bias)
         for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents,
                                                       char_features):
             decoded = _decode_batch(encoder, emissions / temperature, mask, potentials, scheme, scores, nbest)
@@ -233,8 +248,8 @@ def joined(pieces: list[Decoded], starts: Sequence[int]) -> Decoded:
 
 def tag_distributions(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256, *,
-    constrained: bool = True, temperature: float = 1.0, contexts: Sequence[Context] | None = None,
-    documents: Sequence[int] | None = None,
+    constrained: bool = True, temperature: float = 1.0, entity_bias: float = 0.0,
+    contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None,
 ) -> list[tuple[Tensor, Tensor]]:
     """The model's distribution over each sentence's tag sequences, by its marginals, in input order.
 
@@ -245,7 +260,7 @@ def tag_distributions(
     num_tags = len(encoder.tags)
     results = [(torch.zeros((0, num_tags)), torch.zeros((num_tags, num_tags))) for _ in sentences]
     with evaluating(model), torch.inference_mode():
-        potentials = decoding_potentials(model, encoder, constrained, temperature)
+        potentials = decoding_potentials(model, encoder, constrained, temperature, entity_bias)
         for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents):
             emissions = emissions / temperature
             tags = token_marginals(emissions, mask, potentials)
@@ -468,10 +483,11 @@ def _entity_scores(encoder, scheme, tags, spans, alpha, beta, log_z, emissions, 
 
 def predict_tags(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int = 256,
-    contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None,
+    contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None, entity_bias: float = 0.0,
 ) -> list[list[str]]:
     """Tags (in the model's scheme, constrained decoding) of each token list, in input order."""
-    decoded = decode_sentences(model, encoder, sentences, batch_size, contexts=contexts, documents=documents)
+    decoded = decode_sentences(model, encoder, sentences, batch_size, contexts=contexts, documents=documents,
+                               entity_bias=entity_bias)
     return [result.tags for result in decoded]
 
 

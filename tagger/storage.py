@@ -82,6 +82,14 @@ def save_config(directory: Path, model_config: ModelConfig, encoder: Encoder, **
     write_atomically(directory / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
 
 
+def update_config(directory: Path, **settings: Any) -> None:
+    """Set ``settings`` (JSON values) in the ``config.json`` of ``directory``, leaving the rest as it is."""
+    path = directory / CONFIG_FILE
+    config = {**json.loads(path.read_text(encoding="utf-8")), **settings}
+    text = json.dumps(config, ensure_ascii=False, indent=1)
+    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
 def save_weights(directory: Path, model: BiLSTMCRF, dtype: torch.dtype | None = None) -> None:
     """Write ``model.safetensors`` from the model's parameters (cast to ``dtype`` if given, e.g. float16)."""
     state = {name: tensor.detach().to("cpu", dtype or tensor.dtype).contiguous()

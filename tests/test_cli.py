@@ -633,3 +633,17 @@ def test_a_vector_package_gives_all_its_words_and_the_model_reads_them_from_it(t
     # a word only the package knows ("zanzibar" is not in the sample corpus) is a known word of the model
     tagger = Tagger.load(tmp_path / "all")
     assert "zanzibar" in tagger.encoder.words and tagger.encoder.words.id("zanzibar") > 1
+
+
+def test_tagging_with_an_entity_bias_given_overrides_the_models(sample_model, tmp_path):
+    from tagger.cli import main
+
+    written = {}
+    for bias in ("-100", "100"):
+        output = tmp_path / f"tagged{bias}.conll"
+        assert main(["--model", str(sample_model[0]), "--input-format", "conll", str(SAMPLE / "test.conll"),
+                     "--entity-bias", bias, "--output", str(output)]) == 0
+        written[bias] = [line.split()[-1] for line in output.read_text().splitlines()
+                         if line.strip() and not line.startswith("-DOCSTART-")]
+    assert set(written["-100"]) == {"O"}  # none
+    assert "O" not in set(written["100"])  # every token in an entity

@@ -262,3 +262,23 @@ def test_distillation_loss_is_the_cross_entropy_to_the_teachers_distribution(see
     assert computed.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
     with torch.no_grad():
         assert crf_loss(student, emissions, gold, mask, distribution, 0.0) == crf_loss(student, emissions, gold, mask)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_tag_bias_in_the_potentials_is_a_bias_on_every_tokens_emissions(seed):
+    crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=(4, 1, 3))
+    penalties = transition_penalties(allowed_transitions(BIOES_TAGS, "BIOES"), 5)
+    bias = torch.tensor([0.0, 1.5, 1.5, 1.5, 1.5])  # every tag but O, as an entity bias
+    biased = make_potentials(crf, penalties, tag_bias=bias)
+    plain = make_potentials(crf, penalties)
+    shifted = emissions + bias
+    assert torch.equal(viterbi_decode(emissions, mask, biased), viterbi_decode(shifted, mask, plain))
+    _, _, log_z = forward_backward(emissions, mask, biased)
+    for i, n in enumerate(lengths):
+        # by enumeration: each path's score rises by the bias of each of its tags
+        paths = allowed_paths(plain, emissions[i, :n])
+        scores = torch.stack([score + bias[list(path)].sum() for path, score in paths])
+        assert log_z[i].item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-4)
+        best_path, _ = max(zip([path for path, _ in paths], scores), key=lambda pair: pair[1].item())
+        assert viterbi_decode(emissions, mask, biased)[i, :n].tolist() == list(best_path)
+    assert torch.allclose(token_marginals(emissions, mask, biased), token_marginals(shifted, mask, plain), atol=1e-5)

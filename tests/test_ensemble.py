@@ -51,6 +51,8 @@ def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, t
     # the ensemble's dev score is logged, and it tags the test set well
     logged = json.loads((ensemble / "metrics.jsonl").read_text().splitlines()[-1])
     assert logged["members"] == 2 and logged["dev_f1"] > 0.6
+    # the ensemble's entity bias is chosen for the ensemble: no worse on dev than none (0 is among those tried)
+    assert config["entity_bias_dev"]["f1"] >= logged["dev_f1"]
     done = command("tag.py", "--model", str(ensemble), "--eval", str(SAMPLE / "test.conll"), "--json")
     assert json.loads(done.stdout)["f1"] > 0.6
 
@@ -166,6 +168,7 @@ def test_models_trained_apart_combine_into_the_same_ensemble(ensemble, tmp_path)
     assert _same_weights(tmp_path / "combined", ensemble)
     config = json.loads((tmp_path / "combined" / "config.json").read_text())
     assert config["members"] == 2 and config["member_seeds"] == [5, 6]
+    assert "entity_bias" not in config  # each member's was chosen for it alone
     # models with other vocabularies (here: other tags) are refused, in one line
     _train(tmp_path / "other", "--output", str(tmp_path / "other"), "--epochs", "1", "--tag-scheme", "IOB2")
     refused = command("-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0], str(tmp_path / "other"))

@@ -105,7 +105,7 @@ def test_save_load_gives_identical_predictions(sample_model, tmp_path):
         before = tagger.predict(test)
     from tagger.storage import save_config, save_weights
 
-    save_config(tmp_path, tagger.model.config, tagger.encoder, tag_scheme="BIOES")
+    save_config(tmp_path, tagger.model.config, tagger.encoder, tag_scheme="BIOES", entity_bias=tagger.entity_bias)
     save_weights(tmp_path, tagger.model)
     again = Tagger.load(tmp_path)
     assert [s.tags for s in again.predict(test)] == [s.tags for s in before]
@@ -441,3 +441,45 @@ def test_each_optimizer_has_its_own_learning_rate_unless_one_is_given():
     assert TrainingConfig(optimizer="sgd").learning_rate == 0.01
     assert TrainingConfig(optimizer="nadam").learning_rate == 0.002
     assert TrainingConfig(optimizer="nadam", learning_rate=0.05).learning_rate == 0.05
+
+
+def test_the_entity_bias_is_the_one_with_the_best_dev_f1_and_the_model_tags_with_it(sample_model):
+    from tagger.training.loop import ENTITY_BIAS_MIN_GAIN, ENTITY_BIASES, choose_entity_bias, dev_scores
+
+    output, _ = sample_model
+    config = json.loads((output / CONFIG_FILE).read_text())
+    model, encoder, _ = load_model(output)
+    dev = read_corpus(SAMPLE / "dev.conll")
+    f1 = {bias: dev_scores(model, encoder, dev, bias)["f1"] for bias in ENTITY_BIASES}
+    assert len(set(f1.values())) > 1  # the bias moves the tags: at -1 or at 3 the F1 is another
+    best = max(f1.values())
+    nearest = min((bias for bias in ENTITY_BIASES if f1[bias] == best), key=abs)  # the nearest 0 of ties
+    assert choose_entity_bias(model, encoder, dev, min_gain=0.0)[0] == nearest
+    assert choose_entity_bias(model, encoder, dev, min_gain=best - f1[0.0] + 1e-6) == (0.0, dev_scores(model, encoder, dev))
+    # the run kept the best unless it gains less than the minimum over none
+    chosen = config["entity_bias"]
+    assert chosen == (nearest if best - f1[0.0] >= ENTITY_BIAS_MIN_GAIN else 0.0)
+    assert config["entity_bias_dev"]["f1"] == f1[chosen]
+    tagger = Tagger.load(output)
+    assert tagger.entity_bias == chosen
+    assert tagger.evaluate(dev).f1 == f1[chosen]
+    # a large bias makes every token part of an entity, a large negative one none
+    tagger.entity_bias = 100.0
+    assert all(tag != "O" for sentence in tagger.predict([s.tokens for s in dev[:5]]) for tag in sentence.tags)
+    tagger.entity_bias = -100.0
+    assert all(not sentence.entities for sentence in tagger.predict([s.tokens for s in dev[:5]]))
+
+
+def test_an_entity_bias_given_is_kept_without_choosing(tmp_path):
+    from tagger.training import TrainingConfig, train
+
+    sentences = read_corpus(SAMPLE / "train.conll")[:40]
+    dev = read_corpus(SAMPLE / "dev.conll")[:20]
+    logged = []
+    train(sentences, dev, tmp_path / "m", TrainingConfig(epochs=1, entity_bias=0.6), {"hidden_size": 8},
+          log=logged.append)
+    config = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    assert config["entity_bias"] == 0.6 and config["training"]["entity_bias"] == 0.6
+    assert any(line.startswith("entity bias 0.6 (as given): dev") for line in logged)
+    assert Tagger.load(tmp_path / "m").entity_bias == 0.6
+    assert "It tags with an entity bias of 0.6" in (tmp_path / "m" / "README.md").read_text()

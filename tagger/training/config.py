@@ -43,6 +43,9 @@ class TrainingConfig:
     # The share of the training corpus held out as dev when none was given (``corpus.hold_out``, drawn
     # with ``seed``), so that a resumed run holds out the same; 0: a dev corpus was given.
     dev_fraction: float = 0.0
+    # Added to the score of every tag but O when the model tags (``inference.decoding_potentials``);
+    # None: the one of ENTITY_BIASES with the best dev F1, chosen after training (``loop.choose_entity_bias``).
+    entity_bias: float | None = None
 
     def __post_init__(self):
         if self.learning_rate is None:

@@ -17,7 +17,7 @@ from ..storage import (
     save_weights,
 )
 from .distributed import ONE_PROCESS, Processes
-from .loop import described, dev_scores, resume_network
+from .loop import described, dev_scores, keep_entity_bias, resume_network
 
 
 def member_directories(output: Path, members: int) -> list[Path]:
@@ -64,8 +64,9 @@ def fit_members(
     scores = dev_scores(ensemble, encoder, dev_sentences)
     save_weights(output, ensemble)
     append_metrics(output, {"members": members, **{f"dev_{name}": value for name, value in scores.items()}})
-    describe_run(output, log)
     log(f"ensemble of {members}: dev {described(scores)}; model in {output}")
+    keep_entity_bias(output, dev_sentences, read_config(output).get("training", {}).get("entity_bias"), log)
+    describe_run(output, log)
     return scores
 
 
