@@ -16,7 +16,6 @@ from ..corpus import Sentence, document_ids, document_starts
 from ..encoding import Encoder
 from ..errors import TaggerError
 from ..inference import entity_scores, predict_tags, type_scores
-from ..schemes import OUTSIDE
 from ..model import BiLSTMCRF, TagDistribution, device_of
 from ..storage import (
     CONFIG_FILE,
@@ -78,14 +77,12 @@ def keep_entity_bias(output: Path, dev_sentences: Sequence[Sentence], bias: floa
     chooses on the dev sentences; with its dev scores (``entity_bias_dev`` in ``config.json``)."""
     model, encoder, _ = load_model(output)
     if bias is None:
-        if not any(label != OUTSIDE for sentence in dev_sentences for label in sentence.labels):
-            bias, scores = 0.0, dev_scores(model, encoder, dev_sentences)
-        else:
-            bias, scores = choose_entity_bias(model, encoder, dev_sentences)
+        bias, scores = choose_entity_bias(model, encoder, dev_sentences)
         chosen = "chosen on dev"
     else:
         scores, chosen = dev_scores(model, encoder, dev_sentences, bias), "as given"
-    update_config(output, entity_bias=bias, entity_bias_dev={name: scores[name] for name in ("precision", "recall", "f1")})
+    update_config(output, entity_bias=bias,
+                  entity_bias_dev={name: scores[name] for name in ("precision", "recall", "f1")})
     log(f"entity bias {bias:g} ({chosen}): dev {described(scores)}")
 
 
