@@ -6,6 +6,7 @@ import argparse
 import html
 import itertools
 import json
+import math
 import os
 import queue
 import re
@@ -124,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--nbest goes with --format jsonl")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
+    if args.entity_bias is not None and not math.isfinite(args.entity_bias):
+        raise TaggerError(f"--entity-bias must be a finite number, got {args.entity_bias}")
     for written in (args.output, args.errors):
         if written is not None and any(_same_file(written, source) for source in args.inputs or [args.eval]):
             raise TaggerError(f"{written}: is also an input; writing there would erase it before it is read")

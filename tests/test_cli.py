@@ -647,3 +647,5 @@ def test_tagging_with_an_entity_bias_given_overrides_the_models(sample_model, tm
                          if line.strip() and not line.startswith("-DOCSTART-")]
     assert set(written["-100"]) == {"O"}  # none
     assert "O" not in set(written["100"])  # every token in an entity
+    refused = run("tag.py", "--model", str(sample_model[0]), "--entity-bias", "nan", str(SAMPLE / "test.conll"))
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: --entity-bias must be a finite number, got nan"

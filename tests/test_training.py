@@ -232,7 +232,8 @@ def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp
                                     ("--average", "1.5", "in [0, 1)"), ("--momentum", "1.0", "in [0, 1)"),
                                     ("--hidden-size", "0", "at least 1"), ("--context", "-2", "at least 0"),
                                     ("--threads", "0", "at least 1"), ("--teacher-weight", "2.0", "in [0, 1]"),
-                                    ("--language-model", "-5", "at least 0")]:
+                                    ("--language-model", "-5", "at least 0"),
+                                    ("--entity-bias", "inf", "a finite number")]:
         assert run_command(main, [*corpora, option, value]) == 2
         assert capsys.readouterr().err == f"error: {option} must be {expected}, got {value}\n"
     assert (output / CONFIG_FILE).read_text() == "{}"
