@@ -491,6 +491,28 @@ def predict_tags(
     return [result.tags for result in decoded]
 
 
+def predict_tags_by_bias(
+    model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], entity_biases: Sequence[float],
+    batch_size: int = 256, contexts: Sequence[Context] | None = None, documents: Sequence[int] | None = None,
+) -> list[list[list[str]]]:
+    """``predict_tags``'s tags of each token list at each of ``entity_biases``, one list per bias.
+
+    The bias only changes the CRF's tables (``decoding_potentials``), so the network reads each
+    sentence once and Viterbi runs once a bias: choosing a bias among 17 on a dev split costs
+    one pass of the network, not 17.
+    """
+    if any(len(tokens) > LONGEST_READ for tokens in sentences):  # cut in pieces: decode_sentences joins them
+        return [predict_tags(model, encoder, sentences, batch_size, contexts, documents, bias) for bias in entity_biases]
+    results: list[list[list[str]]] = [[[] for _ in sentences] for _ in entity_biases]
+    with evaluating(model), torch.inference_mode():
+        tables = [decoding_potentials(model, encoder, entity_bias=bias) for bias in entity_biases]
+        for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents):
+            for tags_of, potentials in zip(results, tables):
+                for i, tags in zip(chunk, encoder.tag_names(viterbi(emissions, mask, potentials)[0])):
+                    tags_of[i] = tags
+    return results
+
+
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """Entity-level precision, recall and F1 (fractions), scored like conlleval by seqeval.
 

@@ -216,3 +216,26 @@ def test_batches_hold_at_most_batch_tokens(monkeypatch):
     chunks = inference._length_chunks(sentences, None, batch_size=8)
     assert [len(chunk) for chunk in chunks] == [8, 8, 8, 6, 3, 3, 1, 1, 1]
     assert sorted(i for chunk in chunks for i in chunk) == list(range(len(sentences)))
+
+
+@pytest.mark.parametrize("longest_read", [None, 25])
+def test_tags_at_several_entity_biases_are_those_of_each_bias_alone(sample_model, monkeypatch, longest_read):
+    """The network read once for all biases (or, with a sentence cut in pieces, once a bias) tags as each bias alone."""
+    import tagger.inference as inference
+    from tagger.corpus import read_corpus
+    from tagger.inference import predict_tags, predict_tags_by_bias
+
+    from .conftest import SAMPLE
+
+    if longest_read:
+        monkeypatch.setattr(inference, "LONGEST_READ", longest_read)
+    tagger = Tagger.load(sample_model[0])
+    sentences = [s.tokens for s in read_corpus(SAMPLE / "dev.conll")]
+    if longest_read:
+        sentences.append([token for tokens in sentences[:12] for token in tokens])
+    biases = [0.0, -1.0, 1.5, 3.0]
+    by_bias = predict_tags_by_bias(tagger.model, tagger.encoder, sentences, biases, batch_size=7)
+    alone = [predict_tags(tagger.model, tagger.encoder, sentences, entity_bias=bias) for bias in biases]
+    assert by_bias == alone
+    entities = [sum(tag != "O" for tags in tagged for tag in tags) for tagged in by_bias]
+    assert entities[1] < entities[0] < entities[2] < entities[3]  # each bias its own tags

@@ -15,7 +15,7 @@ from ..card import describe_run
 from ..corpus import Sentence, document_ids, document_starts
 from ..encoding import Encoder
 from ..errors import TaggerError
-from ..inference import entity_scores, predict_tags, type_scores
+from ..inference import entity_scores, predict_tags_by_bias, type_scores
 from ..model import BiLSTMCRF, TagDistribution, device_of
 from ..storage import (
     CONFIG_FILE,
@@ -42,13 +42,19 @@ def dev_scores(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sente
     (With their context or documents, as the model was trained to read them; ``entity_bias`` as in
     ``inference.decoding_potentials``.)
     """
+    return dev_scores_by_bias(model, encoder, dev_sentences, [entity_bias])[0]
+
+
+def dev_scores_by_bias(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence],
+                       entity_biases: Sequence[float]) -> list[dict]:
+    """``dev_scores`` at each of ``entity_biases``, the network run once (``inference.predict_tags_by_bias``)."""
     documents = document_ids(document_starts(dev_sentences)) if model.config.document_memory else None
-    predicted = predict_tags(model, encoder, [s.tokens for s in dev_sentences],
-                             contexts=contexts_of(dev_sentences, model.config.context), documents=documents,
-                             entity_bias=entity_bias)
+    predictions = predict_tags_by_bias(model, encoder, [s.tokens for s in dev_sentences], entity_biases,
+                                       contexts=contexts_of(dev_sentences, model.config.context), documents=documents)
     gold = [s.labels for s in dev_sentences]
-    by_type = type_scores(gold, predicted)
-    return {**entity_scores(gold, predicted), "type_f1": {name: row["f1"] for name, row in by_type.items()}}
+    return [{**entity_scores(gold, predicted),
+             "type_f1": {name: row["f1"] for name, row in type_scores(gold, predicted).items()}}
+            for predicted in predictions]
 
 
 # The entity biases tried on dev after training, and the dev F1 one must gain over none (0) to be kept.
@@ -66,9 +72,10 @@ def choose_entity_bias(model: nn.Module, encoder: Encoder, dev_sentences: Sequen
                        ) -> tuple[float, dict]:
     """The entity bias of ``biases`` whose tags of the dev sentences score the highest F1 (the one
     nearest 0 of those that tie), and its ``dev_scores``; 0 unless it gains ``min_gain`` F1 over 0."""
-    none = dev_scores(model, encoder, dev_sentences)
-    scored = [(bias, dev_scores(model, encoder, dev_sentences, bias)) for bias in sorted(biases, key=abs) if bias]
-    best = max([(0.0, none), *scored], key=lambda pair: pair[1]["f1"])
+    tried = [0.0, *(bias for bias in sorted(biases, key=abs) if bias)]
+    scored = list(zip(tried, dev_scores_by_bias(model, encoder, dev_sentences, tried)))
+    none = scored[0][1]
+    best = max(scored, key=lambda pair: pair[1]["f1"])
     return best if best[1]["f1"] - none["f1"] >= min_gain else (0.0, none)
 
 
