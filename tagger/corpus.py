@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import itertools
 import hashlib
 import random
 import sys
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
     import datasets
 
 DOCSTART = "-DOCSTART-"
+BYTE_ORDER_MARK = "\ufeff"  # what a byte-order mark decodes to, in any Unicode encoding
 
 T = TypeVar("T")
 
@@ -63,8 +65,9 @@ class Sentence:
 def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """``(line number, text)`` of each line of ``path`` (``-``: standard input), line breaks removed.
 
-    Lines are decoded one at a time, so a decoding error names its line. A
-    UTF-8 byte-order mark at the start is dropped.
+    Lines are decoded as they are read, so a decoding error names its line. A
+    byte-order mark at the start is dropped. Any encoding Python knows reads, UTF-16
+    included, whose line breaks are two bytes.
     """
     source = _source_name(path)
     try:
@@ -79,21 +82,42 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
         codecs.lookup(encoding)
     except LookupError:
         raise CorpusError(source, None, f"unknown encoding {encoding!r}") from None
+    # Bytes are split at b"\n", which in UTF-16 is half a character: an incremental decoder carries the
+    # rest over, and the text is split into lines again.
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number, pending, start = 0, "", None
     with stream if stream is not sys.stdin.buffer else contextlib.nullcontext(stream):
-        for number, raw in enumerate(stream, start=1):
-            if number == 1 and raw.startswith(codecs.BOM_UTF8) and _is_utf8(encoding):
-                raw = raw[len(codecs.BOM_UTF8) :]
+        for raw in itertools.chain(stream, [None]):  # None: the end, where the decoder gives what it holds
+            if start is None:
+                start = raw or b""
+            state = decoder.getstate()
             try:
-                line = raw.decode(encoding)
+                pending += decoder.decode(b"", final=True) if raw is None else decoder.decode(raw)
             except UnicodeDecodeError as error:
-                raise CorpusError(
-                    source, number, f"not valid {encoding} text ({error.reason}); try --encoding latin-1"
-                ) from None
-            yield number, line.rstrip("\r\n")
+                line = number + 1 + (pending + _decoded_before(error, state, raw or b"", encoding)).count("\n")
+                advice = _encoding_advice(start, encoding)
+                raise CorpusError(source, line, f"not valid {encoding} text ({error.reason}); {advice}") from None
+            *lines, pending = pending.split("\n")
+            if raw is None and pending:
+                lines.append(pending)
+            for line in lines:
+                number += 1
+                yield number, (line.removeprefix(BYTE_ORDER_MARK) if number == 1 else line).rstrip("\r")
 
 
-def _is_utf8(encoding: str) -> bool:
-    return codecs.lookup(encoding).name == "utf-8"
+def _decoded_before(error: UnicodeDecodeError, state: tuple[bytes, int], raw: bytes, encoding: str) -> str:
+    """The text of ``raw`` before the bytes that failed to decode (a decoder in ``state`` read ``raw``)."""
+    # The decoder read the bytes it held (state[0]) and raw together: the error's offset counts both.
+    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder.setstate(state)
+    return decoder.decode(raw[: max(error.start - len(state[0]), 0)])
+
+
+def _encoding_advice(start: bytes, encoding: str) -> str:
+    """What to try where ``start``, a file's first line, does not decode as ``encoding``."""
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codecs.lookup(encoding).name != "utf-16":
+        return "the file begins with a UTF-16 byte-order mark: try --encoding utf-16"
+    return "try --encoding latin-1"
 
 
 def _source_name(path: str | Path) -> str:

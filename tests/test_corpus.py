@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.corpus import CorpusError, Sentence, corpus_scheme, read_conll, read_corpus, write_conll
+from tagger.corpus import CorpusError, Sentence, corpus_scheme, read_conll, read_corpus, read_lines, write_conll
 
 from .conftest import SAMPLE
 
@@ -60,6 +60,25 @@ def test_errors_name_file_and_line(tmp_path):
     ]
     with pytest.raises(CorpusError, match="no sentences"):
         read_corpus(write(tmp_path, "-DOCSTART- O\n\n\n"))
+
+
+def test_utf16_files_read_with_their_encoding_and_are_named_without_it(tmp_path):
+    text = "EU B-ORG\r\nrejects O\n\nGerman B-MISC\ncall O"  # Windows and Unix line breaks, no last one
+    expected = [(1, "EU B-ORG"), (2, "rejects O"), (3, ""), (4, "German B-MISC"), (5, "call O")]
+    little = write(tmp_path, text, "little.conll", encoding="utf-16")  # with a byte-order mark
+    big = write(tmp_path, text, "big.conll", encoding="utf-16-be")  # without one
+    assert list(read_lines(little, "utf-16")) == list(read_lines(big, "utf-16-be")) == expected
+    assert [s.tokens for s in read_conll(little, encoding="utf-16")] == [["EU", "rejects"], ["German", "call"]]
+    with pytest.raises(CorpusError, match=r"little.conll:1: not valid utf-8 text \(invalid start byte\); the file "
+                       r"begins with a UTF-16 byte-order mark: try --encoding utf-16$"):
+        list(read_conll(little))
+    # A bad byte is named at its line, past the lines before it, in either kind of encoding.
+    broken = tmp_path / "broken.conll"
+    broken.write_bytes("A O\nB O\n".encode("utf-16-le") + b"\x00\xd8" + "C O\n".encode("utf-16-le"))
+    with pytest.raises(CorpusError, match=r"broken.conll:3: not valid utf-16-le text .*; try --encoding latin-1$"):
+        list(read_lines(broken, "utf-16-le"))
+    with pytest.raises(CorpusError, match=r"data.conll:3: not valid utf-8 text"):
+        list(read_lines(write(tmp_path, "A O\nB O\nCaf\xe9 O\nD O\n", encoding="latin-1")))
 
 
 def test_sample_corpus_reads():

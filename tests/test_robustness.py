@@ -373,6 +373,25 @@ def test_pos_column_and_latin1(sample_model, tmp_path):
     assert good.returncode == 0 and good.stdout.startswith("José ")
 
 
+def test_utf16_files_are_tagged_and_scored_with_their_encoding(sample_model, tmp_path):
+    text = "Tom Baker visited Paris .\r\nJosé rose .\r\n"
+    plain, wide = tmp_path / "plain.txt", tmp_path / "wide.txt"  # the same text, UTF-8 and UTF-16
+    plain.write_bytes(text.encode("utf-8"))
+    wide.write_bytes(text.encode("utf-16"))
+    expected = run_tag("--model", str(sample_model[0]), "--input-format", "text", str(plain))
+    tagged = run_tag("--model", str(sample_model[0]), "--input-format", "text", "--encoding", "utf-16", str(wide))
+    assert expected.returncode == tagged.returncode == 0 and tagged.stdout == expected.stdout
+    assert tagged.stdout.startswith("Tom ") and "José " in tagged.stdout
+    bad = run_tag("--model", str(sample_model[0]), "--input-format", "text", str(wide))
+    assert bad.returncode == 2 and bad.stderr == (f"error: {wide}:1: not valid utf-8 text (invalid start byte); the "
+                                                  "file begins with a UTF-16 byte-order mark: try --encoding utf-16\n")
+    gold = tmp_path / "gold.conll"
+    gold.write_bytes("Tom B-PER\r\nBaker I-PER\r\n\r\nParis B-LOC\r\n".encode("utf-16"))
+    scored = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json", "--encoding", "utf-16")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["sentences"] == 2 and json.loads(scored.stdout)["tokens"] == 3
+
+
 def test_kill_minus_nine_leaves_a_checkpoint_that_resumes(tmp_path):
     import signal
     import time
