@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import itertools
 import hashlib
+import itertools
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -94,9 +94,9 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             try:
                 pending += decoder.decode(b"", final=True) if raw is None else decoder.decode(raw)
             except UnicodeDecodeError as error:
-                line = number + 1 + (pending + _decoded_before(error, state, raw or b"", encoding)).count("\n")
+                at = number + 1 + (pending + _decoded_before(error, state, raw or b"", encoding)).count("\n")
                 advice = _encoding_advice(start, encoding)
-                raise CorpusError(source, line, f"not valid {encoding} text ({error.reason}); {advice}") from None
+                raise CorpusError(source, at, f"not valid {encoding} text ({error.reason}); {advice}") from None
             *lines, pending = pending.split("\n")
             if raw is None and pending:
                 lines.append(pending)
