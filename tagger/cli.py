@@ -71,6 +71,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
                         "drops OLD's entities (repeat for more types)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
+    parser.add_argument("--comment-prefix", metavar="PREFIX",
+                        help="in CoNLL inputs, read the lines that begin with PREFIX before a sentence as comments "
+                        "(e.g. '#'; they are written out as they were)")
     parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
     parser.add_argument("--tags-field", default="ner_tags", help="with --eval: the tags column of a table or dataset")
     parser.add_argument("--min-score", type=float, default=0.0,
@@ -201,7 +204,7 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     gold = rename_types(read_labelled(args.eval, split="test", tokens_field=args.tokens_field,
                                       tags_field=args.tags_field, scheme=args.input_scheme,
                                       token_column=args.token_column, label_column=args.label_column,
-                                      encoding=args.encoding), renames)
+                                      encoding=args.encoding, comment_prefix=args.comment_prefix), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     if args.errors is not None:
         from .report import error_report, write_report
@@ -234,7 +237,9 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     if input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
         peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
-        input_format = input_format_of([line for _, line in peeked], characters=tagger.reads_characters)
+        comment = args.comment_prefix
+        input_format = input_format_of([line for _, line in peeked if not (comment and line.startswith(comment))],
+                                       characters=tagger.reads_characters)
         other = "text" if input_format == "conll" else "conll"
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]})", file=sys.stderr)
@@ -246,7 +251,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         sentences = _paragraphs(lines)
         begins_document = _never
     else:
-        sentences = parse_conll(lines, _shown(path), args.token_column, label_column=None)
+        sentences = parse_conll(lines, _shown(path), args.token_column, label_column=None,
+                                comment_prefix=args.comment_prefix)
         begins_document = _after_docstart
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both

@@ -48,7 +48,8 @@ class Sentence:
 
     ``lines`` keeps each token's input line (without its line break), so a
     writer can echo the input with a predicted column appended. ``document_start``
-    is the raw ``-DOCSTART-`` line that preceded the sentence, if one did.
+    is the raw ``-DOCSTART-`` line that preceded the sentence, if one did, and
+    ``comments`` the comment lines (``read_conll``'s ``comment_prefix``).
     """
 
     tokens: list[str]
@@ -57,6 +58,7 @@ class Sentence:
     document_start: str | None = None
     source: str = "<input>"
     first_line: int = 0
+    comments: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -129,30 +131,38 @@ def read_conll(
     token_column: int = 0,
     label_column: int | None = -1,
     encoding: str = "utf-8",
+    comment_prefix: str | None = None,
 ) -> Iterator[Sentence]:
     """Sentences of a CoNLL column file, read lazily; ``path`` ``-`` reads standard input.
 
     ``label_column=None`` reads tokens only (a file to tag). Lines whose first
     column is ``-DOCSTART-`` separate documents and are not tokens. Every line
-    of a file must have as many columns as its first token line.
+    of a file must have as many columns as its first token line. With
+    ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
+    first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
+    and are kept apart from the tokens; within a sentence such a line is a token.
     """
-    yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column)
+    yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix)
 
 
 def parse_conll(
-    lines_in: Iterable[tuple[int, str]], source: str, token_column: int = 0, label_column: int | None = -1
+    lines_in: Iterable[tuple[int, str]], source: str, token_column: int = 0, label_column: int | None = -1,
+    comment_prefix: str | None = None,
 ) -> Iterator[Sentence]:
     """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
+    width_line = ""  # the line that set the width
     document_start: str | None = None
     tokens: list[str] = []
     labels: list[str] = []
     lines: list[str] = []
+    comments: list[str] = []
     first_line = 0
 
     def sentence() -> Sentence:
         return Sentence(
-            tokens, labels if label_column is not None else None, lines, document_start, source, first_line
+            tokens, labels if label_column is not None else None, lines, document_start, source, first_line,
+            comments or None,
         )
 
     for number, line in lines_in:
@@ -160,16 +170,19 @@ def parse_conll(
         if not columns:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, document_start = [], [], [], None
+                tokens, labels, lines, comments, document_start = [], [], [], [], None
+            continue
+        if comment_prefix and not tokens and line.startswith(comment_prefix):
+            comments.append(line)
             continue
         if columns[0] == DOCSTART:
             if tokens:
                 yield sentence()
-                tokens, labels, lines = [], [], []
+                tokens, labels, lines, comments = [], [], [], []
             document_start = line
             continue
         if width is None:
-            width = len(columns)
+            width, width_line = len(columns), line
             for name, index in (("token", token_column), ("label", label_column)):
                 if index is not None and not -width <= index < width:
                     raise CorpusError(
@@ -178,6 +191,7 @@ def parse_conll(
         elif len(columns) != width:
             # Read to be tagged (no labels), a file of words a line is most likely plain text.
             hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
+            hint += _comment_hint(width_line if width_line.startswith("#") else line)
             raise CorpusError(
                 source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}{hint}"
             )
@@ -191,7 +205,8 @@ def parse_conll(
                 split_tag(label)
             except SchemeError as error:
                 raise CorpusError(
-                    source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks another)"
+                    source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
+                    f"another){_comment_hint(lines[0])}"
                 ) from None
             labels.append(sys.intern(label))
     if tokens:
@@ -231,7 +246,14 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
         if error.position is None:
             raise
         _, i = error.position
-        raise CorpusError(reading[0].source, reading[0].first_line + i, str(error)) from None
+        first = reading[0]
+        hint = _comment_hint(first.lines[0]) if first.lines else ""
+        raise CorpusError(first.source, first.first_line + i, f"{error}{hint}") from None
+
+
+def _comment_hint(line: str) -> str:
+    """A hint for an error in a corpus where ``line`` may be a comment that was read as a token."""
+    return "; if lines starting with # are comments, --comment-prefix '#' reads them so" if line.startswith("#") else ""
 
 
 def file_record(path: str | Path) -> dict:
@@ -418,12 +440,14 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
     """Write each sentence's input lines with a predicted tag appended as a last column.
 
     Sentences without input lines (tokens given directly) are written as
-    ``TOKEN TAG``. Document separators are kept, with tag ``O``. A line whose
-    columns are separated by tabs gets its tag after a tab, others after a space.
+    ``TOKEN TAG``. Document separators are kept, with tag ``O``, and comment lines
+    as they were. A line whose columns are separated by tabs gets its tag after a
+    tab, others after a space.
     """
     for sentence, tags in sentences:
         if sentence.document_start is not None:
             stream.write(f"{sentence.document_start}{_separator(sentence.document_start)}O\n\n")
+        stream.write("".join(f"{comment}\n" for comment in sentence.comments or ()))
         lines = sentence.lines if sentence.lines is not None else sentence.tokens
         stream.write("".join(f"{line}{_separator(line)}{tag}\n" for line, tag in zip(lines, tags)))
         stream.write("\n")

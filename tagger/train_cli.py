@@ -72,6 +72,10 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument("--comment-prefix", metavar="PREFIX",
+                      help="in CoNLL files, read the lines that begin with PREFIX before a sentence as comments, not "
+                      "tokens (e.g. '#' for CoNLL-U's and MultiCoNER's comment lines; default: none, every line but "
+                      "blank and -DOCSTART- lines is a token)")
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset")
@@ -402,8 +406,8 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 
 # How the corpora are read: recorded with a run, and so the same when it resumes.
-_READING_OPTIONS = ("token_column", "label_column", "encoding", "input_scheme", "tokens_field", "tags_field",
-                    "rename_type")
+_READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "input_scheme", "tokens_field",
+                    "tags_field", "rename_type")
 
 
 def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path

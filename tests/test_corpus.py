@@ -87,6 +87,55 @@ def test_sample_corpus_reads():
     assert all(len(s.tokens) == len(s.labels) > 0 for s in sentences)
 
 
+COMMENTED = """# id 1\tdomain=en
+# text = Tom visited Paris
+Tom _ _ B-PER
+# _ _ O
+visited _ _ O
+
+-DOCSTART- _ _ O
+
+# id 2\tdomain=en
+# _ _ O
+Paris _ _ B-LOC
+"""
+
+
+def test_comment_lines_before_a_sentence_are_kept_apart_and_written_back(tmp_path):
+    path = write(tmp_path, COMMENTED)
+    sentences = list(read_conll(path, comment_prefix="#"))
+    # Before a sentence's first token a line with the prefix is a comment, within the sentence a token.
+    assert [s.tokens for s in sentences] == [["Tom", "#", "visited"], ["Paris"]]
+    assert [s.comments for s in sentences] == [["# id 1\tdomain=en", "# text = Tom visited Paris"],
+                                               ["# id 2\tdomain=en", "# _ _ O"]]
+    assert (sentences[0].first_line, sentences[1].first_line) == (3, 11)
+    assert sentences[1].document_start == "-DOCSTART- _ _ O"
+    stream = io.StringIO()
+    write_conll(zip(sentences, [s.labels for s in sentences]), stream)
+    written = stream.getvalue()
+    assert written.startswith("# id 1\tdomain=en\n# text = Tom visited Paris\nTom _ _ B-PER B-PER\n# _ _ O O\n")
+    assert [(s.tokens, s.comments) for s in read_conll(write(tmp_path, written, "out.conll"), comment_prefix="#")] == [
+        (s.tokens, s.comments) for s in sentences]
+    # Without the prefix every such line is a token (a tweet may begin with '#'), and where that breaks the
+    # corpus the error says what the line may be.
+    assert [s.tokens for s in read_conll(write(tmp_path, "# O\nrocks O\n", "tweet.conll"))] == [["#", "rocks"]]
+    with pytest.raises(CorpusError, match=r"data.conll:2: tag 'B-PER' is of no scheme that also has 'domain=en'.*; "
+                       r"if lines starting with # are comments, --comment-prefix '#' reads them so$"):
+        read_corpus(write(tmp_path, "# id 1 domain=en\nTom _ _ B-PER\n"))
+    with pytest.raises(CorpusError, match=r"data.conll:2: expected 5 columns like the first line, got 3: .*; if "
+                       r"lines starting with # are comments, --comment-prefix '#' reads them so$"):
+        read_corpus(write(tmp_path, "# text = Tom visited\n1 Tom B-PER\n"))
+    with pytest.raises(CorpusError, match=r"data.conll:1: invalid tag '1'.*--comment-prefix '#' reads them so$"):
+        read_corpus(write(tmp_path, "# sent_id 1\nTom _ B-PER\n"))
+    assert "--comment-prefix" not in _error(lambda: read_corpus(write(tmp_path, "A B-X\nb c O\n")))
+
+
+def _error(call) -> str:
+    with pytest.raises(CorpusError) as error:
+        call()
+    return str(error.value)
+
+
 def test_write_then_read_round_trip(tmp_path):
     sentences = list(read_conll(write(tmp_path, TEXT), label_column=None))
     predicted = [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]]

@@ -100,6 +100,35 @@ def test_resume_alone_rereads_the_recorded_corpora_and_refuses_others(tmp_path, 
         main(["--output", str(tmp_path / "other")])
 
 
+def test_a_corpus_with_comment_lines_trains_resumes_and_is_tagged_with_them(tmp_path, capsys):
+    from tagger.storage import read_config
+    from tagger.train_cli import main
+
+    for part in ("train", "dev"):  # the sample corpus with a comment before each sentence, as MultiCoNER has
+        blocks = (SAMPLE / f"{part}.conll").read_text().strip().split("\n\n")
+        sentences = [block for block in blocks if not block.startswith("-DOCSTART-")]
+        (tmp_path / f"{part}.conll").write_text("".join(f"# id {k}\tdomain=en\n{sentence}\n\n"
+                                                        for k, sentence in enumerate(sentences)))
+    train, dev, model = str(tmp_path / "train.conll"), str(tmp_path / "dev.conll"), str(tmp_path / "m")
+    run = ["--train", train, "--dev", dev, "--output", model, "--epochs", "1", "--hidden-size", "8"]
+    with pytest.raises(CorpusError, match=r"train.conll:2: expected 4 columns like the first line, got 2: .*; if "
+                       r"lines starting with # are comments, --comment-prefix '#' reads them so$"):
+        main(run)
+    assert main([*run, "--comment-prefix", "#"]) == 0
+    assert read_config(tmp_path / "m")["data"]["reading"]["comment_prefix"] == "#"
+    capsys.readouterr()
+    assert main(["--resume", model, "--epochs", "2"]) == 0  # the corpora read again as the run read them
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    tagged = run_tag("--model", model, "--comment-prefix", "#", dev)
+    assert tagged.returncode == 0, tagged.stderr
+    written = tagged.stdout.split("\n\n")
+    assert [block.split("\n")[0] for block in written[:3]] == [f"# id {k}\tdomain=en" for k in range(3)]
+    gold = read_corpus(SAMPLE / "dev.conll")
+    assert written[0].split("\n")[1].startswith(gold[0].lines[0] + " ")
+    scored = run_tag("--model", model, "--comment-prefix", "#", "--eval", dev, "--json")
+    assert scored.returncode == 0 and json.loads(scored.stdout)["sentences"] == len(gold)
+
+
 def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
     from tagger.corpus import CorpusError
     from tagger.train_cli import main
