@@ -237,12 +237,16 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     if input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
         peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
+        texts = [line for _, line in peeked]
         comment = args.comment_prefix
-        input_format = input_format_of([line for _, line in peeked if not (comment and line.startswith(comment))],
-                                       characters=tagger.reads_characters)
+        input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters)
         other = "text" if input_format == "conll" else "conll"
+        # Comment lines make a column file (CoNLL-U's, MultiCoNER's) read as text: say so.
+        hint = ("; if lines starting with # are comments, --comment-prefix '#' reads it as CoNLL columns"
+                if comment is None and input_format == "text" and _uncommented(texts, "#") != texts
+                and input_format_of(_uncommented(texts, "#"), characters=tagger.reads_characters) == "conll" else "")
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
-              f"{other} reads it as {_FORMAT_NAMES[other]})", file=sys.stderr)
+              f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
     if input_format == "text":
         sentences: Iterator = (line for _, line in lines)
@@ -392,6 +396,10 @@ def _inline(tagged, separator: str = " ") -> str:
 # Lines of a file that ``--input-format auto`` looks at.
 PEEK_LINES = 200
 _FORMAT_NAMES = {"conll": "CoNLL columns", "text": "plain text"}
+
+
+def _uncommented(lines: list[str], comment_prefix: str | None) -> list[str]:
+    return [line for line in lines if not (comment_prefix and line.startswith(comment_prefix))]
 
 
 def input_format_of(lines: Sequence[str], characters: bool = False) -> str:

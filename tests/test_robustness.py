@@ -119,8 +119,16 @@ def test_a_corpus_with_comment_lines_trains_resumes_and_is_tagged_with_them(tmp_
     capsys.readouterr()
     assert main(["--resume", model, "--epochs", "2"]) == 0  # the corpora read again as the run read them
     assert "resuming after epoch 1" in capsys.readouterr().out
+    untold = run_tag("--model", model, dev)  # the comments make the file read as text, and it says why
+    assert untold.stderr == (f"{dev}: read as plain text (--input-format conll reads it as CoNLL columns); if lines "
+                             "starting with # are comments, --comment-prefix '#' reads it as CoNLL columns\n")
+    prose = tmp_path / "notes.txt"  # text with a '#' line is text: no hint
+    prose.write_text("# notes\nTom Baker visited Paris.\n")
+    assert run_tag("--model", model, str(prose)).stderr == (f"{prose}: read as plain text (--input-format conll "
+                                                            "reads it as CoNLL columns)\n")
     tagged = run_tag("--model", model, "--comment-prefix", "#", dev)
     assert tagged.returncode == 0, tagged.stderr
+    assert tagged.stderr == f"{dev}: read as CoNLL columns (--input-format text reads it as plain text)\n"
     written = tagged.stdout.split("\n\n")
     assert [block.split("\n")[0] for block in written[:3]] == [f"# id {k}\tdomain=en" for k in range(3)]
     gold = read_corpus(SAMPLE / "dev.conll")
