@@ -151,7 +151,7 @@ def parse_conll(
 ) -> Iterator[Sentence]:
     """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
-    width_line = ""  # the line that set the width
+    width_line, width_number = "", 0  # the line that set the width, and its number
     document_start: str | None = None
     tokens: list[str] = []
     labels: list[str] = []
@@ -182,7 +182,7 @@ def parse_conll(
             document_start = line
             continue
         if width is None:
-            width, width_line = len(columns), line
+            width, width_line, width_number = len(columns), line, number
             for name, index in (("token", token_column), ("label", label_column)):
                 if index is not None and not -width <= index < width:
                     raise CorpusError(
@@ -192,6 +192,10 @@ def parse_conll(
             # Read to be tagged (no labels), a file of words a line is most likely plain text.
             hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
             hint += _comment_hint(width_line if width_line.startswith("#") else line)
+            tabs = width_line.count("\t")
+            if tabs and line.count("\t") == tabs:  # as many columns between tabs: a space split one of them
+                hint += (f"; lines {width_number} and {number} have {tabs + 1} tab-separated columns each: "
+                         "does a token or tag hold a space?")
             raise CorpusError(
                 source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}{hint}"
             )

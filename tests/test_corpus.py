@@ -46,8 +46,13 @@ def test_windows_line_endings_bom_and_blank_runs(tmp_path):
 
 def test_errors_name_file_and_line(tmp_path):
     path = write(tmp_path, "A B-X\nb c O\n")
-    with pytest.raises(CorpusError, match=r"data.conll:2: expected 2 columns like the first line, got 3"):
+    with pytest.raises(CorpusError, match=r"data.conll:2: expected 2 columns like the first line, got 3: 'b c O'$"):
         list(read_conll(path))
+    # Tab-separated, a token with a space in it is two columns: the lines agree on their tabs.
+    with pytest.raises(CorpusError, match=r"data.conll:3: expected 2 columns like the first line, got 3: "
+                       r"'New York\\tB-LOC'; lines 1 and 3 have 2 tab-separated columns each: does a token or "
+                       r"tag hold a space\?$"):
+        list(read_conll(write(tmp_path, "in\tO\n\nNew York\tB-LOC\n")))
     with pytest.raises(CorpusError, match=r"data.conll:2: invalid tag ',': no scheme reads it .*is column -1 the "
                        r"entity tags\?"):
         list(read_conll(write(tmp_path, "A NNP\n, ,\n")))
