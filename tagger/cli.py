@@ -242,9 +242,10 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters)
         other = "text" if input_format == "conll" else "conll"
         # Comment lines make a column file (CoNLL-U's, MultiCoNER's) read as text: say so.
+        without_hashes = _uncommented(texts, "#")
         hint = ("; if lines starting with # are comments, --comment-prefix '#' reads it as CoNLL columns"
-                if comment is None and input_format == "text" and _uncommented(texts, "#") != texts
-                and input_format_of(_uncommented(texts, "#"), characters=tagger.reads_characters) == "conll" else "")
+                if comment is None and input_format == "text" and len(without_hashes) < len(texts)
+                and input_format_of(without_hashes, characters=tagger.reads_characters) == "conll" else "")
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
