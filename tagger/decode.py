@@ -111,13 +111,13 @@ def viterbi(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[Tensor, Te
     batch_size, length, num_tags = emissions.shape
     if length == 0:
         return torch.empty((batch_size, 0), dtype=torch.long), torch.zeros(batch_size)
-    if batch_size * num_tags * num_tags >= _TORCH_VITERBI_FROM:
-        score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
-                                               torch.from_numpy(emissions), torch.from_numpy(mask),
-                                               torch.from_numpy(transitions))
-        score, backpointers = score.numpy(), backpointers.numpy()
+    chunks = _row_chunks(batch_size, num_tags * num_tags)
+    if len(chunks) == 1:
+        score, backpointers = _viterbi_forward_of(start, emissions, mask, transitions)
     else:
-        score, backpointers = _viterbi_forward(np, start + emissions[:, 0], emissions, mask, transitions)
+        parts = [_viterbi_forward_of(start, emissions[rows], mask[rows], transitions) for rows in chunks]
+        score = np.concatenate([score for score, _ in parts])
+        backpointers = np.concatenate([backpointers for _, backpointers in parts], axis=1)
     score = score + end
     tags = np.empty((batch_size, length), dtype=np.int64)
     tags[:, -1] = score.argmax(axis=1)
@@ -130,6 +130,27 @@ def viterbi(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[Tensor, Te
 # From this many (sentence, tag, tag) candidates a step, torch's max (values and indices in one
 # pass, multi-threaded) beats NumPy's argmax then max; below it NumPy's lower cost per call wins.
 _TORCH_VITERBI_FROM = 8192
+# At most this many candidates a step (2 MB of float32), so that a step's arrays stay in the CPU's
+# cache: with many tags a batch is decoded a few sentences at a time. 257 tags (64 entity types in
+# BIOES), 512 sentences of 30 tokens: 0.62 s against 2.3 s in one piece; no change at 17 tags.
+_CANDIDATES_PER_CHUNK = 2**19
+
+
+def _row_chunks(batch_size: int, candidates_per_row: int) -> list[slice]:
+    """Slices of the batch's rows, each of at most ``_CANDIDATES_PER_CHUNK`` candidates a step (one row at least)."""
+    rows = max(1, _CANDIDATES_PER_CHUNK // candidates_per_row)
+    return [slice(first, first + rows) for first in range(0, batch_size, rows)]
+
+
+def _viterbi_forward_of(start, emissions, mask, transitions) -> tuple[np.ndarray, np.ndarray]:
+    """``_viterbi_forward`` on NumPy arrays, run in torch where the batch is large enough to gain by it."""
+    batch_size, _, num_tags = emissions.shape
+    if batch_size * num_tags * num_tags < _TORCH_VITERBI_FROM:
+        return _viterbi_forward(np, start + emissions[:, 0], emissions, mask, transitions)
+    score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
+                                           torch.from_numpy(emissions), torch.from_numpy(mask),
+                                           torch.from_numpy(transitions))
+    return score.numpy(), backpointers.numpy()
 
 
 def _viterbi_forward(xp, score, emissions, mask, transitions):
@@ -171,6 +192,10 @@ def nbest_decode(emissions: Tensor, mask: Tensor, crf: CRFScores, n: int) -> tup
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    chunks = _row_chunks(emissions.shape[0], emissions.shape[2] ** 2 * n)
+    if len(chunks) > 1:
+        parts = [nbest_decode(emissions[rows], mask[rows], crf, n) for rows in chunks]
+        return torch.cat([tags for tags, _ in parts]), torch.cat([scores for _, scores in parts])
     emissions, mask, start, end, transitions = _arrays(emissions, mask, crf)
     batch_size, length, num_tags = emissions.shape
     # scores[b, k, r]: score of the r-th best prefix ending in tag k.

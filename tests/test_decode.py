@@ -73,8 +73,9 @@ def test_batched_equals_one_by_one_and_length_one():
             assert alone[0].tolist() == batched[i, :n].tolist()
 
 
-# Small batches run Viterbi in NumPy, large ones in torch: both must pick CRF.decode's paths, ties included.
-@pytest.mark.parametrize("batch_size, num_tags", [(64, 9), (128, 17)])
+# Small batches run Viterbi in NumPy, large ones in torch, and with many tags a few sentences at a
+# time: each must pick CRF.decode's paths, ties included.
+@pytest.mark.parametrize("batch_size, num_tags", [(64, 9), (128, 17), (40, 257)])
 @pytest.mark.parametrize("ties", [False, True])
 def test_larger_random_batches_agree_with_torchcrf(batch_size, num_tags, ties):
     from tagger import decode
@@ -89,7 +90,8 @@ def test_larger_random_batches_agree_with_torchcrf(batch_size, num_tags, ties):
                 parameter.copy_(parameter.round())
     mask = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
     uses_torch = batch_size * num_tags * num_tags >= decode._TORCH_VITERBI_FROM
-    assert uses_torch == (num_tags == 17)
+    assert uses_torch == (num_tags != 9)
+    assert (len(decode._row_chunks(batch_size, num_tags * num_tags)) > 1) == (num_tags == 257)
     with torch.no_grad():
         decoded = viterbi_decode(emissions, mask, crf)
         reference = crf.decode(emissions, mask=mask)
@@ -174,6 +176,21 @@ def test_nbest_is_the_top_of_the_enumeration(seed, constrained):
         assert all(tags[i, r, length:].tolist() == [-1] * (4 - length) for r in range(n))
     best = viterbi_decode(emissions, mask, potentials)
     assert torch.equal(tags[:, 0], best)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decoding_a_few_sentences_at_a_time_changes_no_path(seed, monkeypatch):
+    from tagger import decode
+
+    crf, emissions, mask, lengths = ragged_batch(seed, num_tags=len(BIOES_TAGS), lengths=(4, 1, 3, 2, 4))
+    potentials = make_potentials(crf, transition_penalties(allowed_transitions(BIOES_TAGS, "BIOES"), 5))
+    whole = viterbi(emissions, mask, potentials), nbest_decode(emissions, mask, potentials, 3)
+    monkeypatch.setattr(decode, "_CANDIDATES_PER_CHUNK", 2 * len(BIOES_TAGS) ** 2)  # Viterbi: two sentences a chunk
+    assert len(decode._row_chunks(len(lengths), len(BIOES_TAGS) ** 2)) == 3
+    assert len(decode._row_chunks(len(lengths), len(BIOES_TAGS) ** 2 * 3)) == 5
+    chunked = viterbi(emissions, mask, potentials), nbest_decode(emissions, mask, potentials, 3)
+    for (tags, scores), (chunked_tags, chunked_scores) in zip(whole, chunked):
+        assert torch.equal(tags, chunked_tags) and torch.equal(scores, chunked_scores)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -282,3 +299,53 @@ def test_a_tag_bias_in_the_potentials_is_a_bias_on_every_tokens_emissions(seed):
         best_path, _ = max(zip([path for path, _ in paths], scores), key=lambda pair: pair[1].item())
         assert viterbi_decode(emissions, mask, biased)[i, :n].tolist() == list(best_path)
     assert torch.allclose(token_marginals(emissions, mask, biased), token_marginals(shifted, mask, plain), atol=1e-5)
+
+
+def test_the_crf_of_many_tags_sums_its_paths_as_pytorch_crf_does(monkeypatch):
+    from tagger.model import LinearChainCRF
+
+    num_tags = LinearChainCRF.MATRIX_PRODUCT_FROM + 1
+    reference, generator = random_crf(num_tags, 5)
+    lengths = torch.tensor([7, 1, 2, 5])
+    emissions = torch.randn((4, 7, num_tags), generator=generator) * 3
+    mask = torch.arange(7).unsqueeze(0) < lengths.unsqueeze(1)
+    tags = torch.randint(0, num_tags, mask.shape, generator=generator)
+    # Where a tag's only likely previous tag scores 150 below the best one (out of float32's exp
+    # range) and the next token lifts that tag above all others, the sum falls back to pytorch-crf's
+    # log-sum-exp.
+    far_apart = emissions.clone()
+    far_apart[:, 0, 1] = far_apart[:, 0].max() + 150
+    far_apart[:, 1, 0] = 400.0
+    far_transitions = reference.transitions.detach().clone()
+    far_transitions[:, 0] = -300.0
+    far_transitions[2, 0] = 0.0
+    log_sum_exps = []
+    pytorch_crf_sum = CRF._compute_normalizer
+    monkeypatch.setattr(CRF, "_compute_normalizer", lambda *args: log_sum_exps.append(1) or pytorch_crf_sum(*args))
+    for case_emissions, transitions, fallbacks in ((emissions, reference.transitions, 0), (far_apart, far_transitions, 1)):
+        tables = {**reference.state_dict(), "transitions": transitions.detach()}
+        crf = LinearChainCRF(num_tags, batch_first=True)
+        crf.load_state_dict(tables)
+        exact = CRF(num_tags, batch_first=True).double()  # pytorch-crf in float64: what both float32 sums are held to
+        exact.load_state_dict(tables)
+        computed_emissions = case_emissions.clone().requires_grad_()
+        exact_emissions = case_emissions.double().requires_grad_()
+        log_sum_exps.clear()
+        computed = crf(computed_emissions, tags, mask=mask, reduction="none")
+        assert len(log_sum_exps) == fallbacks
+        expected = exact(exact_emissions, tags, mask=mask, reduction="none")
+        assert torch.isfinite(computed).all()
+        assert torch.allclose(computed.double(), expected, atol=1e-3)
+        gradients = torch.autograd.grad(computed.sum(), [computed_emissions, crf.transitions])
+        expected_gradients = torch.autograd.grad(expected.sum(), [exact_emissions, exact.transitions])
+        for gradient, expected_gradient in zip(gradients, expected_gradients):
+            assert torch.allclose(gradient.double(), expected_gradient, atol=1e-4)
+    # A two-token sentence, by enumeration of its K * K tag sequences.
+    crf = LinearChainCRF(num_tags, batch_first=True)
+    crf.load_state_dict(reference.state_dict())
+    with torch.no_grad():
+        first, second = emissions[2, 0], emissions[2, 1]
+        scores = (crf.start_transitions + first)[:, None] + crf.transitions + (second + crf.end_transitions)[None, :]
+        gold = tags[2, :2].tolist()
+        log_likelihood = scores[gold[0], gold[1]] - torch.logsumexp(scores.flatten(), 0)
+        assert crf(emissions[2:3, :2], tags[2:3, :2]).item() == pytest.approx(log_likelihood.item(), abs=1e-4)
