@@ -45,6 +45,11 @@ def member_runs(directory: Path) -> list[list[dict]]:
     return [runs for runs in (read_metrics(member) for member in members) if runs]
 
 
+# Types drawn one line each (matplotlib's colour cycle has ten colours); more are drawn as their
+# mean and range, their F1s being in the card.
+MOST_TYPES_DRAWN = 10
+
+
 def write_curves(directory: Path) -> Path | None:
     """Draw ``curves.png``: training loss, dev precision/recall/F1 and each type's dev F1, per epoch.
 
@@ -73,13 +78,21 @@ def write_curves(directory: Path) -> Path | None:
                             label=f"{name}{'F1' if metric == 'f1' else metric}")
         best = max(records, key=lambda record: record["dev_f1"])
         scores.plot([best["epoch"]], [best["dev_f1"]], "k*", markersize=12)
-    for label in sorted({t for record in runs[0] for t in record.get("dev_type_f1", {})}):
-        epochs = [record["epoch"] for record in runs[0]]
-        types.plot(epochs, [record.get("dev_type_f1", {}).get(label, 0.0) for record in runs[0]], marker=".",
-                   label=label)
+    labels = sorted({t for record in runs[0] for t in record.get("dev_type_f1", {})})
+    epochs = [record["epoch"] for record in runs[0]]
+    by_type = [[record.get("dev_type_f1", {}).get(label, 0.0) for record in runs[0]] for label in labels]
+    if len(labels) <= MOST_TYPES_DRAWN:
+        for label, f1s in zip(labels, by_type):
+            types.plot(epochs, f1s, marker=".", label=label)
+        title = "dev F1 of each type"
+    else:  # more lines than the colour cycle has colours, and a legend taller than the figure
+        types.fill_between(epochs, [min(f1s) for f1s in zip(*by_type)], [max(f1s) for f1s in zip(*by_type)],
+                           alpha=0.25, label="lowest to highest")
+        types.plot(epochs, [sum(f1s) / len(f1s) for f1s in zip(*by_type)], marker=".", label="mean")
+        title = f"dev F1 of the {len(labels)} types"
     loss.set(title="training loss (mean per batch)", xlabel="epoch")
     scores.set(title="dev scores (★ the kept epoch)", xlabel="epoch", ylim=(0, 1))
-    types.set(title="dev F1 of each type" + (" (network 1)" if several else ""), xlabel="epoch", ylim=(0, 1))
+    types.set(title=title + (" (network 1)" if several else ""), xlabel="epoch", ylim=(0, 1))
     for axes in (loss, scores, types):
         axes.grid(alpha=0.3)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -107,3 +107,22 @@ def test_a_run_given_from_python_says_its_corpora_are_not_recorded(sample_model)
     config = json.loads((sample_model[0] / "config.json").read_text())
     card = model_card(sample_model[0], config, [read_metrics(sample_model[0])], None, has_curves=True)
     assert "The corpora were given from Python, so their files are not recorded." in card
+
+
+def test_many_types_are_drawn_as_their_mean_and_range_and_logged_as_their_range(tmp_path):
+    import warnings
+
+    from tagger.training.loop import described
+
+    labels = [f"TYPE{k:02d}" for k in range(64)]  # as many as a fine-grained corpus has (Few-NERD: 66)
+    records = [{"epoch": epoch, "loss": 10.0 / epoch, "dev_precision": 0.1 * epoch, "dev_recall": 0.1 * epoch,
+                "dev_f1": 0.1 * epoch, "dev_type_f1": {label: (k % 8) / 10 + 0.02 * epoch for k, label in enumerate(labels)}}
+               for epoch in (1, 2, 3)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a legend of 64 lines collapsed the panels ("constrained_layout not applied")
+        curves = write_curves(tmp_path).read_bytes()
+    assert curves.startswith(PNG) and len(curves) > 20_000
+    assert described({"f1": 0.5, "type_f1": records[0]["dev_type_f1"]}) == "F1 0.5000 (64 types, from 0.0200 to 0.7200)"
+    few = {label: f1 for label, f1 in list(records[0]["dev_type_f1"].items())[:3]}
+    assert described({"f1": 0.5, "type_f1": few}) == "F1 0.5000 (TYPE00 0.0200, TYPE01 0.1200, TYPE02 0.2200)"
