@@ -111,11 +111,12 @@ def viterbi(emissions: Tensor, mask: Tensor, crf: CRFScores) -> tuple[Tensor, Te
     batch_size, length, num_tags = emissions.shape
     if length == 0:
         return torch.empty((batch_size, 0), dtype=torch.long), torch.zeros(batch_size)
-    chunks = _row_chunks(batch_size, num_tags * num_tags)
+    allowed = _allowed_previous(transitions) if batch_size * num_tags * num_tags >= _ALLOWED_ONLY_FROM else None
+    chunks = _row_chunks(batch_size, allowed.candidates if allowed else num_tags * num_tags)
     if len(chunks) == 1:
-        score, backpointers = _viterbi_forward_of(start, emissions, mask, transitions)
+        score, backpointers = _viterbi_forward_of(start, emissions, mask, transitions, allowed)
     else:
-        parts = [_viterbi_forward_of(start, emissions[rows], mask[rows], transitions) for rows in chunks]
+        parts = [_viterbi_forward_of(start, emissions[rows], mask[rows], transitions, allowed) for rows in chunks]
         score = np.concatenate([score for score, _ in parts])
         backpointers = np.concatenate([backpointers for _, backpointers in parts], axis=1)
     score = score + end
@@ -142,15 +143,106 @@ def _row_chunks(batch_size: int, candidates_per_row: int) -> list[slice]:
     return [slice(first, first + rows) for first in range(0, batch_size, rows)]
 
 
-def _viterbi_forward_of(start, emissions, mask, transitions) -> tuple[np.ndarray, np.ndarray]:
-    """``_viterbi_forward`` on NumPy arrays, run in torch where the batch is large enough to gain by it."""
+def _viterbi_forward_of(start, emissions, mask, transitions, allowed: "AllowedPrevious | None" = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """``_viterbi_forward`` on NumPy arrays, run in torch where the batch is large enough to gain by it;
+    ``_viterbi_forward_allowed`` where the constraints leave each tag few previous tags (``allowed``)."""
     batch_size, _, num_tags = emissions.shape
-    if batch_size * num_tags * num_tags < _TORCH_VITERBI_FROM:
+    if allowed is None and batch_size * num_tags * num_tags < _TORCH_VITERBI_FROM:
         return _viterbi_forward(np, start + emissions[:, 0], emissions, mask, transitions)
-    score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
-                                           torch.from_numpy(emissions), torch.from_numpy(mask),
-                                           torch.from_numpy(transitions))
+    inputs = (torch.from_numpy(start + emissions[:, 0]), torch.from_numpy(emissions), torch.from_numpy(mask))
+    if allowed is None:
+        score, backpointers = _viterbi_forward(torch, *inputs, torch.from_numpy(transitions))
+    else:
+        score, backpointers = _viterbi_forward_allowed(*inputs, allowed)
     return score.numpy(), backpointers.numpy()
+
+
+class AllowedPrevious(NamedTuple):
+    """The transitions a constrained CRF allows, in two groups of tags, for a Viterbi over those alone.
+
+    In BIOES, O, B-x and S-x may follow O, E-y and S-y only, and I-x and E-x
+    follow B-x and I-x only: of 257 x 257 transitions (64 types), 16,897 are
+    allowed. The "wide" tags are scored against the union of their allowed
+    previous tags (a (W, F) block of the table); each "narrow" tag against its
+    own few (D of them, padded with a tag K that scores -inf).
+    """
+
+    wide: Tensor  # (W,) tags with many allowed previous tags
+    wide_from: Tensor  # (F,) the tags any of them may follow, ascending
+    wide_moves: Tensor  # (W, F) transitions[wide_from, wide].T: to, from
+    narrow: Tensor  # (N,) the other tags
+    narrow_from: Tensor  # (N, D) each one's allowed previous tags, ascending, padded with K
+    narrow_moves: Tensor  # (N, D) their transitions; -inf at padding
+    candidates: int  # W * F + N * D: candidates a sentence and step
+
+
+# Viterbi looks at the allowed transitions only from 64 tags, where they are under half of all, and
+# from this many (sentence, tag, tag) candidates a step; below either the dense step's fewer
+# operations win. BIOES, one thread, 25 tokens a sentence, allowed only against dense: 257 tags,
+# 1 sentence 2.24 against 1.67 ms, 2 sentences 2.76 against 3.57, 32 sentences 21.9 against 70.0;
+# 129 tags, 4 sentences 2.20 against 2.10, 8 sentences 2.84 against 3.99; 65 tags, 32 sentences
+# 3.40 against 5.19; 33 tags, 256 sentences 22.1 against 21.0.
+_ALLOWED_ONLY_FROM = 2**17
+_ALLOWED_ONLY_TAGS = 64
+
+
+def _allowed_previous(transitions: np.ndarray) -> AllowedPrevious | None:
+    """The ``AllowedPrevious`` of a (K, K) table whose forbidden transitions are -inf; None where the
+    tags are few or most transitions are allowed (a dense step is then as fast)."""
+    num_tags = len(transitions)
+    if num_tags < _ALLOWED_ONLY_TAGS:
+        return None
+    allowed = np.isfinite(transitions)  # shape: (K from, K to)
+    degree = allowed.sum(axis=0)
+    narrow = np.flatnonzero(degree <= max(2, num_tags // 8))
+    wide = np.flatnonzero(degree > max(2, num_tags // 8))
+    wide_from = np.flatnonzero(allowed[:, wide].any(axis=1))
+    width = int(degree[narrow].max()) if len(narrow) else 0
+    candidates = len(wide) * len(wide_from) + len(narrow) * width
+    if candidates * 2 > num_tags * num_tags:
+        return None
+    narrow_from = np.full((len(narrow), width), num_tags)
+    for row, tag in enumerate(narrow):
+        previous = np.flatnonzero(allowed[:, tag])
+        narrow_from[row, : len(previous)] = previous
+    padded = np.concatenate([transitions, np.full((1, num_tags), -np.inf, dtype=transitions.dtype)])
+    return AllowedPrevious(
+        torch.from_numpy(wide), torch.from_numpy(wide_from), torch.from_numpy(transitions[np.ix_(wide_from, wide)].T.copy()),
+        torch.from_numpy(narrow), torch.from_numpy(narrow_from),
+        torch.from_numpy(padded[narrow_from, narrow[:, None]]), candidates)
+
+
+def _viterbi_forward_allowed(score: Tensor, emissions: Tensor, mask: Tensor, allowed: AllowedPrevious
+                             ) -> tuple[Tensor, Tensor]:
+    """``_viterbi_forward`` (in torch) over the ``allowed`` transitions only: the same scores and back-pointers,
+    ties included (each group's previous tags ascend, as the dense step's do), wherever a path is allowed."""
+    batch_size, length, num_tags = emissions.shape
+    identity = torch.arange(num_tags)
+    narrow_rows = torch.arange(len(allowed.narrow))[None, :]
+    padded = not mask.all()
+    backpointers = torch.zeros((length, batch_size, num_tags), dtype=torch.long)
+    forbidden = torch.full((batch_size, 1), float("-inf"), dtype=score.dtype)
+    for t in range(1, length):
+        best_score = torch.empty((batch_size, num_tags), dtype=score.dtype)
+        best_previous = torch.empty((batch_size, num_tags), dtype=torch.long)
+        arriving = emissions[:, t]  # shape: (B, K)
+        wide = score[:, allowed.wide_from][:, None, :] + allowed.wide_moves + arriving[:, allowed.wide, None]
+        values, choices = wide.max(dim=2)  # shape: (B, W)
+        best_score[:, allowed.wide], best_previous[:, allowed.wide] = values, allowed.wide_from[choices]
+        if len(allowed.narrow):
+            narrow = (torch.cat([score, forbidden], dim=1)[:, allowed.narrow_from] + allowed.narrow_moves
+                      + arriving[:, allowed.narrow, None])  # shape: (B, N, D)
+            values, choices = narrow.max(dim=2)  # shape: (B, N)
+            best_score[:, allowed.narrow] = values
+            best_previous[:, allowed.narrow] = allowed.narrow_from[narrow_rows, choices]
+        if padded:
+            active = mask[:, t, None]
+            best_score = torch.where(active, best_score, score)
+            best_previous = torch.where(active, best_previous, identity)
+        score = best_score
+        backpointers[t] = best_previous
+    return score, backpointers
 
 
 def _viterbi_forward(xp, score, emissions, mask, transitions):

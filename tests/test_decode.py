@@ -75,7 +75,7 @@ def test_batched_equals_one_by_one_and_length_one():
 
 # Small batches run Viterbi in NumPy, large ones in torch, and with many tags a few sentences at a
 # time: each must pick CRF.decode's paths, ties included.
-@pytest.mark.parametrize("batch_size, num_tags", [(64, 9), (128, 17), (40, 257)])
+@pytest.mark.parametrize("batch_size, num_tags", [(64, 9), (128, 17), (20, 257)])
 @pytest.mark.parametrize("ties", [False, True])
 def test_larger_random_batches_agree_with_torchcrf(batch_size, num_tags, ties):
     from tagger import decode
@@ -191,6 +191,33 @@ def test_decoding_a_few_sentences_at_a_time_changes_no_path(seed, monkeypatch):
     chunked = viterbi(emissions, mask, potentials), nbest_decode(emissions, mask, potentials, 3)
     for (tags, scores), (chunked_tags, chunked_scores) in zip(whole, chunked):
         assert torch.equal(tags, chunked_tags) and torch.equal(scores, chunked_scores)
+
+
+@pytest.mark.parametrize("types", [16, 64])
+@pytest.mark.parametrize("ties", [False, True])
+def test_viterbi_over_allowed_transitions_only_picks_the_dense_steps_paths(types, ties, monkeypatch):
+    from tagger import decode
+
+    tags = ["O"] + [f"{prefix}-T{k}" for k in range(types) for prefix in "BIES"]
+    crf, generator = random_crf(len(tags), types)
+    lengths = torch.randint(1, 30, (40,), generator=generator)
+    emissions = torch.randn((40, int(lengths.max()), len(tags)), generator=generator)
+    if ties:  # many equal candidates: the first best previous tag must win, as in the dense step
+        emissions = emissions.round()
+        with torch.no_grad():
+            for parameter in (crf.start_transitions, crf.end_transitions, crf.transitions):
+                parameter.copy_(parameter.round())
+    mask = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
+    potentials = make_potentials(crf, transition_penalties(allowed_transitions(tags, "BIOES"), len(tags)))
+    allowed = decode._allowed_previous(potentials.transitions.numpy())
+    assert allowed.candidates == (2 * types + 1) ** 2 + 2 * types * 2  # of (4 * types + 1) ** 2
+    assert 40 * len(tags) ** 2 >= decode._ALLOWED_ONLY_FROM
+    best, scores = viterbi(emissions, mask, potentials)
+    monkeypatch.setattr(decode, "_ALLOWED_ONLY_FROM", float("inf"))
+    dense_best, dense_scores = viterbi(emissions, mask, potentials)
+    assert torch.equal(best, dense_best) and torch.equal(scores, dense_scores)
+    unconstrained = make_potentials(crf)
+    assert decode._allowed_previous(unconstrained.transitions.numpy()) is None  # every transition allowed
 
 
 @pytest.mark.parametrize("seed", range(4))
