@@ -8,7 +8,7 @@ exclusive, as in spaCy's ``Span``.
 
 No two schemes give one prefix two meanings, so a tag is read the same
 whatever its scheme: ``B`` begins an entity; ``I``, ``M`` (BMES) and a bare
-type (IO) are inside one; ``E`` and ``L`` (BILOU) end one; ``S`` and ``U``
+type (IO; ``PER``, or Few-NERD's ``person-actor``) are inside one; ``E`` and ``L`` (BILOU) end one; ``S`` and ``U``
 (BILOU) are an entity of one token. The schemes differ in which of these they
 use, which is what ``detect_scheme`` goes by.
 """
@@ -94,13 +94,17 @@ def scheme_name(name: str) -> str:
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """``'B-PER'`` -> ``('B', 'PER')``; ``'PER'`` (IO) -> ``('', 'PER')``; ``'O'`` -> ``('O', '')``."""
+    """``'B-PER'`` -> ``('B', 'PER')``; ``'PER'`` (IO) -> ``('', 'PER')``; ``'O'`` -> ``('O', '')``.
+
+    A bare type may hold hyphens where a word of two letters or more comes before the first one, as
+    Few-NERD's ``person-actor`` (IO) and ``B-person-actor``; a letter that is no prefix (``X-PER``) is an error.
+    """
     if tag == OUTSIDE:
         return OUTSIDE, ""
     prefix, sep, label = tag.partition("-")
     if sep and label and prefix and prefix in ROLES:
         return prefix, label
-    if not sep and tag[:1].isalpha():
+    if tag[:1].isalpha() and (not sep or (len(prefix) > 1 and label)):
         return "", tag
     raise SchemeError(
         f"invalid tag {tag!r}: no scheme reads it (tried {', '.join(SCHEMES)}: a tag is O, PREFIX-TYPE with "

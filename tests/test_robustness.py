@@ -529,3 +529,31 @@ def test_loading_a_model_imports_no_compiler():
                            "print('torch._dynamo' in sys.modules)"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_a_corpus_of_hyphenated_bare_types_trains_and_is_tagged_in_them(tmp_path):
+    """Few-NERD writes its fine types bare (IO), with a hyphen: ``person-actor``, ``location-GPE``."""
+    fine = {"PER": "person-other", "LOC": "location-GPE", "ORG": "organization-company", "MISC": "other-law"}
+
+    def rewrite(source, target):
+        lines = []
+        for line in (SAMPLE / source).read_text(encoding="utf-8").splitlines():
+            token, _, tag = line.rpartition(" ")
+            lines.append(f"{token}\t{fine[tag[2:]]}" if tag not in ("O", "") and token != "-DOCSTART-" else line)
+        (tmp_path / target).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rewrite("train.conll", "train.txt")
+    rewrite("dev.conll", "dev.txt")
+    trained = command("train.py", "--train", str(tmp_path / "train.txt"), "--dev", str(tmp_path / "dev.txt"),
+                      "--output", str(tmp_path / "m"), "--epochs", "2", "--hidden-size", "8")
+    assert trained.returncode == 0, trained.stderr
+    assert "(IO read as BIOES)" in trained.stdout
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert "B-person-other" in config["encoder"]["tags"]["names"] and "S-location-GPE" in config["encoder"]["tags"]["names"]
+    tagged = command("tag.py", "--model", str(tmp_path / "m"), str(tmp_path / "dev.txt"))
+    assert tagged.returncode == 0, tagged.stderr
+    written = {line.split("\t")[-1] for line in tagged.stdout.splitlines() if "\t" in line}
+    assert written - {"O"} and written <= {"O", *fine.values()}  # IO, as the corpus is written
+    scored = command("tag.py", "--model", str(tmp_path / "m"), "--eval", str(tmp_path / "dev.txt"), "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert set(json.loads(scored.stdout)["types"]) <= set(fine.values())

@@ -58,7 +58,10 @@ def test_split_tag_rejects_invalid_tags():
     assert split_tag("U-PER") == ("U", "PER")
     assert split_tag("M-PER.NAM") == ("M", "PER.NAM")
     assert split_tag("PER") == ("", "PER")  # IO: a bare type
-    for bad in ("X-PER", "B-", "-PER", ",", "$", "1"):
+    assert split_tag("person-actor") == ("", "person-actor")  # Few-NERD's fine types, bare (IO) or prefixed
+    assert split_tag("B-person-actor") == ("B", "person-actor")
+    assert split_tag("event-attack/battle/war/militaryconflict") == ("", "event-attack/battle/war/militaryconflict")
+    for bad in ("X-PER", "B-", "-PER", "PER-", ",", "$", "1", "1-PER"):
         with pytest.raises(SchemeError, match="invalid tag .* no scheme reads it .tried IOB1, IOB2, BIOES, BILOU, BMES, IO"):
             split_tag(bad)
 
