@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .corpus import document_chunks
 from .errors import HelpFormatter, TaggerError, program_name, run_command
-from .schemes import SCHEMES, normalized_name
+from .schemes import SCHEMES, looks_like_a_tag, normalized_name
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
     from .api import Tagger
@@ -421,7 +421,7 @@ def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
     widths = {len(rows[i]) for i in filled}
     if len(widths) > 1:
         return "text"
-    tagged = all(_looks_like_a_tag(rows[i][-1]) for i in filled)
+    tagged = all(looks_like_a_tag(rows[i][-1]) for i in filled)
     # Blank lines between lines of columns, none of which ends as a line of prose does ("... Paris.").
     sentences = any(not row for row in rows[filled[0] : filled[-1]]) and not any(
         _ENDS_PROSE.search(rows[i][-1]) for i in filled)
@@ -430,14 +430,6 @@ def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
 
 
 _ENDS_PROSE = re.compile(r"[^\W\d_][.!?,;:]$")  # a word with its punctuation attached, as columns never have it
-
-
-def _looks_like_a_tag(column: str) -> bool:
-    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``): a gold tag column."""
-    from .schemes import ROLES
-
-    prefix, separator, label = column.partition("-")
-    return column == "O" or bool(prefix and prefix in ROLES and separator and label)
 
 
 def _peek(lines: Iterator[tuple[int, str]], most: int, first_only: bool) -> tuple[list, Iterator]:

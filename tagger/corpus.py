@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .errors import TaggerError
-from .schemes import OUTSIDE, SchemeError, detect_scheme, spans_to_tags, split_tag, tags_to_spans
+from .schemes import (
+    OUTSIDE, SchemeError, detect_scheme, looks_like_a_tag, spans_to_tags, split_tag, tags_to_spans,
+)
 
 if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
     import datasets
@@ -226,8 +228,32 @@ def read_corpus(path: str | Path, scheme: str | None = None, **options) -> list[
     sentences = list(read_conll(path, **options))
     if not sentences:
         raise CorpusError(str(path), None, "no sentences: the file is empty or holds only blank or -DOCSTART- lines")
+    _check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
     corpus_scheme(sentences, scheme)
     return sentences
+
+
+def _check_columns(sentences: Sequence[Sentence], token_column: int, label_column: int | None) -> None:
+    """A ``CorpusError`` where the first sentences show that the columns read are not the tokens and tags:
+    the tokens count 1, 2, 3, ... in every sentence (CoNLL-U's and GermEval 2014's first column), or every
+    token is a tag and no tag has a prefix (MIT Movie and Restaurant write the tag first)."""
+    first = sentences[0]
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    if len(tokens) > 2 and all(sentence.tokens == [str(i) for i in range(1, len(sentence.tokens) + 1)]
+                               for sentence in sentences):
+        raise CorpusError(first.source, first.first_line, f"column {token_column} numbers the tokens (1, 2, 3, ...), "
+                          "as CoNLL-U's and GermEval 2014's first column does: --token-column picks the words' "
+                          "column (1 in those)")
+    if label_column is None:
+        return
+    labels = [label for sentence in sentences for label in sentence.labels]
+    if all(map(looks_like_a_tag, tokens)) and any(token != OUTSIDE for token in tokens) and not any(
+            looks_like_a_tag(label) and label != OUTSIDE for label in labels):
+        words = ", ".join(repr(label) for label in list(dict.fromkeys(labels))[:3])
+        raise CorpusError(first.source, first.first_line, f"column {token_column} holds tags "
+                          f"({', '.join(repr(token) for token in list(dict.fromkeys(tokens))[:3])}) and column "
+                          f"{label_column} words ({words}): this file writes the tag first: --token-column "
+                          f"{label_column} --label-column {token_column} reads it")
 
 
 def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> str:

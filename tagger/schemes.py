@@ -112,6 +112,13 @@ def split_tag(tag: str) -> tuple[str, str]:
     )
 
 
+def looks_like_a_tag(text: str) -> bool:
+    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``): what a column of tags holds,
+    and a word seldom is (a bare type of IO is a word)."""
+    prefix, separator, label = text.partition("-")
+    return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label)
+
+
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     """Entity spans of a tag sequence in any scheme (see the module's docstring for how prefixes read).
 

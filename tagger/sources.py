@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -42,7 +43,9 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     ``conll_options`` go to ``read_corpus`` (columns, encoding) for CoNLL files.
     """
     path = Path(source)
-    if path.is_file() and path.suffix.lower() not in TABLE_FORMATS or str(source) == "-":
+    columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
+                                  or _holds_columns(path, tokens_field, conll_options.get("encoding")))
+    if columns or str(source) == "-":
         return read_corpus(source, scheme=scheme, **conll_options)
     dataset, name = load_table(str(source), split)
     sentences = sentences_of(dataset, name, tokens_field, tags_field)
@@ -50,6 +53,20 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         raise CorpusError(name, None, "no sentences: the table has no rows")
     corpus_scheme(sentences, scheme)
     return sentences
+
+
+def _holds_columns(path: Path, tokens_field: str, encoding: str | None) -> bool:
+    """Whether a .tsv file is CoNLL columns, not a table: its first line names no ``tokens_field`` column, and a
+    blank line parts two lines of its first thousand (a sentence break). GermEval 2014's and BioBERT's NER
+    corpora come so; a table has a header and a row a line."""
+    if path.suffix.lower() != ".tsv":
+        return False
+    with open(path, encoding=encoding or "utf-8", errors="replace") as file:
+        lines = [line.strip() for line in itertools.islice(file, 1000)]
+    if not lines or tokens_field in lines[0].lstrip("\ufeff").split("\t"):
+        return False
+    filled = [i for i, line in enumerate(lines) if line]
+    return bool(filled) and any(not line for line in lines[filled[0]:filled[-1]])
 
 
 def load_table(source: str, split: str = "train") -> tuple[datasets.Dataset, str]:

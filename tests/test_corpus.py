@@ -244,3 +244,20 @@ def test_a_corpus_of_two_schemes_is_refused_at_the_line_of_the_tag_at_fault(tmp_
     assert corpus_scheme(read_corpus(bmes, scheme="BMES"), "BMES") == "BMES"
     with pytest.raises(CorpusError, match=r"data.conll:5: tag 'M-PER' is not of BIOES"):
         read_corpus(bmes, scheme="BIOES")
+
+
+def test_a_file_that_writes_the_tag_first_is_told_which_columns_read_it(tmp_path):
+    # MIT Movie and MIT Restaurant: the tag, then the word.
+    movie = tmp_path / "engtrain.bio"
+    movie.write_text("O\twhat\nO\tmovies\nO\tstarring\nB-ACTOR\tsteve\nI-ACTOR\tmcqueen\n\nB-TITLE\tjaws\n")
+    with pytest.raises(CorpusError, match=r"engtrain.bio:1: column 0 holds tags \('O', 'B-ACTOR', 'I-ACTOR'\) and "
+                                          r"column -1 words \('what', 'movies', 'starring'\): this file writes the tag "
+                                          r"first: --token-column -1 --label-column 0 reads it"):
+        read_corpus(movie)
+    read = read_corpus(movie, token_column=-1, label_column=0)
+    assert [(s.tokens, s.labels) for s in read] == [
+        (["what", "movies", "starring", "steve", "mcqueen"], ["O", "O", "O", "B-ACTOR", "I-ACTOR"]),
+        (["jaws"], ["B-TITLE"])]
+    # Not where the words are tags' look-alikes among real words, or the tags have prefixes.
+    (tmp_path / "fine.conll").write_text("O\tO\nB-52\tB-MISC\n\n1\tO\n")
+    assert len(read_corpus(tmp_path / "fine.conll")) == 2

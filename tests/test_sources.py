@@ -43,6 +43,28 @@ def test_each_kind_of_table_reads_as_the_conll_file(tmp_path):
     assert pairs(read_labelled(tmp_path / "dev.parquet")) == expected
 
 
+def test_a_tsv_file_of_conll_columns_reads_as_columns(tmp_path):
+    # GermEval 2014 and BioBERT's NER corpora come as .tsv files of CoNLL columns, blank lines between sentences.
+    columns = tmp_path / "train.tsv"
+    columns.write_text((SAMPLE / "dev.conll").read_text(encoding="utf-8").replace(" ", "\t"), encoding="utf-8")
+    assert pairs(read_labelled(columns)) == pairs(GOLD)
+    germeval = tmp_path / "germeval.tsv"
+    germeval.write_text("# http://de.wikipedia.org/wiki/Troja [2009-10-17]\n1\tKorfmann\tB-PER\tO\n"
+                        "2\tgrub\tO\tO\n3\tTroja\tB-LOC\tB-LOCderiv\n\n# http://x [2009]\n1\tDie\tO\tO\n"
+                        "2\tBerliner\tB-ORG\tB-LOCderiv\n", encoding="utf-8")
+    assert pairs(read_labelled(germeval, token_column=1, label_column=2, comment_prefix="#")) == [
+        (["Korfmann", "grub", "Troja"], ["B-PER", "O", "B-LOC"]), (["Die", "Berliner"], ["O", "B-ORG"])]
+    with pytest.raises(CorpusError, match=r"germeval.tsv:2: column 0 numbers the tokens \(1, 2, 3, ...\), .*"
+                                          r"--token-column picks the words' column \(1 in those\)"):
+        read_labelled(germeval, comment_prefix="#")
+    # A table: a header naming the tokens column, or no blank line between two lines.
+    (tmp_path / "table.tsv").write_text("tokens\tner_tags\nEU rejects\tB-ORG O\n\n", encoding="utf-8")
+    assert pairs(read_labelled(tmp_path / "table.tsv")) == [(["EU", "rejects"], ["B-ORG", "O"])]
+    (tmp_path / "words.tsv").write_text("words\tlabels\nEU rejects\tB-ORG O\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="no column 'tokens' .it has words, labels.; --tokens-field names another"):
+        read_labelled(tmp_path / "words.tsv")
+
+
 def test_a_save_to_disk_folder_and_its_splits(tmp_path):
     from datasets import DatasetDict
 
