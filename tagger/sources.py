@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .corpus import CorpusError, Sentence, corpus_scheme, file_record, read_corpus
-from .schemes import SchemeError, split_tag
+from .schemes import SchemeError, spans_to_tags, split_tag
 
 if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
     import datasets
@@ -144,6 +144,9 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
     Lines file, the line after the header in CSV. Rows without tokens are left out.
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
+    spans_field = next((field for field in SPANS_FIELDS if _is_list_feature(dataset.features.get(field))), None)
+    if tokens_field not in dataset.column_names and TEXT_FIELD in dataset.column_names and spans_field:
+        return text_span_sentences(dataset, source, spans_field)
     if missing:
         option = "--tokens-field" if missing[0] == tokens_field else "--tags-field"
         raise CorpusError(source, None, f"no column {missing[0]!r} (it has {', '.join(dataset.column_names)}); "
@@ -169,6 +172,83 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
         keep[empty] = False
         corpus = corpus.select(np.flatnonzero(keep))
     return corpus
+
+
+# What annotation tools export: a "text" column, and beside it the entities as character spans, in a
+# column named as one of these. doccano: "label", lists [start, end, type]; spaCy and Prodigy: "spans",
+# records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type.
+TEXT_FIELD = "text"
+SPANS_FIELDS = ("label", "labels", "spans", "entities")
+
+
+def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
+    """A table of texts and their entities' character spans as sentences: each row's text a sentence of
+    ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2.
+
+    A span that is out of its text, covers no token, or overlaps another is a ``CorpusError`` naming the row.
+    """
+    from .tokenizer import tokenize
+
+    first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
+    sentences = []
+    for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):
+        number, text = first_line + row, record[TEXT_FIELD] or ""
+        spans = sorted(_character_span(span, len(text), source, number) for span in _as_list(record[spans_field]))
+        for (start, end, label), following in zip(spans, spans[1:]):
+            if following[0] < end:
+                raise CorpusError(source, number, f"spans {text[start:end]!r} ({label}) and "
+                                  f"{text[following[0]:following[1]]!r} ({following[2]}) overlap")
+        edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
+        pieces = [piece for token in tokenize(text) for piece in _cut(token, edges)]
+        entities = []
+        for start, end, label in spans:
+            covered = [i for i, (_, first, last) in enumerate(pieces) if start <= first and last <= end]
+            if not covered:
+                raise CorpusError(source, number, f"span {start}-{end} ({label}) covers no token: "
+                                  f"{text[start:end]!r}")
+            entities.append((label, covered[0], covered[-1] + 1))
+        if pieces:
+            tokens = [sys.intern(token) for token, _, _ in pieces]
+            sentences.append(Sentence(tokens, spans_to_tags(entities, len(tokens), "IOB2"), source=source,
+                                      first_line=number))
+    if not sentences:
+        raise CorpusError(source, None, f"no sentences: the {TEXT_FIELD!r} column holds no text")
+    return sentences
+
+
+def _is_list_feature(feature) -> bool:
+    """Whether a column's ``datasets`` feature holds a list in each row (a class label or a number does not)."""
+    import datasets
+
+    kinds = tuple(kind for kind in (getattr(datasets, name, None) for name in ("List", "LargeList", "Sequence"))
+                  if isinstance(kind, type))
+    return isinstance(feature, (list, *kinds))
+
+
+def _character_span(span, length: int, source: str, number: int) -> tuple[int, int, str]:
+    """``(start, end, type)`` of a span given as ``[start, end, type]`` or as a record with ``start``, ``end``
+    and ``label`` (or ``labels``, a list of one type)."""
+    if isinstance(span, dict):
+        label = span.get("label", span.get("labels"))
+        start, end, label = span.get("start"), span.get("end"), label[0] if isinstance(label, list) and label else label
+    elif isinstance(span, list | tuple) and len(span) == 3:
+        start, end, label = span
+    else:
+        start = end = label = None
+    if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str) and label):
+        raise CorpusError(source, number, f"span {span!r} is not [start, end, type] or "
+                          "{'start': ..., 'end': ..., 'label': ...}")
+    if not 0 <= start < end <= length:
+        raise CorpusError(source, number, f"span {start}-{end} ({label}) is out of its text of {length} characters")
+    return start, end, label
+
+
+def _cut(token: tuple[str, int, int], edges: Sequence[int]) -> list[tuple[str, int, int]]:
+    """A ``(text, start, end)`` token cut at the ``edges`` (ascending character offsets) that fall inside it."""
+    text, start, end = token
+    inside = [edge for edge in edges if start < edge < end]
+    bounds = [start, *inside, end]
+    return [(text[a - start:b - start], a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 class TableCorpus(Sequence[Sentence]):

@@ -65,6 +65,57 @@ def test_a_tsv_file_of_conll_columns_reads_as_columns(tmp_path):
         read_labelled(tmp_path / "words.tsv")
 
 
+def doccano_records(sentences):
+    """Sentences as doccano exports them: the text, and each entity's [start, end, type] in characters."""
+    from tagger.schemes import tags_to_spans
+
+    records = []
+    for sentence in sentences:
+        offsets, position = [], 0
+        for token in sentence.tokens:
+            offsets.append((position, position + len(token)))
+            position += len(token) + 1
+        spans = [[offsets[start][0], offsets[end - 1][1], label] for label, start, end in tags_to_spans(sentence.labels)]
+        records.append({"id": len(records), "text": " ".join(sentence.tokens), "label": spans})
+    return records
+
+
+def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
+    from collections import Counter
+
+    from tagger.schemes import tags_to_spans
+
+    doccano = tmp_path / "doccano.jsonl"
+    doccano.write_text("".join(json.dumps(record) + "\n" for record in doccano_records(GOLD)), encoding="utf-8")
+    read = read_labelled(doccano)
+    assert len(read) == len(GOLD) and [s.first_line for s in read[:3]] == [1, 2, 3]
+    same = [(mine, gold) for mine, gold in zip(read, GOLD) if mine.tokens == gold.tokens]
+    assert len(same) >= 0.9 * len(GOLD)  # the tokenizer splits a few tokens the corpus keeps whole
+    assert all(mine.labels == [label.replace("I-", "B-", 1) if i == 0 or gold.labels[i - 1] == "O" else label
+                               for i, label in enumerate(gold.labels)] for mine, gold in same)
+    types = lambda sentences: Counter(span[0] for s in sentences for span in tags_to_spans(s.labels))  # noqa: E731
+    assert types(read) == types(GOLD)
+    # spaCy's and Prodigy's records, and Label Studio's list of labels; an entity's edge inside a word cuts it
+    spacy = tmp_path / "spacy.jsonl"
+    spacy.write_text(json.dumps({"text": "The EU-wide ban", "spans": [{"start": 4, "end": 6, "label": "ORG"}]}) + "\n"
+                     + json.dumps({"text": "Mr. Blackburn", "spans": [{"start": 4, "end": 13, "labels": ["PER"]}]})
+                     + "\n")
+    assert pairs(read_labelled(spacy)) == [(["The", "EU", "-wide", "ban"], ["O", "B-ORG", "O", "O"]),
+                                           (["Mr.", "Blackburn"], ["O", "B-PER"])]
+    for spans, error in (([[0, 5, "PER"], [3, 8, "LOC"]], r"spans 'Peter' \(PER\) and 'er Bl' \(LOC\) overlap"),
+                         ([[0, 40, "PER"]], r"span 0-40 \(PER\) is out of its text of 15 characters"),
+                         ([[5, 6, "PER"]], r"span 5-6 \(PER\) covers no token: ' '"),
+                         ([[0, 5]], r"span \[0, 5\] is not \[start, end, type\]")):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(json.dumps({"text": "Gold"}) + "\n" + json.dumps({"text": "Peter Blackburn", "label": spans}) + "\n")
+        with pytest.raises(CorpusError, match="bad.jsonl:2: " + error):
+            read_labelled(bad)
+    # A column "label" of classes (sentiment) is no spans column.
+    (tmp_path / "reviews.jsonl").write_text(json.dumps({"text": "good film", "label": 1}) + "\n")
+    with pytest.raises(CorpusError, match="no column 'tokens' .it has text, label.; --tokens-field names another"):
+        read_labelled(tmp_path / "reviews.jsonl")
+
+
 def test_a_save_to_disk_folder_and_its_splits(tmp_path):
     from datasets import DatasetDict
 
@@ -157,6 +208,21 @@ def test_train_and_eval_from_tables_and_resume_alone(tmp_path, capsys):
     assert train(["--resume", str(output), "--epochs", "4"]) == 0
     assert "resuming after epoch 1" in capsys.readouterr().out
     assert tag(["--model", str(output), "--eval", str(tmp_path / "dev"), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["f1"] > 0.3 and scores["sentences"] == len(GOLD)
+
+
+def test_an_annotation_tools_export_trains_and_is_scored(tmp_path, capsys):
+    from tagger.cli import main as tag
+    from tagger.train_cli import main as train
+
+    for name, corpus in (("train", read_corpus(SAMPLE / "train.conll")), ("dev", GOLD)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(record) + "\n" for record in doccano_records(corpus)))
+    output = tmp_path / "model"
+    assert train(["--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "dev.jsonl"), "--output",
+                  str(output), "--epochs", "4", "--hidden-size", "16", "--optimizer", "sgd", "--average-epochs", "0"]) == 0
+    assert "400 training sentences (IOB2 read as BIOES), 100 dev" in capsys.readouterr().out
+    assert tag(["--model", str(output), "--eval", str(tmp_path / "dev.jsonl"), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["f1"] > 0.3 and scores["sentences"] == len(GOLD)
 
