@@ -179,16 +179,24 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
 # records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type.
 TEXT_FIELD = "text"
 SPANS_FIELDS = ("label", "labels", "spans", "entities")
+# Text written with spaces has one every 5 to 7 characters (English, Dutch); text written without has
+# next to none, a few around Latin words. Texts of fewer spaces than one in 20 characters are cut into characters.
+WORDS_SPACING = 20
 
 
 def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
     """A table of texts and their entities' character spans as sentences: each row's text a sentence of
     ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2.
 
+    Texts written without spaces (Chinese, Japanese, Thai: under one space in ``WORDS_SPACING`` characters of
+    all the texts') are cut into characters (``tokenizer.tokenize_characters``), as character corpora are.
     A span that is out of its text, covers no token, or overlaps another is a ``CorpusError`` naming the row.
     """
-    from .tokenizer import tokenize
+    from .tokenizer import tokenize, tokenize_characters
 
+    texts = [text or "" for text in dataset[TEXT_FIELD]]
+    spaces = sum(text.count(" ") for text in texts)
+    tokenize = tokenize_characters if spaces * WORDS_SPACING < sum(map(len, texts)) else tokenize
     first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
     sentences = []
     for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):

@@ -110,6 +110,14 @@ def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
         bad.write_text(json.dumps({"text": "Gold"}) + "\n" + json.dumps({"text": "Peter Blackburn", "label": spans}) + "\n")
         with pytest.raises(CorpusError, match="bad.jsonl:2: " + error):
             read_labelled(bad)
+    # Texts written without spaces are cut into characters, as character corpora (Weibo NER) are.
+    chinese = tmp_path / "weibo.jsonl"
+    chinese.write_text(json.dumps({"text": "张三去了上海。", "label": [[0, 2, "PER"], [4, 6, "LOC"]]}, ensure_ascii=False)
+                       + "\n" + json.dumps({"text": "他在商店里买了一部新的 iPhone", "label": []}, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    assert pairs(read_labelled(chinese)) == [
+        (list("张三去了上海。"), ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"]),
+        (list("他在商店里买了一部新的iPhone"), ["O"] * 17)]
     # A column "label" of classes (sentiment) is no spans column.
     (tmp_path / "reviews.jsonl").write_text(json.dumps({"text": "good film", "label": 1}) + "\n")
     with pytest.raises(CorpusError, match="no column 'tokens' .it has text, label.; --tokens-field names another"):
