@@ -146,15 +146,14 @@ def _row_chunks(batch_size: int, candidates_per_row: int) -> list[slice]:
 def _viterbi_forward_of(start, emissions, mask, transitions, allowed: "AllowedPrevious | None" = None
                         ) -> tuple[np.ndarray, np.ndarray]:
     """``_viterbi_forward`` on NumPy arrays, run in torch where the batch is large enough to gain by it;
-    ``_viterbi_forward_allowed`` where the constraints leave each tag few previous tags (``allowed``)."""
+    over the allowed transitions only where the constraints leave each tag few previous tags (``allowed``)."""
     batch_size, _, num_tags = emissions.shape
     if allowed is None and batch_size * num_tags * num_tags < _TORCH_VITERBI_FROM:
-        return _viterbi_forward(np, start + emissions[:, 0], emissions, mask, transitions)
-    inputs = (torch.from_numpy(start + emissions[:, 0]), torch.from_numpy(emissions), torch.from_numpy(mask))
-    if allowed is None:
-        score, backpointers = _viterbi_forward(torch, *inputs, torch.from_numpy(transitions))
-    else:
-        score, backpointers = _viterbi_forward_allowed(*inputs, allowed)
+        return _viterbi_forward(np, start + emissions[:, 0], emissions, mask, _dense_step(np, transitions, batch_size))
+    step = (_dense_step(torch, torch.from_numpy(transitions), batch_size) if allowed is None
+            else _allowed_step(allowed, batch_size, torch.from_numpy(emissions).dtype))
+    score, backpointers = _viterbi_forward(torch, torch.from_numpy(start + emissions[:, 0]),
+                                           torch.from_numpy(emissions), torch.from_numpy(mask), step)
     return score.numpy(), backpointers.numpy()
 
 
@@ -213,20 +212,16 @@ def _allowed_previous(transitions: np.ndarray) -> AllowedPrevious | None:
         torch.from_numpy(padded[narrow_from, narrow[:, None]]), candidates)
 
 
-def _viterbi_forward_allowed(score: Tensor, emissions: Tensor, mask: Tensor, allowed: AllowedPrevious
-                             ) -> tuple[Tensor, Tensor]:
-    """``_viterbi_forward`` (in torch) over the ``allowed`` transitions only: the same scores and back-pointers,
-    ties included (each group's previous tags ascend, as the dense step's do), wherever a path is allowed."""
-    batch_size, length, num_tags = emissions.shape
-    identity = torch.arange(num_tags)
+def _allowed_step(allowed: AllowedPrevious, batch_size: int, dtype: torch.dtype):
+    """A Viterbi step (``_viterbi_forward``'s ``step``) in torch over the ``allowed`` transitions only: the dense
+    step's scores and previous tags, ties included (each group's previous tags ascend, as the dense step's do),
+    wherever a path is allowed."""
     narrow_rows = torch.arange(len(allowed.narrow))[None, :]
-    padded = not mask.all()
-    backpointers = torch.zeros((length, batch_size, num_tags), dtype=torch.long)
-    forbidden = torch.full((batch_size, 1), float("-inf"), dtype=score.dtype)
-    for t in range(1, length):
-        best_score = torch.empty((batch_size, num_tags), dtype=score.dtype)
-        best_previous = torch.empty((batch_size, num_tags), dtype=torch.long)
-        arriving = emissions[:, t]  # shape: (B, K)
+    forbidden = torch.full((batch_size, 1), float("-inf"), dtype=dtype)
+
+    def step(score: Tensor, arriving: Tensor) -> tuple[Tensor, Tensor]:
+        best_score = torch.empty(score.shape, dtype=dtype)
+        best_previous = torch.empty(score.shape, dtype=torch.long)
         wide = score[:, allowed.wide_from][:, None, :] + allowed.wide_moves + arriving[:, allowed.wide, None]
         values, choices = wide.max(dim=2)  # shape: (B, W)
         best_score[:, allowed.wide], best_previous[:, allowed.wide] = values, allowed.wide_from[choices]
@@ -236,34 +231,41 @@ def _viterbi_forward_allowed(score: Tensor, emissions: Tensor, mask: Tensor, all
             values, choices = narrow.max(dim=2)  # shape: (B, N)
             best_score[:, allowed.narrow] = values
             best_previous[:, allowed.narrow] = allowed.narrow_from[narrow_rows, choices]
-        if padded:
-            active = mask[:, t, None]
-            best_score = torch.where(active, best_score, score)
-            best_previous = torch.where(active, best_previous, identity)
-        score = best_score
-        backpointers[t] = best_previous
-    return score, backpointers
+        return best_score, best_previous
+
+    return step
 
 
-def _viterbi_forward(xp, score, emissions, mask, transitions):
+def _dense_step(xp, transitions, batch_size: int):
+    """A Viterbi step (``_viterbi_forward``'s ``step``) over all (K, K) transitions, in NumPy or torch (``xp``)."""
+    into = transitions.T  # (to, from): the choice of previous tag on the last axis, where reductions are fastest
+    num_tags = len(into)
+    rows, columns = xp.arange(batch_size)[:, None], xp.arange(num_tags)[None, :]
+
+    def step(score, arriving):
+        candidates = score[:, None, :] + into + arriving[:, :, None]  # shape: (B, K to, K from)
+        if xp is torch:
+            return candidates.max(dim=2)  # shape: (B, K)
+        best_previous = candidates.argmax(axis=2)
+        return candidates[rows, columns, best_previous], best_previous
+
+    return step
+
+
+def _viterbi_forward(xp, score, emissions, mask, step):
     """Viterbi's forward pass in NumPy or torch (``xp``, the same operations in both).
 
-    score: (B, K) scores of the first tokens; emissions (B, T, K); mask (B, T); transitions (K, K).
+    score: (B, K) scores of the first tokens; emissions (B, T, K); mask (B, T); ``step(score, arriving)``:
+    each tag's best score given the (B, K) scores so far and the next token's (B, K) emissions, and its
+    best previous tag (``_dense_step``, ``_allowed_step``).
     Returns the (B, K) best scores at each sentence's last token and the (T, B, K) back-pointers.
     """
     batch_size, length, num_tags = emissions.shape
-    into = transitions.T  # (to, from): the choice of previous tag on the last axis, where reductions are fastest
     identity = xp.arange(num_tags)
-    rows, columns = xp.arange(batch_size)[:, None], identity[None, :]
     padded = not mask.all()
     backpointers = xp.zeros((length, batch_size, num_tags), dtype=xp.int64)
     for t in range(1, length):
-        candidates = score[:, None, :] + into + emissions[:, t, :, None]  # shape: (B, K to, K from)
-        if xp is torch:
-            best_score, best_previous = candidates.max(dim=2)  # shape: (B, K)
-        else:
-            best_previous = candidates.argmax(axis=2)
-            best_score = candidates[rows, columns, best_previous]
+        best_score, best_previous = step(score, emissions[:, t])
         if padded:
             # Past a sentence's end, each tag points to itself, so backtracking
             # carries the sentence's best last tag back to its real last token.
