@@ -256,8 +256,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         sentences = _paragraphs(lines)
         begins_document = _never
     else:
-        sentences = parse_conll(lines, _shown(path), args.token_column, label_column=None,
-                                comment_prefix=args.comment_prefix)
+        sentences = _checked_columns(parse_conll(lines, _shown(path), args.token_column, label_column=None,
+                                                 comment_prefix=args.comment_prefix), args.token_column)
         begins_document = _after_docstart
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
@@ -277,6 +277,19 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 output.write(text)
                 output.flush()
                 progress.update(tokens)
+
+
+def _checked_columns(sentences: Iterator, token_column: int) -> Iterator:
+    """The sentences, once the first shows that its token column holds words (``corpus.check_columns``: not
+    CoNLL-U's numbers 1, 2, 3), before any is tagged."""
+    from .corpus import check_columns
+
+    first = next(sentences, None)
+    if first is None:
+        return
+    check_columns([first], token_column, None)
+    yield first
+    yield from sentences
 
 
 def _worker_pool(args: argparse.Namespace):

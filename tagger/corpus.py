@@ -228,12 +228,12 @@ def read_corpus(path: str | Path, scheme: str | None = None, **options) -> list[
     sentences = list(read_conll(path, **options))
     if not sentences:
         raise CorpusError(str(path), None, "no sentences: the file is empty or holds only blank or -DOCSTART- lines")
-    _check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
+    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
     corpus_scheme(sentences, scheme)
     return sentences
 
 
-def _check_columns(sentences: Sequence[Sentence], token_column: int, label_column: int | None) -> None:
+def check_columns(sentences: Sequence[Sentence], token_column: int, label_column: int | None) -> None:
     """A ``CorpusError`` where the first sentences show that the columns read are not the tokens and tags:
     the tokens count 1, 2, 3, ... in every sentence (CoNLL-U's and GermEval 2014's first column), or every
     token is a tag and no tag has a prefix (MIT Movie and Restaurant write the tag first)."""

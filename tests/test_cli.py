@@ -649,3 +649,20 @@ def test_tagging_with_an_entity_bias_given_overrides_the_models(sample_model, tm
     assert "O" not in set(written["100"])  # every token in an entity
     refused = run("tag.py", "--model", str(sample_model[0]), "--entity-bias", "nan", str(SAMPLE / "test.conll"))
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --entity-bias must be a finite number, got nan"
+
+
+def test_a_file_whose_first_column_numbers_its_tokens_is_refused_before_any_is_tagged(sample_model, tmp_path):
+    conllu = tmp_path / "ud.conllu"  # CoNLL-U: ID, FORM, LEMMA, UPOS, ...
+    conllu.write_text("# sent_id = 1\n1\tPeter\tPeter\tPROPN\n2\tBlackburn\tBlackburn\tPROPN\n3\tvisited\tvisit\tVERB\n"
+                      "\n# sent_id = 2\n1\tHe\the\tPRON\n2\tleft\tleave\tVERB\n")
+    refused = command("tag.py", "--model", str(sample_model[0]), "--comment-prefix", "#", str(conllu))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines()[-1] == (
+        f"error: {conllu}:2: column 0 numbers the tokens (1, 2, 3, ...), as CoNLL-U's and GermEval 2014's first "
+        "column does: --token-column picks the words' column (1 in those)")
+    tagged = command("tag.py", "--model", str(sample_model[0]), "--comment-prefix", "#", "--token-column", "1",
+                     str(conllu))
+    assert tagged.returncode == 0, tagged.stderr
+    lines = tagged.stdout.splitlines()
+    assert lines[0] == "# sent_id = 1" and lines[1].startswith("1\tPeter\tPeter\tPROPN\t")
+    assert len([line for line in lines if line and not line.startswith("#")]) == 5
