@@ -483,7 +483,7 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
 
 def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
                                          dev_sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error when the training corpus has no entities, or dev has types it lacks.
+    """Say so on standard error when the training corpus or dev has no entities, or dev has types training lacks.
 
     The model can only miss them, which holds dev F1 down however well it trains
     (often a sign of mismatched label sets, as ``LOC`` against ``GPE``).
@@ -494,6 +494,11 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
     if not types(train_sentences):
         print(f"warning: {train_path} has no entities (every tag is O): the model can only learn to tag O; "
               "is --label-column the entity tags?", file=sys.stderr)
+        return
+    if not types(dev_sentences):
+        print(f"warning: {dev_path} has no entities (every tag is O): its F1 is 0 at every epoch, so it cannot "
+              "choose one, and the run keeps its first; give a dev corpus with entities (without --dev, part of "
+              "--train is held out)", file=sys.stderr)
         return
     unseen = sorted(types(dev_sentences) - types(train_sentences))
     if unseen:

@@ -169,6 +169,13 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"warning: {tmp_path / 'train.conll'} has no entities (every tag is O): the model can only learn to tag O; "
         "is --label-column the entity tags?")
+    (tmp_path / "dev.conll").write_text("Paris NNP O\nis VBZ O\n")
+    assert main(["--train", str(SAMPLE / "train.conll"), "--dev", str(tmp_path / "dev.conll"), "--hidden-size", "8",
+                 "--epochs", "1", "--output", str(tmp_path / "m2")]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: {tmp_path / 'dev.conll'} has no entities (every tag is O): its F1 is 0 at every epoch, so it "
+        "cannot choose one, and the run keeps its first; give a dev corpus with entities (without --dev, part of "
+        "--train is held out)")
 
 
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
