@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .corpus import document_chunks
+from .corpus import document_chunks, split_columns
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .schemes import SCHEMES, looks_like_a_tag, normalized_name
 
@@ -425,7 +425,7 @@ def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
     different widths, or one line of words. For a model that reads
     ``characters``, a line of one column is a token only if it is one character.
     """
-    rows = [line.split() for line in lines]
+    rows = [split_columns(line) for line in lines]
     filled = [i for i, row in enumerate(rows) if row]
     if not filled:
         return "text"

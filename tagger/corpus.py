@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import itertools
 import random
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -168,7 +169,7 @@ def parse_conll(
         )
 
     for number, line in lines_in:
-        columns = line.split()
+        columns = split_columns(line)
         if not columns:
             if tokens:
                 yield sentence()
@@ -217,6 +218,20 @@ def parse_conll(
             labels.append(sys.intern(label))
     if tokens:
         yield sentence()
+
+
+# What separates the columns of a CoNLL line: ASCII spaces and tabs. Python's str.split() also splits at
+# no-break and ideographic spaces, which tokens hold (French numbers' "10\u00a0000"; "\u3000" in Chinese text).
+_COLUMN_SPACES = re.compile(r"[ \t\n\r\v\f]+")
+
+
+def split_columns(line: str) -> list[str]:
+    """A CoNLL line's columns, split at ASCII spaces and tabs only; none for a line of whitespace alone."""
+    if line.isascii():  # most lines, and str.split() is several times faster than a pattern
+        return line.split()
+    if not line.strip():
+        return []
+    return _COLUMN_SPACES.split(line.strip(" \t\n\r\v\f"))
 
 
 def read_corpus(path: str | Path, scheme: str | None = None, **options) -> list[Sentence]:

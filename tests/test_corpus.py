@@ -261,3 +261,16 @@ def test_a_file_that_writes_the_tag_first_is_told_which_columns_read_it(tmp_path
     # Not where the words are tags' look-alikes among real words, or the tags have prefixes.
     (tmp_path / "fine.conll").write_text("O\tO\nB-52\tB-MISC\n\n1\tO\n")
     assert len(read_corpus(tmp_path / "fine.conll")) == 2
+
+
+def test_columns_are_split_at_spaces_and_tabs_only(tmp_path):
+    # A no-break space inside a token (French numbers), an ideographic space as a token (Chinese text).
+    path = tmp_path / "spaces.conll"
+    path.write_text("Il O\ny O\na O\n10\u00a0000 O\neuros O\n\n\u00a0\n\u3000\tO\n中\tB-LOC\n国\tI-LOC\n", encoding="utf-8")
+    read = read_corpus(path)
+    assert [s.tokens for s in read] == [["Il", "y", "a", "10\u00a0000", "euros"], ["\u3000", "中", "国"]]
+    assert [s.labels for s in read] == [["O"] * 5, ["O", "B-LOC", "I-LOC"]]
+    assert read[1].first_line == 8  # the line of a no-break space alone is a blank line
+    out = io.StringIO()
+    write_conll([(s, s.labels) for s in read], out)
+    assert "10\u00a0000 O O\n" in out.getvalue() and "\u3000\tO\tO\n" in out.getvalue()
