@@ -8,9 +8,10 @@ exclusive, as in spaCy's ``Span``.
 
 No two schemes give one prefix two meanings, so a tag is read the same
 whatever its scheme: ``B`` begins an entity; ``I``, ``M`` (BMES) and a bare
-type (IO; ``PER``, or Few-NERD's ``person-actor``) are inside one; ``E`` and ``L`` (BILOU) end one; ``S`` and ``U``
-(BILOU) are an entity of one token. The schemes differ in which of these they
-use, which is what ``detect_scheme`` goes by.
+type (IO; ``PER``, or Few-NERD's ``person-actor``) are inside one; ``E`` and
+``L`` (BILOU) end one; ``S`` and ``U`` (BILOU) are an entity of one token.
+The schemes differ in which of these they use, which is what
+``detect_scheme`` goes by.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
 
     texts = [text or "" for text in dataset[TEXT_FIELD]]
     spaces = sum(text.count(" ") for text in texts)
-    tokenize = tokenize_characters if spaces * WORDS_SPACING < sum(map(len, texts)) else tokenize
+    split = tokenize_characters if spaces * WORDS_SPACING < sum(map(len, texts)) else tokenize
     first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
     sentences = []
     for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):
@@ -207,7 +207,7 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
                 raise CorpusError(source, number, f"spans {text[start:end]!r} ({label}) and "
                                   f"{text[following[0]:following[1]]!r} ({following[2]}) overlap")
         edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
-        pieces = [piece for token in tokenize(text) for piece in _cut(token, edges)]
+        pieces = [piece for token in split(text) for piece in _cut(token, edges)]
         entities = []
         for start, end, label in spans:
             covered = [i for i, (_, first, last) in enumerate(pieces) if start <= first and last <= end]
