@@ -123,6 +123,6 @@ def test_many_types_are_drawn_as_their_mean_and_range_and_logged_as_their_range(
         warnings.simplefilter("error")  # a legend of 64 lines collapsed the panels ("constrained_layout not applied")
         curves = write_curves(tmp_path).read_bytes()
     assert curves.startswith(PNG) and len(curves) > 20_000
-    assert described({"f1": 0.5, "type_f1": records[0]["dev_type_f1"]}) == "F1 0.5000 (64 types, from 0.0200 to 0.7200)"
+    assert described({"f1": 0.5, "type_f1": records[0]["dev_type_f1"]}) == "F1 0.5000 (64 types, from TYPE00 0.0200 to TYPE07 0.7200)"
     few = {label: f1 for label, f1 in list(records[0]["dev_type_f1"].items())[:3]}
     assert described({"f1": 0.5, "type_f1": few}) == "F1 0.5000 (TYPE00 0.0200, TYPE01 0.1200, TYPE02 0.2200)"

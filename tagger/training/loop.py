@@ -95,10 +95,12 @@ def keep_entity_bias(output: Path, dev_sentences: Sequence[Sentence], bias: floa
 
 def described(scores: dict, most_types: int = 10) -> str:
     """``F1 0.9513 (LOC 0.9712, MISC 0.9012, ...)``: dev scores for a log line; beyond ``most_types`` types,
-    their range: ``F1 0.7012 (64 types, from 0.1250 to 0.9500)`` (each is in ``metrics.jsonl`` and the card)."""
+    their range: ``F1 0.7012 (64 types, from ORG7 0.1250 to LOC3 0.9500)`` (each is in ``metrics.jsonl`` and the
+    card)."""
     by_type = scores.get("type_f1", {})
     if len(by_type) > most_types:
-        listed = f"{len(by_type)} types, from {min(by_type.values()):.4f} to {max(by_type.values()):.4f}"
+        low, high = min(by_type, key=by_type.get), max(by_type, key=by_type.get)
+        listed = f"{len(by_type)} types, from {low} {by_type[low]:.4f} to {high} {by_type[high]:.4f}"
     else:
         listed = ", ".join(f"{name} {f1:.4f}" for name, f1 in by_type.items())
     return f"F1 {scores['f1']:.4f}" + (f" ({listed})" if listed else "")
