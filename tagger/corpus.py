@@ -211,9 +211,10 @@ def parse_conll(
             try:
                 split_tag(label)
             except SchemeError as error:
+                hint = columns_hint([split_columns(text) for text in lines], token_column, label_column)
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
-                    f"another){_comment_hint(lines[0])}"
+                    f"another){hint or _comment_hint(lines[0])}"
                 ) from None
             labels.append(sys.intern(label))
     if tokens:
@@ -254,11 +255,11 @@ def check_columns(sentences: Sequence[Sentence], token_column: int, label_column
     token is a tag and no tag has a prefix (MIT Movie and Restaurant write the tag first)."""
     first = sentences[0]
     tokens = [token for sentence in sentences for token in sentence.tokens]
+    hint = columns_hint([split_columns(line) for line in first.lines or []], token_column, label_column)
     if len(tokens) > 2 and all(sentence.tokens == [str(i) for i in range(1, len(sentence.tokens) + 1)]
                                for sentence in sentences):
         raise CorpusError(first.source, first.first_line, f"column {token_column} numbers the tokens (1, 2, 3, ...), "
-                          "as CoNLL-U's and GermEval 2014's first column does: --token-column picks the words' "
-                          "column (1 in those)")
+                          f"as CoNLL-U's and GermEval 2014's first column does{hint or '; --token-column picks the words'}")
     if label_column is None:
         return
     labels = [label for sentence in sentences for label in sentence.labels]
@@ -267,8 +268,32 @@ def check_columns(sentences: Sequence[Sentence], token_column: int, label_column
         words = ", ".join(repr(label) for label in list(dict.fromkeys(labels))[:3])
         raise CorpusError(first.source, first.first_line, f"column {token_column} holds tags "
                           f"({', '.join(repr(token) for token in list(dict.fromkeys(tokens))[:3])}) and column "
-                          f"{label_column} words ({words}): this file writes the tag first: --token-column "
-                          f"{label_column} --label-column {token_column} reads it")
+                          f"{label_column} words ({words}): this file writes the tag first"
+                          f"{hint or '; --token-column and --label-column pick the words and tags'}")
+
+
+def columns_hint(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None) -> str:
+    """``"; --token-column 1 --label-column 2 reads its words and tags"``: the options that read a sentence's
+    ``rows`` of columns where the ones given do not (``""`` where they do, or no better ones show).
+
+    The tags' column holds only tags (``O``, ``B-PER``; one at least not ``O`` where there is one such
+    column); the words' is the first other one that does not count its lines 1, 2, 3.
+    """
+    width = len(rows[0]) if rows else 0
+    if not width or any(len(row) != width for row in rows):
+        return ""
+    columns = [[row[c] for row in rows] for c in range(width)]
+    tagged = [c for c, values in enumerate(columns) if all(map(looks_like_a_tag, values))]
+    entities = [c for c in tagged if any(value != OUTSIDE for value in columns[c])]
+    tagged = entities or tagged
+    numbers = [str(i) for i in range(1, len(rows) + 1)]
+    words = [c for c, values in enumerate(columns) if c not in tagged and values != numbers]
+    options = []
+    if words and token_column % width != words[0] and (token_column % width in tagged or columns[token_column] == numbers):
+        options.append(f"--token-column {words[0]}")
+    if label_column is not None and tagged and label_column % width not in tagged:
+        options.append(f"--label-column {tagged[0]}")
+    return f"; {' '.join(options)} reads its words and tags" if options else ""
 
 
 def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> str:

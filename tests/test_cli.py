@@ -659,7 +659,7 @@ def test_a_file_whose_first_column_numbers_its_tokens_is_refused_before_any_is_t
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.splitlines()[-1] == (
         f"error: {conllu}:2: column 0 numbers the tokens (1, 2, 3, ...), as CoNLL-U's and GermEval 2014's first "
-        "column does: --token-column picks the words' column (1 in those)")
+        "column does; --token-column 1 reads its words and tags")
     tagged = command("tag.py", "--model", str(sample_model[0]), "--comment-prefix", "#", "--token-column", "1",
                      str(conllu))
     assert tagged.returncode == 0, tagged.stderr

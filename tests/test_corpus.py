@@ -252,7 +252,7 @@ def test_a_file_that_writes_the_tag_first_is_told_which_columns_read_it(tmp_path
     movie.write_text("O\twhat\nO\tmovies\nO\tstarring\nB-ACTOR\tsteve\nI-ACTOR\tmcqueen\n\nB-TITLE\tjaws\n")
     with pytest.raises(CorpusError, match=r"engtrain.bio:1: column 0 holds tags \('O', 'B-ACTOR', 'I-ACTOR'\) and "
                                           r"column -1 words \('what', 'movies', 'starring'\): this file writes the tag "
-                                          r"first: --token-column -1 --label-column 0 reads it"):
+                                          r"first; --token-column 1 --label-column 0 reads its words and tags"):
         read_corpus(movie)
     read = read_corpus(movie, token_column=-1, label_column=0)
     assert [(s.tokens, s.labels) for s in read] == [
@@ -274,3 +274,20 @@ def test_columns_are_split_at_spaces_and_tabs_only(tmp_path):
     out = io.StringIO()
     write_conll([(s, s.labels) for s in read], out)
     assert "10\u00a0000 O O\n" in out.getvalue() and "\u3000\tO\tO\n" in out.getvalue()
+
+
+def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
+    # Universal NER: an index, the word, the tag, and two more columns ("-").
+    uner = tmp_path / "en_ewt-ud-train.iob2"
+    uner.write_text("# sent_id = en_ewt-1\n1\tAl\tB-ORG\t-\t-\n2\t-\tI-ORG\t-\t-\n3\tZaman\tI-ORG\t-\t-\n4\tsaid\tO\t-\t-\n\n"
+                    "# sent_id = en_ewt-2\n1\tHi\tO\t-\t-\n")
+    with pytest.raises(CorpusError, match=r"iob2:2: invalid tag '-': .*; is column -1 the entity tags\? \(--label-column "
+                                          r"picks another\); --token-column 1 --label-column 2 reads its words and tags$"):
+        read_corpus(uner, comment_prefix="#")
+    read = read_corpus(uner, comment_prefix="#", token_column=1, label_column=2)
+    assert [(s.tokens, s.labels) for s in read] == [(["Al", "-", "Zaman", "said"], ["B-ORG", "I-ORG", "I-ORG", "O"]),
+                                                     (["Hi"], ["O"])]
+    # No hint where no other column holds tags.
+    (tmp_path / "pos.conll").write_text("Paris NNP -\nis VBZ -\n")
+    with pytest.raises(CorpusError, match=r"pos.conll:1: invalid tag '-': .*\(--label-column picks another\)$"):
+        read_corpus(tmp_path / "pos.conll")

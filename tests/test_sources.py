@@ -55,7 +55,7 @@ def test_a_tsv_file_of_conll_columns_reads_as_columns(tmp_path):
     assert pairs(read_labelled(germeval, token_column=1, label_column=2, comment_prefix="#")) == [
         (["Korfmann", "grub", "Troja"], ["B-PER", "O", "B-LOC"]), (["Die", "Berliner"], ["O", "B-ORG"])]
     with pytest.raises(CorpusError, match=r"germeval.tsv:2: column 0 numbers the tokens \(1, 2, 3, ...\), .*"
-                                          r"--token-column picks the words' column \(1 in those\)"):
+                                          r"; --token-column 1 reads its words and tags"):
         read_labelled(germeval, comment_prefix="#")
     # A table: a header naming the tokens column, or no blank line between two lines.
     (tmp_path / "table.tsv").write_text("tokens\tner_tags\nEU rejects\tB-ORG O\n\n", encoding="utf-8")
