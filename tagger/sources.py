@@ -4,11 +4,11 @@
 ``tagger.corpus``; a .tsv file of columns too), JSON Lines / JSON, CSV / TSV or
 Parquet files with a tokens column and a tags column (or, as annotation tools
 export them, a text column and its entities' character spans), a folder written
-by ``Dataset.save_to_disk`` (or
-``DatasetDict.save_to_disk``), or the id of a hub dataset in the local
-``datasets`` cache (read offline). Tags may be strings or integers named by a
-``ClassLabel``; a ``SOURCE:SPLIT`` suffix picks a split where there are several.
-Every error is one line naming the file (and the row, where there is one).
+by ``Dataset.save_to_disk`` (or ``DatasetDict.save_to_disk``), or the id of a
+hub dataset in the local ``datasets`` cache (read offline). Tags may be strings
+or integers named by a ``ClassLabel``; a ``SOURCE:SPLIT`` suffix picks a split
+where there are several. Every error is one line naming the file (and the row,
+where there is one).
 """
 
 from __future__ import annotations
