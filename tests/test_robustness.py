@@ -407,7 +407,7 @@ def test_pos_column_and_latin1(sample_model, tmp_path):
     assert done.returncode == 2 and done.stderr.strip() == (
         f"error: {pos}:3: invalid tag '.': no scheme reads it (tried IOB1, IOB2, BIOES, BILOU, BMES, IO: a tag is O, "
         "PREFIX-TYPE with PREFIX one of B I M E L S U, or a bare TYPE in IO); is column 1 the entity tags? "
-        "(--label-column picks another)"
+        "(--label-column picks another); --label-column 2 reads its words and tags"
     )
     latin = tmp_path / "latin.txt"
     latin.write_bytes("José Garcia visited Madrid .\n".encode("latin-1"))
