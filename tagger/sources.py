@@ -146,7 +146,7 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
     Lines file, the line after the header in CSV. Rows without tokens are left out.
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
-    spans_field = next((field for field in SPANS_FIELDS if _is_list_feature(dataset.features.get(field))), None)
+    spans_field = next((field for field in SPANS_FIELDS if _holds_spans(dataset.features.get(field))), None)
     if tokens_field not in dataset.column_names and TEXT_FIELD in dataset.column_names and spans_field:
         return text_span_sentences(dataset, source, spans_field)
     if missing:
@@ -178,7 +178,8 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
 
 # What annotation tools export: a "text" column, and beside it the entities as character spans, in a
 # column named as one of these. doccano: "label", lists [start, end, type]; spaCy and Prodigy: "spans",
-# records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type.
+# records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type;
+# CLUENER: "label", a record {type: {mention: [[start, last], ...]}} whose spans end at their last character.
 TEXT_FIELD = "text"
 SPANS_FIELDS = ("label", "labels", "spans", "entities")
 # Text written with spaces has one every 5 to 7 characters (English, Dutch); text written without has
@@ -203,7 +204,7 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     sentences = []
     for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):
         number, text = first_line + row, record[TEXT_FIELD] or ""
-        spans = sorted(_character_span(span, len(text), source, number) for span in _as_list(record[spans_field]))
+        spans = sorted(_character_spans(record[spans_field], text, source, number))
         for (start, end, label), following in zip(spans, spans[1:]):
             if following[0] < end:
                 raise CorpusError(source, number, f"spans {text[start:end]!r} ({label}) and "
@@ -226,13 +227,39 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     return sentences
 
 
-def _is_list_feature(feature) -> bool:
-    """Whether a column's ``datasets`` feature holds a list in each row (a class label or a number does not)."""
+def _holds_spans(feature) -> bool:
+    """Whether a column's ``datasets`` feature may hold a row's spans: a list in each row, or a record (CLUENER's
+    ``{type: {mention: spans}}``, a ``Json`` feature where its keys differ from row to row); a class label or a
+    number does not."""
     import datasets
 
-    kinds = tuple(kind for kind in (getattr(datasets, name, None) for name in ("List", "LargeList", "Sequence"))
+    kinds = tuple(kind for kind in (getattr(datasets, name, None) for name in ("List", "LargeList", "Sequence", "Json"))
                   if isinstance(kind, type))
-    return isinstance(feature, (list, *kinds))
+    return isinstance(feature, (list, dict, *kinds))
+
+
+def _character_spans(value, text: str, source: str, number: int) -> list[tuple[int, int, str]]:
+    """A row's spans as ``(start, end, type)``, ``end`` exclusive: a list of spans (see ``_character_span``), or
+    CLUENER's record ``{type: {mention: [[start, last], ...]}}``, each span checked against its mention."""
+    if not isinstance(value, dict):
+        return [_character_span(span, len(text), source, number) for span in _as_list(value)]
+    spans = []
+    for label, mentions in value.items():
+        if not isinstance(mentions, dict | None):
+            raise CorpusError(source, number, f"spans {value!r} are not {{type: {{mention: [[start, last], ...]}}}}")
+        for mention, places in (mentions or {}).items():
+            for place in places or ():  # a record read as a struct has None where a row lacks a key
+                if not (isinstance(place, list) and len(place) == 2 and all(isinstance(i, int) for i in place)):
+                    raise CorpusError(source, number, f"span {place!r} of {mention!r} ({label}) is not [start, last]")
+                start, end = place[0], place[1] + 1
+                if not 0 <= start < end <= len(text):
+                    raise CorpusError(source, number, f"span {place!r} of {mention!r} ({label}) is out of its text "
+                                      f"of {len(text)} characters")
+                if text[start:end] != mention:
+                    raise CorpusError(source, number, f"span {place!r} ({label}) is {text[start:end]!r} in its text, "
+                                      f"not {mention!r} (CLUENER's spans end at their last character)")
+                spans.append((start, end, label))
+    return spans
 
 
 def _character_span(span, length: int, source: str, number: int) -> tuple[int, int, str]:

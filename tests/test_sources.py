@@ -118,6 +118,30 @@ def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
     assert pairs(read_labelled(chinese)) == [
         (list("张三去了上海。"), ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"]),
         (list("他在商店里买了一部新的iPhone"), ["O"] * 17)]
+    # CLUENER's records, {type: {mention: [[start, last], ...]}}: a span ends at its last character. Rows whose
+    # records have the same keys are read as a struct (None where a row lacks a type), others as JSON.
+    clue = [{"text": "浙商银行叶老桂说，叶老桂在京", "label": {"company": {"浙商银行": [[0, 3]]},
+                                                        "name": {"叶老桂": [[4, 6], [9, 11]]},
+                                                        "address": {"京": [[13, 13]]}}},
+            {"text": "生生不息", "label": {}}]
+    for rows in (clue, [clue[0], {"text": "上海", "label": {"address": {"上海": [[0, 1]]}}}]):
+        (tmp_path / "cluener.json").write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),
+                                               encoding="utf-8")
+        read = read_labelled(tmp_path / "cluener.json")
+        assert pairs(read)[0] == (list("浙商银行叶老桂说，叶老桂在京"),
+                                  ["B-company", "I-company", "I-company", "I-company", "B-name", "I-name", "I-name",
+                                   "O", "O", "B-name", "I-name", "I-name", "O", "B-address"])
+        assert pairs(read)[1] == (list(rows[1]["text"]), ["O"] * 4 if rows is clue else ["B-address", "I-address"])
+    for label, error in (({"name": {"叶老": [[4, 6]]}}, r"span \[4, 6\] \(name\) is '叶老桂' in its text, not '叶老' "
+                                                     r"\(CLUENER's spans end at their last character\)"),
+                         ({"name": {"京": [[14, 14]]}}, r"span \[14, 14\] of '京' \(name\) is out of its text of 14 "),
+                         ({"name": {"京": [13]}}, r"span 13 of '京' \(name\) is not \[start, last\]"),
+                         ({"name": [[13, 13]]}, r"spans .* are not \{type: \{mention: \[\[start, last\], ...\]\}\}")):
+        (tmp_path / "bad.json").write_text(json.dumps(clue[1], ensure_ascii=False) + "\n"
+                                           + json.dumps({"text": clue[0]["text"], "label": label}, ensure_ascii=False)
+                                           + "\n", encoding="utf-8")
+        with pytest.raises(CorpusError, match="bad.json:2: " + error):
+            read_labelled(tmp_path / "bad.json")
     # A column "label" of classes (sentiment) is no spans column.
     (tmp_path / "reviews.jsonl").write_text(json.dumps({"text": "good film", "label": 1}) + "\n")
     with pytest.raises(CorpusError, match="no column 'tokens' .it has text, label.; --tokens-field names another"):
