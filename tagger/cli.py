@@ -43,7 +43,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD",
                         help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus train.py "
-                        "takes (JSON Lines, CSV, Parquet, a save_to_disk folder, a cached hub id; split: test)")
+                        "takes (JSON Lines, CSV, Parquet, a folder of files, a save_to_disk folder, a cached hub id; split: "
+                        "test)")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--errors", type=Path, metavar="REPORT.html",
                         help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "

@@ -3,8 +3,9 @@
 ``read_labelled`` takes any of them by its name: a CoNLL column file (read by
 ``tagger.corpus``; a .tsv file of columns too), JSON Lines / JSON, CSV / TSV or
 Parquet files with a tokens column and a tags column (or, as annotation tools
-export them, a text column and its entities' character spans), a folder written
-by ``Dataset.save_to_disk`` (or ``DatasetDict.save_to_disk``), or the id of a
+export them, a text column and its entities' character spans), a folder of such
+files (``read_folder``), a folder written by ``Dataset.save_to_disk`` (or
+``DatasetDict.save_to_disk``), or the id of a
 hub dataset in the local ``datasets`` cache (read offline). Tags may be strings
 or integers named by a ``ClassLabel``; a ``SOURCE:SPLIT`` suffix picks a split
 where there are several. Every error is one line naming the file (and the row,
@@ -17,14 +18,16 @@ import ast
 import hashlib
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .corpus import CorpusError, Sentence, corpus_scheme, file_record, read_corpus
+from .corpus import CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus
 from .schemes import SchemeError, spans_to_tags, split_tag
 
 if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
@@ -45,6 +48,10 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     ``conll_options`` go to ``read_corpus`` (columns, encoding) for CoNLL files.
     """
     path = Path(source)
+    folder, folder_split = _folder_and_split(str(source), split)
+    if folder is not None and not _saved_dataset(folder):
+        return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field, scheme=scheme,
+                           **conll_options)
     columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
                                   or _holds_columns(path, tokens_field, conll_options.get("encoding")))
     if columns or str(source) == "-":
@@ -55,6 +62,86 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         raise CorpusError(name, None, "no sentences: the table has no rows")
     corpus_scheme(sentences, scheme)
     return sentences
+
+
+# Words that name a split in file names (CoNLL-2003's eng.testa, JNLPBA's devel): a folder whose file names
+# hold one, but not as datasets reads split names, would be read whole, test and all; it is refused instead.
+SPLIT_WORDS = frozenset({"train", "training", "dev", "devel", "development", "valid", "validation", "val", "test",
+                         "testa", "testb", "testing", "eval", "evaluation"})
+
+
+def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None, **options) -> Sequence[Sentence]:
+    """The sentences of a folder of corpus files (not a ``save_to_disk`` folder) for ``split``.
+
+    Files named by split as 🤗 ``datasets`` names them (``train.conll``, ``dev.conll``,
+    ``test-2.conll``, ``train/doc1.conll``; ``datasets.data_files.get_data_patterns``)
+    are that split's; in a folder without such names every file is one corpus (hidden
+    files and READMEs left out). One file is read as ``read_labelled`` reads it;
+    several CoNLL files are read in the order of their paths, each beginning a
+    document; several table files of one format are read as one table.
+    """
+    import datasets.data_files as data_files
+    from datasets.exceptions import DataFilesNotFoundError
+
+    try:
+        patterns = data_files.get_data_patterns(str(folder))
+    except (data_files.EmptyDatasetError, DataFilesNotFoundError):
+        raise CorpusError(str(folder), None, "is a folder without corpus files") from None
+    found = data_files.DataFilesDict.from_patterns(patterns, str(folder))
+    name = str(folder)
+    if patterns != {"train": ["**"]}:
+        if split not in found:
+            raise CorpusError(name, None, f"has no {split} files (it has {', '.join(map(str, found))}, named as "
+                              f"train.conll, dev.conll, test.conll are): name one as {name}:SPLIT or pass a file")
+        name = f"{folder}:{split}"
+    else:
+        named = [Path(file).name for file in found["train"]
+                 if SPLIT_WORDS & set(re.split(r"[^a-z]+", Path(file).name.lower()))]
+        if named:
+            raise CorpusError(name, None, f"its files {', '.join(named[:3])} look like splits, but are not named as "
+                              "train.conll, dev.conll, test.conll are, so the folder would be read whole: pass a file")
+    files = sorted(Path(file) for file in found[split if split in found else "train"])
+    if len(files) == 1:
+        return read_labelled(files[0], scheme=scheme, **options)
+    tables = {TABLE_FORMATS.get(file.suffix.lower()) for file in files
+              if not _holds_columns(file, options.get("tokens_field", TOKENS_FIELD), options.get("encoding"))}
+    if tables - {None}:
+        if len(tables) > 1:
+            raise CorpusError(name, None, f"holds files of {len(tables)} kinds ({', '.join(sorted(map(str, tables)))}"
+                              "): pass one kind of file")
+        import datasets
+
+        datasets.logging.set_verbosity_error()
+        datasets.disable_progress_bars()
+        dataset = datasets.load_dataset(tables.pop(), data_files=[str(file) for file in files], split="train")
+        sentences = sentences_of(dataset, name, options.get("tokens_field", TOKENS_FIELD),
+                                 options.get("tags_field", TAGS_FIELD))
+    else:
+        conll = {key: value for key, value in options.items() if key not in ("tokens_field", "tags_field")}
+        sentences = []
+        for file in files:
+            document = list(read_conll(file, **conll))
+            if document and sentences and document[0].document_start is None:
+                document[0] = replace(document[0], document_start="-DOCSTART-")
+            sentences += document
+        if not sentences:
+            raise CorpusError(name, None, "no sentences: its files are empty or hold only blank or -DOCSTART- lines")
+        check_columns(sentences[:100], conll.get("token_column", 0), conll.get("label_column", -1))
+    corpus_scheme(sentences, scheme)
+    return sentences
+
+
+def _folder_and_split(source: str, split: str) -> tuple[Path | None, str]:
+    """The folder ``source`` names, and the split asked for (``FOLDER:SPLIT`` names one); None if it names none."""
+    if Path(source).is_dir():
+        return Path(source), split
+    folder, _, named = source.rpartition(":")
+    return (Path(folder), named) if folder and Path(folder).is_dir() else (None, split)
+
+
+def _saved_dataset(folder: Path) -> bool:
+    """Whether a folder was written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``."""
+    return (folder / "state.json").is_file() or (folder / "dataset_dict.json").is_file()
 
 
 def _holds_columns(path: Path, tokens_field: str, encoding: str | None) -> bool:
@@ -403,17 +490,20 @@ def _as_list(value) -> list:
 
 
 def source_record(source: str | Path) -> dict:
-    """``corpus.file_record`` for a file; for a folder, one digest over its files; for a hub id, its name."""
+    """``corpus.file_record`` for a file; for a folder (``FOLDER:SPLIT`` too), one digest over its files; for a hub
+    id, its name."""
     path = Path(source)
     if path.is_file():
         return file_record(path)
-    if path.is_dir():
+    folder, split = _folder_and_split(str(source), "")
+    if folder is not None:
         digest, size = hashlib.sha256(), 0
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
             record = file_record(file)
-            digest.update(f"{file.relative_to(path)}\0{record['sha256']}\n".encode())
+            digest.update(f"{file.relative_to(folder)}\0{record['sha256']}\n".encode())
             size += record["bytes"]
-        return {"path": str(path.resolve()), "bytes": size, "sha256": digest.hexdigest()}
+        return {"path": f"{folder.resolve()}:{split}" if split else str(folder.resolve()), "bytes": size,
+                "sha256": digest.hexdigest()}
     return {"path": str(source), "bytes": None, "sha256": None}  # a cached hub dataset: read again by its id
 
 
@@ -429,7 +519,7 @@ def check_record(record: dict, path: str | Path | None = None) -> str:
             raise CorpusError(str(path), None, f"not the dataset the run was trained on ({record['path']})")
         return record["path"]
     path = Path(path if given else record["path"])
-    if not given and not path.exists():
+    if not given and not path.exists() and _folder_and_split(str(path), "")[0] is None:
         raise CorpusError(str(path), None, "no such file, and the run was trained on it; if it moved, give its new "
                           "path (the same file, checked by its digest)")
     found = source_record(path)

@@ -47,8 +47,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
     data.add_argument("--train", help="training corpus: CoNLL columns; or JSON Lines, JSON, CSV, TSV or Parquet with "
-                      "a tokens and a tags column; or a Dataset.save_to_disk folder, or a hub dataset id in the local "
-                      "datasets cache (SOURCE:SPLIT picks a split; default: train). Tags in any scheme of "
+                      "a tokens and a tags column; or a folder of such files (a file a document, or files named by split: "
+                      "train.conll, dev.conll, test.conll), a Dataset.save_to_disk folder, or a hub dataset id in the "
+                      "local datasets cache (SOURCE:SPLIT picks a split; default: train). Tags in any scheme of "
                       "--input-scheme's, detected")
     data.add_argument("--dev", help="development corpus, used to pick the best epoch, of any kind --train takes "
                       "(split: validation; default: part of --train, held out: see --dev-fraction)")

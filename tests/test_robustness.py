@@ -3,8 +3,10 @@
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from tagger import Tagger
 from tagger.corpus import CorpusError, read_corpus
 from tagger.model import BiLSTMCRF
+from tagger.schemes import tags_to_spans
 from tagger.storage import (
     CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE, ModelError, load_checkpoint, load_model, write_atomically,
 )
@@ -98,6 +101,37 @@ def test_resume_alone_rereads_the_recorded_corpora_and_refuses_others(tmp_path, 
         main(["--resume", model, "--train", str(tmp_path / "moved.conll")])
     with pytest.raises(TaggerError, match=r"--train CORPUS is required \(or --resume MODEL_DIR alone"):
         main(["--output", str(tmp_path / "other")])
+
+
+def test_a_folder_of_split_named_files_trains_from_each_split_and_resumes(tmp_path, capsys):
+    from tagger.storage import read_config
+    from tagger.train_cli import main
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for part in ("train", "dev", "test"):
+        lines = (SAMPLE / f"{part}.conll").read_text(encoding="utf-8").splitlines(keepends=True)
+        (folder / f"{part}.conll").write_text("".join(line for line in lines if not line.startswith("-DOCSTART-")),
+                                              encoding="utf-8")
+    model = str(tmp_path / "m")
+    assert main(["--train", str(folder), "--dev", str(folder), "--test", str(folder), "--output", model,
+                 "--epochs", "1", "--hidden-size", "8"]) == 0
+    out = capsys.readouterr().out
+    train, dev, test = (read_corpus(folder / f"{part}.conll") for part in ("train", "dev", "test"))
+    assert f"{len(train)} training sentences" in out and f"{len(dev)} dev;" in out and "document memory" not in out
+    test_entities = sum(len(tags_to_spans(sentence.labels)) for sentence in test)
+    assert f"test {folder}: precision" in out and re.search(rf"micro avg +[0-9. ]+ {test_entities}\n", out)
+    data = read_config(Path(model))["data"]
+    assert data["train"]["path"] == str(folder) and len(data["train"]["sha256"]) == 64
+    assert main(["--resume", model, "--epochs", "2"]) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    # a file for each document: each begins one, and document memory comes on
+    (folder / "test.conll").unlink()
+    (folder / "dev.conll").rename(folder / "second-document.conll")
+    (folder / "train.conll").rename(folder / "first-document.conll")
+    assert main(["--train", str(folder), "--dev", str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "d"),
+                 "--epochs", "1", "--hidden-size", "8"]) == 0
+    assert "document memory: the training corpus has 2 documents" in capsys.readouterr().out
 
 
 def test_a_corpus_with_comment_lines_trains_resumes_and_is_tagged_with_them(tmp_path, capsys):

@@ -162,11 +162,60 @@ def test_a_save_to_disk_folder_and_its_splits(tmp_path):
                        r".*both:SPLIT"):
         read_labelled(tmp_path / "both", split="test")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CorpusError, match="empty: is a directory, but not one written by Dataset.save_to_disk"):
+    with pytest.raises(CorpusError, match="empty: is a folder without corpus files"):
         read_labelled(tmp_path / "empty")
     # a folder's record is one digest over its files
     record = source_record(tmp_path / "both")
     assert record["bytes"] > 0 and record == source_record(tmp_path / "both")
+
+
+def test_a_folder_of_corpus_files_reads_each_file_as_a_document_and_split_named_files_as_splits(tmp_path):
+    from tagger.corpus import document_starts
+
+    # A document a file (as annotation tools export a project), in the order of their paths; READMEs and hidden
+    # files are left out.
+    blocks = ["".join(f"{t} {l}\n" for t, l in zip(s.tokens, s.labels)) for s in GOLD]
+    thirds = [blocks[:10], blocks[10:25], blocks[25:]]
+    (tmp_path / "docs" / "later").mkdir(parents=True)
+    for name, part in zip(("docs/a.conll", "docs/b.conll", "docs/later/c.conll"), thirds):
+        (tmp_path / name).write_text("\n".join(part), encoding="utf-8")
+    (tmp_path / "docs" / "README.md").write_text("# my corpus\n")
+    (tmp_path / "docs" / ".notes").write_text("to do\n")
+    read = read_labelled(tmp_path / "docs")
+    assert pairs(read) == pairs(GOLD)
+    assert [i for i, start in enumerate(document_starts(read)) if start] == [0, 10, 25]
+    assert read[10].source.endswith("b.conll") and read[10].first_line == 1
+    assert pairs(read_labelled(tmp_path / "docs", split="validation")) == pairs(GOLD)  # one corpus, whatever split
+    record = source_record(tmp_path / "docs")
+    (tmp_path / "docs" / "b.conll").write_text("\n".join(thirds[1][1:]), encoding="utf-8")
+    assert source_record(tmp_path / "docs")["sha256"] != record["sha256"]
+    # Files named by split, as datasets names them: each flag reads its own; a folder of tables reads its shards.
+    (tmp_path / "splits").mkdir()
+    for name, part in (("train.conll", blocks[:30]), ("dev.conll", blocks[30:40]), ("test-2.conll", blocks[40:])):
+        (tmp_path / "splits" / name).write_text("\n".join(part), encoding="utf-8")
+    assert pairs(read_labelled(tmp_path / "splits")) == pairs(GOLD[:30])
+    assert pairs(read_labelled(tmp_path / "splits", split="validation")) == pairs(GOLD[30:40])
+    assert pairs(read_labelled(f"{tmp_path / 'splits'}:test")) == pairs(GOLD[40:])
+    assert source_record(f"{tmp_path / 'splits'}:test")["path"] == f"{tmp_path / 'splits'}:test"
+    (tmp_path / "tables").mkdir()
+    write_jsonl(tmp_path / "tables" / "train-00000.jsonl", GOLD[:20])
+    write_jsonl(tmp_path / "tables" / "train-00001.jsonl", GOLD[20:])
+    assert pairs(read_labelled(tmp_path / "tables")) == pairs(GOLD)
+    with pytest.raises(CorpusError, match=r"tables: has no test files \(it has train, named as train.conll, dev.conll, "
+                       r"test.conll are\): name one as .*tables:SPLIT or pass a file"):
+        read_labelled(tmp_path / "tables", split="test")
+    # Names that look like splits but are not datasets' (CoNLL-2003's eng.testa) are refused, not read whole.
+    (tmp_path / "conll2003").mkdir()
+    for name in ("eng.train", "eng.testa"):
+        (tmp_path / "conll2003" / name).write_text("EU B-ORG\n")
+    with pytest.raises(CorpusError, match=r"conll2003: its files eng.testa, eng.train look like splits, but are not "
+                       "named as train.conll, dev.conll, test.conll are, so the folder would be read whole"):
+        read_labelled(tmp_path / "conll2003")
+    (tmp_path / "mixed").mkdir()
+    write_jsonl(tmp_path / "mixed" / "a.jsonl", GOLD[:2])
+    to_dataset(GOLD[2:4]).to_parquet(str(tmp_path / "mixed" / "b.parquet"))
+    with pytest.raises(CorpusError, match=r"mixed: holds files of 2 kinds \(json, parquet\)"):
+        read_labelled(tmp_path / "mixed")
 
 
 def test_table_errors_name_the_file_and_row(tmp_path):
