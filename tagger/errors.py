@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 
 class TaggerError(ValueError):
     """Bad input (a file, a model directory, an option); ``str()`` is one line naming the file."""
+
+
+class TaggerWarning(UserWarning):
+    """Input read, but not all of it as given (e.g. nested entities left out); ``str()`` is one line naming the file."""
 
 
 def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
@@ -20,7 +25,13 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        return main(arguments)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TaggerWarning)  # each run's own, even where one process runs several
+            shown = warnings.showwarning
+            warnings.showwarning = lambda message, category, *where: (
+                print(f"warning: {message}", file=sys.stderr) if issubclass(category, TaggerWarning)
+                else shown(message, category, *where))
+            return main(arguments)
     except TaggerError as error:
         if "--debug" in arguments:
             raise

@@ -15,11 +15,13 @@ where there is one).
 from __future__ import annotations
 
 import ast
+import bisect
 import hashlib
 import itertools
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .corpus import CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus
+from .errors import TaggerWarning
 from .schemes import SchemeError, spans_to_tags, split_tag
 
 if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
@@ -78,7 +81,8 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     are that split's; in a folder without such names every file is one corpus (hidden
     files and READMEs left out). One file is read as ``read_labelled`` reads it;
     several CoNLL files are read in the order of their paths, each beginning a
-    document; several table files of one format are read as one table.
+    document; several table files of one format are read as one table; brat's
+    ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them.
     """
     import datasets.data_files as data_files
     from datasets.exceptions import DataFilesNotFoundError
@@ -101,6 +105,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
             raise CorpusError(name, None, f"its files {', '.join(named[:3])} look like splits, but are not named as "
                               "train.conll, dev.conll, test.conll are, so the folder would be read whole: pass a file")
     files = sorted(Path(file) for file in found[split if split in found else "train"])
+    if any(file.suffix == ".ann" for file in files):
+        sentences = brat_sentences(files, name, options.get("encoding") or "utf-8")
+        corpus_scheme(sentences, scheme)
+        return sentences
     if len(files) == 1:
         return read_labelled(files[0], scheme=scheme, **options)
     tables = {TABLE_FORMATS.get(file.suffix.lower()) for file in files
@@ -129,6 +137,83 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         check_columns(sentences[:100], conll.get("token_column", 0), conll.get("label_column", -1))
     corpus_scheme(sentences, scheme)
     return sentences
+
+
+def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") -> list[Sentence]:
+    """The documents of brat's standoff files (each ``X.txt`` and the ``X.ann`` beside it), in the order of their
+    paths, as sentences tagged in IOB2: each text's tokens (``tokenizer.tokenize``, or a character a token where
+    the text has under one space in ``WORDS_SPACING`` characters), cut where an entity begins or ends inside one,
+    split into sentences as ``tag.py`` splits text, never inside an entity.
+
+    Entities are the ``T`` lines (``T1<TAB>PER 0 5<TAB>Peter``; a discontinuous one, ``0 5;9 14``, reads as the
+    whole extent); relations, events, attributes and notes are left out. Where entities nest or overlap, the
+    outermost (of those that overlap, the first) is read and a ``TaggerWarning`` counts the others. A line that is
+    not brat's, an offset out of the text, or a span whose text is not the line's is a ``CorpusError`` naming it.
+    """
+    from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters
+
+    sentences, inner, total = [], 0, 0
+    for annotated in (file for file in files if file.suffix == ".ann"):
+        text_file = annotated.with_suffix(".txt")
+        if not text_file.is_file():
+            raise CorpusError(str(annotated), None, f"no {text_file.name} beside it: brat's annotations need their "
+                              "text")
+        with open(text_file, encoding=encoding, newline="") as file:  # offsets count a \r\n as two characters
+            text = file.read()
+        spans = _brat_spans(annotated, text, encoding)
+        total += len(spans)
+        outermost = []
+        for span in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if outermost and span[0] < outermost[-1][1]:
+                inner += 1
+            else:
+                outermost.append(span)
+        character_text = text.count(" ") * WORDS_SPACING < len(text)
+        split, starts_of = ((tokenize_characters, character_sentence_starts) if character_text
+                            else (tokenize, sentence_starts))
+        pieces, entities = _tokens_and_entities(text, outermost, split, str(annotated), None)
+        inside = {i for _, first, end in entities for i in range(first + 1, end)}
+        starts = [start for start in starts_of(pieces, text) if start not in inside]
+        tags = spans_to_tags(entities, len(pieces), "IOB2")
+        line, counted = 1, 0
+        for k, (begin, end) in enumerate(zip(starts, [*starts[1:], len(pieces)])):
+            line, counted = line + text.count("\n", counted, pieces[begin][1]), pieces[begin][1]
+            sentences.append(Sentence([sys.intern(token) for token, _, _ in pieces[begin:end]], tags[begin:end],
+                                      document_start="-DOCSTART-" if k == 0 and sentences else None,
+                                      source=str(text_file), first_line=line))
+    if not sentences:
+        raise CorpusError(name, None, "no sentences: its brat texts are empty")
+    if inner:
+        warnings.warn(TaggerWarning(f"{name}: {inner:,} of {total:,} entities lie inside or across others and are "
+                                    "left out (the outermost are read)"), stacklevel=2)
+    return sentences
+
+
+def _brat_spans(path: Path, text: str, encoding: str) -> list[tuple[int, int, str]]:
+    """The ``(start, end, type)`` of each entity (``T`` line) of a brat ``.ann`` file."""
+    spans = []
+    with open(path, encoding=encoding) as file:
+        for number, line in enumerate(file, 1):
+            if not line.startswith("T"):
+                continue  # relations, events, attributes, normalizations, notes
+            fields = line.rstrip("\r\n").split("\t")
+            label, _, places = fields[1].partition(" ") if len(fields) > 1 else ("", "", "")
+            try:
+                fragments = [tuple(int(offset) for offset in place.split()) for place in places.split(";")]
+            except ValueError:
+                fragments = []
+            if not label or not fragments or any(len(fragment) != 2 for fragment in fragments):
+                raise CorpusError(str(path), number, f"{line.strip()!r} is not an entity as brat writes one "
+                                  "(T1<TAB>TYPE START END<TAB>TEXT)")
+            start, end = min(a for a, _ in fragments), max(b for _, b in fragments)
+            if not 0 <= start < end <= len(text):
+                raise CorpusError(str(path), number, f"{fields[0]} {label} {start}-{end} is out of its text "
+                                  f"of {len(text)} characters")
+            if len(fragments) == 1 and len(fields) > 2 and text[start:end].split() != fields[2].split():
+                raise CorpusError(str(path), number, f"{fields[0]} {label} {start}-{end} is "
+                                  f"{text[start:end]!r} in {path.with_suffix('.txt').name}, not {fields[2]!r}")
+            spans.append((start, end, label))
+    return spans
 
 
 def _folder_and_split(source: str, split: str) -> tuple[Path | None, str]:
@@ -296,15 +381,7 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
             if following[0] < end:
                 raise CorpusError(source, number, f"spans {text[start:end]!r} ({label}) and "
                                   f"{text[following[0]:following[1]]!r} ({following[2]}) overlap")
-        edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
-        pieces = [piece for token in split(text) for piece in _cut(token, edges)]
-        entities = []
-        for start, end, label in spans:
-            covered = [i for i, (_, first, last) in enumerate(pieces) if start <= first and last <= end]
-            if not covered:
-                raise CorpusError(source, number, f"span {start}-{end} ({label}) covers no token: "
-                                  f"{text[start:end]!r}")
-            entities.append((label, covered[0], covered[-1] + 1))
+        pieces, entities = _tokens_and_entities(text, spans, split, source, number)
         if pieces:
             tokens = [sys.intern(token) for token, _, _ in pieces]
             sentences.append(Sentence(tokens, spans_to_tags(entities, len(tokens), "IOB2"), source=source,
@@ -312,6 +389,22 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     if not sentences:
         raise CorpusError(source, None, f"no sentences: the {TEXT_FIELD!r} column holds no text")
     return sentences
+
+
+def _tokens_and_entities(text: str, spans: Sequence[tuple[int, int, str]], split: Callable, source: str,
+                         number: int) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """``split``'s ``(token, start, end)`` tokens of ``text``, cut where a span begins or ends inside one, and each
+    span (``(start, end, type)``, character offsets) as ``(type, first token, end token)``."""
+    edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
+    pieces = [piece for token in split(text) for piece in _cut(token, edges)]
+    starts, ends = [start for _, start, _ in pieces], [end for _, _, end in pieces]
+    entities = []
+    for start, end, label in spans:
+        first, last = bisect.bisect_left(starts, start), bisect.bisect_right(ends, end)
+        if first >= last:
+            raise CorpusError(source, number, f"span {start}-{end} ({label}) covers no token: {text[start:end]!r}")
+        entities.append((label, first, last))
+    return pieces, entities
 
 
 def _holds_spans(feature) -> bool:

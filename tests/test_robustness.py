@@ -134,6 +134,27 @@ def test_a_folder_of_split_named_files_trains_from_each_split_and_resumes(tmp_pa
     assert "document memory: the training corpus has 2 documents" in capsys.readouterr().out
 
 
+def test_a_brat_project_trains_is_scored_and_its_nested_entities_are_a_warning(tmp_path):
+    from .test_sources import write_brat
+
+    gold = read_corpus(SAMPLE / "train.conll")
+    for k in range(0, len(gold), 20):
+        write_brat(tmp_path / "brat" / "train", f"doc{k:03}", gold[k:k + 20])
+    annotations = tmp_path / "brat" / "train" / "doc020.ann"
+    first = annotations.read_text().splitlines()[0]  # the same span twice: one is left out
+    annotations.write_text(annotations.read_text() + first.replace("T1\t", "T9000\t") + "\n")
+    write_brat(tmp_path / "brat" / "dev", "only", read_corpus(SAMPLE / "dev.conll"))
+    brat = str(tmp_path / "brat")
+    trained = command("train.py", "--train", brat, "--dev", brat, "--output", str(tmp_path / "m"), "--epochs", "6")
+    assert trained.returncode == 0, trained.stderr
+    assert re.search(rf"^warning: {brat}:train: 1 of [0-9,]+ entities lie inside or across others and are left out "
+                     r"\(the outermost are read\)$", trained.stderr, re.M)
+    assert f"document memory: the training corpus has {len(gold) // 20} documents" in trained.stdout
+    scored = command("tag.py", "--model", str(tmp_path / "m"), "--eval", f"{brat}:validation", "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["f1"] > 0.8
+
+
 def test_a_corpus_with_comment_lines_trains_resumes_and_is_tagged_with_them(tmp_path, capsys):
     from tagger.storage import read_config
     from tagger.train_cli import main

@@ -218,6 +218,75 @@ def test_a_folder_of_corpus_files_reads_each_file_as_a_document_and_split_named_
         read_labelled(tmp_path / "mixed")
 
 
+def write_brat(folder, name, sentences, newline="\n", extra=""):
+    """Sentences as a brat document: ``name.txt`` (a sentence a paragraph) and ``name.ann`` (a T line an entity)."""
+    records = doccano_records(sentences)
+    text, lines, shift = "", [], 0
+    for record in records:
+        for start, end, label in record["label"]:
+            lines.append(f"T{len(lines) + 1}\t{label} {shift + start} {shift + end}\t{record['text'][start:end]}\n")
+        text += record["text"] + newline * 2
+        shift = len(text)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{name}.txt", "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+    (folder / f"{name}.ann").write_text("".join(lines) + extra, encoding="utf-8")
+    return text
+
+
+def test_a_folder_of_brat_files_reads_as_documents_of_tagged_sentences(tmp_path, recwarn):
+    from collections import Counter
+
+    from tagger.corpus import document_starts
+    from tagger.errors import TaggerWarning
+    from tagger.schemes import tags_to_spans
+
+    brat = tmp_path / "brat"
+    write_brat(brat, "a", GOLD[:20])
+    write_brat(brat, "b", GOLD[20:45], newline="\r\n", extra="R1\tlives_in Arg1:T1 Arg2:T2\nA1\tNegated T1\n"
+               "#1\tAnnotatorNotes T1\tchecked\n")  # Windows line breaks count in brat's offsets; other lines skipped
+    write_brat(brat, "c", GOLD[45:])
+    (brat / "annotation.conf").write_text("[entities]\nPER\nLOC\nORG\nMISC\n")
+    read = read_labelled(brat)
+    starts = [i for i, start in enumerate(document_starts(read)) if start]
+    assert len(starts) == 3 and read[starts[1]].source == str(brat / "b.txt") and read[starts[1]].first_line == 1
+    same = [(mine, gold) for mine, gold in zip(read, GOLD) if mine.tokens == gold.tokens]
+    assert len(read) == len(GOLD) and len(same) >= 0.9 * len(GOLD)
+    types = lambda sentences: Counter(span[0] for s in sentences for span in tags_to_spans(s.labels))  # noqa: E731
+    assert types(read) == types(GOLD) and not recwarn.list
+    # An entity inside another is left out, and counted; a discontinuous one reads as its whole extent; a
+    # sentence does not end inside an entity; text without spaces is read a character a token.
+    text = "He went to New York. Times Square was full. Then Li Na came."
+    (brat / "d.txt").write_text(text, encoding="utf-8")
+    at = text.index
+    (brat / "d.ann").write_text(f"T1\tLOC {at('New')} {at(' was')}\tNew York. Times Square\nT2\tLOC {at('New')} "
+                                f"{at('. Times')}\tNew York\nT3\tPER {at('Li')} {at(' Na')};{at('Na')} {at(' came')}\t"
+                                "Li Na\n", encoding="utf-8")
+    with pytest.warns(TaggerWarning, match=r"brat: 1 of [0-9,]+ entities lie inside or across others and are left out"):
+        read = read_labelled(brat)
+    assert pairs(read[-2:]) == [
+        (["He", "went", "to", "New", "York", ".", "Times", "Square", "was", "full", "."],
+         ["O", "O", "O", "B-LOC", "I-LOC", "I-LOC", "I-LOC", "I-LOC", "O", "O", "O"]),
+        (["Then", "Li", "Na", "came", "."], ["O", "B-PER", "I-PER", "O", "O"])]
+    chinese = tmp_path / "weibo"
+    chinese.mkdir()
+    (chinese / "x.txt").write_text("张三去了上海。他很高兴。", encoding="utf-8")
+    (chinese / "x.ann").write_text("T1\tPER 0 2\t张三\nT2\tLOC 4 6\t上海\n", encoding="utf-8")
+    assert pairs(read_labelled(chinese)) == [(list("张三去了上海。"), ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"]),
+                                             (list("他很高兴。"), ["O"] * 5)]
+    for line, error in (("T1\tPER 0 3\t张三\n", r"x.ann:1: T1 PER 0-3 is '张三去' in x.txt, not '张三'"),
+                        ("T1\tPER 0 2\t张三\nT2\tLOC 4 40\t上海\n", r"x.ann:2: T2 LOC 4-40 is out of its text of 12 "),
+                        ("T1\tPER zero 2\t张三\n", r"x.ann:1: 'T1\\tPER zero 2\\t张三' is not an entity as brat writes"),
+                        ):
+        (chinese / "x.ann").write_text(line, encoding="utf-8")
+        with pytest.raises(CorpusError, match=error):
+            read_labelled(chinese)
+    (chinese / "x.txt").unlink()
+    (chinese / "y.txt").write_text("上海。", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"x.ann: no x.txt beside it"):
+        read_labelled(chinese)
+
+
 def test_table_errors_name_the_file_and_row(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", GOLD[:3])
     with pytest.raises(CorpusError, match=r"bad.jsonl: no column 'words' \(it has tokens, ner_tags\); --tokens-field "
