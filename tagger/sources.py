@@ -73,13 +73,17 @@ SPLIT_WORDS = frozenset({"train", "training", "dev", "devel", "development", "va
                          "testa", "testb", "testing", "eval", "evaluation"})
 
 
+# What a corpus's folder holds beside the corpus, by name: read as data, a LICENSE's first line is an error.
+_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|notice|copying|changelog|citation|authors)([-._ ].*)?$|.*\.md$", re.I)
+
+
 def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None, **options) -> Sequence[Sentence]:
     """The sentences of a folder of corpus files (not a ``save_to_disk`` folder) for ``split``.
 
     Files named by split as 🤗 ``datasets`` names them (``train.conll``, ``dev.conll``,
     ``test-2.conll``, ``train/doc1.conll``; ``datasets.data_files.get_data_patterns``)
     are that split's; in a folder without such names every file is one corpus (hidden
-    files and READMEs left out). One file is read as ``read_labelled`` reads it;
+    files, READMEs, licences and the like left out). One file is read as ``read_labelled`` reads it;
     several CoNLL files are read in the order of their paths, each beginning a
     document; several table files of one format are read as one table; brat's
     ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them.
@@ -104,7 +108,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         if named:
             raise CorpusError(name, None, f"its files {', '.join(named[:3])} look like splits, but are not named as "
                               "train.conll, dev.conll, test.conll are, so the folder would be read whole: pass a file")
-    files = sorted(Path(file) for file in found[split if split in found else "train"])
+    files = sorted(file for file in map(Path, found[split if split in found else "train"])
+                   if not _DOCUMENTATION.match(file.name))
+    if not files:
+        raise CorpusError(name, None, "is a folder without corpus files")
     if any(file.suffix == ".ann" for file in files):
         sentences = brat_sentences(files, name, options.get("encoding") or "utf-8")
         corpus_scheme(sentences, scheme)

@@ -172,14 +172,16 @@ def test_a_save_to_disk_folder_and_its_splits(tmp_path):
 def test_a_folder_of_corpus_files_reads_each_file_as_a_document_and_split_named_files_as_splits(tmp_path):
     from tagger.corpus import document_starts
 
-    # A document a file (as annotation tools export a project), in the order of their paths; READMEs and hidden
-    # files are left out.
+    # A document a file (as annotation tools export a project), in the order of their paths; READMEs, licences
+    # and hidden files are left out.
     blocks = ["".join(f"{t} {l}\n" for t, l in zip(s.tokens, s.labels)) for s in GOLD]
     thirds = [blocks[:10], blocks[10:25], blocks[25:]]
     (tmp_path / "docs" / "later").mkdir(parents=True)
     for name, part in zip(("docs/a.conll", "docs/b.conll", "docs/later/c.conll"), thirds):
         (tmp_path / name).write_text("\n".join(part), encoding="utf-8")
     (tmp_path / "docs" / "README.md").write_text("# my corpus\n")
+    (tmp_path / "docs" / "LICENSE").write_text("MIT License\n")
+    (tmp_path / "docs" / "CITATION.cff").write_text("cff-version: 1.2.0\n")
     (tmp_path / "docs" / ".notes").write_text("to do\n")
     read = read_labelled(tmp_path / "docs")
     assert pairs(read) == pairs(GOLD)
