@@ -99,9 +99,12 @@ def split_tag(tag: str) -> tuple[str, str]:
 
     A bare type may hold hyphens where a word of two letters or more comes before the first one, as
     Few-NERD's ``person-actor`` (IO) and ``B-person-actor``; a letter that is no prefix (``X-PER``) is an error.
+    A prefix may be joined by an underscore, as some corpora write it (PEYMA's ``B_PER``): ``('B', 'PER')``.
     """
     if tag == OUTSIDE:
         return OUTSIDE, ""
+    if tag[1:2] == "_" and tag[2:] and tag[0] in ROLES:
+        return tag[0], tag[2:]
     prefix, sep, label = tag.partition("-")
     if sep and label and prefix and prefix in ROLES:
         return prefix, label
@@ -114,9 +117,9 @@ def split_tag(tag: str) -> tuple[str, str]:
 
 
 def looks_like_a_tag(text: str) -> bool:
-    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``): what a column of tags holds,
-    and a word seldom is (a bare type of IO is a word)."""
-    prefix, separator, label = text.partition("-")
+    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``, ``B_PER``): what a column of
+    tags holds, and a word seldom is (a bare type of IO is a word)."""
+    prefix, separator, label = text.replace("_", "-", 1).partition("-")
     return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label)
 
 

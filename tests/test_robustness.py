@@ -619,3 +619,19 @@ def test_a_corpus_of_hyphenated_bare_types_trains_and_is_tagged_in_them(tmp_path
     scored = command("tag.py", "--model", str(tmp_path / "m"), "--eval", str(tmp_path / "dev.txt"), "--json")
     assert scored.returncode == 0, scored.stderr
     assert set(json.loads(scored.stdout)["types"]) <= set(fine.values())
+
+
+def test_a_corpus_whose_prefixes_are_joined_by_underscores_trains_on_its_types(tmp_path):
+    """PEYMA (Persian) writes B_PER, I_PER: the prefix and the type, not IO types called B_PER and I_PER."""
+    for part in ("train", "dev"):
+        text = (SAMPLE / f"{part}.conll").read_text(encoding="utf-8")
+        (tmp_path / f"{part}.txt").write_text(re.sub(r" ([BI])-([A-Z]+)$", r" \1_\2", text, flags=re.M),
+                                              encoding="utf-8")
+    assert " B_PER\n" in (tmp_path / "dev.txt").read_text(encoding="utf-8")
+    trained = command("train.py", "--train", str(tmp_path / "train.txt"), "--dev", str(tmp_path / "dev.txt"),
+                      "--output", str(tmp_path / "m"), "--epochs", "2", "--hidden-size", "8")
+    assert trained.returncode == 0, trained.stderr
+    assert "(IOB2 read as BIOES)" in trained.stdout and "17 tags" in trained.stdout  # 4 types, as with hyphens
+    scored = [json.loads(command("tag.py", "--model", str(tmp_path / "m"), "--eval", str(gold), "--json").stdout)
+              for gold in (tmp_path / "dev.txt", SAMPLE / "dev.conll")]
+    assert scored[0]["f1"] == scored[1]["f1"] and set(scored[0]["types"]) == {"PER", "LOC", "ORG", "MISC"}

@@ -61,6 +61,9 @@ def test_split_tag_rejects_invalid_tags():
     assert split_tag("person-actor") == ("", "person-actor")  # Few-NERD's fine types, bare (IO) or prefixed
     assert split_tag("B-person-actor") == ("B", "person-actor")
     assert split_tag("event-attack/battle/war/militaryconflict") == ("", "event-attack/battle/war/militaryconflict")
+    assert split_tag("B_PER") == ("B", "PER") and split_tag("I_LOC_NAM") == ("I", "LOC_NAM")  # PEYMA's underscore
+    assert split_tag("DATE_TIME") == ("", "DATE_TIME") and convert_tags(["B_PER", "I_PER", "O"], "BIOES") == [
+        "B-PER", "E-PER", "O"]
     for bad in ("X-PER", "B-", "-PER", "PER-", ",", "$", "1", "1-PER"):
         with pytest.raises(SchemeError, match="invalid tag .* no scheme reads it .tried IOB1, IOB2, BIOES, BILOU, BMES, IO"):
             split_tag(bad)
