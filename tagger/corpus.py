@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .errors import TaggerError
 from .schemes import (
-    OUTSIDE, SchemeError, detect_scheme, looks_like_a_tag, spans_to_tags, split_tag, tags_to_spans,
+    OUTSIDE, SchemeError, brackets_to_tags, detect_scheme, is_bracket_tag, looks_like_a_tag, spans_to_tags, split_tag,
+    tags_to_spans,
 )
 
 if TYPE_CHECKING:  # datasets is imported only when used (0.75 s)
@@ -129,6 +130,10 @@ def _source_name(path: str | Path) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
 
 
+# Comment lines that begin a document, as -DOCSTART- lines do: OntoNotes' CoNLL-2012 files.
+DOCUMENT_BEGINS = "#begin document"
+
+
 def read_conll(
     path: str | Path,
     token_column: int = 0,
@@ -143,7 +148,10 @@ def read_conll(
     of a file must have as many columns as its first token line. With
     ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
     first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
-    and are kept apart from the tokens; within a sentence such a line is a token.
+    and are kept apart from the tokens; within a sentence such a line is a token;
+    ``#begin document`` begins a document. Where both columns count from the start,
+    a line may be wider or narrower than the first if it holds them. Entities marked
+    with brackets (OntoNotes' ``(PERSON*``, ``*``, ``*)``) are read as IOB2 tags.
     """
     yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix)
 
@@ -155,6 +163,11 @@ def parse_conll(
     """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
     width_line, width_number = "", 0  # the line that set the width, and its number
+    # Columns given from the start hold their place whatever follows them: CoNLL-2012's lines have a column
+    # for each predicate of their sentence, so their widths differ. Read from the end (-1), every line must
+    # be as wide as the first, or a token holding a space would shift the tags unseen.
+    counted_from_start = label_column is not None and label_column >= 0 and token_column >= 0
+    furthest = max(token_column, label_column or 0)
     document_start: str | None = None
     tokens: list[str] = []
     labels: list[str] = []
@@ -163,25 +176,34 @@ def parse_conll(
     first_line = 0
 
     def sentence() -> Sentence:
+        read = labels
+        if label_column is not None and any(map(is_bracket_tag, labels)):
+            try:
+                read = brackets_to_tags(labels)
+            except SchemeError as error:
+                raise CorpusError(source, line_numbers[error.position[1]], str(error)) from None
         return Sentence(
-            tokens, labels if label_column is not None else None, lines, document_start, source, first_line,
+            tokens, read if label_column is not None else None, lines, document_start, source, first_line,
             comments or None,
         )
 
+    line_numbers: list[int] = []
     for number, line in lines_in:
         columns = split_columns(line)
         if not columns:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments, document_start = [], [], [], [], None
+                tokens, labels, lines, comments, line_numbers, document_start = [], [], [], [], [], None
             continue
         if comment_prefix and not tokens and line.startswith(comment_prefix):
             comments.append(line)
+            if line.startswith(DOCUMENT_BEGINS):
+                document_start = line
             continue
         if columns[0] == DOCSTART:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments = [], [], [], []
+                tokens, labels, lines, comments, line_numbers = [], [], [], [], []
             document_start = line
             continue
         if width is None:
@@ -191,7 +213,7 @@ def parse_conll(
                     raise CorpusError(
                         source, number, f"{name} column {index} does not exist: the line has {width} columns"
                     )
-        elif len(columns) != width:
+        elif len(columns) != width and not (counted_from_start and len(columns) > furthest):
             # Read to be tagged (no labels), a file of words a line is most likely plain text.
             hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
             hint += _comment_hint(width_line if width_line.startswith("#") else line)
@@ -206,15 +228,18 @@ def parse_conll(
             first_line = number
         tokens.append(sys.intern(columns[token_column]))  # a word's occurrences share one string
         lines.append(line.rstrip())
+        line_numbers.append(number)
         if label_column is not None:
             label = columns[label_column]
             try:
-                split_tag(label)
+                if not is_bracket_tag(label):
+                    split_tag(label)
             except SchemeError as error:
-                hint = columns_hint([split_columns(text) for text in lines], token_column, label_column)
+                hint = (columns_hint([split_columns(text) for text in lines], token_column, label_column)
+                        or _brackets_hint(columns) or _comment_hint(lines[0]))
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
-                    f"another){hint or _comment_hint(lines[0])}"
+                    f"another){hint}"
                 ) from None
             labels.append(sys.intern(label))
     if tokens:
@@ -319,6 +344,15 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
         first = reading[0]
         hint = _comment_hint(first.lines[0]) if first.lines else ""
         raise CorpusError(first.source, first.first_line + i, f"{error}{hint}") from None
+
+
+def _brackets_hint(columns: Sequence[str]) -> str:
+    """A hint for a line with a column of entities in brackets, as OntoNotes' CoNLL-2012 files have (column 10)."""
+    bracketed = next((c for c, value in enumerate(columns) if is_bracket_tag(value)), None)
+    if bracketed is None:
+        return ""
+    return (f"; column {bracketed} holds entities in brackets ({columns[bracketed]!r}): --label-column {bracketed} "
+            "reads them (OntoNotes' CoNLL-2012 files: --token-column 3 --label-column 10 --comment-prefix '#')")
 
 
 def _comment_hint(line: str) -> str:

@@ -123,6 +123,39 @@ def looks_like_a_tag(text: str) -> bool:
     return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label)
 
 
+def is_bracket_tag(tag: str) -> bool:
+    """Whether ``tag`` is written as OntoNotes' CoNLL-2012 files mark entities: ``(PERSON*`` opens one,
+    ``*)`` closes it, ``(GPE)`` is one of one token, ``*`` any other token."""
+    return tag in ("*", "*)") or (len(tag) > 2 and tag[0] == "(" and tag[-1] in "*)" and "(" not in tag[1:])
+
+
+def brackets_to_tags(tags: Sequence[str]) -> list[str]:
+    """A sentence's bracketed entity column (``is_bracket_tag``) as IOB2 tags.
+
+    A ``SchemeError`` (its ``position`` the token's index) where the brackets do not pair:
+    an entity opened inside another or left open, a close without an open, or a tag of another kind.
+    """
+    written, open_type = [], ""
+    for i, tag in enumerate(tags):
+        if tag.startswith("("):
+            label = tag[1:].rstrip(")").rstrip("*")
+            if open_type or not label:
+                raise SchemeError(f"{tag!r} opens an entity inside {open_type}" if open_type else
+                                  f"{tag!r} names no entity type", (0, i))
+            written.append(f"B-{label}")
+            open_type = "" if tag.endswith(")") else label
+        elif tag in ("*", "*)"):
+            if tag == "*)" and not open_type:
+                raise SchemeError("'*)' closes no entity", (0, i))
+            written.append(f"I-{open_type}" if open_type else OUTSIDE)
+            open_type = "" if tag == "*)" else open_type
+        else:
+            raise SchemeError(f"tag {tag!r} among bracketed ones ('(PERSON*', '*', '*)')", (0, i))
+    if open_type:
+        raise SchemeError(f"entity {open_type} is not closed by the sentence's end", (0, len(tags) - 1))
+    return written
+
+
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     """Entity spans of a tag sequence in any scheme (see the module's docstring for how prefixes read).
 

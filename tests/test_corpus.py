@@ -291,3 +291,54 @@ def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
     (tmp_path / "pos.conll").write_text("Paris NNP -\nis VBZ -\n")
     with pytest.raises(CorpusError, match=r"pos.conll:1: invalid tag '-': .*\(--label-column picks another\)$"):
         read_corpus(tmp_path / "pos.conll")
+
+
+ONTONOTES = """#begin document (nw/wsj/00/wsj_0001); part 000
+nw/wsj/00/wsj_0001   0    0   Pierre   NNP  (TOP(S(NP*   -  -  -  -   (PERSON*   (ARG0*    (0
+nw/wsj/00/wsj_0001   0    1   Vinken   NNP          *)   -  -  -  -         *)        *)   0)
+nw/wsj/00/wsj_0001   0    2     will    MD        (VP*   -  -  -  -          *   (ARGM-MOD*)   -
+nw/wsj/00/wsj_0001   0    3     join    VB        (VP*  join  01  -  -      *   (V*)   -
+nw/wsj/00/wsj_0001   0    4     Nov.   NNP        (NP*   -  -  -  -     (DATE*          *   -
+nw/wsj/00/wsj_0001   0    5       29    CD          *)   -  -  -  -         *)          *   -
+
+nw/wsj/00/wsj_0001   0    0   Elsevier  NNP  (TOP(S(NP*)  -  -  -  -   (ORG)   -
+nw/wsj/00/wsj_0001   0    1   agreed    VBD   (VP*)       -  -  -  -   *   -
+
+#end document
+#begin document (nw/wsj/00/wsj_0002); part 000
+nw/wsj/00/wsj_0002   0    0   Rudolph  NNP  (TOP(S(NP*   -  -  -  -   (PERSON*   -
+nw/wsj/00/wsj_0002   0    1   Agnew    NNP  *)           -  -  -  -   *)   -
+
+#end document
+"""
+
+
+def test_ontonotes_conll2012_files_read_their_bracketed_entities_and_documents(tmp_path):
+    """OntoNotes' CoNLL-2012 files: the word in column 3, bracketed entities in column 10, a column for each
+    predicate after them (so widths differ from sentence to sentence), #begin document lines between documents."""
+    from tagger.corpus import document_starts
+
+    path = tmp_path / "wsj.gold_conll"
+    path.write_text(ONTONOTES, encoding="utf-8")
+    read = read_corpus(path, token_column=3, label_column=10, comment_prefix="#")
+    assert [(s.tokens, s.labels) for s in read] == [
+        (["Pierre", "Vinken", "will", "join", "Nov.", "29"], ["B-PERSON", "I-PERSON", "O", "O", "B-DATE", "I-DATE"]),
+        (["Elsevier", "agreed"], ["B-ORG", "O"]), (["Rudolph", "Agnew"], ["B-PERSON", "I-PERSON"])]
+    assert document_starts(read) == [True, False, True] and read[2].document_start.startswith("#begin document")
+    with pytest.raises(CorpusError, match=r"wsj.gold_conll:2: invalid tag '\(0'.*; column 10 holds entities in "
+                       r"brackets \('\(PERSON\*'\): --label-column 10 reads them \(OntoNotes' CoNLL-2012 files: "
+                       r"--token-column 3 --label-column 10 --comment-prefix '#'\)$"):
+        read_corpus(path, comment_prefix="#")
+    for tag, error in (("*", "entity PERSON is not closed by the sentence's end"),
+                       ("(ORG*", r"'\(ORG\*' opens an entity inside PERSON"), ("O", "tag 'O' among bracketed ones")):
+        lines = ONTONOTES.splitlines(keepends=True)
+        head, _, tail = lines[14].rpartition("*)")  # Agnew's entity column
+        lines[14] = head + tag + tail
+        path.write_text("".join(lines), encoding="utf-8")
+        with pytest.raises(CorpusError, match="wsj.gold_conll:15: " + error):
+            read_corpus(path, token_column=3, label_column=10, comment_prefix="#")
+    # Read from the end (the default), every line must be as wide as the first.
+    path.write_text("EU NNP B-ORG\nrejects VBZ O extra\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="expected 3 columns like the first line, got 4"):
+        read_corpus(path)
+    assert read_corpus(path, label_column=2)[0].labels == ["B-ORG", "O"]
