@@ -175,25 +175,27 @@ def parse_conll(
     comments: list[str] = []
     first_line = 0
 
+    bracketed = False  # whether the sentence's tags mark entities with brackets (read as IOB2 at its end)
+
     def sentence() -> Sentence:
         read = labels
-        if label_column is not None and any(map(is_bracket_tag, labels)):
+        if bracketed:
             try:
                 read = brackets_to_tags(labels)
             except SchemeError as error:
-                raise CorpusError(source, line_numbers[error.position[1]], str(error)) from None
+                raise CorpusError(source, first_line + error.position[1], str(error)) from None  # a token a line
         return Sentence(
             tokens, read if label_column is not None else None, lines, document_start, source, first_line,
             comments or None,
         )
 
-    line_numbers: list[int] = []
     for number, line in lines_in:
         columns = split_columns(line)
         if not columns:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments, line_numbers, document_start = [], [], [], [], [], None
+                tokens, labels, lines, comments, document_start = [], [], [], [], None
+                bracketed = False
             continue
         if comment_prefix and not tokens and line.startswith(comment_prefix):
             comments.append(line)
@@ -203,7 +205,8 @@ def parse_conll(
         if columns[0] == DOCSTART:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments, line_numbers = [], [], [], [], []
+                tokens, labels, lines, comments = [], [], [], []
+                bracketed = False
             document_start = line
             continue
         if width is None:
@@ -228,13 +231,15 @@ def parse_conll(
             first_line = number
         tokens.append(sys.intern(columns[token_column]))  # a word's occurrences share one string
         lines.append(line.rstrip())
-        line_numbers.append(number)
         if label_column is not None:
             label = columns[label_column]
             try:
-                if not is_bracket_tag(label):
-                    split_tag(label)
+                split_tag(label)
             except SchemeError as error:
+                if is_bracket_tag(label):
+                    bracketed = True
+                    labels.append(sys.intern(label))
+                    continue
                 hint = (columns_hint([split_columns(text) for text in lines], token_column, label_column)
                         or _brackets_hint(columns) or _comment_hint(lines[0]))
                 raise CorpusError(

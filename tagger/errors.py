@@ -18,7 +18,8 @@ class TaggerWarning(UserWarning):
 
 
 def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a command's ``main``: a ``TaggerError`` becomes one ``error:`` line and exit code 2.
+    """Run a command's ``main``: a ``TaggerError`` becomes one ``error:`` line and exit code 2, a ``TaggerWarning``
+    one ``warning:`` line.
 
     ``--debug`` in the arguments shows the traceback instead. A closed output
     pipe (``| head``) ends the command quietly.
@@ -27,10 +28,15 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", TaggerWarning)  # each run's own, even where one process runs several
-            shown = warnings.showwarning
-            warnings.showwarning = lambda message, category, *where: (
-                print(f"warning: {message}", file=sys.stderr) if issubclass(category, TaggerWarning)
-                else shown(message, category, *where))
+            others = warnings.showwarning
+
+            def show(message, category, *where) -> None:  # a TaggerWarning as one line, as errors are
+                if issubclass(category, TaggerWarning):
+                    print(f"warning: {message}", file=sys.stderr)
+                else:
+                    others(message, category, *where)
+
+            warnings.showwarning = show
             return main(arguments)
     except TaggerError as error:
         if "--debug" in arguments:

@@ -83,9 +83,9 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     Files named by split as 🤗 ``datasets`` names them (``train.conll``, ``dev.conll``,
     ``test-2.conll``, ``train/doc1.conll``; ``datasets.data_files.get_data_patterns``)
     are that split's; in a folder without such names every file is one corpus (hidden
-    files, READMEs, licences and the like left out). One file is read as ``read_labelled`` reads it;
-    several CoNLL files are read in the order of their paths, each beginning a
-    document; several table files of one format are read as one table; brat's
+    files, READMEs, licences and the like left out). One file is read as
+    ``read_labelled`` reads it; several CoNLL files in the order of their paths, each
+    beginning a document; several table files of one format as one table; brat's
     ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them.
     """
     import datasets.data_files as data_files
