@@ -168,7 +168,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--document-memory", action=argparse.BooleanOptionalAction,
                          help="give each token also the mean LSTM output of its word's other occurrences in its "
                          "document (-DOCSTART- lines separate documents); trains on batches of whole documents "
-                         "(default: on where -DOCSTART- lines split the training corpus into documents)")
+                         "(default: on where the training corpus has documents: -DOCSTART- lines, or a folder's "
+                         "files)")
     network.add_argument("--bigram-dim", type=int, metavar="D",
                          help="give each token also D-dimensional embeddings of its pairs with the token before it "
                          f"and the one after it (0: none; default: {CHARACTER_BIGRAM_DIM} where the corpus's tokens "
