@@ -133,16 +133,22 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
                                  options.get("tags_field", TAGS_FIELD))
     else:
         conll = {key: value for key, value in options.items() if key not in ("tokens_field", "tags_field")}
-        sentences = []
-        for file in files:
-            document = list(read_conll(file, **conll))
-            if document and sentences and document[0].document_start is None:
-                document[0] = replace(document[0], document_start="-DOCSTART-")
-            sentences += document
-        if not sentences:
-            raise CorpusError(name, None, "no sentences: its files are empty or hold only blank or -DOCSTART- lines")
-        check_columns(sentences[:100], conll.get("token_column", 0), conll.get("label_column", -1))
+        sentences = conll_documents(files, name, **conll)
     corpus_scheme(sentences, scheme)
+    return sentences
+
+
+def conll_documents(files: Sequence[Path], name: str, **options) -> list[Sentence]:
+    """The sentences of CoNLL files (``read_conll``'s ``options``), in order, each file beginning a document."""
+    sentences: list[Sentence] = []
+    for file in files:
+        document = list(read_conll(file, **options))
+        if document and sentences and document[0].document_start is None:
+            document[0] = replace(document[0], document_start="-DOCSTART-")
+        sentences += document
+    if not sentences:
+        raise CorpusError(name, None, "no sentences: its files are empty or hold only blank or -DOCSTART- lines")
+    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
     return sentences
 
 
