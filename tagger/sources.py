@@ -74,7 +74,7 @@ SPLIT_WORDS = frozenset({"train", "training", "dev", "devel", "development", "va
 
 
 # What a corpus's folder holds beside the corpus, by name: read as data, a LICENSE's first line is an error.
-_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|notice|copying|changelog|citation|authors)([-._ ].*)?$|.*\.md$", re.I)
+_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|notice|copying|changelog|citation|authors)(\.\w+)?$|.*\.md$", re.I)
 
 
 def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None, **options) -> Sequence[Sentence]:

@@ -182,10 +182,13 @@ def test_a_folder_of_corpus_files_reads_each_file_as_a_document_and_split_named_
     (tmp_path / "docs" / "README.md").write_text("# my corpus\n")
     (tmp_path / "docs" / "LICENSE").write_text("MIT License\n")
     (tmp_path / "docs" / "CITATION.cff").write_text("cff-version: 1.2.0\n")
+    (tmp_path / "docs" / "notices.conll").write_text("Notice O\n")  # a document, though its name starts so
     (tmp_path / "docs" / ".notes").write_text("to do\n")
     read = read_labelled(tmp_path / "docs")
-    assert pairs(read) == pairs(GOLD)
-    assert [i for i, start in enumerate(document_starts(read)) if start] == [0, 10, 25]
+    assert pairs(read) == pairs(GOLD) + [(["Notice"], ["O"])]
+    assert [i for i, start in enumerate(document_starts(read)) if start] == [0, 10, 25, len(GOLD)]
+    (tmp_path / "docs" / "notices.conll").unlink()
+    read = read_labelled(tmp_path / "docs")
     assert read[10].source.endswith("b.conll") and read[10].first_line == 1
     assert pairs(read_labelled(tmp_path / "docs", split="validation")) == pairs(GOLD)  # one corpus, whatever split
     record = source_record(tmp_path / "docs")
