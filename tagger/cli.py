@@ -56,11 +56,13 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
-    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html"), default="conll",
+    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html", "brat"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
                         "sentence (per line or paragraph of text); inline: likewise one line, with entities "
                         "bracketed, [PER Angela Merkel]; html: a self-contained page with the entities highlighted "
-                        "by type and their probabilities on hover")
+                        "by type and their probabilities on hover; brat: each text INPUT's entities as brat's "
+                        "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
+                        "in the folder --output names")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: the scheme of the model's training corpus)")
@@ -127,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     if args.nbest and args.format != "jsonl":
         raise TaggerError("--nbest goes with --format jsonl")
+    if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:
+        raise TaggerError("--format brat writes a .ann file for each INPUT: --output names the folder for them")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
     if args.entity_bias is not None and not math.isfinite(args.entity_bias):
@@ -158,6 +162,9 @@ def _torch_threads(threads: int | None):
 def _run(args: argparse.Namespace) -> int:
     tagger = _loaded(args)
     args.scheme = args.scheme or tagger.corpus_scheme
+    if args.format == "brat" and args.eval is None and (len(args.inputs) > 1 or (args.output and args.output.is_dir())):
+        write_brat_folder(tagger, args)
+        return 0
     with _open_output(args.output) as output:
         if args.eval is not None:
             evaluate(tagger, args, output)
@@ -170,7 +177,10 @@ def _run(args: argparse.Namespace) -> int:
             for path in args.inputs:
                 if args.format == "html" and len(args.inputs) > 1:
                     output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
-                tag_file(tagger, path, args, output)
+                if args.format == "brat":
+                    output.write(brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size))
+                else:
+                    tag_file(tagger, path, args, output)
             if args.format == "html":
                 from .render import page_end
 
@@ -278,6 +288,61 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 output.write(text)
                 output.flush()
                 progress.update(tokens)
+
+
+def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:
+    """The entities ``tagger`` finds in ``text`` as brat's standoff lines (``T1<TAB>PER 0 5<TAB>Peter``).
+
+    Read as ``tag.py`` reads text: a line at a time, each split into sentences, blank lines between
+    documents. Offsets count the text's characters as brat does (a ``\\r\\n`` is two).
+    """
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    kept = [(offset, line.rstrip("\r\n")) for offset, line in zip(offsets, lines) if line.strip()]
+    starts = [k == 0 or text.count("\n", kept[k - 1][0], offset) > 1 for k, (offset, _) in enumerate(kept)]
+    tagged = tagger.predict([line for _, line in kept], batch_size, scheme="IOB2", document_starts=starts)
+    written = []
+    for (offset, _), result in zip(kept, tagged):
+        for entity in result.entities:
+            start, end = offset + entity.start_char, offset + entity.end_char
+            written.append(f"T{len(written) + 1}\t{entity.label} {start} {end}\t{text[start:end]}\n")
+    return "".join(written)
+
+
+def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
+    """``--format brat`` for several INPUTs: ``NAME.ann`` for each ``NAME.txt`` in the folder ``--output``
+    (made if need be), with a copy of the text where it is not there already: a folder brat opens."""
+    import shutil
+
+    from .storage import write_atomically
+
+    folder = args.output
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in args.inputs:
+        source = Path(path)
+        if path == "-":
+            raise TaggerError("--format brat with several INPUTs reads files, not standard input")
+        annotations = brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size)
+        write_atomically(folder / f"{source.stem}.ann",
+                         lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
+        text_copy = folder / f"{source.stem}.txt"
+        if not (text_copy.exists() and text_copy.samefile(source)):
+            shutil.copyfile(source, text_copy)
+        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {folder / f'{source.stem}.ann'}",
+              file=sys.stderr)
+
+
+def _read_text(path: str, encoding: str | None) -> str:
+    """A text INPUT whole, its line breaks as they are in the file (brat's offsets count them)."""
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        with open(path, encoding=encoding or "utf-8", newline="") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise TaggerError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
 
 
 def _checked_columns(sentences: Iterator, token_column: int) -> Iterator:

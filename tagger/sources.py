@@ -209,7 +209,7 @@ def _brat_spans(path: Path, text: str, encoding: str) -> list[tuple[int, int, st
         for number, line in enumerate(file, 1):
             if not line.startswith("T"):
                 continue  # relations, events, attributes, normalizations, notes
-            fields = line.rstrip("\r\n").split("\t")
+            fields = line.rstrip("\r\n").split("\t", 2)  # the entity's text may hold a tab
             label, _, places = fields[1].partition(" ") if len(fields) > 1 else ("", "", "")
             try:
                 fragments = [tuple(int(offset) for offset in place.split()) for place in places.split(";")]

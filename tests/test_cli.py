@@ -666,3 +666,41 @@ def test_a_file_whose_first_column_numbers_its_tokens_is_refused_before_any_is_t
     lines = tagged.stdout.splitlines()
     assert lines[0] == "# sent_id = 1" and lines[1].startswith("1\tPeter\tPeter\tPROPN\t")
     assert len([line for line in lines if line and not line.startswith("#")]) == 5
+
+
+def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(sample_model, tmp_path):
+    from tagger.sources import read_labelled
+
+    model = str(sample_model[0])
+    sentences = [" ".join(s.tokens) for s in read_conll(SAMPLE / "test.conll")][:40]
+    texts = {"first": "\r\n".join(sentences[:20]) + "\r\n", "second": "\n".join(sentences[20:30]) + "\n\n"
+             + "\n".join(sentences[30:]) + "\n"}  # Windows line breaks count two characters in brat's offsets
+    for name, text in texts.items():
+        with open(tmp_path / f"{name}.txt", "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+    alone = command("tag.py", "--model", model, "--format", "brat", str(tmp_path / "first.txt"))
+    assert alone.returncode == 0, alone.stderr
+    found = [line.split("\t") for line in alone.stdout.splitlines()]
+    assert found and [fields[0] for fields in found] == [f"T{i}" for i in range(1, len(found) + 1)]
+    for _, place, mention in found:
+        label, start, end = place.split()
+        assert texts["first"][int(start):int(end)] == mention and label in ("PER", "LOC", "ORG", "MISC")
+    # The same entities as tag.py finds in the lines as text.
+    lines = command("tag.py", "--model", model, "--input-format", "text", "--format", "jsonl",
+                    str(tmp_path / "first.txt"))
+    expected = [e["text"] for line in lines.stdout.splitlines() for e in json.loads(line)["entities"]]
+    assert [mention for _, _, mention in found] == expected
+    several = [str(tmp_path / f"{name}.txt") for name in texts]
+    refused = command("tag.py", "--model", model, "--format", "brat", *several)
+    assert refused.returncode == 2 and "--output names the folder" in refused.stderr
+    done = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path / "brat"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "brat" / "first.ann").read_text(encoding="utf-8") == alone.stdout
+    assert (tmp_path / "brat" / "second.txt").read_bytes() == (tmp_path / "second.txt").read_bytes()
+    read = read_labelled(tmp_path / "brat")  # a folder brat opens, and train.py reads
+    assert sum(1 for s in read for tag in s.labels if tag.startswith("B-")) == len(found) + len(
+        (tmp_path / "brat" / "second.ann").read_text(encoding="utf-8").splitlines())
+    # In place: the .ann files beside the texts.
+    again = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "first.ann").read_text(encoding="utf-8") == alone.stdout
