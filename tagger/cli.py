@@ -42,9 +42,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD",
-                        help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus train.py "
-                        "takes (JSON Lines, CSV, Parquet, a folder of files, a save_to_disk folder, a cached hub id; split: "
-                        "test)")
+                        help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus "
+                        "train.py takes (JSON Lines, CSV, Parquet, a folder of files, a save_to_disk folder, a cached "
+                        "hub id; split: test)")
     parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
     parser.add_argument("--errors", type=Path, metavar="REPORT.html",
                         help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
@@ -162,7 +162,8 @@ def _torch_threads(threads: int | None):
 def _run(args: argparse.Namespace) -> int:
     tagger = _loaded(args)
     args.scheme = args.scheme or tagger.corpus_scheme
-    if args.format == "brat" and args.eval is None and (len(args.inputs) > 1 or (args.output and args.output.is_dir())):
+    into_folder = len(args.inputs) > 1 or (args.output is not None and args.output.is_dir())
+    if args.format == "brat" and args.eval is None and into_folder:
         write_brat_folder(tagger, args)
         return 0
     with _open_output(args.output) as output:
@@ -319,11 +320,15 @@ def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
     from .storage import write_atomically
 
     folder = args.output
+    if "-" in args.inputs:
+        raise TaggerError("--format brat with several INPUTs reads files, not standard input")
+    names = [Path(path).stem for path in args.inputs]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise TaggerError(f"--format brat: two INPUTs named {twice} would write one {folder / twice}.ann")
     folder.mkdir(parents=True, exist_ok=True)
     for path in args.inputs:
         source = Path(path)
-        if path == "-":
-            raise TaggerError("--format brat with several INPUTs reads files, not standard input")
         annotations = brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size)
         write_atomically(folder / f"{source.stem}.ann",
                          lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
