@@ -693,6 +693,12 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     several = [str(tmp_path / f"{name}.txt") for name in texts]
     refused = command("tag.py", "--model", model, "--format", "brat", *several)
     assert refused.returncode == 2 and "--output names the folder" in refused.stderr
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "first.txt").write_text(texts["second"], encoding="utf-8")
+    refused = command("tag.py", "--model", model, "--format", "brat", several[0], str(tmp_path / "again" / "first.txt"),
+                      "--output", str(tmp_path / "brat"))
+    assert refused.returncode == 2 and "two INPUTs named first would write one" in refused.stderr
+    assert not (tmp_path / "brat").exists()
     done = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path / "brat"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "brat" / "first.ann").read_text(encoding="utf-8") == alone.stdout
