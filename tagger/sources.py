@@ -156,7 +156,8 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
     """The documents of brat's standoff files (each ``X.txt`` and the ``X.ann`` beside it), in the order of their
     paths, as sentences tagged in IOB2: each text's tokens (``tokenizer.tokenize``, or a character a token where
     the text has under one space in ``WORDS_SPACING`` characters), cut where an entity begins or ends inside one,
-    split into sentences as ``tag.py`` splits text, never inside an entity.
+    split into sentences as ``tag.py`` splits text (at each line break, as brat shows a text, and within a line
+    after a full stop), never inside an entity.
 
     Entities are the ``T`` lines (``T1<TAB>PER 0 5<TAB>Peter``; a discontinuous one, ``0 5;9 14``, reads as the
     whole extent); relations, events, attributes and notes are left out. Where entities nest or overlap, the
@@ -186,7 +187,8 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
                             else (tokenize, sentence_starts))
         pieces, entities = _tokens_and_entities(text, outermost, split, str(annotated), None)
         inside = {i for _, first, end in entities for i in range(first + 1, end)}
-        starts = [start for start in starts_of(pieces, text) if start not in inside]
+        broken = {i for i in range(1, len(pieces)) if "\n" in text[pieces[i - 1][2]:pieces[i][1]]}  # a line each
+        starts = sorted((set(starts_of(pieces, text)) | broken) - inside)
         tags = spans_to_tags(entities, len(pieces), "IOB2")
         line, counted = 1, 0
         for k, (begin, end) in enumerate(zip(starts, [*starts[1:], len(pieces)])):

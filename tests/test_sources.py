@@ -261,7 +261,7 @@ def test_a_folder_of_brat_files_reads_as_documents_of_tagged_sentences(tmp_path,
     assert types(read) == types(GOLD) and not recwarn.list
     # An entity inside another is left out, and counted; a discontinuous one reads as its whole extent; a
     # sentence does not end inside an entity; text without spaces is read a character a token.
-    text = "He went to New York. Times Square was full. Then Li Na came."
+    text = "He went to New York. Times Square was full. Then Li Na came.\nA line without a stop\nis a sentence"
     (brat / "d.txt").write_text(text, encoding="utf-8")
     at = text.index
     (brat / "d.ann").write_text(f"T1\tLOC {at('New')} {at(' was')}\tNew York. Times Square\nT2\tLOC {at('New')} "
@@ -269,10 +269,11 @@ def test_a_folder_of_brat_files_reads_as_documents_of_tagged_sentences(tmp_path,
                                 "Li Na\n", encoding="utf-8")
     with pytest.warns(TaggerWarning, match=r"brat: 1 of [0-9,]+ entities lie inside or across others and are left out"):
         read = read_labelled(brat)
-    assert pairs(read[-2:]) == [
+    assert pairs(read[-4:]) == [
         (["He", "went", "to", "New", "York", ".", "Times", "Square", "was", "full", "."],
          ["O", "O", "O", "B-LOC", "I-LOC", "I-LOC", "I-LOC", "I-LOC", "O", "O", "O"]),
-        (["Then", "Li", "Na", "came", "."], ["O", "B-PER", "I-PER", "O", "O"])]
+        (["Then", "Li", "Na", "came", "."], ["O", "B-PER", "I-PER", "O", "O"]),
+        (["A", "line", "without", "a", "stop"], ["O"] * 5), (["is", "a", "sentence"], ["O"] * 3)]
     chinese = tmp_path / "weibo"
     chinese.mkdir()
     (chinese / "x.txt").write_text("张三去了上海。他很高兴。", encoding="utf-8")
