@@ -12,7 +12,7 @@ What it offers:
   ``TaggedSentence`` and ``Evaluation``: what ``predict`` and ``evaluate`` return.
 
 Modules: ``tagger.corpus`` (CoNLL files, documents), ``tagger.sources`` (any corpus:
-CoNLL, tables and datasets through 🤗 datasets), ``tagger.schemes`` (tag schemes),
+CoNLL, tables and datasets through 🤗 datasets, folders of files, brat projects), ``tagger.schemes`` (tag schemes),
 ``tagger.training`` (training runs from Python), ``tagger.tokenizer`` (plain text into
 tokens and sentences), ``tagger.model`` (the network), ``tagger.storage`` (the model
 directory), ``tagger.render`` (entities highlighted in HTML), ``tagger.report`` (the kinds
