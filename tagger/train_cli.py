@@ -47,10 +47,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(tagger/recipes/NAME.json); options given here still apply on top")
     data = parser.add_argument_group("data")
     data.add_argument("--train", help="training corpus: CoNLL columns; or JSON Lines, JSON, CSV, TSV or Parquet with "
-                      "a tokens and a tags column; or a folder of such files (a file a document, or files named by split: "
-                      "train.conll, dev.conll, test.conll), a Dataset.save_to_disk folder, or a hub dataset id in the "
-                      "local datasets cache (SOURCE:SPLIT picks a split; default: train). Tags in any scheme of "
-                      "--input-scheme's, detected")
+                      "a tokens and a tags column; or a folder of such files (a file a document, or files named by "
+                      "split: train.conll, dev.conll, test.conll) or of brat's .txt and .ann files, a "
+                      "Dataset.save_to_disk folder, or a hub dataset id in the local datasets cache (SOURCE:SPLIT "
+                      "picks a split; default: train). Tags in any scheme of --input-scheme's, detected")
     data.add_argument("--dev", help="development corpus, used to pick the best epoch, of any kind --train takes "
                       "(split: validation; default: part of --train, held out: see --dev-fraction)")
     data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
@@ -202,7 +202,11 @@ def load_recipe(name: str) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command; under ``torchrun``, one of the processes of a data-parallel run (see ``docs/training.md``)."""
     parser = _argument_parser()
-    known, _ = parser.parse_known_args(argv)
+    known, extra = parser.parse_known_args(argv)
+    if extra and all(Path(path).is_file() for path in extra):  # a shell glob gave a corpus option several files
+        raise TaggerError(f"{', '.join(extra[:2])}{', ...' if len(extra) > 2 else ''}: more files than one option "
+                          "takes (a shell pattern?); a corpus is one file or a folder, and a folder of files reads as "
+                          "one corpus, each file a document (--train FOLDER)")
     recipe = load_recipe(known.recipe) if known.recipe else None
     if recipe is not None:
         unknown = sorted(set(recipe["options"]) - {action.dest for action in parser._actions})

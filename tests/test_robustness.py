@@ -125,6 +125,10 @@ def test_a_folder_of_split_named_files_trains_from_each_split_and_resumes(tmp_pa
     assert data["train"]["path"] == str(folder) and len(data["train"]["sha256"]) == 64
     assert main(["--resume", model, "--epochs", "2"]) == 0
     assert "resuming after epoch 1" in capsys.readouterr().out
+    # a shell pattern's files after --train: the folder is the way to give them
+    several = command("train.py", "--train", *map(str, sorted(folder.glob("*.conll"))), "--output", str(tmp_path / "x"))
+    assert several.returncode == 2 and several.stderr.startswith(
+        f"error: {folder / 'test.conll'}, {folder / 'train.conll'}: more files than one option takes (a shell pattern?)")
     # a file for each document: each begins one, and document memory comes on
     (folder / "test.conll").unlink()
     (folder / "dev.conll").rename(folder / "second-document.conll")
