@@ -149,8 +149,9 @@ def read_conll(
     ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
     first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
     and are kept apart from the tokens; within a sentence such a line is a token;
-    ``#begin document`` begins a document. Where both columns count from the start,
-    a line may be wider or narrower than the first if it holds them. Entities marked
+    ``#begin document`` begins a document. Where both columns count from the start
+    (to tag: a token column after the first), a line may be wider or narrower than the
+    first if it holds them. Entities marked
     with brackets (OntoNotes' ``(PERSON*``, ``*``, ``*)``) are read as IOB2 tags.
     """
     yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix)
@@ -165,8 +166,9 @@ def parse_conll(
     width_line, width_number = "", 0  # the line that set the width, and its number
     # Columns given from the start hold their place whatever follows them: CoNLL-2012's lines have a column
     # for each predicate of their sentence, so their widths differ. Read from the end (-1), every line must
-    # be as wide as the first, or a token holding a space would shift the tags unseen.
-    counted_from_start = label_column is not None and label_column >= 0 and token_column >= 0
+    # be as wide as the first, or a token holding a space would shift the tags unseen; and a file to tag read
+    # from its first column must be, or text would be tagged as a word a line.
+    counted_from_start = (label_column >= 0 and token_column >= 0) if label_column is not None else token_column > 0
     furthest = max(token_column, label_column or 0)
     document_start: str | None = None
     tokens: list[str] = []
@@ -554,7 +556,8 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
     tab, others after a space.
     """
     for sentence, tags in sentences:
-        if sentence.document_start is not None:
+        if sentence.document_start is not None and sentence.document_start not in (sentence.comments or ()):
+            # (a comment that begins a document, CoNLL-2012's "#begin document", is written as the comment it is)
             stream.write(f"{sentence.document_start}{_separator(sentence.document_start)}O\n\n")
         stream.write("".join(f"{comment}\n" for comment in sentence.comments or ()))
         lines = sentence.lines if sentence.lines is not None else sentence.tokens

@@ -710,3 +710,22 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     again = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "first.ann").read_text(encoding="utf-8") == alone.stdout
+
+
+def test_ontonotes_conll2012_files_are_tagged_line_for_line(sample_model, tmp_path):
+    from .test_corpus import ONTONOTES
+
+    path = tmp_path / "wsj.gold_conll"
+    path.write_text(ONTONOTES, encoding="utf-8")
+    done = command("tag.py", "--model", str(sample_model[0]), "--input-format", "conll", "--token-column", "3",
+                   "--comment-prefix", "#", str(path))
+    assert done.returncode == 0, done.stderr
+    written = done.stdout.splitlines()
+    given = [line for line in ONTONOTES.splitlines() if line.strip()]
+    tagged = [line for line in written if line.strip() and not line.startswith("#")]
+    assert [line.rsplit(" ", 1)[0] for line in tagged] == [line for line in given if not line.startswith("#")]
+    assert all(line.rsplit(" ", 1)[1] in ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC",
+                                         "I-MISC") for line in tagged)
+    # Comment lines are written before the sentence they precede (a document's #begin once, not as a -DOCSTART-
+    # line too); the file's last line, a comment after its last sentence, precedes none.
+    assert [line for line in written if line.startswith("#")] == [line for line in given if line.startswith("#")][:-1]
