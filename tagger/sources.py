@@ -124,12 +124,7 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         if len(tables) > 1:
             raise CorpusError(name, None, f"holds files of {len(tables)} kinds ({', '.join(sorted(map(str, tables)))}"
                               "): pass one kind of file")
-        import datasets
-
-        datasets.logging.set_verbosity_error()
-        datasets.disable_progress_bars()
-        dataset = datasets.load_dataset(tables.pop(), data_files=[str(file) for file in files], split="train")
-        sentences = sentences_of(dataset, name, options.get("tokens_field", TOKENS_FIELD),
+        sentences = sentences_of(_table_of_files(files, name), name, options.get("tokens_field", TOKENS_FIELD),
                                  options.get("tags_field", TAGS_FIELD))
     else:
         conll = {key: value for key, value in options.items() if key not in ("tokens_field", "tags_field")}
@@ -182,8 +177,7 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
                 inner += 1
             else:
                 outermost.append(span)
-        character_text = text.count(" ") * WORDS_SPACING < len(text)
-        split, starts_of = ((tokenize_characters, character_sentence_starts) if character_text
+        split, starts_of = ((tokenize_characters, character_sentence_starts) if _written_without_spaces([text])
                             else (tokenize, sentence_starts))
         pieces, entities = _tokens_and_entities(text, outermost, split, str(annotated), None)
         inside = {i for _, first, end in entities for i in range(first + 1, end)}
@@ -231,6 +225,22 @@ def _brat_spans(path: Path, text: str, encoding: str) -> list[tuple[int, int, st
     return spans
 
 
+def _table_of_files(files: Sequence[Path], name: str) -> datasets.Dataset:
+    """One ``datasets.Dataset`` of table files of one kind (by the first's suffix); a ``CorpusError`` naming
+    ``name`` where ``datasets`` cannot read them."""
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    suffix = files[0].suffix.lower()
+    options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+    try:
+        return datasets.load_dataset(TABLE_FORMATS[suffix], data_files=[str(file) for file in files], split="train",
+                                     **options)
+    except Exception as error:  # datasets raises many kinds, each with a long message
+        raise CorpusError(name, None, f"cannot be read as {TABLE_FORMATS[suffix]}: {_first_line(error)}") from None
+
+
 def _folder_and_split(source: str, split: str) -> tuple[Path | None, str]:
     """The folder ``source`` names, and the split asked for (``FOLDER:SPLIT`` names one); None if it names none."""
     if Path(source).is_dir():
@@ -272,13 +282,7 @@ def load_table(source: str, split: str = "train") -> tuple[datasets.Dataset, str
     datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     if path.is_file():
-        options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
-        try:
-            return datasets.load_dataset(TABLE_FORMATS[path.suffix.lower()], data_files=str(path), split="train",
-                                         **options), source
-        except Exception as error:  # datasets raises many kinds, each with a long message
-            raise CorpusError(source, None, f"cannot be read as {TABLE_FORMATS[path.suffix.lower()]}: "
-                              f"{_first_line(error)}") from None
+        return _table_of_files([path], source), source
     if path.is_dir():
         try:
             loaded = datasets.load_from_disk(str(path))
@@ -374,6 +378,11 @@ SPANS_FIELDS = ("label", "labels", "spans", "entities")
 WORDS_SPACING = 20
 
 
+def _written_without_spaces(texts: Sequence[str]) -> bool:
+    """Whether texts are written without spaces (Chinese, Japanese, Thai): under one in ``WORDS_SPACING`` characters."""
+    return sum(text.count(" ") for text in texts) * WORDS_SPACING < sum(map(len, texts))
+
+
 def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
     """A table of texts and their entities' character spans as sentences: each row's text a sentence of
     ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2.
@@ -385,8 +394,7 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     from .tokenizer import tokenize, tokenize_characters
 
     texts = [text or "" for text in dataset[TEXT_FIELD]]
-    spaces = sum(text.count(" ") for text in texts)
-    split = tokenize_characters if spaces * WORDS_SPACING < sum(map(len, texts)) else tokenize
+    split = tokenize_characters if _written_without_spaces(texts) else tokenize
     first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
     sentences = []
     for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):
