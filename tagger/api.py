@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .corpus import (Context, Sentence, document_chunks, document_contexts, document_ids, document_starts,
-                     from_dataset)
+from .corpus import (CHARACTERS, CHARACTERS_AND_SPACES, Context, Sentence, document_chunks, document_contexts,
+                     document_ids, document_starts, from_dataset)
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
@@ -29,7 +29,7 @@ from . import render
 from .model import quantize_dynamic, resolve_device
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
-from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters
+from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters, with_space_tokens
 
 if TYPE_CHECKING:
     import datasets
@@ -159,8 +159,10 @@ class Tagger:
         self.temperature = float(config.get("temperature", 1.0))
         self.entity_bias = float(config.get("entity_bias", 0.0))
         self._char_features = CharFeatureCache()
-        # A model trained on a corpus of single characters reads text a character at a time.
-        self._split = _split_characters if self.reads_characters else _split_words
+        # A model trained on a corpus of single characters reads text a character at a time (and the spaces
+        # between words, where its corpus had them as tokens).
+        self._split = {CHARACTERS: _split_characters, CHARACTERS_AND_SPACES: _split_characters_and_spaces}.get(
+            self.config.get("tokenization"), _split_words)
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False,
@@ -201,8 +203,9 @@ class Tagger:
     @property
     def reads_characters(self) -> bool:
         """Whether the model's tokens are characters (text written without spaces): strings are split into
-        characters, whitespace dropped, rather than into words."""
-        return self.config.get("tokenization") == "characters"
+        characters, rather than into words; whitespace is dropped, or, where the training corpus had the
+        spaces between words as tokens, kept as a ``" "`` token between two characters of a sentence."""
+        return self.config.get("tokenization") in (CHARACTERS, CHARACTERS_AND_SPACES)
 
     @property
     def corpus_scheme(self) -> str:
@@ -469,6 +472,13 @@ def _split_characters(text: str) -> tuple[list[tuple[str, int, int]], list[int]]
     return found, character_sentence_starts(found, text)
 
 
+def _split_characters_and_spaces(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """Tokens and sentence starts of text written a character a token with the spaces between words as tokens
+    too (``with_space_tokens``): Korean, as corpora written a character a line give it."""
+    found = tokenize_characters(text)
+    return with_space_tokens(found, character_sentence_starts(found, text, spaced=True))
+
+
 def _prepare(sentence: Input, split: Split = _split_words) -> tuple[str, list[str], list[tuple[int, int]], list[int]]:
     """Text, tokens, character offsets and sentence starts (token indices) of a string or a token list.
 
@@ -479,7 +489,7 @@ def _prepare(sentence: Input, split: Split = _split_words) -> tuple[str, list[st
     if isinstance(sentence, str):
         found, starts = split(sentence)
         return sentence, [token for token, _, _ in found], [(start, end) for _, start, end in found], starts or [0]
-    separator = "" if split is _split_characters else " "
+    separator = "" if split in (_split_characters, _split_characters_and_spaces) else " "
     try:
         tokens = list(sentence)
         text = separator.join(tokens)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .corpus import CHARACTERS, CHARACTERS_AND_SPACES, WORDS
 from .schemes import entity_types
 from .storage import CONFIG_FILE, METRICS_FILE, write_atomically
 from .version import __version__
@@ -135,7 +136,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
     training, network = config.get("training", {}), config.get("model", {})
     labels = entity_types(config["encoder"]["tags"]["names"])
     members = int(config.get("members", 1))
-    characters = config.get("tokenization") == "characters"
+    tokenization = config.get("tokenization", WORDS)
     lines = [
         f"# {directory.resolve().name}",
         "",
@@ -146,8 +147,10 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         f"- **Entity types**: {', '.join(labels) or 'none'}",
         f"- **Tags**: trained in {config.get('tag_scheme', 'BIOES')}; written in "
         f"{config.get('input_scheme') or 'IOB2'}, the scheme of its training corpus (`tag.py --scheme` for another)",
-        "- **Tokens**: " + ("characters (text is split into characters)" if characters else
-                            "words (text is tokenized as CoNLL-2003 is)"),
+        "- **Tokens**: " + {CHARACTERS: "characters (text is split into characters)",
+                            CHARACTERS_AND_SPACES: "characters and the spaces between words (text is split into "
+                                                   "characters, each run of whitespace inside a sentence a token)",
+                            }.get(tokenization, "words (text is tokenized as CoNLL-2003 is)"),
         f"- **Words** known: {len(config['encoder']['words']['names']):,}",
         *([f"- **Token pairs** known (bigrams beside each token): {len(config['encoder']['bigrams']['names']):,}"]
           if "bigrams" in config["encoder"] else []),
@@ -213,8 +216,11 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         "are any, are the estimate for new text of the same kind.",
         "- Entity scores are probabilities under the model; they are calibrated only after "
         "`python -m tagger.calibration --write` (temperature " + f"{config.get('temperature', 1.0):g} now).",
-        "- It reads " + ("characters; whitespace is dropped." if characters else
-                         "text tokenized as CoNLL-2003 is; input tokenized otherwise may score lower."),
+        "- It reads " + {CHARACTERS: "characters; whitespace is dropped.",
+                         CHARACTERS_AND_SPACES: "characters, and the spaces between words as tokens; text written "
+                                                "without its spaces may score lower.",
+                         }.get(tokenization, "text tokenized as CoNLL-2003 is; input tokenized otherwise may score "
+                               "lower."),
         "",
     ]
     return "\n".join(lines)

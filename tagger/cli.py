@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .corpus import document_chunks, split_columns
+from .corpus import COLUMN_SEPARATORS, document_chunks, split_columns
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .schemes import SCHEMES, looks_like_a_tag, normalized_name
 
@@ -77,6 +77,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--comment-prefix", metavar="PREFIX",
                         help="in CoNLL inputs, read the lines that begin with PREFIX before a sentence as comments "
                         "(e.g. '#'; they are written out as they were)")
+    parser.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
+                        help="what separates the columns of CoNLL inputs: spaces and tabs (whitespace), or tabs alone "
+                        "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
     parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
     parser.add_argument("--tags-field", default="ner_tags", help="with --eval: the tags column of a table or dataset")
     parser.add_argument("--min-score", type=float, default=0.0,
@@ -216,7 +219,8 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     gold = rename_types(read_labelled(args.eval, split="test", tokens_field=args.tokens_field,
                                       tags_field=args.tags_field, scheme=args.input_scheme,
                                       token_column=args.token_column, label_column=args.label_column,
-                                      encoding=args.encoding, comment_prefix=args.comment_prefix), renames)
+                                      encoding=args.encoding, comment_prefix=args.comment_prefix,
+                                      column_separator=args.column_separator), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     if args.errors is not None:
         from .report import error_report, write_report
@@ -251,13 +255,19 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
         texts = [line for _, line in peeked]
         comment = args.comment_prefix
-        input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters)
+        input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
+                                       column_separator=args.column_separator)
         other = "text" if input_format == "conll" else "conll"
         # Comment lines make a column file (CoNLL-U's, MultiCoNER's) read as text: say so.
         without_hashes = _uncommented(texts, "#")
         hint = ("; if lines starting with # are comments, --comment-prefix '#' reads it as CoNLL columns"
                 if comment is None and input_format == "text" and len(without_hashes) < len(texts)
-                and input_format_of(without_hashes, characters=tagger.reads_characters) == "conll" else "")
+                and input_format_of(without_hashes, characters=tagger.reads_characters,
+                                    column_separator=args.column_separator) == "conll" else "")
+        if (input_format == "text" and args.column_separator == "whitespace" and any("\t" in text for text in texts)
+                and input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
+                                    column_separator="tab") == "conll"):
+            hint += "; if a token is or holds a space, --column-separator tab reads it as CoNLL columns"
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
@@ -269,7 +279,9 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         begins_document = _never
     else:
         sentences = _checked_columns(parse_conll(lines, _shown(path), args.token_column, label_column=None,
-                                                 comment_prefix=args.comment_prefix), args.token_column)
+                                                 comment_prefix=args.comment_prefix,
+                                                 column_separator=args.column_separator),
+                                     args.token_column, args.column_separator)
         begins_document = _after_docstart
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
@@ -350,7 +362,7 @@ def _read_text(path: str, encoding: str | None) -> str:
         raise TaggerError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
 
 
-def _checked_columns(sentences: Iterator, token_column: int) -> Iterator:
+def _checked_columns(sentences: Iterator, token_column: int, column_separator: str) -> Iterator:
     """The sentences, once the first shows that its token column holds words (``corpus.check_columns``: not
     CoNLL-U's numbers 1, 2, 3), before any is tagged."""
     from .corpus import check_columns
@@ -358,7 +370,7 @@ def _checked_columns(sentences: Iterator, token_column: int) -> Iterator:
     first = next(sentences, None)
     if first is None:
         return
-    check_columns([first], token_column, None)
+    check_columns([first], token_column, None, column_separator)
     yield first
     yield from sentences
 
@@ -487,7 +499,7 @@ def _uncommented(lines: list[str], comment_prefix: str | None) -> list[str]:
     return [line for line in lines if not (comment_prefix and line.startswith(comment_prefix))]
 
 
-def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
+def input_format_of(lines: Sequence[str], characters: bool = False, column_separator: str = "whitespace") -> str:
     """``"conll"`` or ``"text"``: how the first lines of an input read best.
 
     Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
@@ -495,8 +507,9 @@ def input_format_of(lines: Sequence[str], characters: bool = False) -> str:
     and no word with its full stop attached. Anything else is text: lines of
     different widths, or one line of words. For a model that reads
     ``characters``, a line of one column is a token only if it is one character.
+    ``column_separator``: as ``corpus.read_conll``'s.
     """
-    rows = [split_columns(line) for line in lines]
+    rows = [split_columns(line, COLUMN_SEPARATORS[column_separator]) for line in lines]
     filled = [i for i, row in enumerate(rows) if row]
     if not filled:
         return "text"

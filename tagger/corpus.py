@@ -140,6 +140,7 @@ def read_conll(
     label_column: int | None = -1,
     encoding: str = "utf-8",
     comment_prefix: str | None = None,
+    column_separator: str = "whitespace",
 ) -> Iterator[Sentence]:
     """Sentences of a CoNLL column file, read lazily; ``path`` ``-`` reads standard input.
 
@@ -153,13 +154,16 @@ def read_conll(
     (to tag: a token column after the first), a line may be wider or narrower than the
     first if it holds them. Entities marked
     with brackets (OntoNotes' ``(PERSON*``, ``*``, ``*)``) are read as IOB2 tags.
+    ``column_separator`` (``COLUMN_SEPARATORS``): ``"whitespace"`` splits a line at
+    spaces and tabs, ``"tab"`` at tabs only, so that a token may be or hold a space.
     """
-    yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix)
+    yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix,
+                           column_separator)
 
 
 def parse_conll(
     lines_in: Iterable[tuple[int, str]], source: str, token_column: int = 0, label_column: int | None = -1,
-    comment_prefix: str | None = None,
+    comment_prefix: str | None = None, column_separator: str = "whitespace",
 ) -> Iterator[Sentence]:
     """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
@@ -178,6 +182,7 @@ def parse_conll(
     first_line = 0
 
     bracketed = False  # whether the sentence's tags mark entities with brackets (read as IOB2 at its end)
+    separator = _splitting_at(column_separator)
 
     def sentence() -> Sentence:
         read = labels
@@ -192,7 +197,7 @@ def parse_conll(
         )
 
     for number, line in lines_in:
-        columns = split_columns(line)
+        columns = split_columns(line, separator)
         if not columns:
             if tokens:
                 yield sentence()
@@ -223,12 +228,14 @@ def parse_conll(
             hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
             hint += _comment_hint(width_line if width_line.startswith("#") else line)
             tabs = width_line.count("\t")
-            if tabs and line.count("\t") == tabs:  # as many columns between tabs: a space split one of them
+            if separator is None and tabs and line.count("\t") == tabs:  # a space split a column between tabs
                 hint += (f"; lines {width_number} and {number} have {tabs + 1} tab-separated columns each: "
-                         "does a token or tag hold a space?")
+                         "if a token is or holds a space, --column-separator tab reads the columns between tabs")
             raise CorpusError(
                 source, number, f"expected {width} columns like the first line, got {len(columns)}: {line!r}{hint}"
             )
+        if not columns[token_column]:
+            raise CorpusError(source, number, f"token column {token_column} is empty: {line!r}")
         if not tokens:
             first_line = number
         tokens.append(sys.intern(columns[token_column]))  # a word's occurrences share one string
@@ -242,7 +249,7 @@ def parse_conll(
                     bracketed = True
                     labels.append(sys.intern(label))
                     continue
-                hint = (columns_hint([split_columns(text) for text in lines], token_column, label_column)
+                hint = (columns_hint([split_columns(text, separator) for text in lines], token_column, label_column)
                         or _brackets_hint(columns) or _comment_hint(lines[0]))
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
@@ -257,9 +264,23 @@ def parse_conll(
 # no-break and ideographic spaces, which tokens hold (French numbers' "10\u00a0000"; "\u3000" in Chinese text).
 _COLUMN_SPACES = re.compile(r"[ \t\n\r\v\f]+")
 
+# The ways to split a line into columns, by name: at runs of spaces and tabs (None), or at each tab only, so
+# that a token may be or hold a space (KLUE's Korean corpus writes the space between words as a token: " \tO").
+COLUMN_SEPARATORS = {"whitespace": None, "tab": "\t"}
 
-def split_columns(line: str) -> list[str]:
-    """A CoNLL line's columns, split at ASCII spaces and tabs only; none for a line of whitespace alone."""
+
+def _splitting_at(name: str) -> str | None:
+    try:
+        return COLUMN_SEPARATORS[name]
+    except KeyError:
+        raise ValueError(f"column separator {name!r}: expected one of {', '.join(COLUMN_SEPARATORS)}") from None
+
+
+def split_columns(line: str, separator: str | None = None) -> list[str]:
+    """A CoNLL line's columns, split at ASCII spaces and tabs, or at each ``separator``; none for a line of
+    whitespace alone."""
+    if separator is not None:
+        return line.split(separator) if not line.isspace() and line else []
     if line.isascii():  # most lines, and str.split() is several times faster than a pattern
         return line.split()
     if not line.strip():
@@ -276,18 +297,21 @@ def read_corpus(path: str | Path, scheme: str | None = None, **options) -> list[
     sentences = list(read_conll(path, **options))
     if not sentences:
         raise CorpusError(str(path), None, "no sentences: the file is empty or holds only blank or -DOCSTART- lines")
-    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
+    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1),
+                  options.get("column_separator", "whitespace"))
     corpus_scheme(sentences, scheme)
     return sentences
 
 
-def check_columns(sentences: Sequence[Sentence], token_column: int, label_column: int | None) -> None:
+def check_columns(sentences: Sequence[Sentence], token_column: int, label_column: int | None,
+                  column_separator: str = "whitespace") -> None:
     """A ``CorpusError`` where the first sentences show that the columns read are not the tokens and tags:
     the tokens count 1, 2, 3, ... in every sentence (CoNLL-U's and GermEval 2014's first column), or every
     token is a tag and no tag has a prefix (MIT Movie and Restaurant write the tag first)."""
     first = sentences[0]
     tokens = [token for sentence in sentences for token in sentence.tokens]
-    hint = columns_hint([split_columns(line) for line in first.lines or []], token_column, label_column)
+    separator = _splitting_at(column_separator)
+    hint = columns_hint([split_columns(line, separator) for line in first.lines or []], token_column, label_column)
     if len(tokens) > 2 and all(sentence.tokens == [str(i) for i in range(1, len(sentence.tokens) + 1)]
                                for sentence in sentences):
         raise CorpusError(first.source, first.first_line, f"column {token_column} numbers the tokens (1, 2, 3, ...), "
@@ -391,19 +415,30 @@ def file_record(path: str | Path) -> dict:
 # The share of single-character tokens from which a corpus is written in characters: 99.6% of Weibo NER's;
 # 15-17% of CoNLL-2003's, CoNLL-2002 Dutch's and WNUT-17's (punctuation, "a", digits).
 CHARACTER_CORPUS_SHARE = 0.9
+# The share of whitespace tokens from which a corpus of characters has the spaces between its words as tokens,
+# as KLUE's Korean corpus writes them (" \tO"); Weibo NER has none.
+SPACE_TOKEN_SHARE = 0.01
+# How a model splits text into tokens, by the corpus it was trained on (``tokenization_of``).
+WORDS, CHARACTERS, CHARACTERS_AND_SPACES = "words", "characters", "characters and spaces"
 
 
 def tokenization_of(sentences: Iterable[Sentence]) -> str:
-    """``"characters"`` for a corpus whose tokens are single characters (``CHARACTER_CORPUS_SHARE`` of them or
-    more: Chinese, Japanese and Thai corpora are distributed so), else ``"words"``.
+    """How a model trained on ``sentences`` splits text into tokens (``tagger.tokenizer``).
 
-    How a model trained on it splits text into tokens (``tagger.tokenizer``).
+    ``CHARACTERS`` for a corpus whose tokens are single characters (``CHARACTER_CORPUS_SHARE``
+    of them or more: Chinese, Japanese and Thai corpora are distributed so);
+    ``CHARACTERS_AND_SPACES`` for one of those whose spaces between words are tokens too
+    (``SPACE_TOKEN_SHARE`` of them or more, as in Korean corpora written a character a line);
+    else ``WORDS``.
     """
-    tokens = single = 0
+    tokens = single = spaces = 0
     for sentence in sentences:
         tokens += len(sentence.tokens)
         single += sum(len(token) == 1 for token in sentence.tokens)
-    return "characters" if tokens and single >= CHARACTER_CORPUS_SHARE * tokens else "words"
+        spaces += sum(token.isspace() for token in sentence.tokens)
+    if not tokens or single < CHARACTER_CORPUS_SHARE * tokens:
+        return WORDS
+    return CHARACTERS_AND_SPACES if spaces >= SPACE_TOKEN_SHARE * tokens else CHARACTERS
 
 
 Context = tuple[list[str], list[str]]  # tokens read before a sentence, and after it

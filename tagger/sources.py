@@ -143,7 +143,8 @@ def conll_documents(files: Sequence[Path], name: str, **options) -> list[Sentenc
         sentences += document
     if not sentences:
         raise CorpusError(name, None, "no sentences: its files are empty or hold only blank or -DOCSTART- lines")
-    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1))
+    check_columns(sentences[:100], options.get("token_column", 0), options.get("label_column", -1),
+                  options.get("column_separator", "whitespace"))
     return sentences
 
 

@@ -66,22 +66,43 @@ def tokenize_characters(text: str) -> list[tuple[str, int, int]]:
     return [(character, i, i + 1) for i, character in enumerate(text) if not character.isspace()]
 
 
+def with_space_tokens(tokens: list[tuple[str, int, int]], starts: list[int]
+                      ) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """``tokenize_characters``'s tokens and their sentence starts, with a ``" "`` token for the whitespace
+    between two tokens of one sentence (offsets: the whitespace's), as corpora that write Korean a character a
+    line mark the spaces between words (KLUE). Sentences neither begin nor end with one."""
+    spaced: list[tuple[str, int, int]] = []
+    spaced_starts: list[int] = []
+    begins = set(starts)
+    for i, token in enumerate(tokens):
+        if i in begins:
+            spaced_starts.append(len(spaced))
+        elif tokens[i - 1][2] < token[1]:
+            spaced.append((" ", tokens[i - 1][2], token[1]))
+        spaced.append(token)
+    return spaced, spaced_starts
+
+
 # Marks that end a sentence of text written without spaces, and what may close one after them.
 _CHARACTER_SENTENCE_ENDS = frozenset("。！？!?")
 _CHARACTER_CLOSERS = frozenset("”’」』）)】》\"'")
 
 
-def character_sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None) -> list[int]:
-    """``sentence_starts`` for ``tokenize_characters``'s tokens: after 。！？ (and closing quotes), and at blank lines."""
+def character_sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None,
+                              spaced: bool = False) -> list[int]:
+    """``sentence_starts`` for ``tokenize_characters``'s tokens: after 。！？ (and closing quotes), and at blank
+    lines; with ``spaced`` (text with spaces between its words, as Korean is written), also after a full stop
+    that whitespace follows."""
     starts = [0] if tokens else []
     ended = False
     lines = text is not None and "\n" in text
-    for i, (token, start, _) in enumerate(tokens):
+    for i, (token, start, end) in enumerate(tokens):
         if i and ((lines and text.count("\n", tokens[i - 1][2], start) > 1)
                   or (ended and token not in _CHARACTER_CLOSERS and token not in _CHARACTER_SENTENCE_ENDS)):
             starts.append(i)
             ended = False
-        if token in _CHARACTER_SENTENCE_ENDS:
+        if token in _CHARACTER_SENTENCE_ENDS or (
+                spaced and token == "." and i + 1 < len(tokens) and tokens[i + 1][1] > end):
             ended = True
     return starts
 

@@ -22,7 +22,8 @@ import torch
 
 from .card import write_card, write_test_scores
 from .corpus import (
-    HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, hold_out, parse_type_renames, rename_types, tokenization_of,
+    COLUMN_SEPARATORS, HOLD_OUT_DOCUMENTS_FROM, WORDS, Sentence, document_starts, hold_out, parse_type_renames,
+    rename_types, tokenization_of,
 )
 from .embeddings import VECTOR_PACKAGES, load_embeddings
 from .errors import HelpFormatter, TaggerError, program_name, run_command
@@ -77,6 +78,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                       help="in CoNLL files, read the lines that begin with PREFIX before a sentence as comments, not "
                       "tokens (e.g. '#' for CoNLL-U's and MultiCoNER's comment lines; default: none, every line but "
                       "blank and -DOCSTART- lines is a token)")
+    data.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
+                      help="what separates the columns of CoNLL files: spaces and tabs (whitespace), or tabs alone "
+                      "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset")
@@ -350,7 +354,7 @@ def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> di
 
 def _set_defaults_by_tokens(args: argparse.Namespace, tokenization: str) -> None:
     """Set the options not given whose defaults depend on the corpus's tokens (``tokenization_of``)."""
-    characters = tokenization == "characters"
+    characters = tokenization != WORDS
     # Where tokens are characters, a pair of them is often a word or a word's edge (docs/results.md).
     if args.bigram_dim is None:
         args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
@@ -412,8 +416,8 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 
 # How the corpora are read: recorded with a run, and so the same when it resumes.
-_READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "input_scheme", "tokens_field",
-                    "tags_field", "rename_type")
+_READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "column_separator", "input_scheme",
+                    "tokens_field", "tags_field", "rename_type")
 
 
 def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path

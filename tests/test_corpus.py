@@ -50,8 +50,8 @@ def test_errors_name_file_and_line(tmp_path):
         list(read_conll(path))
     # Tab-separated, a token with a space in it is two columns: the lines agree on their tabs.
     with pytest.raises(CorpusError, match=r"data.conll:3: expected 2 columns like the first line, got 3: "
-                       r"'New York\\tB-LOC'; lines 1 and 3 have 2 tab-separated columns each: does a token or "
-                       r"tag hold a space\?$"):
+                       r"'New York\\tB-LOC'; lines 1 and 3 have 2 tab-separated columns each: if a token is or "
+                       r"holds a space, --column-separator tab reads the columns between tabs$"):
         list(read_conll(write(tmp_path, "in\tO\n\nNew York\tB-LOC\n")))
     with pytest.raises(CorpusError, match=r"data.conll:2: invalid tag ',': no scheme reads it .*is column -1 the "
                        r"entity tags\?"):
@@ -274,6 +274,27 @@ def test_columns_are_split_at_spaces_and_tabs_only(tmp_path):
     out = io.StringIO()
     write_conll([(s, s.labels) for s in read], out)
     assert "10\u00a0000 O O\n" in out.getvalue() and "\u3000\tO\tO\n" in out.getvalue()
+
+
+def test_columns_split_at_tabs_only_let_a_token_be_or_hold_a_space(tmp_path):
+    path = tmp_path / "tabs.tsv"
+    path.write_text("New York\tNNP\tB-LOC\n \t_\tO\nis\tVBZ\tO\n\t\n서\t_\tB-LOC\n \t_\tI-LOC\n시\t_\tI-LOC\n",
+                    encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"tabs.tsv:2: expected 4 columns like the first line, got 2: ' \\t_\\tO'; "
+                       r"lines 1 and 2 have 3 tab-separated columns each: if a token is or holds a space, "
+                       r"--column-separator tab reads the columns between tabs"):
+        read_corpus(path)
+    read = read_corpus(path, column_separator="tab")
+    assert [s.tokens for s in read] == [["New York", " ", "is"], ["서", " ", "시"]]  # a line of a tab alone is blank
+    assert [s.labels for s in read] == [["B-LOC", "O", "O"], ["B-LOC", "I-LOC", "I-LOC"]]
+    out = io.StringIO()
+    write_conll([(s, s.labels) for s in read], out)
+    assert out.getvalue().startswith("New York\tNNP\tB-LOC\tB-LOC\n \t_\tO\tO\n")
+    path.write_text("a\tO\n\tO\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"tabs.tsv:2: token column 0 is empty: '\\tO'"):
+        read_corpus(path, column_separator="tab")
+    with pytest.raises(ValueError, match="column separator 'comma': expected one of whitespace, tab"):
+        read_corpus(path, column_separator="comma")
 
 
 def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ..corpus import CorpusError, Sentence, tokenization_of
+from ..corpus import CHARACTERS, CHARACTERS_AND_SPACES, CorpusError, Sentence, tokenization_of
 from ..embeddings import Embeddings
 from ..errors import TaggerError
 from ..model import BiLSTMCRF
@@ -28,6 +28,14 @@ from .loop import fit, resume_network, training_state
 from .members import fit_members, member_directories
 from .networks import build_encoder, initial_model, new_network
 from .teacher import check_teacher
+
+
+# What the first log line says of a model that reads characters.
+_TOKENIZATION_LOGGED = {
+    CHARACTERS: "tokens are characters (text is split into characters); ",
+    CHARACTERS_AND_SPACES: "tokens are characters and spaces (text is split into characters, and the spaces between "
+                           "words are tokens); ",
+}
 
 
 def train(
@@ -94,7 +102,7 @@ def train(
         f"{len(train_sentences)} training sentences ({source_scheme} read as "
         f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
         f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
-        + ("tokens are characters (text is split into characters); " if tokenization == "characters" else "")
+        + _TOKENIZATION_LOGGED.get(tokenization, "")
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
