@@ -278,6 +278,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         sentences = _paragraphs(lines)
         begins_document = _never
     else:
+        closing = _ClosingComments(lines, args.comment_prefix)
+        lines = iter(closing)
         sentences = _checked_columns(parse_conll(lines, _shown(path), args.token_column, label_column=None,
                                                  comment_prefix=args.comment_prefix,
                                                  column_separator=args.column_separator),
@@ -295,12 +297,34 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         if args.workers == 1:
             for chunk in chunks:
                 progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
-            return
-        with _worker_pool(args) as pool:
-            for text, tokens in _in_order(pool, chunks, begins_document, args):
-                output.write(text)
-                output.flush()
-                progress.update(tokens)
+        else:
+            with _worker_pool(args) as pool:
+                for text, tokens in _in_order(pool, chunks, begins_document, args):
+                    output.write(text)
+                    output.flush()
+                    progress.update(tokens)
+    if input_format == "conll" and args.format == "conll":
+        output.write("".join(line + "\n" for line in closing.comments))
+
+
+class _ClosingComments:
+    """A column file's ``(number, line)`` pairs, passed on, that keeps its closing comment lines: those after
+    its last sentence (CoNLL-2012's ``#end document``), which precede no sentence to be written with."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]], comment_prefix: str | None):
+        self.lines, self.comment_prefix = lines, comment_prefix
+        self.comments: list[str] = []
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        in_sentence = False  # within a sentence, a line that begins with the prefix is a token
+        for number, line in self.lines:
+            if not line.strip():
+                in_sentence = False
+            elif self.comment_prefix and not in_sentence and line.startswith(self.comment_prefix):
+                self.comments.append(line)
+            else:
+                in_sentence, self.comments = True, []
+            yield number, line
 
 
 def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:

@@ -727,5 +727,13 @@ def test_ontonotes_conll2012_files_are_tagged_line_for_line(sample_model, tmp_pa
     assert all(line.rsplit(" ", 1)[1] in ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC",
                                          "I-MISC") for line in tagged)
     # Comment lines are written before the sentence they precede (a document's #begin once, not as a -DOCSTART-
-    # line too); the file's last line, a comment after its last sentence, precedes none.
-    assert [line for line in written if line.startswith("#")] == [line for line in given if line.startswith("#")][:-1]
+    # line too), and the file's closing #end document after its last sentence: every line, in its place.
+    assert [line if line.startswith("#") else line.rsplit(" ", 1)[0] for line in written if line.strip()] == given
+    assert written[-1] == "#end document"
+    # A line that begins with the prefix inside a sentence is a token, not a closing comment, and is written once
+    path.write_text("a O\n#x O\n", encoding="utf-8")
+    done = command("tag.py", "--model", str(sample_model[0]), "--input-format", "conll", "--comment-prefix", "#",
+                   str(path))
+    assert done.returncode == 0 and [line.split()[:2] for line in done.stdout.split("\n") if line] == [
+        ["a", "O"], ["#x", "O"]]
+
