@@ -338,6 +338,8 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
     Lines file, the line after the header in CSV. Rows without tokens are left out.
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
+    if tokens_field not in dataset.column_names and _label_studio_tasks(dataset):
+        return text_span_sentences(label_studio_spans(dataset, source), source, "label")
     spans_field = next((field for field in SPANS_FIELDS if _holds_spans(dataset.features.get(field))), None)
     if tokens_field not in dataset.column_names and TEXT_FIELD in dataset.column_names and spans_field:
         return text_span_sentences(dataset, source, spans_field)
@@ -370,7 +372,9 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
 
 # What annotation tools export: a "text" column, and beside it the entities as character spans, in a
 # column named as one of these. doccano: "label", lists [start, end, type]; spaCy and Prodigy: "spans",
-# records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type;
+# records {"start", "end", "label"}; Label Studio's JSON-MIN: "label", records whose "labels" lists the type
+# (its full JSON export nests them: label_studio_spans); doccano with relations: "entities", records
+# {"start_offset", "end_offset", "label"};
 # CLUENER: "label", a record {type: {mention: [[start, last], ...]}} whose spans end at their last character.
 TEXT_FIELD = "text"
 SPANS_FIELDS = ("label", "labels", "spans", "entities")
@@ -382,6 +386,56 @@ WORDS_SPACING = 20
 def _written_without_spaces(texts: Sequence[str]) -> bool:
     """Whether texts are written without spaces (Chinese, Japanese, Thai): under one in ``WORDS_SPACING`` characters."""
     return sum(text.count(" ") for text in texts) * WORDS_SPACING < sum(map(len, texts))
+
+
+def _label_studio_tasks(dataset: datasets.Dataset) -> bool:
+    """Whether a table is Label Studio's JSON export: a task a row, its text in the record ``data``, its
+    annotations a list in ``annotations``."""
+    return isinstance(dataset.features.get("data"), dict) and "annotations" in dataset.column_names
+
+
+def label_studio_spans(dataset: datasets.Dataset, source: str) -> datasets.Dataset:
+    """Label Studio's JSON export (``_label_studio_tasks``) as a table of texts and their spans, a row a task:
+    ``text`` (the task's ``data.text``, or its only text field) and ``label``, the spans of the ``labels``
+    results of the task's first annotation that was not cancelled, as ``{"start", "end", "label"}``.
+
+    A task without such an annotation is not annotated: its row has no text (and so no sentence), and a
+    ``TaggerWarning`` counts such tasks.
+    """
+    import datasets
+
+    fields = [name for name, feature in dataset.features["data"].items()
+              if getattr(feature, "dtype", None) in ("string", "large_string")]
+    field = TEXT_FIELD if TEXT_FIELD in fields else fields[0] if len(fields) == 1 else None
+    if field is None:
+        raise CorpusError(source, None, f"Label Studio tasks whose data has no one text field (it has "
+                          f"{', '.join(dataset.features['data']) or 'none'}): name it 'text'")
+    texts, spans, unannotated = [], [], 0
+    for row, task in enumerate(dataset.select_columns(["data", "annotations"])):
+        annotation = next((annotation for annotation in task["annotations"] or ()
+                           if isinstance(annotation, dict) and not annotation.get("was_cancelled")), None)
+        if annotation is None:
+            unannotated += 1
+            texts.append("")
+            spans.append([])
+            continue
+        texts.append(task["data"][field] or "")
+        found = []
+        for result in annotation.get("result") or ():
+            value = result.get("value") if isinstance(result, dict) else None
+            if not isinstance(value, dict) or result.get("type") != "labels":
+                continue  # choices, relations, text areas: not entities
+            labels = value.get("labels")
+            found.append({"start": value.get("start"), "end": value.get("end"),
+                          "label": labels[0] if isinstance(labels, list) and labels else labels})
+        spans.append(found)
+    if unannotated:
+        warnings.warn(TaggerWarning(f"{source}: {unannotated:,} of {len(dataset):,} Label Studio tasks have no "
+                                    "annotation (or only cancelled ones) and are left out"), stacklevel=3)
+    span = {"start": datasets.Value("int64"), "end": datasets.Value("int64"), "label": datasets.Value("string")}
+    return datasets.Dataset.from_dict({TEXT_FIELD: texts, "label": spans},
+                                      features=datasets.Features({TEXT_FIELD: datasets.Value("string"),
+                                                                  "label": [span]}))
 
 
 def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
@@ -468,10 +522,11 @@ def _character_spans(value, text: str, source: str, number: int) -> list[tuple[i
 
 def _character_span(span, length: int, source: str, number: int) -> tuple[int, int, str]:
     """``(start, end, type)`` of a span given as ``[start, end, type]`` or as a record with ``start``, ``end``
-    and ``label`` (or ``labels``, a list of one type)."""
+    (doccano's ``start_offset``, ``end_offset``) and ``label`` (or ``labels``, a list of one type)."""
     if isinstance(span, dict):
         label = span.get("label", span.get("labels"))
-        start, end, label = span.get("start"), span.get("end"), label[0] if isinstance(label, list) and label else label
+        start, end = span.get("start", span.get("start_offset")), span.get("end", span.get("end_offset"))
+        label = label[0] if isinstance(label, list) and label else label
     elif isinstance(span, list | tuple) and len(span) == 3:
         start, end, label = span
     else:

@@ -80,6 +80,47 @@ def doccano_records(sentences):
     return records
 
 
+def label_studio_tasks(sentences):
+    """Sentences as Label Studio's JSON export gives them: a task a sentence, its text in data, its entities
+    the labels results of its annotation."""
+    return [{"id": record["id"], "data": {"text": record["text"]}, "meta": {},
+             "annotations": [{"id": record["id"], "was_cancelled": False, "lead_time": 2.5, "result": [
+                 {"id": f"r{i}", "from_name": "label", "to_name": "text", "type": "labels", "origin": "manual",
+                  "value": {"start": start, "end": end, "text": record["text"][start:end], "labels": [label]}}
+                 for i, (start, end, label) in enumerate(record["label"])]}],
+             "predictions": []} for record in doccano_records(sentences)]
+
+
+def test_label_studio_json_exports_read_as_their_annotated_tasks(tmp_path, recwarn):
+    from tagger.errors import TaggerWarning
+
+    tasks = label_studio_tasks(GOLD)
+    export = tmp_path / "project-1-at-2026-12-04.json"
+    export.write_text(json.dumps(tasks), encoding="utf-8")
+    doccano = tmp_path / "doccano.jsonl"
+    doccano.write_text("".join(json.dumps(record) + "\n" for record in doccano_records(GOLD)), encoding="utf-8")
+    assert pairs(read_labelled(export)) == pairs(read_labelled(doccano))  # as the same entities exported by doccano
+    assert not recwarn.list
+    # The first annotation that was not cancelled is read; a task without one is left out, and counted; results
+    # that are not entities (a choice of the text's topic) are skipped.
+    tasks[0]["annotations"].insert(0, {"id": 99, "was_cancelled": True, "result": []})
+    tasks[1]["annotations"][0]["result"].append({"type": "choices", "from_name": "topic", "to_name": "text",
+                                                 "value": {"choices": ["sport"]}})
+    tasks[2]["annotations"] = []
+    export.write_text(json.dumps(tasks), encoding="utf-8")
+    read = read_labelled(export)
+    assert pairs(read) == [pair for i, pair in enumerate(pairs(read_labelled(doccano))) if i != 2]
+    assert [s.first_line for s in read[:3]] == [1, 2, 4]  # a task's number in the export
+    [warning] = [w for w in recwarn.list if issubclass(w.category, TaggerWarning)]
+    assert str(warning.message) == f"{export}: 1 of {len(GOLD)} Label Studio tasks have no annotation (or only " \
+                                   "cancelled ones) and are left out"
+    # A span whose offsets leave its text is an error naming the task
+    tasks[3]["annotations"][0]["result"][0]["value"]["end"] = 400
+    export.write_text(json.dumps(tasks), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"project-1-at-2026-12-04.json:4: span \d+-400 \(\w+\) is out of its text"):
+        read_labelled(export)
+
+
 def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
     from collections import Counter
 
@@ -142,6 +183,11 @@ def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
                                            + "\n", encoding="utf-8")
         with pytest.raises(CorpusError, match="bad.json:2: " + error):
             read_labelled(tmp_path / "bad.json")
+    # doccano's export with relations: "entities", records of start_offset, end_offset and label
+    relations = tmp_path / "relations.jsonl"
+    relations.write_text(json.dumps({"text": "Peter Blackburn", "relations": [], "entities": [
+        {"id": 1, "label": "PER", "start_offset": 0, "end_offset": 15}]}) + "\n")
+    assert pairs(read_labelled(relations)) == [(["Peter", "Blackburn"], ["B-PER", "I-PER"])]
     # A column "label" of classes (sentiment) is no spans column.
     (tmp_path / "reviews.jsonl").write_text(json.dumps({"text": "good film", "label": 1}) + "\n")
     with pytest.raises(CorpusError, match="no column 'tokens' .it has text, label.; --tokens-field names another"):
