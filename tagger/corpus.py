@@ -242,6 +242,13 @@ def parse_conll(
         lines.append(line.rstrip())
         if label_column is not None:
             label = columns[label_column]
+            if "=" in label:  # a CoNLL-U MISC field (NorNE's, DaNE's): the tag is the value of one of its keys
+                label = misc_tag(label)
+                if label is None:
+                    raise CorpusError(source, number, f"column {label_column}, {columns[label_column]!r}, holds no "
+                                      f"entity tag: a CoNLL-U MISC field holds it under one of the keys "
+                                      f"{', '.join(MISC_TAG_KEYS)} (SpaceAfter=No|name=B-PER); --label-column picks "
+                                      f"another column{_comment_hint(lines[0])}")
             try:
                 split_tag(label)
             except SchemeError as error:
@@ -251,6 +258,7 @@ def parse_conll(
                     continue
                 hint = (columns_hint([split_columns(text, separator) for text in lines], token_column, label_column)
                         or _brackets_hint(columns) or _comment_hint(lines[0]))
+
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
                     f"another){hint}"
@@ -258,6 +266,23 @@ def parse_conll(
             labels.append(sys.intern(label))
     if tokens:
         yield sentence()
+
+
+# CoNLL-U's last column, MISC, holds KEY=VALUE pairs joined by "|". Corpora that add entities to a treebank write
+# each token's tag there, under one of these keys (any case): NorNE and DaNE as name=B-PER, SpaceAfter=No|name=O.
+MISC_TAG_KEYS = ("name", "ner", "ne", "entity")
+
+
+def misc_tag(field: str) -> str | None:
+    """The entity tag of a CoNLL-U MISC field (``SpaceAfter=No|name=B-PER`` -> ``B-PER``): the value of its
+    first key of ``MISC_TAG_KEYS``; None where the field is not such pairs or has none of those keys."""
+    if "=" not in field:
+        return None
+    for pair in field.split("|"):
+        key, _, value = pair.partition("=")
+        if key.lower() in MISC_TAG_KEYS:
+            return value
+    return None
 
 
 # What separates the columns of a CoNLL line: ASCII spaces and tabs. Python's str.split() also splits at

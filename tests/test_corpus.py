@@ -124,7 +124,7 @@ def test_comment_lines_before_a_sentence_are_kept_apart_and_written_back(tmp_pat
     # Without the prefix every such line is a token (a tweet may begin with '#'), and where that breaks the
     # corpus the error says what the line may be.
     assert [s.tokens for s in read_conll(write(tmp_path, "# O\nrocks O\n", "tweet.conll"))] == [["#", "rocks"]]
-    with pytest.raises(CorpusError, match=r"data.conll:2: tag 'B-PER' is of no scheme that also has 'domain=en'.*; "
+    with pytest.raises(CorpusError, match=r"data.conll:1: column -1, 'domain=en', holds no entity tag: .*; "
                        r"if lines starting with # are comments, --comment-prefix '#' reads them so$"):
         read_corpus(write(tmp_path, "# id 1 domain=en\nTom _ _ B-PER\n"))
     with pytest.raises(CorpusError, match=r"data.conll:2: expected 5 columns like the first line, got 3: .*; if "
@@ -295,6 +295,31 @@ def test_columns_split_at_tabs_only_let_a_token_be_or_hold_a_space(tmp_path):
         read_corpus(path, column_separator="tab")
     with pytest.raises(ValueError, match="column separator 'comma': expected one of whitespace, tab"):
         read_corpus(path, column_separator="comma")
+
+
+def test_conllu_files_with_their_tags_in_the_misc_column_read_them(tmp_path):
+    # NorNE and DaNE add entities to treebanks in CoNLL-U: each token's tag in its MISC field, under "name"
+    sentences = read_corpus(SAMPLE / "dev.conll")[:20]
+    lines = []
+    for number, sentence in enumerate(sentences, 1):
+        lines += [f"# sent_id = {number}", f"# text = {' '.join(sentence.tokens)}"]
+        for i, (token, tag) in enumerate(zip(sentence.tokens, sentence.labels), 1):
+            misc = f"SpaceAfter=No|name={tag}" if i % 3 == 0 else f"name={tag}"
+            lines.append(f"{i}\t{token}\t{token.lower()}\tX\t_\t_\t0\tdep\t_\t{misc}")
+        lines.append("")
+    path = tmp_path / "da_ddt-ud-dev.conllu"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = read_corpus(path, token_column=1, comment_prefix="#")
+    assert [(s.tokens, s.labels) for s in read] == [(s.tokens, s.labels) for s in sentences]
+    assert read[0].comments == ["# sent_id = 1", f"# text = {' '.join(sentences[0].tokens)}"]
+    path.write_text("# sent_id = 1\n1\tPeter\t_\t_\t_\t_\t0\troot\t_\tname=B-PER\n2\tbor\t_\t_\t_\t_\t1\tdep\t_\t"
+                    "SpaceAfter=No\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"da_ddt-ud-dev.conllu:3: column -1, 'SpaceAfter=No', holds no entity tag: "
+                       r"a CoNLL-U MISC field holds it under one of the keys name, ner, ne, entity "):
+        read_corpus(path, token_column=1, comment_prefix="#")
+    path.write_text("1\tPeter\t_\tname=X-PER\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"da_ddt-ud-dev.conllu:1: invalid tag 'X-PER'"):
+        read_corpus(path, token_column=1)
 
 
 def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
