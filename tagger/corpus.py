@@ -258,7 +258,6 @@ def parse_conll(
                     continue
                 hint = (columns_hint([split_columns(text, separator) for text in lines], token_column, label_column)
                         or _brackets_hint(columns) or _comment_hint(lines[0]))
-
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
                     f"another){hint}"

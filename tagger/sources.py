@@ -411,7 +411,7 @@ def label_studio_spans(dataset: datasets.Dataset, source: str) -> datasets.Datas
         raise CorpusError(source, None, f"Label Studio tasks whose data has no one text field (it has "
                           f"{', '.join(dataset.features['data']) or 'none'}): name it 'text'")
     texts, spans, unannotated = [], [], 0
-    for row, task in enumerate(dataset.select_columns(["data", "annotations"])):
+    for task in dataset.select_columns(["data", "annotations"]):
         annotation = next((annotation for annotation in task["annotations"] or ()
                            if isinstance(annotation, dict) and not annotation.get("was_cancelled")), None)
         if annotation is None:
