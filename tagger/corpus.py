@@ -244,11 +244,12 @@ def parse_conll(
             label = columns[label_column]
             if "=" in label:  # a CoNLL-U MISC field (NorNE's, DaNE's): the tag is the value of one of its keys
                 label = misc_tag(label)
-                if label is None:
+                if label is None:  # a comment line read as a token (MultiCoNER's "# id 1<TAB>domain=en"), or not MISC
                     raise CorpusError(source, number, f"column {label_column}, {columns[label_column]!r}, holds no "
-                                      f"entity tag: a CoNLL-U MISC field holds it under one of the keys "
-                                      f"{', '.join(MISC_TAG_KEYS)} (SpaceAfter=No|name=B-PER); --label-column picks "
-                                      f"another column{_comment_hint(lines[0])}")
+                                      "entity tag" + (_comment_hint(lines[0]) or (
+                                          f": a CoNLL-U MISC field holds it under one of the keys "
+                                          f"{', '.join(MISC_TAG_KEYS)} (SpaceAfter=No|name=B-PER); --label-column "
+                                          "picks another column")))
             try:
                 split_tag(label)
             except SchemeError as error:
