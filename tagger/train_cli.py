@@ -109,8 +109,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--tag-scheme", choices=DECODING_SCHEMES, default=defaults.tag_scheme,
                       help="scheme the model is trained in (it writes the corpus's scheme, whichever this is)")
     optimisation = parser.add_argument_group("training")
-    optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}; "
-                              "with --resume: the run's own unless given)")
+    optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}, or fewer "
+                              f"on a corpus of more than {TOKENS_READ // defaults.epochs:,} tokens: as many as read "
+                              f"about {TOKENS_READ:,} tokens; with --resume: the run's own unless given)")
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sentences per training step")
     optimisation.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                               help="sgd: with --momentum; nadam: Adam with Nesterov momentum")
@@ -307,11 +308,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
             print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
     if not args.base:
         _set_defaults_by_tokens(args, tokenization_of(train_sentences))
+    if args.epochs is None:
+        args.epochs = _epochs_for(_corpus_tokens(train_sentences), defaults.epochs)
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
     config = TrainingConfig(
-        epochs=args.epochs or defaults.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, lr_decay=args.lr_decay,
         momentum=args.momentum, clip=args.clip, patience=args.patience, seed=args.seed,
         min_count=args.min_count, max_vectors=args.max_vectors or None, tag_scheme=args.tag_scheme,
         freeze_vectors=args.freeze_vectors, average=args.average, average_epochs=args.average_epochs,
@@ -338,6 +341,28 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
 WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
 CHARACTER_BIGRAM_DIM = 50
 LANGUAGE_MODEL_WORDS = 2000
+
+
+# The most training tokens a run reads by default: 40 epochs of CoNLL-2003 (203,621 tokens) or of CoNLL-2002
+# Dutch (202,644), 20-25 minutes on 2 cores. A larger corpus trains fewer epochs, each of more steps, so that
+# its run takes about as long rather than growing with the corpus (docs/results.md).
+TOKENS_READ = 8_000_000
+
+
+def _epochs_for(tokens: int, most: int) -> int:
+    """The default epochs for a training corpus of ``tokens`` tokens: ``most``, or as many as read ``TOKENS_READ``."""
+    epochs = max(1, min(most, math.ceil(TOKENS_READ / max(tokens, 1))))
+    if epochs < most:
+        print(f"{epochs} epoch{'s' if epochs > 1 else ''} at most: the training corpus has {tokens:,} tokens, and a run "
+              f"reads about {TOKENS_READ:,} (--epochs to set)")
+    return epochs
+
+
+def _corpus_tokens(sentences: Sequence[Sentence]) -> int:
+    """The number of tokens in ``sentences`` (a ``TableCorpus`` counts them without reading them)."""
+    if isinstance(sentences, TableCorpus):
+        return int(sentences.token_counts().sum())
+    return sum(len(sentence) for sentence in sentences)
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:

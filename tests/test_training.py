@@ -484,3 +484,31 @@ def test_an_entity_bias_given_is_kept_without_choosing(tmp_path):
     assert any(line.startswith("entity bias 0.6 (as given): dev") for line in logged)
     assert Tagger.load(tmp_path / "m").entity_bias == 0.6
     assert "It tags with an entity bias of 0.6" in (tmp_path / "m" / "README.md").read_text()
+
+
+def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_path, monkeypatch, capsys):
+    from tagger import train_cli
+    from tagger.training.config import TrainingConfig
+
+    from .test_sources import write_jsonl
+
+    sentences = read_corpus(SAMPLE / "dev.conll")
+    tokens = sum(len(sentence) for sentence in sentences)
+    # As if a run read three times the corpus: a corpus of 8 million / 3 tokens, at the real rule.
+    monkeypatch.setattr(train_cli, "TOKENS_READ", 3 * tokens - 1)
+    jsonl = write_jsonl(tmp_path / "dev.jsonl", sentences)  # a table: its tokens counted without reading them
+    for corpus, name in ((SAMPLE / "dev.conll", "conll"), (jsonl, "table")):
+        options = ["--train", str(corpus), "--dev", str(corpus), "--hidden-size", "8", "--threads", "1"]
+        assert train_cli.main([*options, "--output", str(tmp_path / name)]) == 0
+        assert f"3 epochs at most: the training corpus has {tokens:,} tokens, and a run reads about " \
+               f"{3 * tokens - 1:,} (--epochs to set)" in capsys.readouterr().out
+        assert json.loads((tmp_path / name / CONFIG_FILE).read_text())["training"]["epochs"] == 3
+        assert len((tmp_path / name / METRICS_FILE).read_text().splitlines()) == 3
+    # Given, --epochs is the run's; a corpus that 40 epochs read within the budget trains 40.
+    assert train_cli.main([*options, "--output", str(tmp_path / "given"), "--epochs", "4"]) == 0
+    assert "epochs at most" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "given" / CONFIG_FILE).read_text())["training"]["epochs"] == 4
+    most = TrainingConfig().epochs
+    assert train_cli._epochs_for(train_cli.TOKENS_READ // most, most) == most
+    assert train_cli._epochs_for(train_cli.TOKENS_READ // most + 1, most) == most  # rounded up: 40 still
+    assert train_cli._epochs_for(10 * train_cli.TOKENS_READ, most) == 1
