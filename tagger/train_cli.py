@@ -30,7 +30,9 @@ from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
 from .model import ModelConfig, resolve_device
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
-from .sources import TAGS_FIELD, TOKENS_FIELD, TableCorpus, check_record, read_labelled, source_record
+from .sources import (
+    TAGS_FIELD, TOKENS_FIELD, TableCorpus, check_record, read_labelled, source_record, token_count,
+)
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .training import OPTIMIZERS, TrainingConfig, distributed, resume, train
 
@@ -309,7 +311,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     if not args.base:
         _set_defaults_by_tokens(args, tokenization_of(train_sentences))
     if args.epochs is None:
-        args.epochs = _epochs_for(_corpus_tokens(train_sentences), defaults.epochs)
+        args.epochs = _epochs_for(token_count(train_sentences), defaults.epochs)
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
@@ -356,13 +358,6 @@ def _epochs_for(tokens: int, most: int) -> int:
         print(f"{epochs} epoch{'s' if epochs > 1 else ''} at most: the training corpus has {tokens:,} tokens, and a run "
               f"reads about {TOKENS_READ:,} (--epochs to set)")
     return epochs
-
-
-def _corpus_tokens(sentences: Sequence[Sentence]) -> int:
-    """The number of tokens in ``sentences`` (a ``TableCorpus`` counts them without reading them)."""
-    if isinstance(sentences, TableCorpus):
-        return int(sentences.token_counts().sum())
-    return sum(len(sentence) for sentence in sentences)
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:

@@ -496,7 +496,7 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     tokens = sum(len(sentence) for sentence in sentences)
     # As if a run read three times the corpus: a corpus of 8 million / 3 tokens, at the real rule.
     monkeypatch.setattr(train_cli, "TOKENS_READ", 3 * tokens - 1)
-    jsonl = write_jsonl(tmp_path / "dev.jsonl", sentences)  # a table: its tokens counted without reading them
+    jsonl = write_jsonl(tmp_path / "dev.jsonl", sentences)  # a table: its tokens counted from Arrow
     for corpus, name in ((SAMPLE / "dev.conll", "conll"), (jsonl, "table")):
         options = ["--train", str(corpus), "--dev", str(corpus), "--hidden-size", "8", "--threads", "1"]
         assert train_cli.main([*options, "--output", str(tmp_path / name)]) == 0

@@ -17,6 +17,7 @@ from ..encoding import Encoder
 from ..errors import TaggerError
 from ..inference import entity_scores, predict_tags_by_bias, type_scores
 from ..model import BiLSTMCRF, TagDistribution, device_of
+from ..sources import token_count
 from ..storage import (
     CONFIG_FILE,
     append_metrics,
@@ -221,7 +222,7 @@ def fit(
         log_cut_documents(examples.documents, config.batch_size, log)
     if config.teacher and config.teacher_weight > 0:
         examples.teacher = teacher_distributions(config.teacher, encoder, train_sentences, log)
-    tokens = sum(len(s) for s in train_sentences)
+    tokens = token_count(train_sentences)
     loss_function = processes.loss_function(model)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["epochs_without_gain"] >= config.patience:
