@@ -347,7 +347,7 @@ LANGUAGE_MODEL_WORDS = 2000
 
 # The most training tokens a run reads by default: 40 epochs of CoNLL-2003 (203,621 tokens) or of CoNLL-2002
 # Dutch (202,644), 20-25 minutes on 2 cores. A larger corpus trains fewer epochs, each of more steps, so that
-# its run takes about as long rather than growing with the corpus (docs/results.md).
+# its run no longer grows with the corpus (one of 406,265 tokens: 20 epochs, 36-40 minutes; docs/results.md).
 TOKENS_READ = 8_000_000
 
 
