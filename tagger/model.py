@@ -388,15 +388,38 @@ class BiLSTMCRF(nn.Module):
         only the context on its own side of the sentence.
         """
         steps = torch.arange(int(sentence_lengths.max()), device=features.device)
-        forward, _ = self._one_direction("", features[:, : int((offsets + sentence_lengths).max())])
+        forward = self._by_length("", features, offsets + sentence_lengths)
         # Sequence b reversed, from its last token down to its sentence's first.
         backward_steps = torch.arange(int((lengths - offsets).max()), device=features.device)
         reversed_positions = (lengths.unsqueeze(1) - 1 - backward_steps).clamp(min=0)  # shape: (B, S')
-        backward, _ = self._one_direction("_reverse", features.gather(1, _expand(reversed_positions, features)))
+        backward = self._by_length("_reverse", features.gather(1, _expand(reversed_positions, features)),
+                                   lengths - offsets)
         forward_at = (offsets.unsqueeze(1) + steps).clamp(max=forward.shape[1] - 1)  # shape: (B, T)
         backward_at = (lengths.unsqueeze(1) - 1 - offsets.unsqueeze(1) - steps).clamp(min=0)
         return torch.cat([forward.gather(1, _expand(forward_at, forward)),
                           backward.gather(1, _expand(backward_at, backward))], dim=-1)
+
+    def _by_length(self, suffix: str, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """One direction's outputs (B, max(lengths), hidden_size) over inputs (B, S, input) whose sequence b
+        has its ``lengths[b]`` tokens first; zeros past each group's longest sequence.
+
+        The LSTM's time grows with the padded area it reads, so sequences run in groups of like length
+        (``length_groups``): a batch of whole documents pads its sentences, most of about ten tokens,
+        to its longest, and one sentence of hundreds made the LSTM read several times the tokens there were.
+        """
+        sizes = lengths.tolist()
+        groups = length_groups(sizes)
+        if len(groups) == 1:
+            return self._one_direction(suffix, inputs[:, : max(sizes)])[0]
+        width = max(sizes)
+        outputs = []
+        for group in groups:
+            longest = max(sizes[i] for i in group)
+            index = torch.tensor(group, device=inputs.device)
+            output, _ = self._one_direction(suffix, inputs[:, :longest].index_select(0, index))
+            outputs.append(nn.functional.pad(output, (0, 0, 0, width - longest)))
+        order = torch.tensor([i for group in groups for i in group], device=inputs.device)
+        return torch.cat(outputs).index_select(0, torch.argsort(order))
 
     def _one_direction(self, suffix: str, inputs: Tensor) -> tuple[Tensor, object]:
         """One direction of ``self.lstm`` (its weights named with ``suffix``) over (B, S, input) inputs."""
@@ -604,6 +627,50 @@ def mean_of_others(values: Tensor, groups: Tensor) -> Tensor:
     # index_select, not sums[groups]: the same values, and its gradient is summed in one order, where
     # indexing's adds the rows of a group from several threads at once (training then varied run to run).
     return (sums.index_select(0, groups) - values) / others.clamp(min=1).to(values.dtype)
+
+
+# What running the LSTM once more costs, in padded tokens it could read instead (call overhead, and each time
+# step's): fit to a one-direction LSTM of 158 inputs and 200 units on a 2-core AMD EPYC (AVX2), which took
+# about 1,500 us a call, 15 us a step and 22 us a token to train (forward and backward), and 700, 21 and 7 to tag.
+GROUP_CALL_COST = 80
+GROUP_STEP_COST = 2
+
+
+def length_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices of sequences of the given lengths, in the groups of like length that an LSTM reads fastest.
+
+    A group of n sequences, the longest L tokens, costs ``GROUP_CALL_COST +
+    GROUP_STEP_COST * L + n * L``; the groups returned cost the least in all
+    (groups of whole runs of the sorted lengths, found by dynamic programming
+    over the distinct lengths). Every index appears once; one group is common.
+    """
+    if not lengths:
+        return [[]]
+    longest = max(lengths)
+    if len(lengths) * longest - sum(lengths) <= GROUP_CALL_COST:
+        return [list(range(len(lengths)))]
+    by_length: dict[int, list[int]] = {}
+    for i, length in enumerate(lengths):
+        by_length.setdefault(length, []).append(i)
+    distinct = sorted(by_length)
+    counts = [len(by_length[length]) for length in distinct]
+    # best[j]: the least cost of the j shortest distinct lengths; cut[j]: where its last group begins.
+    best = [0] + [0] * len(distinct)
+    cut = [0] * (len(distinct) + 1)
+    for j in range(1, len(distinct) + 1):
+        group_length, sequences = distinct[j - 1], 0
+        best[j] = -1
+        for i in range(j - 1, -1, -1):
+            sequences += counts[i]
+            cost = best[i] + GROUP_CALL_COST + GROUP_STEP_COST * group_length + sequences * group_length
+            if best[j] < 0 or cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups = []
+    j = len(distinct)
+    while j > 0:
+        groups.append([i for length in distinct[cut[j]:j] for i in by_length[length]])
+        j = cut[j]
+    return groups[::-1]
 
 
 def _expand(positions: Tensor, values: Tensor) -> Tensor:

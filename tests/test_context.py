@@ -162,6 +162,63 @@ def test_each_lstm_direction_run_unpacked_gives_the_packed_bidirectional_lstm(co
         torch.testing.assert_close(hidden[i, : len(tokens)], expected[i, start : start + len(tokens)])
 
 
+@pytest.mark.parametrize("context", [0, 2])
+def test_a_batch_of_many_lengths_runs_the_lstm_in_groups_and_gives_the_packed_lstm(context):
+    """A batch of whole documents pads its sentences to the longest: the LSTM reads them in groups, exactly."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    model, encoder = _model(context)
+    sentences = [list("abc"), list("ab"), list("abcdefghi") * 30, list("abcd"), list("a"), list("hi")] * 3
+    contexts = document_contexts(sentences, [True] + [False] * (len(sentences) - 1), context) if context else None
+    batch = encoder.batch(sentences, contexts)
+    features = torch.randn(*batch.words.shape, model.lstm.input_size, requires_grad=True)
+    input_mask = batch.mask if batch.input_mask is None else batch.input_mask
+    lengths = input_mask.sum(dim=1)
+    offsets = batch.offsets if batch.offsets is not None else torch.zeros_like(lengths)
+    packed = pack_padded_sequence(features, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(model.lstm(packed)[0], batch_first=True)
+    read = []
+    one_direction = model._one_direction
+    model._one_direction = lambda suffix, inputs: read.append(inputs.shape) or one_direction(suffix, inputs)
+    hidden = model._directions(features, lengths, offsets, batch.mask.sum(dim=1))
+    assert len(read) == 4  # each direction: the three long sentences, and the fifteen short ones
+    assert sorted(shape[0] for shape in read) == [3, 3, 15, 15]
+    padded = 2 * len(sentences) * max(shape[1] for shape in read)  # what one group a direction would read
+    assert sum(shape[0] * shape[1] for shape in read) < padded / 4
+    mine, theirs = [], []
+    for i, tokens in enumerate(sentences):
+        start = int(offsets[i])
+        mine.append(hidden[i, : len(tokens)])
+        theirs.append(expected[i, start : start + len(tokens)])
+    torch.testing.assert_close(torch.cat(mine), torch.cat(theirs))
+    weights = torch.randn(torch.cat(mine).shape)  # the gradients reach the inputs as through the packed LSTM
+    grouped_gradient, = torch.autograd.grad((torch.cat(mine) * weights).sum(), features)
+    packed_gradient, = torch.autograd.grad((torch.cat(theirs) * weights).sum(), features)
+    torch.testing.assert_close(grouped_gradient, packed_gradient)
+
+
+def test_length_groups_put_every_sequence_in_one_group_and_cost_at_most_one_group():
+    import random
+
+    from tagger.model import GROUP_CALL_COST, GROUP_STEP_COST, length_groups
+
+    def cost(groups, lengths):
+        longest = [max(lengths[i] for i in group) for group in groups]
+        return sum(GROUP_CALL_COST + GROUP_STEP_COST * top + len(group) * top for group, top in zip(groups, longest))
+
+    assert length_groups([3, 1, 3, 3, 2]) == [[0, 1, 2, 3, 4]]  # little padding: not worth another call
+    assert length_groups([12] * 40 + [400]) == [list(range(40)), [40]]
+    rng = random.Random(0)
+    for _ in range(200):
+        lengths = [rng.choice([1, 2, 5, 9, 10, 14, 30, 60, 300]) for _ in range(rng.randint(1, 60))]
+        groups = length_groups(lengths)
+        assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
+        assert cost(groups, lengths) <= cost([list(range(len(lengths)))], lengths)
+        tops = [max(lengths[i] for i in group) for group in groups]
+        assert tops == sorted(set(tops))  # groups of whole runs of the sorted lengths
+        assert all(min(lengths[i] for i in later) > top for top, later in zip(tops, groups[1:]))
+
+
 def test_benchmark_of_a_model_with_context_counts_what_its_lstm_reads(context_model, tmp_path):
     rows = bench_rows(context_model[0], tmp_path)
     assert "over the sentences with their context" in rows["bare nn.LSTM forward, batch 256"]
