@@ -405,7 +405,7 @@ class BiLSTMCRF(nn.Module):
 
         The LSTM's time grows with the padded area it reads, so sequences run in groups of like length
         (``length_groups``): a batch of whole documents pads its sentences, most of about ten tokens,
-        to its longest, and one sentence of hundreds made the LSTM read several times the tokens there were.
+        to its longest, which may be hundreds.
         """
         sizes = lengths.tolist()
         groups = length_groups(sizes)
