@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpora" / "sample"
 SHARED = ROOT.parent / "shared" / "corpora"
 CONLL2003 = SHARED / "conll2003"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker (and each process a test starts) takes its share of the cores.
+
+    Two workers of two threads each on two cores would oversubscribe them; the tests' models are small, and a
+    thread each runs them nearly as fast.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
 @pytest.fixture(scope="session")
