@@ -54,6 +54,9 @@ class Sentence:
     writer can echo the input with a predicted column appended. ``document_start``
     is the raw ``-DOCSTART-`` line that preceded the sentence, if one did, and
     ``comments`` the comment lines (``read_conll``'s ``comment_prefix``).
+    ``other_lines`` are the sentence's lines that are not tokens (CoNLL-U's
+    multiword tokens and empty nodes), each as ``(position, line)``: it came
+    before the token at ``position`` (``len(tokens)``: after the last).
     """
 
     tokens: list[str]
@@ -63,6 +66,7 @@ class Sentence:
     source: str = "<input>"
     first_line: int = 0
     comments: list[str] | None = None
+    other_lines: list[tuple[int, str]] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -150,7 +154,10 @@ def read_conll(
     ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
     first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
     and are kept apart from the tokens; within a sentence such a line is a token;
-    ``#begin document`` begins a document. Where both columns count from the start
+    ``#begin document`` begins a document. Where the tokens are not in the first column,
+    a line whose first column is a range of ids (CoNLL-U's multiword token ``1-2``, whose
+    words follow it) or a decimal one (an empty node, ``8.1``) is not a token: it is kept in
+    ``Sentence.other_lines``. Where both columns count from the start
     (to tag: a token column after the first), a line may be wider or narrower than the
     first if it holds them. Entities marked
     with brackets (OntoNotes' ``(PERSON*``, ``*``, ``*)``) are read as IOB2 tags.
@@ -179,6 +186,7 @@ def parse_conll(
     labels: list[str] = []
     lines: list[str] = []
     comments: list[str] = []
+    other_lines: list[tuple[int, str]] = []
     first_line = 0
 
     bracketed = False  # whether the sentence's tags mark entities with brackets (read as IOB2 at its end)
@@ -193,16 +201,22 @@ def parse_conll(
                 raise CorpusError(source, first_line + error.position[1], str(error)) from None  # a token a line
         return Sentence(
             tokens, read if label_column is not None else None, lines, document_start, source, first_line,
-            comments or None,
+            comments or None, other_lines or None,
         )
+
+    def no_words_after() -> CorpusError:
+        return CorpusError(source, first_line, f"{other_lines[0][1]!r} is a multiword token or an empty node, and "
+                           "no word follows it in its sentence")
 
     for number, line in lines_in:
         columns = split_columns(line, separator)
         if not columns:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments, document_start = [], [], [], [], None
+                tokens, labels, lines, comments, other_lines, document_start = [], [], [], [], [], None
                 bracketed = False
+            elif other_lines:
+                raise no_words_after()
             continue
         if comment_prefix and not tokens and line.startswith(comment_prefix):
             comments.append(line)
@@ -212,9 +226,14 @@ def parse_conll(
         if columns[0] == DOCSTART:
             if tokens:
                 yield sentence()
-                tokens, labels, lines, comments = [], [], [], []
+                tokens, labels, lines, comments, other_lines = [], [], [], [], []
                 bracketed = False
             document_start = line
+            continue
+        if token_column != 0 and _NOT_A_WORD_ID.fullmatch(columns[0]):
+            if not tokens:
+                first_line = number
+            other_lines.append((len(tokens), line.rstrip()))
             continue
         if width is None:
             width, width_line, width_number = len(columns), line, number
@@ -236,7 +255,7 @@ def parse_conll(
             )
         if not columns[token_column]:
             raise CorpusError(source, number, f"token column {token_column} is empty: {line!r}")
-        if not tokens:
+        if not tokens and not other_lines:
             first_line = number
         tokens.append(sys.intern(columns[token_column]))  # a word's occurrences share one string
         lines.append(line.rstrip())
@@ -266,7 +285,13 @@ def parse_conll(
             labels.append(sys.intern(label))
     if tokens:
         yield sentence()
+    elif other_lines:
+        raise no_words_after()
 
+
+# CoNLL-U's ids of lines that are not words: a multiword token's range of its words' ids ("1-2": "del", whose words
+# "de" and "el" follow on lines 1 and 2), and an empty node's decimal id ("8.1", enhanced dependencies' elided word).
+_NOT_A_WORD_ID = re.compile(r"[0-9]+-[0-9]+|[0-9]+\.[0-9]+")
 
 # CoNLL-U's last column, MISC, holds KEY=VALUE pairs joined by "|". Corpora that add entities to a treebank write
 # each token's tag there, under one of these keys (any case): NorNE and DaNE as name=B-PER, SpaceAfter=No|name=O.
@@ -611,8 +636,9 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
     """Write each sentence's input lines with a predicted tag appended as a last column.
 
     Sentences without input lines (tokens given directly) are written as
-    ``TOKEN TAG``. Document separators are kept, with tag ``O``, and comment lines
-    as they were. A line whose columns are separated by tabs gets its tag after a
+    ``TOKEN TAG``. Document separators are kept, with tag ``O``, comment lines
+    as they were, and lines that are not tokens (``Sentence.other_lines``) in their
+    place, with ``_``. A line whose columns are separated by tabs gets its tag after a
     tab, others after a space.
     """
     for sentence, tags in sentences:
@@ -621,8 +647,16 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
             stream.write(f"{sentence.document_start}{_separator(sentence.document_start)}O\n\n")
         stream.write("".join(f"{comment}\n" for comment in sentence.comments or ()))
         lines = sentence.lines if sentence.lines is not None else sentence.tokens
-        stream.write("".join(f"{line}{_separator(line)}{tag}\n" for line, tag in zip(lines, tags)))
+        written = [f"{line}{_separator(line)}{tag}\n" for line, tag in zip(lines, tags)]
+        for position, line in reversed(sentence.other_lines or ()):  # from the last, so positions hold
+            written.insert(position, f"{line}{_separator(line)}{NO_TAG}\n")
+        stream.write("".join(written))
         stream.write("\n")
+
+
+# What write_conll appends to a line that is not a token (CoNLL-U's multiword tokens and empty nodes): CoNLL-U's
+# empty field, so that every line keeps the same number of columns.
+NO_TAG = "_"
 
 
 def _separator(line: str) -> str:

@@ -668,6 +668,20 @@ def test_a_file_whose_first_column_numbers_its_tokens_is_refused_before_any_is_t
     assert len([line for line in lines if line and not line.startswith("#")]) == 5
 
 
+def test_tag_py_writes_a_conllu_files_multiword_tokens_and_empty_nodes_back_in_their_place(sample_model, tmp_path):
+    from .test_corpus import CONLLU_WITH_MULTIWORD_TOKENS
+
+    conllu = tmp_path / "es.conllu"
+    conllu.write_text(CONLLU_WITH_MULTIWORD_TOKENS, encoding="utf-8")
+    tagged = command("tag.py", "--model", str(sample_model[0]), "--comment-prefix", "#", "--token-column", "1",
+                     str(conllu))
+    assert tagged.returncode == 0, tagged.stderr
+    lines = tagged.stdout.splitlines()
+    assert [line.rsplit("\t", 1)[0] for line in lines] == CONLLU_WITH_MULTIWORD_TOKENS.splitlines() + [""]
+    tags = {line.split("\t")[0]: line.rsplit("\t", 1)[1] for line in lines if line[:1].isdigit()}
+    assert tags["2-3"] == tags["3.1"] == tags["1-2"] == "_" and tags["4"] != "_"  # "4": Real, a word
+
+
 def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(sample_model, tmp_path):
     from tagger.sources import read_labelled
 

@@ -322,6 +322,56 @@ def test_conllu_files_with_their_tags_in_the_misc_column_read_them(tmp_path):
         read_corpus(path, token_column=1)
 
 
+# Spanish UD with entities in MISC: "del" is the multiword token of the words "de" and "el"; "3.1" an empty node.
+CONLLU_WITH_MULTIWORD_TOKENS = """\
+# sent_id = 1
+# text = Vive del Real Madrid.
+1\tVive\tvivir\tVERB\t_\t_\t0\troot\t_\tname=O
+2-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_
+2\tde\tde\tADP\t_\t_\t4\tcase\t_\tname=O
+3\tel\tel\tDET\t_\t_\t4\tdet\t_\tname=O
+3.1\tvive\tvivir\tVERB\t_\t_\t_\t_\t1:conj\t_
+4\tReal\tReal\tPROPN\t_\t_\t1\tobl\t_\tname=B-ORG
+5\tMadrid\tMadrid\tPROPN\t_\t_\t4\tflat\t_\tSpaceAfter=No|name=I-ORG
+6\t.\t.\tPUNCT\t_\t_\t1\tpunct\t_\tname=O
+
+# sent_id = 2
+1-2\tAl\t_\t_\t_\t_\t_\t_\t_\t_
+1\tA\ta\tADP\t_\t_\t3\tcase\t_\tname=O
+2\tel\tel\tDET\t_\t_\t3\tdet\t_\tname=O
+3\tPepe\tPepe\tPROPN\t_\t_\t0\troot\t_\tname=B-PER
+"""
+
+
+def test_conllu_multiword_tokens_and_empty_nodes_are_not_tokens_and_are_written_back_in_their_place(tmp_path):
+    path = tmp_path / "es_ancora-ud-dev.conllu"
+    path.write_text(CONLLU_WITH_MULTIWORD_TOKENS, encoding="utf-8")
+    read = read_corpus(path, token_column=1, comment_prefix="#")
+    assert [(s.tokens, s.labels) for s in read] == [
+        (["Vive", "de", "el", "Real", "Madrid", "."], ["O", "O", "O", "B-ORG", "I-ORG", "O"]),
+        (["A", "el", "Pepe"], ["O", "O", "B-PER"])]
+    lines = CONLLU_WITH_MULTIWORD_TOKENS.splitlines()
+    assert read[0].other_lines == [(1, lines[3]), (3, lines[6])] and read[1].other_lines == [(0, lines[12])]
+    assert (read[0].first_line, read[1].first_line) == (3, 13)  # a sentence's first line, a token or not
+    out = io.StringIO()
+    write_conll([(s, [f"T{i}" for i in range(len(s))]) for s in read], out)
+    written = out.getvalue().splitlines()
+    assert [line.rsplit("\t", 1)[0] for line in written] == lines + [""]  # every line in its place, one column more
+    assert [line.rsplit("\t", 1)[1] for line in written if line[:1].isdigit()] == [
+        "T0", "_", "T1", "T2", "_", "T3", "T4", "T5", "_", "T0", "T1", "T2"]
+    # Read back, the tagged file gives the same tokens and, from its new last column, the tags written.
+    path.write_text(out.getvalue().replace("\tT", "\tB-T"), encoding="utf-8")
+    again = read_corpus(path, token_column=1, comment_prefix="#")
+    assert [s.tokens for s in again] == [s.tokens for s in read] and again[1].labels == ["B-T0", "B-T1", "B-T2"]
+    # Where the first column holds the words, a range is a word: CoNLL-2003's football scores.
+    path.write_text("Ajax B-ORG\nwon O\n1-0 O\n3.5 O\n", encoding="utf-8")
+    assert read_corpus(path)[0].tokens == ["Ajax", "won", "1-0", "3.5"]
+    path.write_text("# sent_id = 1\n1-2\tAl\t_\t_\n\n1\tPepe\t_\tname=B-PER\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"conllu:2: '1-2\\tAl\\t_\\t_' is a multiword token or an empty node, "
+                                          r"and no word follows it in its sentence$"):
+        read_corpus(path, token_column=1, comment_prefix="#")
+
+
 def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
     # Universal NER: an index, the word, the tag, and two more columns ("-").
     uner = tmp_path / "en_ewt-ud-train.iob2"
