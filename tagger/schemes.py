@@ -99,7 +99,8 @@ def split_tag(tag: str) -> tuple[str, str]:
 
     A bare type may hold hyphens where a word of two letters or more comes before the first one, as
     Few-NERD's ``person-actor`` (IO) and ``B-person-actor``; a letter that is no prefix (``X-PER``) is an error.
-    A prefix may be joined by an underscore, as some corpora write it (PEYMA's ``B_PER``): ``('B', 'PER')``.
+    A prefix may be joined by an underscore, as some corpora write it (PEYMA's ``B_PER``): ``('B', 'PER')``;
+    or come last, after a hyphen or an underscore (NAVER's Korean corpus writes ``PER_B``): ``('B', 'PER')``.
     """
     if tag == OUTSIDE:
         return OUTSIDE, ""
@@ -108,6 +109,8 @@ def split_tag(tag: str) -> tuple[str, str]:
     prefix, sep, label = tag.partition("-")
     if sep and label and prefix and prefix in ROLES:
         return prefix, label
+    if tag[-2:-1] in ("-", "_") and tag[-1] in ROLES and tag[:1].isalpha() and len(tag) > 2:
+        return tag[-1], tag[:-2]
     if tag[:1].isalpha() and (not sep or (len(prefix) > 1 and label)):
         return "", tag
     raise SchemeError(
@@ -117,10 +120,11 @@ def split_tag(tag: str) -> tuple[str, str]:
 
 
 def looks_like_a_tag(text: str) -> bool:
-    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``, ``B_PER``): what a column of
-    tags holds, and a word seldom is (a bare type of IO is a word)."""
+    """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``, ``B_PER``, ``PER_B``): what a
+    column of tags holds, and a word seldom is (a bare type of IO is a word)."""
     prefix, separator, label = text.replace("_", "-", 1).partition("-")
-    return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label)
+    suffixed = len(text) > 2 and text[-2] in "-_" and text[-1] in ROLES and text[:1].isalpha()
+    return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label) or suffixed
 
 
 def is_bracket_tag(tag: str) -> bool:

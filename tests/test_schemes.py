@@ -64,6 +64,12 @@ def test_split_tag_rejects_invalid_tags():
     assert split_tag("B_PER") == ("B", "PER") and split_tag("I_LOC_NAM") == ("I", "LOC_NAM")  # PEYMA's underscore
     assert split_tag("DATE_TIME") == ("", "DATE_TIME") and convert_tags(["B_PER", "I_PER", "O"], "BIOES") == [
         "B-PER", "E-PER", "O"]
+    # NAVER's prefix last: PER_B, PER_I (not the IO types "PER_B" and "PER_I")
+    assert split_tag("PER_B") == ("B", "PER") and split_tag("LOC-I") == ("I", "LOC") and split_tag("DAT_TIM_E") == (
+        "E", "DAT_TIM")
+    assert convert_tags(["PER_B", "PER_I", "O", "ORG_B", "PER_B"], "BIOES") == ["B-PER", "E-PER", "O", "S-ORG", "S-PER"]
+    assert detect_scheme([["PER_B", "PER_I", "O"]]) == "IOB2"
+    assert split_tag("person-actor") == ("", "person-actor") and split_tag("GPE_NAME") == ("", "GPE_NAME")
     for bad in ("X-PER", "B-", "-PER", "PER-", ",", "$", "1", "1-PER"):
         with pytest.raises(SchemeError, match="invalid tag .* no scheme reads it .tried IOB1, IOB2, BIOES, BILOU, BMES, IO"):
             split_tag(bad)
