@@ -12,6 +12,7 @@ The module takes tensors only: turning tokens into a ``Batch`` is
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -655,15 +656,14 @@ def length_groups(lengths: Sequence[int]) -> list[list[int]]:
     distinct = sorted(by_length)
     counts = [len(by_length[length]) for length in distinct]
     # best[j]: the least cost of the j shortest distinct lengths; cut[j]: where its last group begins.
-    best = [0] + [0] * len(distinct)
+    best = [0.0] + [math.inf] * len(distinct)
     cut = [0] * (len(distinct) + 1)
     for j in range(1, len(distinct) + 1):
         group_length, sequences = distinct[j - 1], 0
-        best[j] = -1
         for i in range(j - 1, -1, -1):
             sequences += counts[i]
             cost = best[i] + GROUP_CALL_COST + GROUP_STEP_COST * group_length + sequences * group_length
-            if best[j] < 0 or cost < best[j]:
+            if cost < best[j]:
                 best[j], cut[j] = cost, i
     groups = []
     j = len(distinct)
