@@ -1,7 +1,8 @@
 """Where a labelled corpus comes from: a CoNLL file, or a table read through 🤗 ``datasets``.
 
 ``read_labelled`` takes any of them by its name: a CoNLL column file (read by
-``tagger.corpus``; a .tsv file of columns too), JSON Lines / JSON, CSV / TSV or
+``tagger.corpus``; a .tsv file of columns too), WebAnno TSV 3 (WebAnno's and
+INCEpTION's export), JSON Lines / JSON, CSV / TSV or
 Parquet files with a tokens column and a tags column (or, as annotation tools
 export them, a text column and its entities' character spans), a folder of such
 files (``read_folder``), a folder written by ``Dataset.save_to_disk`` (or
@@ -55,6 +56,10 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     if folder is not None and not _saved_dataset(folder):
         return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field, scheme=scheme,
                            **conll_options)
+    if is_webanno(path, conll_options.get("encoding")):
+        sentences = webanno_sentences([path], str(path), conll_options.get("encoding") or "utf-8")
+        corpus_scheme(sentences, scheme)
+        return sentences
     columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
                                   or _holds_columns(path, tokens_field, conll_options.get("encoding")))
     if columns or str(source) == "-":
@@ -86,7 +91,8 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     files, READMEs, licences and the like left out). One file is read as
     ``read_labelled`` reads it; several CoNLL files in the order of their paths, each
     beginning a document; several table files of one format as one table; brat's
-    ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them.
+    ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them, WebAnno TSV files as
+    ``webanno_sentences`` does.
     """
     import datasets.data_files as data_files
     from datasets.exceptions import DataFilesNotFoundError
@@ -114,6 +120,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         raise CorpusError(name, None, "is a folder without corpus files")
     if any(file.suffix == ".ann" for file in files):
         sentences = brat_sentences(files, name, options.get("encoding") or "utf-8")
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if len(files) > 1 and is_webanno(files[0], options.get("encoding")):  # INCEpTION's export: a file a document
+        sentences = webanno_sentences(files, name, options.get("encoding") or "utf-8")
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) == 1:
@@ -172,12 +182,8 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
             text = file.read()
         spans = _brat_spans(annotated, text, encoding)
         total += len(spans)
-        outermost = []
-        for span in sorted(spans, key=lambda span: (span[0], -span[1])):
-            if outermost and span[0] < outermost[-1][1]:
-                inner += 1
-            else:
-                outermost.append(span)
+        outermost = _outermost(spans)
+        inner += len(spans) - len(outermost)
         split, starts_of = ((tokenize_characters, character_sentence_starts) if _written_without_spaces([text])
                             else (tokenize, sentence_starts))
         pieces, entities = _tokens_and_entities(text, outermost, split, str(annotated), None)
@@ -197,6 +203,15 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
         warnings.warn(TaggerWarning(f"{name}: {inner:,} of {total:,} entities lie inside or across others and are "
                                     "left out (the outermost are read)"), stacklevel=2)
     return sentences
+
+
+def _outermost(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Of ``(start, end, type)`` spans, in order, those inside or across no other (of two that overlap, the first)."""
+    outermost: list[tuple[int, int, str]] = []
+    for span in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if not outermost or span[0] >= outermost[-1][1]:
+            outermost.append(span)
+    return outermost
 
 
 def _brat_spans(path: Path, text: str, encoding: str) -> list[tuple[int, int, str]]:
@@ -224,6 +239,133 @@ def _brat_spans(path: Path, text: str, encoding: str) -> list[tuple[int, int, st
                                   f"{text[start:end]!r} in {path.with_suffix('.txt').name}, not {fields[2]!r}")
             spans.append((start, end, label))
     return spans
+
+
+WEBANNO_FORMAT = "#FORMAT=WebAnno TSV 3"
+# The layer of named entities, as DKPro Core names it in WebAnno's and INCEpTION's exports, and its feature.
+WEBANNO_ENTITY_LAYER = "de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity"
+WEBANNO_ENTITY_FEATURE = "value"
+_WEBANNO_TOKEN_ID = re.compile(r"([0-9]+)-([0-9]+)(\.[0-9]+)?")
+_WEBANNO_ESCAPED = re.compile(r"\\(->|[\\\[\]|_;*tnr])")
+_WEBANNO_UNESCAPED = {"t": "\t", "n": "\n", "r": "\r"}
+_WEBANNO_ANNOTATION = re.compile(r"(.*?)(?:\[([0-9]+)\])?")
+
+
+def is_webanno(path: Path, encoding: str | None = None) -> bool:
+    """Whether ``path`` is a file of WebAnno TSV 3 (WebAnno's and INCEpTION's export): its first line says so."""
+    if not path.is_file():
+        return False
+    with open(path, encoding=encoding or "utf-8", errors="replace") as file:
+        return file.readline().lstrip("\ufeff").startswith(WEBANNO_FORMAT)
+
+
+def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") -> list[Sentence]:
+    """The documents of WebAnno TSV 3 files (a document a file, in order) as sentences tagged in IOB2.
+
+    Each token line (``1-2<TAB>6-15<TAB>Blackburn<TAB>...``) is a token, and the file's sentences are
+    its sentences; the entities are the annotations of the named-entity layer (``WEBANNO_ENTITY_LAYER``),
+    typed by its feature ``value``, found among the layers the header declares (``#T_SP=``, ``#T_CH=``,
+    ``#T_RL=``, each taking a column a feature). ``PER[3]`` on several tokens is one entity over them,
+    ``PER`` one of one token, ``PER[3]|LOC[4]`` two on one token; an annotation of a part of a token
+    (``1-2.1``) covers its token. Where entities nest or overlap, the outermost is read and a
+    ``TaggerWarning`` counts the others, and those without a type (``*``); a sentence is never split
+    inside an entity. A file without the layer, or a line that is not a token line, is a ``CorpusError``.
+    """
+    sentences: list[Sentence] = []
+    left_out = total = 0
+    for path in files:
+        document, spans = _webanno_document(path, encoding)
+        typed = [span for span in spans if span[2]]
+        outermost = _outermost(typed)
+        total, left_out = total + len(spans), left_out + len(spans) - len(outermost)
+        tokens = [token for sentence in document for token, _ in sentence]
+        tags = spans_to_tags([(label, first, end) for first, end, label in outermost], len(tokens), "IOB2")
+        inside = {i for first, end, _ in outermost for i in range(first + 1, end)}
+        starts, position = [], 0
+        for sentence in document:
+            if position not in inside:
+                starts.append((position, sentence[0][1]))
+            position += len(sentence)
+        for k, ((begin, line), end) in enumerate(zip(starts, [start for start, _ in starts[1:]] + [len(tokens)])):
+            sentences.append(Sentence(tokens[begin:end], tags[begin:end],
+                                      document_start="-DOCSTART-" if k == 0 and sentences else None,
+                                      source=str(path), first_line=line))
+    if not sentences:
+        raise CorpusError(name, None, "no sentences: its WebAnno files hold no tokens")
+    if left_out:
+        warnings.warn(TaggerWarning(f"{name}: {left_out:,} of {total:,} entities have no type, or lie inside or "
+                                    "across others, and are left out (the outermost typed ones are read)"),
+                      stacklevel=2)
+    return sentences
+
+
+def _webanno_document(path: Path, encoding: str) -> tuple[list[list[tuple[str, int]]], list[tuple[int, int, str]]]:
+    """One WebAnno TSV 3 file's sentences, each a list of ``(token, line number)``, and its entity annotations as
+    ``(first token, end token, type)`` over the document's tokens (type ``""`` where the annotation has none)."""
+    source = str(path)
+    column: int | None = None
+    layers: list[str] = []
+    sentences: list[list[tuple[str, int]]] = []
+    places: dict[str, int] = {}  # a token's id ("1-2") -> its index in the document
+    found: dict[str, list[int]] = {}  # a multi-token annotation ("PER[3]") -> the indices of its tokens
+    singles: list[tuple[int, int, str]] = []
+    width, count = 3, 0  # the columns of a token line; the tokens read
+
+    def no_entity_layer(number: int | None) -> CorpusError:
+        return CorpusError(source, number, f"no layer {WEBANNO_ENTITY_LAYER} with a feature {WEBANNO_ENTITY_FEATURE!r} "
+                           f"among the layers its header declares ({', '.join(layers) or 'none'}): no entities to read")
+
+    with open(path, encoding=encoding) as file:
+        for number, line in enumerate(file, 1):
+            line = line.rstrip("\r\n").lstrip("\ufeff")
+            if line.startswith(("#T_SP=", "#T_CH=", "#T_RL=")):
+                layer, *features = line[len("#T_SP="):].split("|")
+                layers.append(layer)
+                if layer == WEBANNO_ENTITY_LAYER and WEBANNO_ENTITY_FEATURE in features:
+                    column = width + features.index(WEBANNO_ENTITY_FEATURE)
+                width += max(1, len(features))
+                continue
+            if not line.strip() or line.startswith("#"):
+                if not line.strip() and sentences and sentences[-1]:
+                    sentences.append([])
+                continue
+            if column is None:
+                raise no_entity_layer(number)
+            cells = line.split("\t")
+            if len(cells) == width + 1 and cells[-1] == "":  # a tab after the last column
+                cells.pop()
+            token_id = _WEBANNO_TOKEN_ID.fullmatch(cells[0])
+            if len(cells) != width or token_id is None:
+                raise CorpusError(source, number, f"expected a WebAnno TSV token line of {width} tab-separated "
+                                  f"columns (ID, offsets, token, a column a layer's feature), got {line!r}")
+            if token_id.group(3) is None:  # a token, not a part of one
+                if not sentences:
+                    sentences.append([])
+                places[token_id.group(0)], count = count, count + 1
+                sentences[-1].append((sys.intern(_webanno_text(cells[2])), number))
+            index = places.get(f"{token_id.group(1)}-{token_id.group(2)}")
+            if index is None:
+                raise CorpusError(source, number, f"{cells[0]} is a part of token "
+                                  f"{token_id.group(1)}-{token_id.group(2)}, which no line before it is")
+            if cells[column] == "_":
+                continue
+            for annotation in re.split(r"(?<!\\)\|", cells[column]):
+                label, key = _WEBANNO_ANNOTATION.fullmatch(annotation).groups()
+                label = "" if label == "*" else _webanno_text(label)
+                if key is None:
+                    singles.append((index, index + 1, label))
+                else:
+                    found.setdefault(f"{label}[{key}]", []).append(index)
+    sentences = [sentence for sentence in sentences if sentence]
+    if column is None:
+        raise no_entity_layer(None)
+    spans = singles + [(min(indices), max(indices) + 1, key.rsplit("[", 1)[0]) for key, indices in found.items()]
+    return sentences, spans
+
+
+def _webanno_text(escaped: str) -> str:
+    """A token or feature value of WebAnno TSV with its escapes (``\\_``, ``\\|``, ``\\[``, ``\\t``, ...) undone."""
+    return _WEBANNO_ESCAPED.sub(lambda match: _WEBANNO_UNESCAPED.get(match.group(1), match.group(1)), escaped)
 
 
 def _table_of_files(files: Sequence[Path], name: str) -> datasets.Dataset:

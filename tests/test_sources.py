@@ -10,7 +10,7 @@ import pytest
 from tagger.corpus import CorpusError, Sentence, read_corpus, to_dataset
 from tagger.sources import read_labelled, source_record
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, command
 
 GOLD = read_corpus(SAMPLE / "dev.conll")
 
@@ -451,3 +451,70 @@ def test_a_table_trains_from_its_arrow_file_as_its_sentences_in_memory_do(tmp_pa
               log=lambda message: None)
     one, other = (load_model(tmp_path / name)[0].state_dict() for name in ("lists", "table"))
     assert all(torch.equal(one[key], other[key]) for key in one)
+
+
+# INCEpTION's export of a document: a layer of parts of speech before the named entities, a tab after each line.
+WEBANNO = """\
+#FORMAT=WebAnno TSV 3.3
+#T_SP=de.tudarmstadt.ukp.dkpro.core.api.lexmorph.type.pos.POS|PosValue|coarseValue
+#T_SP=de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity|identifier|value
+
+
+#Text=Peter Blackburn visited Berlin.
+1-1\t0-5\tPeter\tNNP\t_\t_\tPER[1]\t
+1-2\t6-15\tBlackburn\tNNP\t_\t_\tPER[1]\t
+1-3\t16-23\tvisited\tVBD\t_\t_\t_\t
+1-4\t24-30\tBerlin\tNNP\t_\t_|_\tLOC|ORG\t
+1-5\t30-31\t.\t.\t_\t_\t*\t
+
+#Text=The EU_Commission rejects United
+2-1\t32-35\tThe\tDT\t_\t_\t_\t
+2-2\t36-50\tEU\\_Commission\tNNP\t_\t_\tORG\t
+2-3\t51-58\trejects\tVBZ\t_\t_\t_\t
+2-3.1\t51-53\tre\t_\t_\t_\tMISC\t
+2-4\t59-65\tUnited\tNNP\t_\t_\tORG[2]\t
+
+#Text=Nations plans.
+3-1\t66-73\tNations\tNNP\t_\t_\tORG[2]\t
+3-2\t74-79\tplans\tNNS\t_\t_\t_\t
+3-3\t79-80\t.\t.\t_\t_\t_\t
+"""
+
+
+def test_webanno_tsv_files_read_as_documents_of_their_entities(tmp_path):
+    from tagger.errors import TaggerWarning
+
+    (tmp_path / "export").mkdir()
+    first, second = tmp_path / "export" / "a.tsv", tmp_path / "export" / "b.tsv"
+    first.write_text(WEBANNO, encoding="utf-8")
+    second.write_text("#FORMAT=WebAnno TSV 3.2\n#T_SP=de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity|value\n"
+                      "\n\n#Text=Hi Anna\n1-1\t0-2\tHi\t_\n1-2\t3-7\tAnna\tPER\n", encoding="utf-8")
+    with pytest.warns(TaggerWarning, match=r"export: 2 of 8 entities have no type, or lie inside or across others"):
+        read = read_labelled(tmp_path / "export")
+    assert [(s.tokens, s.labels) for s in read] == [
+        (["Peter", "Blackburn", "visited", "Berlin", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"]),
+        # an entity across two of the file's sentences joins them; a part of a token's annotation is the token's
+        (["The", "EU_Commission", "rejects", "United", "Nations", "plans", "."],
+         ["O", "B-ORG", "B-MISC", "B-ORG", "I-ORG", "O", "O"]),
+        (["Hi", "Anna"], ["O", "B-PER"])]
+    assert [(s.source, s.first_line, s.document_start) for s in read] == [
+        (str(first), 7, None), (str(first), 14, None), (str(second), 6, "-DOCSTART-")]
+    with pytest.warns(TaggerWarning):
+        assert [s.tokens for s in read_labelled(first)] == [s.tokens for s in read[:2]]  # one file, by its first line
+    first.write_text(WEBANNO.replace("#T_SP=de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity|identifier|value\n",
+                                     ""), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"a.tsv:6: no layer de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity "
+                       r"with a feature 'value' among the layers its header declares \(de.tudarmstadt.ukp.dkpro.core"
+                       r".api.lexmorph.type.pos.POS\): no entities to read$"):
+        read_labelled(first)
+    first.write_text(WEBANNO.replace("1-3\t16-23\tvisited\tVBD\t_\t", "1-3\t16-23\tvisited\t"), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"a.tsv:9: expected a WebAnno TSV token line of 7 tab-separated columns "):
+        read_labelled(first)
+
+
+def test_tag_py_scores_a_model_on_a_webanno_file(sample_model, tmp_path):
+    path = tmp_path / "doc.tsv"
+    path.write_text(WEBANNO, encoding="utf-8")
+    done = command("tag.py", "--model", str(sample_model[0]), "--eval", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["types"]["PER"]["support"] == 1 and "2 of 7 entities" in done.stderr
