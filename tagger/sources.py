@@ -190,19 +190,28 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
         inside = {i for _, first, end in entities for i in range(first + 1, end)}
         broken = {i for i in range(1, len(pieces)) if "\n" in text[pieces[i - 1][2]:pieces[i][1]]}  # a line each
         starts = sorted((set(starts_of(pieces, text)) | broken) - inside)
-        tags = spans_to_tags(entities, len(pieces), "IOB2")
-        line, counted = 1, 0
-        for k, (begin, end) in enumerate(zip(starts, [*starts[1:], len(pieces)])):
+        lines, line, counted = [], 1, 0  # the line of each sentence's first token
+        for begin in starts:
             line, counted = line + text.count("\n", counted, pieces[begin][1]), pieces[begin][1]
-            sentences.append(Sentence([sys.intern(token) for token, _, _ in pieces[begin:end]], tags[begin:end],
-                                      document_start="-DOCSTART-" if k == 0 and sentences else None,
-                                      source=str(text_file), first_line=line))
+            lines.append(line)
+        sentences += _document_sentences([sys.intern(token) for token, _, _ in pieces],
+                                         spans_to_tags(entities, len(pieces), "IOB2"), list(zip(starts, lines)),
+                                         str(text_file), first=not sentences)
     if not sentences:
         raise CorpusError(name, None, "no sentences: its brat texts are empty")
     if inner:
         warnings.warn(TaggerWarning(f"{name}: {inner:,} of {total:,} entities lie inside or across others and are "
                                     "left out (the outermost are read)"), stacklevel=2)
     return sentences
+
+
+def _document_sentences(tokens: list[str], tags: list[str], starts: Sequence[tuple[int, int]], source: str,
+                        first: bool) -> list[Sentence]:
+    """A document's tokens and tags cut into sentences at ``starts``, the ``(token index, line number)`` of each
+    sentence's first token; its first sentence begins a document unless it is the ``first`` of its corpus."""
+    ends = [begin for begin, _ in starts[1:]] + [len(tokens)]
+    return [Sentence(tokens[begin:end], tags[begin:end], document_start=None if k or first else "-DOCSTART-",
+                     source=source, first_line=line) for k, ((begin, line), end) in enumerate(zip(starts, ends))]
 
 
 def _outermost(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -286,10 +295,7 @@ def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8")
             if position not in inside:
                 starts.append((position, sentence[0][1]))
             position += len(sentence)
-        for k, ((begin, line), end) in enumerate(zip(starts, [start for start, _ in starts[1:]] + [len(tokens)])):
-            sentences.append(Sentence(tokens[begin:end], tags[begin:end],
-                                      document_start="-DOCSTART-" if k == 0 and sentences else None,
-                                      source=str(path), first_line=line))
+        sentences += _document_sentences(tokens, tags, starts, str(path), first=not sentences)
     if not sentences:
         raise CorpusError(name, None, "no sentences: its WebAnno files hold no tokens")
     if left_out:
