@@ -94,6 +94,27 @@ def test_a_document_too_long_for_a_batch_is_cut_into_batches_of_consecutive_sent
     assert [len(batch) for batch in batches if documents[batch[0]] == 2] == [LONGEST_DOCUMENT]  # whole, as ever
 
 
+def test_a_corpus_of_too_few_documents_for_its_steps_trains_on_pieces_of_consecutive_sentences():
+    from tagger.training.batches import DOCUMENT_STEPS_SHARE, log_cut_documents, too_few_documents
+
+    few = [0] * 200 + [1] * 150 + [2] * 100  # 3 steps an epoch whole, against 29 of 16 sentences
+    assert too_few_documents(few, 16) and not too_few_documents(few, 100)  # 3 against 5 at 100: enough
+    batches = whole_document_batches(few, 16, random.Random(0))
+    assert sorted(i for batch in batches for i in batch) == list(range(len(few)))
+    assert sorted(len(batch) for batch in batches) == [4, 6, 8] + [16] * 27
+    assert all(batch == list(range(batch[0], batch[0] + len(batch))) and len({few[i] for i in batch}) == 1
+               for batch in batches)
+    logged = []
+    log_cut_documents(few, 16, logged.append)
+    assert logged == [f"document memory: the training corpus's 3 documents are too few to be a batch each (under "
+                      f"1/{DOCUMENT_STEPS_SHARE} of the steps an epoch that batches of 16 sentences make): it trains "
+                      "on pieces of 16 consecutive sentences"]
+    # Just enough: documents of 4 batches' sentences stay whole, as the 67 long Dutch ones (146 steps against 476) do
+    enough = [d for d in range(8) for _ in range(64)]  # 8 steps against 32
+    assert not too_few_documents(enough, 16) and too_few_documents([d for d in range(8) for _ in range(65)], 16)
+    assert sorted(len(batch) for batch in whole_document_batches(enough, 16, random.Random(0))) == [64] * 8
+
+
 def test_document_memory_learns_a_corpus_without_docstart_lines(tmp_path):
     from tagger.training import TrainingConfig, train
 
