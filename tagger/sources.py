@@ -57,7 +57,7 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field, scheme=scheme,
                            **conll_options)
     if is_webanno(path, conll_options.get("encoding")):
-        sentences = webanno_sentences([path], str(path), conll_options.get("encoding") or "utf-8")
+        sentences = webanno_sentences([path], str(path), conll_options.get("encoding") or "utf-8", tags_field)
         corpus_scheme(sentences, scheme)
         return sentences
     columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
@@ -123,7 +123,8 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) > 1 and is_webanno(files[0], options.get("encoding")):  # INCEpTION's export: a file a document
-        sentences = webanno_sentences(files, name, options.get("encoding") or "utf-8")
+        sentences = webanno_sentences(files, name, options.get("encoding") or "utf-8",
+                                      options.get("tags_field", TAGS_FIELD))
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) == 1:
@@ -268,13 +269,16 @@ def is_webanno(path: Path, encoding: str | None = None) -> bool:
         return file.readline().lstrip("\ufeff").startswith(WEBANNO_FORMAT)
 
 
-def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") -> list[Sentence]:
+def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8",
+                      tags_field: str = TAGS_FIELD) -> list[Sentence]:
     """The documents of WebAnno TSV 3 files (a document a file, in order) as sentences tagged in IOB2.
 
     Each token line (``1-2<TAB>6-15<TAB>Blackburn<TAB>...``) is a token, and the file's sentences are
     its sentences; the entities are the annotations of the named-entity layer (``WEBANNO_ENTITY_LAYER``),
     typed by its feature ``value``, found among the layers the header declares (``#T_SP=``, ``#T_CH=``,
-    ``#T_RL=``, each taking a column a feature). ``PER[3]`` on several tokens is one entity over them,
+    ``#T_RL=``, each taking a column a feature); ``tags_field`` ``LAYER:FEATURE`` names another layer (a
+    project's own, ``webanno.custom.Entity:label``; ``LAYER`` alone: its only feature). ``PER[3]`` on several
+    tokens is one entity over them,
     ``PER`` one of one token, ``PER[3]|LOC[4]`` two on one token; an annotation of a part of a token
     (``1-2.1``) covers its token. Where entities nest or overlap, the outermost is read and a
     ``TaggerWarning`` counts the others, and those without a type (``*``); a sentence is never split
@@ -283,7 +287,7 @@ def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8")
     sentences: list[Sentence] = []
     left_out = total = 0
     for path in files:
-        document, spans = _webanno_document(path, encoding)
+        document, spans = _webanno_document(path, encoding, tags_field)
         typed = [span for span in spans if span[2]]
         outermost = _outermost(typed)
         total, left_out = total + len(spans), left_out + len(spans) - len(outermost)
@@ -305,7 +309,8 @@ def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8")
     return sentences
 
 
-def _webanno_document(path: Path, encoding: str) -> tuple[list[list[tuple[str, int]]], list[tuple[int, int, str]]]:
+def _webanno_document(path: Path, encoding: str,
+                      tags_field: str) -> tuple[list[list[tuple[str, int]]], list[tuple[int, int, str]]]:
     """One WebAnno TSV 3 file's sentences, each a list of ``(token, line number)``, and its entity annotations as
     ``(first token, end token, type)`` over the document's tokens (type ``""`` where the annotation has none)."""
     source = str(path)
@@ -317,18 +322,26 @@ def _webanno_document(path: Path, encoding: str) -> tuple[list[list[tuple[str, i
     singles: list[tuple[int, int, str]] = []
     width, count = 3, 0  # the columns of a token line; the tokens read
 
+    if tags_field == TAGS_FIELD:
+        wanted_layer, wanted_feature = WEBANNO_ENTITY_LAYER, WEBANNO_ENTITY_FEATURE
+    else:
+        wanted_layer, _, wanted_feature = tags_field.partition(":")
+
     def no_entity_layer(number: int | None) -> CorpusError:
-        return CorpusError(source, number, f"no layer {WEBANNO_ENTITY_LAYER} with a feature {WEBANNO_ENTITY_FEATURE!r} "
-                           f"among the layers its header declares ({', '.join(layers) or 'none'}): no entities to read")
+        wanted = f"{wanted_layer}:{wanted_feature}" if wanted_feature else wanted_layer
+        return CorpusError(source, number, f"the layer {wanted} is not among the layers its header declares "
+                           f"({', '.join(layers) or 'none'}): --tags-field LAYER:FEATURE names the layer of the "
+                           "entities and the feature of their types")
 
     with open(path, encoding=encoding) as file:
         for number, line in enumerate(file, 1):
             line = line.rstrip("\r\n").lstrip("\ufeff")
             if line.startswith(("#T_SP=", "#T_CH=", "#T_RL=")):
                 layer, *features = line[len("#T_SP="):].split("|")
-                layers.append(layer)
-                if layer == WEBANNO_ENTITY_LAYER and WEBANNO_ENTITY_FEATURE in features:
-                    column = width + features.index(WEBANNO_ENTITY_FEATURE)
+                layers.append(line[len("#T_SP="):])
+                feature = wanted_feature or (features[0] if len(features) == 1 else WEBANNO_ENTITY_FEATURE)
+                if layer == wanted_layer and feature in features:
+                    column = width + features.index(feature)
                 width += max(1, len(features))
                 continue
             if not line.strip() or line.startswith("#"):

@@ -85,7 +85,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                       "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
-                      help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset")
+                      help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset; "
+                           "in WebAnno TSV, LAYER:FEATURE of the entities (default: the named-entity layer's value)")
     data.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")

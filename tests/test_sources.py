@@ -501,12 +501,22 @@ def test_webanno_tsv_files_read_as_documents_of_their_entities(tmp_path):
         (str(first), 7, None), (str(first), 14, None), (str(second), 6, "-DOCSTART-")]
     with pytest.warns(TaggerWarning):
         assert [s.tokens for s in read_labelled(first)] == [s.tokens for s in read[:2]]  # one file, by its first line
-    first.write_text(WEBANNO.replace("#T_SP=de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity|identifier|value\n",
-                                     ""), encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"a.tsv:6: no layer de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity "
-                       r"with a feature 'value' among the layers its header declares \(de.tudarmstadt.ukp.dkpro.core"
-                       r".api.lexmorph.type.pos.POS\): no entities to read$"):
+    # A project's own layer of entities: --tags-field names it (and its feature, where it has several)
+    custom = WEBANNO.replace("de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity|identifier|value",
+                             "webanno.custom.Entity|note|label")
+    first.write_text(custom, encoding="utf-8")
+    message = (r"a.tsv:7: the layer de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity:value is not among the "
+               r"layers its header declares \(de.tudarmstadt.ukp.dkpro.core.api.lexmorph.type.pos.POS\|PosValue\|"
+               r"coarseValue, webanno.custom.Entity\|note\|label\): --tags-field LAYER:FEATURE names the layer of "
+               r"the entities and the feature of their types$")
+    with pytest.raises(CorpusError, match=message):
         read_labelled(first)
+    with pytest.warns(TaggerWarning):
+        assert [s.labels for s in read_labelled(first, tags_field="webanno.custom.Entity:label")] == [
+            s.labels for s in read[:2]]
+    first.write_text("#FORMAT=WebAnno TSV 3.3\n#T_SP=webanno.custom.Entity|label\n\n\n#Text=Hi Anna\n1-1\t0-2\tHi\t_\n"
+                     "1-2\t3-7\tAnna\tPER\n", encoding="utf-8")
+    assert read_labelled(first, tags_field="webanno.custom.Entity")[0].labels == ["O", "B-PER"]  # its only feature
     first.write_text(WEBANNO.replace("1-3\t16-23\tvisited\tVBD\t_\t", "1-3\t16-23\tvisited\t"), encoding="utf-8")
     with pytest.raises(CorpusError, match=r"a.tsv:9: expected a WebAnno TSV token line of 7 tab-separated columns "):
         read_labelled(first)
