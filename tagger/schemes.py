@@ -109,7 +109,7 @@ def split_tag(tag: str) -> tuple[str, str]:
     prefix, sep, label = tag.partition("-")
     if sep and label and prefix and prefix in ROLES:
         return prefix, label
-    if tag[-2:-1] in ("-", "_") and tag[-1] in ROLES and tag[:1].isalpha() and len(tag) > 2:
+    if _prefix_last(tag):
         return tag[-1], tag[:-2]
     if tag[:1].isalpha() and (not sep or (len(prefix) > 1 and label)):
         return "", tag
@@ -123,8 +123,12 @@ def looks_like_a_tag(text: str) -> bool:
     """``O``, or PREFIX-TYPE with a prefix of a tag scheme (``B-PER``, ``U-LOC``, ``B_PER``, ``PER_B``): what a
     column of tags holds, and a word seldom is (a bare type of IO is a word)."""
     prefix, separator, label = text.replace("_", "-", 1).partition("-")
-    suffixed = len(text) > 2 and text[-2] in "-_" and text[-1] in ROLES and text[:1].isalpha()
-    return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label) or suffixed
+    return text == OUTSIDE or bool(prefix and prefix in ROLES and separator and label) or _prefix_last(text)
+
+
+def _prefix_last(tag: str) -> bool:
+    """Whether a tag writes its prefix last, after a hyphen or an underscore (NAVER's ``PER_B``)."""
+    return len(tag) > 2 and tag[-2] in "-_" and tag[-1] in ROLES and tag[:1].isalpha()
 
 
 def is_bracket_tag(tag: str) -> bool:

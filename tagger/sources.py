@@ -277,12 +277,12 @@ def webanno_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8",
     its sentences; the entities are the annotations of the named-entity layer (``WEBANNO_ENTITY_LAYER``),
     typed by its feature ``value``, found among the layers the header declares (``#T_SP=``, ``#T_CH=``,
     ``#T_RL=``, each taking a column a feature); ``tags_field`` ``LAYER:FEATURE`` names another layer (a
-    project's own, ``webanno.custom.Entity:label``; ``LAYER`` alone: its only feature). ``PER[3]`` on several
-    tokens is one entity over them,
-    ``PER`` one of one token, ``PER[3]|LOC[4]`` two on one token; an annotation of a part of a token
-    (``1-2.1``) covers its token. Where entities nest or overlap, the outermost is read and a
-    ``TaggerWarning`` counts the others, and those without a type (``*``); a sentence is never split
-    inside an entity. A file without the layer, or a line that is not a token line, is a ``CorpusError``.
+    project's own, ``webanno.custom.Entity:label``; ``LAYER`` alone: its only feature). ``PER[3]`` on
+    several tokens is one entity over them, ``PER`` one of one token, ``PER[3]|LOC[4]`` two on one token;
+    an annotation of a part of a token (``1-2.1``) covers its token. Where entities nest or overlap, the
+    outermost is read and a ``TaggerWarning`` counts the others, and those without a type (``*``); a
+    sentence is never split inside an entity. A file without the layer, or a line that is not a token
+    line, is a ``CorpusError``.
     """
     sentences: list[Sentence] = []
     left_out = total = 0
@@ -318,7 +318,7 @@ def _webanno_document(path: Path, encoding: str,
     layers: list[str] = []
     sentences: list[list[tuple[str, int]]] = []
     places: dict[str, int] = {}  # a token's id ("1-2") -> its index in the document
-    found: dict[str, list[int]] = {}  # a multi-token annotation ("PER[3]") -> the indices of its tokens
+    found: dict[tuple[str, str], list[int]] = {}  # a multi-token annotation (PER[3]: "PER", "3") -> its tokens
     singles: list[tuple[int, int, str]] = []
     width, count = 3, 0  # the columns of a token line; the tokens read
 
@@ -374,11 +374,11 @@ def _webanno_document(path: Path, encoding: str,
                 if key is None:
                     singles.append((index, index + 1, label))
                 else:
-                    found.setdefault(f"{label}[{key}]", []).append(index)
+                    found.setdefault((label, key), []).append(index)
     sentences = [sentence for sentence in sentences if sentence]
     if column is None:
         raise no_entity_layer(None)
-    spans = singles + [(min(indices), max(indices) + 1, key.rsplit("[", 1)[0]) for key, indices in found.items()]
+    spans = singles + [(min(indices), max(indices) + 1, label) for (label, _), indices in found.items()]
     return sentences, spans
 
 
