@@ -82,7 +82,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
     parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
     parser.add_argument("--tags-field", default="ner_tags",
-                        help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE)")
+                        help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE; "
+                             ".spacy: a span group)")
     parser.add_argument("--min-score", type=float, default=0.0,
                         help="drop entities whose probability (score) is below this, from tags and entities")
     parser.add_argument("--entity-bias", type=float, metavar="B",

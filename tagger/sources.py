@@ -2,7 +2,7 @@
 
 ``read_labelled`` takes any of them by its name: a CoNLL column file (read by
 ``tagger.corpus``; a .tsv file of columns too), WebAnno TSV 3 (WebAnno's and
-INCEpTION's export), JSON Lines / JSON, CSV / TSV or
+INCEpTION's export), spaCy's DocBin (``.spacy``), JSON Lines / JSON, CSV / TSV or
 Parquet files with a tokens column and a tags column (or, as annotation tools
 export them, a text column and its entities' character spans), a folder of such
 files (``read_folder``), a folder written by ``Dataset.save_to_disk`` (or
@@ -56,6 +56,10 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     if folder is not None and not _saved_dataset(folder):
         return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field, scheme=scheme,
                            **conll_options)
+    if path.suffix.lower() == SPACY_SUFFIX and path.is_file():
+        sentences = spacy_sentences([path], str(path), tags_field)
+        corpus_scheme(sentences, scheme)
+        return sentences
     if is_webanno(path, conll_options.get("encoding")):
         sentences = webanno_sentences([path], str(path), conll_options.get("encoding") or "utf-8", tags_field)
         corpus_scheme(sentences, scheme)
@@ -92,7 +96,7 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     ``read_labelled`` reads it; several CoNLL files in the order of their paths, each
     beginning a document; several table files of one format as one table; brat's
     ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them, WebAnno TSV files as
-    ``webanno_sentences`` does.
+    ``webanno_sentences`` does, spaCy's ``.spacy`` files as ``spacy_sentences`` does.
     """
     import datasets.data_files as data_files
     from datasets.exceptions import DataFilesNotFoundError
@@ -120,6 +124,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         raise CorpusError(name, None, "is a folder without corpus files")
     if any(file.suffix == ".ann" for file in files):
         sentences = brat_sentences(files, name, options.get("encoding") or "utf-8")
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if len(files) > 1 and all(file.suffix.lower() == SPACY_SUFFIX for file in files):
+        sentences = spacy_sentences(files, name, options.get("tags_field", TAGS_FIELD))
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) > 1 and is_webanno(files[0], options.get("encoding")):  # INCEpTION's export: a file a document
@@ -385,6 +393,77 @@ def _webanno_document(path: Path, encoding: str,
 def _webanno_text(escaped: str) -> str:
     """A token or feature value of WebAnno TSV with its escapes (``\\_``, ``\\|``, ``\\[``, ``\\t``, ...) undone."""
     return _WEBANNO_ESCAPED.sub(lambda match: _WEBANNO_UNESCAPED.get(match.group(1), match.group(1)), escaped)
+
+
+SPACY_SUFFIX = ".spacy"
+
+
+def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIELD) -> list[Sentence]:
+    """The ``Doc`` objects of spaCy's DocBin files (``.spacy``, as ``spacy convert`` and ``DocBin.to_disk`` write
+    them), in order, as sentences tagged in IOB2.
+
+    A Doc's tokens are read as they are, but for spaCy's whitespace tokens (``"\\n"``, ``"  "``), which are no
+    words; its sentences are its ``sents`` where it has sentence boundaries (an entity across two joins them),
+    else it is one sentence. Its entities are ``doc.ents``, or with ``tags_field`` naming a span group, the spans
+    of ``doc.spans[tags_field]`` (the outermost where they nest or overlap; a ``TaggerWarning`` counts the others).
+    Where a Doc holds several sentences each Doc begins a document, as ``-DOCSTART-`` does; where every Doc is
+    one sentence (``spacy convert``'s default), each file does. A token whose entity annotation is missing
+    (spaCy's unannotated ``ent_iob_ == ""``) reads as outside, counted in a warning; a file with none annotated
+    is a ``CorpusError``, and so is one that is not a DocBin. A sentence's ``first_line`` is its Doc's number.
+    """
+    try:
+        from spacy.tokens import DocBin
+        from spacy.vocab import Vocab
+    except ImportError:
+        raise CorpusError(name, None, "reading spaCy's .spacy files needs spaCy: pip install spacy") from None
+    read, missing, left_out, total = [], 0, 0, 0
+    for path in files:
+        try:
+            docs = list(DocBin().from_disk(path).get_docs(Vocab()))
+        except ValueError as error:
+            raise CorpusError(str(path), None, f"is not a spaCy DocBin file ({_first_line(error)})") from None
+        groups = {key for doc in docs for key in doc.spans}
+        if tags_field == TAGS_FIELD:
+            if docs and not any(doc.has_annotation("ENT_IOB") for doc in docs):
+                hint = f" (its span groups: {', '.join(sorted(groups))}; --tags-field names one)" if groups else ""
+                raise CorpusError(str(path), None, f"its {len(docs):,} Docs have no entities annotated{hint}")
+        elif not any(tags_field in doc.spans for doc in docs):
+            raise CorpusError(str(path), None, f"no span group {tags_field!r} (it has "
+                              f"{', '.join(sorted(groups)) or 'none'}; doc.ents are read without --tags-field)")
+        for number, doc in enumerate(docs, 1):
+            if tags_field == TAGS_FIELD:
+                spans = [(ent.start, ent.end, ent.label_) for ent in doc.ents]
+                missing += sum(token.ent_iob == 0 for token in doc)
+            else:
+                spans = [(span.start, span.end, span.label_) for span in doc.spans.get(tags_field, [])]
+            outermost = _outermost(spans)
+            total, left_out = total + len(spans), left_out + len(spans) - len(outermost)
+            starts = [sentence.start for sentence in doc.sents] if doc.has_annotation("SENT_START") else [0]
+            read.append((path, number, [token.text for token in doc], outermost, starts))
+    by_documents = any(len(starts) > 1 for *_, starts in read)
+    sentences: list[Sentence] = []
+    previous = None
+    for path, number, words, spans, starts in read:
+        # Whitespace tokens are left out; positions count the words before them.
+        kept = np.cumsum([0] + [not word.isspace() for word in words])
+        entities = [(label, int(kept[start]), int(kept[end])) for start, end, label in spans if kept[end] > kept[start]]
+        tokens = [sys.intern(word) for word in words if not word.isspace()]
+        inside = {i for _, first, end in entities for i in range(first + 1, end)}
+        begins = sorted({int(kept[start]) for start in starts} - inside - {len(tokens)})
+        if tokens:
+            begins_a_document = bool(sentences) and (by_documents or path != previous)
+            sentences += _document_sentences(tokens, spans_to_tags(entities, len(tokens), "IOB2"),
+                                             [(begin, number) for begin in begins], str(path), not begins_a_document)
+            previous = path
+    if not sentences:
+        raise CorpusError(name, None, "no sentences: its Docs hold no tokens")
+    if missing:
+        warnings.warn(TaggerWarning(f"{name}: {missing:,} tokens have no entity annotation (spaCy's missing value) "
+                                    "and are read as outside any entity"), stacklevel=2)
+    if left_out:
+        warnings.warn(TaggerWarning(f"{name}: {left_out:,} of {total:,} spans lie inside or across others and are "
+                                    "left out (the outermost are read)"), stacklevel=2)
+    return sentences
 
 
 def _table_of_files(files: Sequence[Path], name: str) -> datasets.Dataset:

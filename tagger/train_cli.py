@@ -86,7 +86,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset; "
-                           "in WebAnno TSV, LAYER:FEATURE of the entities (default: the named-entity layer's value)")
+                           "in WebAnno TSV, LAYER:FEATURE of the entities (default: the named-entity layer's value); "
+                           "in a .spacy file, a span group (default: doc.ents)")
     data.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")

@@ -528,3 +528,88 @@ def test_tag_py_scores_a_model_on_a_webanno_file(sample_model, tmp_path):
     done = command("tag.py", "--model", str(sample_model[0]), "--eval", str(path), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["types"]["PER"]["support"] == 1 and "2 of 7 entities" in done.stderr
+
+
+def spacy_docbin(path, groups, entities=True, **span_groups):
+    """A DocBin file of one Doc for each list of sentences in ``groups`` (sentence boundaries set where a Doc has
+    several), with their IOB2 tags as ``doc.ents`` (or none); ``span_groups``: {key: [(doc, start, end, label)]}."""
+    from spacy.tokens import Doc, DocBin, Span
+    from spacy.vocab import Vocab
+
+    vocab, docs = Vocab(), DocBin()
+    for number, sentences in enumerate(groups):
+        words = [token for sentence in sentences for token in sentence.tokens]
+        starts = [k == 0 for sentence in sentences for k in range(len(sentence.tokens))]
+        doc = Doc(vocab, words=words, sent_starts=starts if len(sentences) > 1 else None,
+                  ents=[tag for sentence in sentences for tag in sentence.labels] if entities else None)
+        for key, spans in span_groups.items():
+            doc.spans[key] = [Span(doc, start, end, label) for at, start, end, label in spans if at == number]
+        docs.add(doc)
+    docs.to_disk(path)
+    return path
+
+
+def test_spacy_docbin_files_read_as_their_docs_sentences_and_entities(tmp_path):
+    from tagger.errors import TaggerWarning
+
+    groups = [GOLD[k:k + 10] for k in range(0, len(GOLD), 10)]
+    read = read_labelled(spacy_docbin(tmp_path / "dev.spacy", groups))
+    assert pairs(read) == pairs(GOLD)
+    # a Doc of several sentences is a document, as -DOCSTART- begins one
+    assert [k for k, s in enumerate(read) if s.document_start] == list(range(10, len(GOLD), 10))
+    assert {(s.source, s.first_line) for s in read[10:20]} == {(str(tmp_path / "dev.spacy"), 2)}  # the Doc's number
+    # Docs of one sentence each (spacy convert's default) are sentences: each file begins a document
+    (tmp_path / "corpus").mkdir()
+    spacy_docbin(tmp_path / "corpus" / "train.spacy", [[s] for s in GOLD[:30]])
+    spacy_docbin(tmp_path / "corpus" / "dev.spacy", [[s] for s in GOLD[30:]])
+    train = read_labelled(tmp_path / "corpus")
+    assert pairs(train) == pairs(GOLD[:30]) and not any(s.document_start for s in train)
+    assert pairs(read_labelled(tmp_path / "corpus", split="validation")) == pairs(GOLD[30:])
+    (tmp_path / "docs").mkdir()
+    for k in range(3):
+        spacy_docbin(tmp_path / "docs" / f"{k}.spacy", [[s] for s in GOLD[2 * k:2 * k + 2]])
+    assert [bool(s.document_start) for s in read_labelled(tmp_path / "docs")] == [False, False, True, False, True,
+                                                                                   False]
+    # whitespace tokens are no words; an entity across a sentence boundary joins the sentences
+    from spacy.tokens import Doc, DocBin
+    from spacy.vocab import Vocab
+
+    doc = Doc(Vocab(), words=["\n", "Anna", "Lee", "\n\n", "met", "Bo", ".", "New", "York", "!"],
+              sent_starts=[True, False, True, False, False, False, False, True, False, False],
+              ents=["O", "B-PER", "I-PER", "I-PER", "O", "B-PER", "O", "B-LOC", "I-LOC", "O"])
+    unannotated = Doc(Vocab(), words=["Hi", "Bo"], ents=["", "B-PER"])  # "": spaCy's missing value
+    DocBin(docs=[doc, unannotated]).to_disk(tmp_path / "spaces.spacy")
+    with pytest.warns(TaggerWarning, match=r"spaces.spacy: 1 tokens have no entity annotation"):
+        assert [(s.tokens, s.labels) for s in read_labelled(tmp_path / "spaces.spacy")] == [
+            (["Anna", "Lee", "met", "Bo", "."], ["B-PER", "I-PER", "O", "B-PER", "O"]),
+            (["New", "York", "!"], ["B-LOC", "I-LOC", "O"]), (["Hi", "Bo"], ["O", "B-PER"])]
+    # a span group, nested spans read outermost; a file without entities names its span groups
+    spans = {"sc": [(0, 0, 2, "ORG"), (0, 1, 2, "LOC"), (1, 3, 4, "PER")]}
+    spacy_docbin(tmp_path / "spans.spacy", [[s] for s in GOLD[:2]], entities=False, **spans)
+    with pytest.raises(CorpusError, match=r"spans.spacy: its 2 Docs have no entities annotated \(its span groups: "
+                                          r"sc; --tags-field names one\)$"):
+        read_labelled(tmp_path / "spans.spacy")
+    with pytest.warns(TaggerWarning, match=r"spans.spacy: 1 of 3 spans lie inside or across others"):
+        labels = [s.labels for s in read_labelled(tmp_path / "spans.spacy", tags_field="sc")]
+    assert labels == [["B-ORG", "I-ORG"] + ["O"] * (len(GOLD[0].tokens) - 2),
+                      ["O"] * 3 + ["B-PER"] + ["O"] * (len(GOLD[1].tokens) - 4)]
+    with pytest.raises(CorpusError, match=r"spans.spacy: no span group 'entities' \(it has sc; doc.ents are read "):
+        read_labelled(tmp_path / "spans.spacy", tags_field="entities")
+    (tmp_path / "bad.spacy").write_text("Anna B-PER\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"bad.spacy: is not a spaCy DocBin file \("):
+        read_labelled(tmp_path / "bad.spacy")
+
+
+def test_tag_py_scores_a_model_on_a_spacy_file(sample_model, tmp_path):
+    path = spacy_docbin(tmp_path / "dev.spacy", [GOLD[k:k + 10] for k in range(0, len(GOLD), 10)])
+    done = command("tag.py", "--model", str(sample_model[0]), "--eval", str(path), "--json")
+    conll = command("tag.py", "--model", str(sample_model[0]), "--eval", str(SAMPLE / "dev.conll"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["types"] == json.loads(conll.stdout)["types"]
+
+
+def test_a_spacy_file_without_spacy_installed_is_an_error_that_says_how_to_install_it(tmp_path, monkeypatch):
+    path = spacy_docbin(tmp_path / "dev.spacy", [GOLD[:2]])
+    monkeypatch.setitem(sys.modules, "spacy.tokens", None)  # import spacy.tokens raises ImportError
+    with pytest.raises(CorpusError, match=r"dev.spacy: reading spaCy's .spacy files needs spaCy: pip install spacy$"):
+        read_labelled(path)
