@@ -163,3 +163,29 @@ def test_tag_py_writes_characters_without_spaces(weibo_model, tmp_path, capsys):
     assert done.returncode == 0 and done.stderr.startswith("<stdin>: read as plain text")
     rows = [line.split() for line in done.stdout.splitlines() if line]
     assert [row[0] for row in rows] == list(text.strip()) and {len(row) for row in rows} == {2}
+
+
+@needs_weibo
+def test_the_spacy_component_reads_a_character_models_text_and_finds_spacys_tokens(weibo_model):
+    import spacy
+
+    from tagger import Tagger
+    from tagger.integrations.spacy import FACTORY
+
+    tagger = Tagger.load(weibo_model)
+    dev = [line.split("\t")[0] for line in (WEIBO / "dev.conll").read_text(encoding="utf-8").split("\n")]
+    messages = "".join(character or "\n" for character in dev).split("\n")[:120]
+    expected = [[(e.start_char, e.end_char, e.label) for e in found] for found in tagger.tag_batch(messages)]
+    assert sum(map(len, expected)) > 10
+    # spaCy's Chinese tokens are characters, as the model's are: the same entities
+    characters = spacy.blank("zh")
+    characters.add_pipe(FACTORY, config={"model": str(weibo_model)})
+    assert [[(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+            for doc in characters.pipe(messages)] == expected
+    # tokens of several characters: an entity takes in the tokens it touches, and no two overlap
+    words = spacy.blank("xx")
+    words.add_pipe(FACTORY, config={"model": str(weibo_model)})
+    for doc, found in zip(words.pipe(messages), expected):
+        for start, end, label in found:
+            assert any(ent.start_char <= start and end <= ent.end_char for ent in doc.ents)
+        assert all(any(start < ent.end_char and ent.start_char < end for start, end, _ in found) for ent in doc.ents)

@@ -1,0 +1,120 @@
+"""A spaCy pipeline component that sets each ``Doc``'s entities with a tagger model.
+
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")                                   # else a Doc is read as one sentence
+    nlp.add_pipe("bilstm_crf_ner", config={"model": "en-conll03"})  # a model name or directory
+    doc = nlp("Angela Merkel visited Paris on Monday.")
+    [(ent.text, ent.label_) for ent in doc.ents]                 # [('Angela Merkel', 'PER'), ('Paris', 'LOC')]
+    doc.spans["bilstm_crf_ner"].attrs["scores"]                  # each entity's probability, in order
+
+Installing tagger registers the factory with spaCy (the ``spacy_factories`` entry point), so
+``add_pipe`` and ``spacy.load`` find it without an import. ``nlp.to_disk`` copies the model
+directory into the pipeline's folder, so the saved pipeline loads anywhere tagger is installed.
+spaCy itself is the ``spacy`` extra (``pip install 'tagger[spacy]'``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import filter_spans, minibatch
+
+from ..api import Tagger
+
+FACTORY = "bilstm_crf_ner"
+
+
+@Language.factory(FACTORY, default_config={"model": None, "batch_size": 256, "min_score": 0.0, "spans_key": FACTORY})
+def make_entity_tagger(nlp: Language, name: str, model: str | None, batch_size: int, min_score: float,
+                       spans_key: str) -> "EntityTagger":
+    """spaCy's factory for ``EntityTagger`` (``nlp.add_pipe("bilstm_crf_ner", config={"model": ...})``)."""
+    return EntityTagger(model, name=name, batch_size=batch_size, min_score=min_score, spans_key=spans_key)
+
+
+class EntityTagger:
+    """Sets ``doc.ents`` to a tagger model's entities, replacing those there, and ``doc.spans[spans_key]`` to
+    the same spans with their probabilities in ``attrs["scores"]``.
+
+    ``model``: a model directory or a shipped model's name (None: the default English model), loaded at the
+    first Doc, or a loaded ``Tagger``. A Doc's sentences are its ``doc.sents`` where a component before this one
+    set them (a sentencizer, a parser), else the Doc is one sentence; the Doc is one document (a model with
+    document memory reads it whole). A word model reads spaCy's tokens, whitespace tokens left out; a model of
+    characters reads each sentence's text as ``Tagger`` reads a string, and an entity that ends inside a spaCy
+    token takes in the whole token. ``min_score`` drops entities scored below it.
+    """
+
+    def __init__(self, model: str | Path | Tagger | None = None, *, name: str = FACTORY, batch_size: int = 256,
+                 min_score: float = 0.0, spans_key: str = FACTORY):
+        self.name, self.batch_size, self.min_score, self.spans_key = name, batch_size, min_score, spans_key
+        self.model = model
+        self._tagger = model if isinstance(model, Tagger) else None
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            self._tagger = Tagger.load(self.model)
+        return self._tagger
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self._tag([doc])[0]
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        """The Docs tagged ``batch_size`` at a time (``nlp.pipe``), in order."""
+        for batch in minibatch(docs, size=batch_size or self.batch_size):
+            yield from self._tag(batch)
+
+    def _tag(self, docs: list[Doc]) -> list[Doc]:
+        characters = self.tagger.reads_characters
+        inputs, owners, starts = [], [], []
+        for doc in docs:
+            sentences = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+            for k, sentence in enumerate(sentences):
+                if characters:  # the model splits the text as it was trained to; offsets find the tokens
+                    inputs.append(sentence.text)
+                    owners.append((doc, sentence.start_char))
+                else:
+                    words = [token for token in sentence if not token.is_space]
+                    if not words:
+                        continue
+                    inputs.append([token.text for token in words])
+                    owners.append((doc, [token.i for token in words]))
+                starts.append(k == 0)
+        found: dict[int, list[tuple[Span, float | None]]] = {id(doc): [] for doc in docs}
+        tagged = self.tagger.predict(inputs, self.batch_size, document_starts=starts, min_score=self.min_score)
+        for (doc, owner), result in zip(owners, tagged):
+            for entity in result.entities:
+                if characters:
+                    span = doc.char_span(owner + entity.start_char, owner + entity.end_char, entity.label,
+                                         alignment_mode="expand")
+                else:
+                    span = Span(doc, owner[entity.start], owner[entity.end - 1] + 1, entity.label)
+                if span is not None:
+                    found[id(doc)].append((span, entity.score))
+        for doc in docs:
+            scores = {(span.start, span.end): score for span, score in found[id(doc)]}
+            # Two character entities within one spaCy token expand to overlapping spans: the longest is kept.
+            spans = sorted(filter_spans([span for span, _ in found[id(doc)]]), key=lambda span: span.start)
+            doc.ents = spans
+            doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans,
+                                                  attrs={"scores": [scores[span.start, span.end] for span in spans]})
+        return docs
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Copy the model directory to ``path`` (``nlp.to_disk`` calls this with the component's folder)."""
+        if self.tagger.path is None:
+            raise ValueError("the component's Tagger has no model directory to copy: load it with Tagger.load")
+        path = Path(path)
+        if path.exists():
+            shutil.rmtree(path)
+        shutil.copytree(self.tagger.path, path)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "EntityTagger":
+        """Load the model directory ``to_disk`` wrote (``spacy.load`` calls this)."""
+        self.model, self._tagger = str(path), Tagger.load(path)
+        return self

@@ -1,0 +1,68 @@
+"""The spaCy pipeline component (tagger.integrations.spacy): doc.ents from a tagger model, in a pipeline and saved."""
+
+from importlib.metadata import entry_points
+
+import spacy
+from spacy.tokens import Doc
+
+from tagger import Tagger
+from tagger.corpus import read_corpus
+from tagger.integrations.spacy import FACTORY
+
+from .conftest import SAMPLE
+
+TEST = read_corpus(SAMPLE / "test.conll")
+
+
+def documents(vocab, sentences, size=5):
+    """Docs of ``size`` sentences each, with their sentence boundaries, and a whitespace token after each sentence."""
+    docs = []
+    for k in range(0, len(sentences), size):
+        group = sentences[k:k + size]
+        words = [word for sentence in group for word in [*sentence.tokens, "\n"]]
+        starts = [i == 0 for sentence in group for i in range(len(sentence.tokens) + 1)]
+        docs.append(Doc(vocab, words=words, sent_starts=starts))
+    return docs
+
+
+def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences(sample_model, tmp_path):
+    assert {point.name: point.value for point in entry_points(group="spacy_factories")}[FACTORY] == (
+        "tagger.integrations.spacy:make_entity_tagger")  # installed: spaCy finds the factory without an import
+    tagger = Tagger.load(sample_model[0])
+    nlp = spacy.blank("en")
+    component = nlp.add_pipe(FACTORY, config={"model": str(sample_model[0])})
+    docs = list(nlp.pipe(documents(nlp.vocab, TEST), batch_size=3))
+    # the tagger's entities of the same sentences, each Doc a document; token i of a sentence is Doc token i + 1
+    # per sentence before it (the whitespace tokens left out)
+    expected, found = [], []
+    for k, doc in enumerate(docs):
+        group = TEST[5 * k:5 * k + 5]
+        results = tagger.predict([s.tokens for s in group], document_starts=[i == 0 for i in range(len(group))])
+        offset = 0
+        for sentence, result in zip(group, results):
+            expected += [(k, offset + e.start, offset + e.end, e.label, round(e.score, 6)) for e in result.entities]
+            offset += len(sentence.tokens) + 1
+        scores = doc.spans[FACTORY].attrs["scores"]
+        found += [(k, ent.start, ent.end, ent.label_, round(score, 6)) for ent, score in zip(doc.ents, scores)]
+        assert list(doc.spans[FACTORY]) == list(doc.ents)
+    assert found == expected and len(found) > 50
+    assert all("\n" not in ent.text for doc in docs for ent in doc.ents)
+    # one Doc at a time as in batches; a Doc without sentence boundaries is one sentence
+    assert [ent.text for ent in nlp(" ".join(TEST[0].tokens)).ents] == [
+        e.text for e in tagger.tag(TEST[0].tokens)]
+    assert [ent.text for ent in component(documents(nlp.vocab, TEST)[1]).ents] == [ent.text for ent in docs[1].ents]
+    # saved with the pipeline, the model loads from the pipeline's folder
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / FACTORY / "model.safetensors").is_file()
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert loaded.get_pipe(FACTORY).model == str(tmp_path / "pipeline" / FACTORY)
+    assert [(ent.start, ent.label_) for ent in loaded(documents(loaded.vocab, TEST)[0]).ents] == [
+        (ent.start, ent.label_) for ent in docs[0].ents]
+    # entities under min_score are left out; those of another component are replaced
+    strict = spacy.blank("en")
+    strict.add_pipe(FACTORY, config={"model": str(sample_model[0]), "min_score": 0.99})
+    doc = documents(strict.vocab, TEST)[0]
+    doc.ents = [doc.char_span(0, len(doc[0].text), "OTHER")]
+    kept = [(ent.start, ent.label_) for ent, score in zip(docs[0].ents, docs[0].spans[FACTORY].attrs["scores"])
+            if score >= 0.99]
+    assert [(ent.start, ent.label_) for ent in strict(doc).ents] == kept and 0 < len(kept) < len(docs[0].ents)
