@@ -427,6 +427,10 @@ def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIE
             if docs and not any(doc.has_annotation("ENT_IOB") for doc in docs):
                 hint = f" (its span groups: {', '.join(sorted(groups))}; --tags-field names one)" if groups else ""
                 raise CorpusError(str(path), None, f"its {len(docs):,} Docs have no entities annotated{hint}")
+            if groups and not any(doc.ents for doc in docs):
+                warnings.warn(TaggerWarning(f"{path}: no Doc has entities (doc.ents), but its span groups "
+                                            f"({', '.join(sorted(groups))}) hold spans: --tags-field names one to "
+                                            "read"), stacklevel=2)
         elif not any(tags_field in doc.spans for doc in docs):
             raise CorpusError(str(path), None, f"no span group {tags_field!r} (it has "
                               f"{', '.join(sorted(groups)) or 'none'}; doc.ents are read without --tags-field)")

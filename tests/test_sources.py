@@ -589,6 +589,10 @@ def test_spacy_docbin_files_read_as_their_docs_sentences_and_entities(tmp_path):
     with pytest.raises(CorpusError, match=r"spans.spacy: its 2 Docs have no entities annotated \(its span groups: "
                                           r"sc; --tags-field names one\)$"):
         read_labelled(tmp_path / "spans.spacy")
+    with pytest.warns(TaggerWarning, match=r"outside.spacy: no Doc has entities \(doc.ents\), but its span groups "
+                                           r"\(sc\) hold spans: --tags-field names one to read$"):
+        read_labelled(spacy_docbin(tmp_path / "outside.spacy", [[Sentence(s.tokens, ["O"] * len(s.tokens))]
+                                                                for s in GOLD[:2]], **spans))
     with pytest.warns(TaggerWarning, match=r"spans.spacy: 1 of 3 spans lie inside or across others"):
         labels = [s.labels for s in read_labelled(tmp_path / "spans.spacy", tags_field="sc")]
     assert labels == [["B-ORG", "I-ORG"] + ["O"] * (len(GOLD[0].tokens) - 2),
