@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .corpus import CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus
+from .corpus import DOCSTART, CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus
 from .errors import TaggerWarning
 from .schemes import SchemeError, spans_to_tags, split_tag
 
@@ -406,8 +406,9 @@ def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIE
     words; its sentences are its ``sents`` where it has sentence boundaries (an entity across two joins them),
     else it is one sentence. Its entities are ``doc.ents``, or with ``tags_field`` naming a span group, the spans
     of ``doc.spans[tags_field]`` (the outermost where they nest or overlap; a ``TaggerWarning`` counts the others).
-    Where a Doc holds several sentences each Doc begins a document, as ``-DOCSTART-`` does; where every Doc is
-    one sentence (``spacy convert``'s default), each file does. A token whose entity annotation is missing
+    A ``-DOCSTART-`` word (CoNLL's document line, which ``spacy convert`` keeps as a word unless it is
+    ``-DOCSTART- -X- O O``) is no word, and begins a document; without such words, where a Doc holds several
+    sentences each Doc begins a document, and where every Doc is one sentence, each file does. A token whose entity annotation is missing
     (spaCy's unannotated ``ent_iob_ == ""``) reads as outside, counted in a warning; a file with none annotated
     is a ``CorpusError``, and so is one that is not a DocBin. A sentence's ``first_line`` is its Doc's number.
     """
@@ -444,21 +445,33 @@ def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIE
             total, left_out = total + len(spans), left_out + len(spans) - len(outermost)
             starts = [sentence.start for sentence in doc.sents] if doc.has_annotation("SENT_START") else [0]
             read.append((path, number, [token.text for token in doc], outermost, starts))
-    by_documents = any(len(starts) > 1 for *_, starts in read)
+    # spacy convert keeps CoNLL's document line as a word where it is not "-DOCSTART- -X- O O" (CoNLL-2002's
+    # "-DOCSTART- -DOCSTART- O"): such a word begins a document. Where there is none, a Doc of several sentences
+    # is a document, and where every Doc is one sentence, a file is.
+    marked = any(DOCSTART in words for _, _, words, _, _ in read)
+    by_documents = not marked and any(len(starts) > 1 for *_, starts in read)
     sentences: list[Sentence] = []
     previous = None
     for path, number, words, spans, starts in read:
-        # Whitespace tokens are left out; positions count the words before them.
-        kept = np.cumsum([0] + [not word.isspace() for word in words])
+        # Whitespace tokens and document lines are no words; positions count the words before them.
+        is_word = [not (word.isspace() or word == DOCSTART) for word in words]
+        kept = np.cumsum([0] + is_word)
         entities = [(label, int(kept[start]), int(kept[end])) for start, end, label in spans if kept[end] > kept[start]]
-        tokens = [sys.intern(word) for word in words if not word.isspace()]
+        tokens = [sys.intern(word) for word, word_kept in zip(words, is_word) if word_kept]
+        if not tokens:
+            continue
+        tags = spans_to_tags(entities, len(tokens), "IOB2")
         inside = {i for _, first, end in entities for i in range(first + 1, end)}
-        begins = sorted({int(kept[start]) for start in starts} - inside - {len(tokens)})
-        if tokens:
-            begins_a_document = bool(sentences) and (by_documents or path != previous)
-            sentences += _document_sentences(tokens, spans_to_tags(entities, len(tokens), "IOB2"),
-                                             [(begin, number) for begin in begins], str(path), not begins_a_document)
-            previous = path
+        breaks = {int(kept[i]) for i, word in enumerate(words) if word == DOCSTART} - inside
+        begins = sorted(({int(kept[start]) for start in starts} | breaks) - inside - {len(tokens)})
+        edges = [begin for begin in begins if begin == 0 or begin in breaks] + [len(tokens)]
+        for first, end in zip(edges, edges[1:]):
+            begins_a_document = bool(sentences) and (first in breaks or (first == 0 and (by_documents or
+                                                                                        path != previous)))
+            sentences += _document_sentences(tokens[first:end], tags[first:end],
+                                             [(begin - first, number) for begin in begins if first <= begin < end],
+                                             str(path), not begins_a_document)
+        previous = path
     if not sentences:
         raise CorpusError(name, None, "no sentences: its Docs hold no tokens")
     if missing:

@@ -570,9 +570,16 @@ def test_spacy_docbin_files_read_as_their_docs_sentences_and_entities(tmp_path):
         spacy_docbin(tmp_path / "docs" / f"{k}.spacy", [[s] for s in GOLD[2 * k:2 * k + 2]])
     assert [bool(s.document_start) for s in read_labelled(tmp_path / "docs")] == [False, False, True, False, True,
                                                                                    False]
-    # whitespace tokens are no words; an entity across a sentence boundary joins the sentences
+    # spacy convert keeps CoNLL-2002's "-DOCSTART- -DOCSTART- O" lines as a word before a sentence's first
     from spacy.tokens import Doc, DocBin
     from spacy.vocab import Vocab
+
+    marked = [Doc(Vocab(), words=["-DOCSTART-", *s.tokens] if k in (0, 2) else s.tokens,
+                  ents=["O", *s.labels] if k in (0, 2) else s.labels) for k, s in enumerate(GOLD[:4])]
+    DocBin(docs=marked).to_disk(tmp_path / "marked.spacy")
+    read = read_labelled(tmp_path / "marked.spacy")
+    assert pairs(read) == pairs(GOLD[:4]) and [bool(s.document_start) for s in read] == [False, False, True, False]
+    # whitespace tokens are no words; an entity across a sentence boundary joins the sentences
 
     doc = Doc(Vocab(), words=["\n", "Anna", "Lee", "\n\n", "met", "Bo", ".", "New", "York", "!"],
               sent_starts=[True, False, True, False, False, False, False, True, False, False],
