@@ -132,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
+    for path in args.inputs:
+        if path.lower().endswith(".spacy"):
+            raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
+                              "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)")
     if args.nbest and args.format != "jsonl":
         raise TaggerError("--nbest goes with --format jsonl")
     if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:

@@ -322,6 +322,8 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
         (["missing.conll"], "error: missing.conll: no such file"),
         ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
+        (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
+                        "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)"),
     ],
 )
 def test_tag_errors(sample_model, args, message):
