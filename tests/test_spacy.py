@@ -7,7 +7,7 @@ from spacy.tokens import Doc
 
 from tagger import Tagger
 from tagger.corpus import read_corpus
-from tagger.integrations.spacy import FACTORY
+from tagger.integrations.spacy import FACTORY, EntityTagger
 
 from .conftest import SAMPLE
 
@@ -51,6 +51,8 @@ def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences
     assert [ent.text for ent in nlp(" ".join(TEST[0].tokens)).ents] == [
         e.text for e in tagger.tag(TEST[0].tokens)]
     assert [ent.text for ent in component(documents(nlp.vocab, TEST)[1]).ents] == [ent.text for ent in docs[1].ents]
+    assert [ent.text for ent in EntityTagger(tagger)(documents(nlp.vocab, TEST)[1]).ents] == [
+        ent.text for ent in docs[1].ents]  # made from a loaded Tagger
     # saved with the pipeline, the model loads from the pipeline's folder
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / FACTORY / "model.safetensors").is_file()
