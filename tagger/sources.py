@@ -408,38 +408,14 @@ def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIE
     of ``doc.spans[tags_field]`` (the outermost where they nest or overlap; a ``TaggerWarning`` counts the others).
     A ``-DOCSTART-`` word (CoNLL's document line, which ``spacy convert`` keeps as a word unless it is
     ``-DOCSTART- -X- O O``) is no word, and begins a document; without such words, where a Doc holds several
-    sentences each Doc begins a document, and where every Doc is one sentence, each file does. A token whose entity annotation is missing
-    (spaCy's unannotated ``ent_iob_ == ""``) reads as outside, counted in a warning; a file with none annotated
-    is a ``CorpusError``, and so is one that is not a DocBin. A sentence's ``first_line`` is its Doc's number.
+    sentences each Doc begins a document, and where every Doc is one sentence, each file does. A token whose
+    entity annotation is missing (spaCy's unannotated ``ent_iob_ == ""``) reads as outside, counted in a
+    warning; a file with none annotated is a ``CorpusError``, and so is one that is not a DocBin. A sentence's
+    ``first_line`` is its Doc's number.
     """
-    try:
-        from spacy.tokens import DocBin
-        from spacy.vocab import Vocab
-    except ImportError:
-        raise CorpusError(name, None, "reading spaCy's .spacy files needs spaCy: pip install spacy") from None
     read, missing, left_out, total = [], 0, 0, 0
     for path in files:
-        try:
-            stored = DocBin().from_disk(path)
-            # No user data is read: spaCy unpacks each Doc's (spacy convert stores one) through a registry
-            # look-up that cost 1 ms a Doc, 15 of the 16 s that CoNLL-2002 Dutch's 15,806 Docs took.
-            stored.user_data = []
-            docs = list(stored.get_docs(Vocab()))
-        except ValueError as error:
-            raise CorpusError(str(path), None, f"is not a spaCy DocBin file ({_first_line(error)})") from None
-        groups = {key for doc in docs for key in doc.spans}
-        if tags_field == TAGS_FIELD:
-            if docs and not any(doc.has_annotation("ENT_IOB") for doc in docs):
-                hint = f" (its span groups: {', '.join(sorted(groups))}; --tags-field names one)" if groups else ""
-                raise CorpusError(str(path), None, f"its {len(docs):,} Docs have no entities annotated{hint}")
-            if groups and not any(doc.ents for doc in docs):
-                warnings.warn(TaggerWarning(f"{path}: no Doc has entities (doc.ents), but its span groups "
-                                            f"({', '.join(sorted(groups))}) hold spans: --tags-field names one to "
-                                            "read"), stacklevel=2)
-        elif not any(tags_field in doc.spans for doc in docs):
-            raise CorpusError(str(path), None, f"no span group {tags_field!r} (it has "
-                              f"{', '.join(sorted(groups)) or 'none'}; doc.ents are read without --tags-field)")
-        for number, doc in enumerate(docs, 1):
+        for number, doc in enumerate(_docbin_docs(path, name, tags_field), 1):
             if tags_field == TAGS_FIELD:
                 spans = [(ent.start, ent.end, ent.label_) for ent in doc.ents]
                 missing += sum(token.ent_iob == 0 for token in doc)
@@ -485,6 +461,36 @@ def spacy_sentences(files: Sequence[Path], name: str, tags_field: str = TAGS_FIE
         warnings.warn(TaggerWarning(f"{name}: {left_out:,} of {total:,} spans lie inside or across others and are "
                                     "left out (the outermost are read)"), stacklevel=2)
     return sentences
+
+
+def _docbin_docs(path: Path, name: str, tags_field: str) -> list:
+    """The Docs of one DocBin file, checked to hold the entities ``spacy_sentences`` reads (``tags_field``)."""
+    try:
+        from spacy.tokens import DocBin
+        from spacy.vocab import Vocab
+    except ImportError:
+        raise CorpusError(name, None, "reading spaCy's .spacy files needs spaCy: pip install spacy") from None
+    try:
+        stored = DocBin().from_disk(path)
+        # No user data is read: spaCy unpacks each Doc's (spacy convert stores one) through a registry
+        # look-up that cost 1 ms a Doc, 15 of the 16 s that CoNLL-2002 Dutch's 15,806 Docs took.
+        stored.user_data = []
+        docs = list(stored.get_docs(Vocab()))
+    except ValueError as error:
+        raise CorpusError(str(path), None, f"is not a spaCy DocBin file ({_first_line(error)})") from None
+    groups = {key for doc in docs for key in doc.spans}
+    if tags_field == TAGS_FIELD:
+        if docs and not any(doc.has_annotation("ENT_IOB") for doc in docs):
+            hint = f" (its span groups: {', '.join(sorted(groups))}; --tags-field names one)" if groups else ""
+            raise CorpusError(str(path), None, f"its {len(docs):,} Docs have no entities annotated{hint}")
+        if groups and not any(doc.ents for doc in docs):
+            warnings.warn(TaggerWarning(f"{path}: no Doc has entities (doc.ents), but its span groups "
+                                        f"({', '.join(sorted(groups))}) hold spans: --tags-field names one to read"),
+                          stacklevel=3)
+    elif not any(tags_field in doc.spans for doc in docs):
+        raise CorpusError(str(path), None, f"no span group {tags_field!r} (it has {', '.join(sorted(groups)) or 'none'}"
+                          "; doc.ents are read without --tags-field)")
+    return docs
 
 
 def _table_of_files(files: Sequence[Path], name: str) -> datasets.Dataset:
