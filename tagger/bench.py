@@ -180,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("Tagger.predict, batch 256, scores off", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
                      "tags only: no probabilities"))
 
+        rows += _spacy_rows(tagger, test, document_starts(test_sentences), bare_floor, args.repeats)
+
         sentence = (test[0] * 20)[:20]
         bare_sentence = bare_lstm_forward(lstm, [20], 1)
         latency, ratio = against(lambda: tagger.tag(sentence), bare_sentence, max(50, args.repeats))
@@ -226,6 +228,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, speed, ratio, note in rows:
         print(f"{what:<{width}} {speed:>18} {ratio:>8}  {note}")
     return 0
+
+
+def _spacy_rows(tagger: Tagger, test: Sequence[Sequence[str]], starts: Sequence[bool],
+                bare_floor: Callable[[], None], repeats: int) -> list[tuple[str, str, str, str]]:
+    """The spaCy pipeline component over the test corpus's documents as Docs, where spaCy is installed."""
+    try:
+        from spacy.tokens import Doc
+        from spacy.vocab import Vocab
+
+        from .integrations.spacy import EntityTagger
+    except ImportError:
+        return []
+    vocab, docs = Vocab(), []
+    for _, group in itertools.groupby(zip(document_ids(starts), test), key=lambda pair: pair[0]):
+        sentences = [tokens for _, tokens in group]
+        docs.append(Doc(vocab, words=[token for tokens in sentences for token in tokens],
+                        sent_starts=[k == 0 for tokens in sentences for k in range(len(tokens))]))
+    component = EntityTagger(tagger)
+    seconds, ratio = against(lambda: list(component.pipe(docs)), bare_floor, repeats)
+    tokens = sum(map(len, test))
+    return [("spaCy component, nlp.pipe", f"{tokens / seconds:,.0f} tokens/s", f"{ratio:.2f}",
+             f"bilstm_crf_ner over the {len(docs)} documents as Docs")]
 
 
 def _cli_rows(model_dir: Path, test_file: Path, tokens: int, floor: float, repeats: int, stream_mb: int,
