@@ -56,13 +56,14 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
-    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html", "brat"), default="conll",
+    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html", "brat", "spacy"), default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
                         "sentence (per line or paragraph of text); inline: likewise one line, with entities "
                         "bracketed, [PER Angela Merkel]; html: a self-contained page with the entities highlighted "
                         "by type and their probabilities on hover; brat: each text INPUT's entities as brat's "
                         "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
-                        "in the folder --output names")
+                        "in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
+                        "the .spacy file --output names (needs spaCy)")
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: the scheme of the model's training corpus)")
@@ -140,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--nbest goes with --format jsonl")
     if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:
         raise TaggerError("--format brat writes a .ann file for each INPUT: --output names the folder for them")
+    if args.format == "spacy" and args.eval is None and (args.output is None or args.workers > 1):
+        raise TaggerError("--format spacy writes one binary .spacy file: --output names it" if args.output is None
+                          else "--format spacy tags in one process: leave out --workers")
     if not 0.0 <= args.min_score <= 1.0:
         raise TaggerError(f"--min-score is a probability between 0 and 1, got {args.min_score}")
     if args.entity_bias is not None and not math.isfinite(args.entity_bias):
@@ -175,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "brat" and args.eval is None and into_folder:
         write_brat_folder(tagger, args)
         return 0
-    with _open_output(args.output) as output:
+    with _open_output(args.output, spacy_docs=args.format == "spacy" and args.eval is None) as output:
         if args.eval is not None:
             evaluate(tagger, args, output)
         else:
@@ -191,6 +195,8 @@ def _run(args: argparse.Namespace) -> int:
                     output.write(brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size))
                 else:
                     tag_file(tagger, path, args, output)
+                if args.format == "spacy":
+                    output.end_document()  # a file ends its last document
             if args.format == "html":
                 from .render import page_end
 
@@ -467,7 +473,8 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
 
     inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
     starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
-    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=args.format in ("jsonl", "html"),
+    scores = args.format in ("jsonl", "html", "spacy")
+    tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores,
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
         output.write("".join(json.dumps(result.to_dict(), ensure_ascii=False) + "\n" for result in tagged))
@@ -479,6 +486,9 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
                 output.write(DOCUMENT_BREAK + "\n")
             if result.tokens:
                 output.write(sentence_markup(result) + "\n")
+    elif args.format == "spacy":
+        output.add(tagged, [begins_document(item) for item in chunk])
+        return sum(len(result.tokens) for result in tagged)
     elif args.format == "inline":
         separator = "" if tagger.reads_characters else " "
         output.write("".join(_inline(result, separator) + "\n" for result in tagged))
@@ -681,7 +691,20 @@ def _same_file(output: Path, source: str) -> bool:
 
 
 @contextmanager
-def _open_output(path: Path | None):
+def _open_output(path: Path | None, spacy_docs: bool = False):
+    """Where tagged text goes: ``path`` (standard output if None), opened for text; with ``spacy_docs``, a
+    ``DocBinWriter`` that writes ``path`` once all is tagged."""
+    if spacy_docs:
+        try:
+            from .integrations.spacy import DocBinWriter
+        except ImportError:
+            raise TaggerError("--format spacy needs spaCy: pip install spacy") from None
+        if not path.parent.is_dir():
+            raise TaggerError(f"{path}: cannot write, directory {path.parent} does not exist")
+        writer = DocBinWriter(path)
+        yield writer
+        writer.close()
+        return
     if path is None:
         yield sys.stdout
         return

@@ -1,5 +1,6 @@
 """The spaCy pipeline component (tagger.integrations.spacy): doc.ents from a tagger model, in a pipeline and saved."""
 
+import sys
 from importlib.metadata import entry_points
 
 import spacy
@@ -9,7 +10,7 @@ from tagger import Tagger
 from tagger.corpus import read_corpus
 from tagger.integrations.spacy import FACTORY, EntityTagger
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, command
 
 TEST = read_corpus(SAMPLE / "test.conll")
 
@@ -68,3 +69,45 @@ def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences
     kept = [(ent.start, ent.label_) for ent, score in zip(docs[0].ents, docs[0].spans[FACTORY].attrs["scores"])
             if score >= 0.99]
     assert [(ent.start, ent.label_) for ent in strict(doc).ents] == kept and 0 < len(kept) < len(docs[0].ents)
+
+
+def test_tag_py_writes_spacy_docs_that_read_back_as_the_tags_it_writes(sample_model, tmp_path, monkeypatch):
+    from tagger.sources import read_labelled
+
+    model = str(sample_model[0])
+    done = command("tag.py", "--model", model, str(SAMPLE / "test.conll"), "--format", "spacy",
+                   "--output", str(tmp_path / "tagged.spacy"))
+    assert done.returncode == 0, done.stderr
+    conll = command("tag.py", "--model", model, str(SAMPLE / "test.conll"), "--scheme", "IOB2",
+                    "--output", str(tmp_path / "tagged.conll"))  # the predicted tags in a last column
+    assert conll.returncode == 0, conll.stderr
+    predicted = [s.labels for s in read_corpus(tmp_path / "tagged.conll")]
+    read = read_labelled(tmp_path / "tagged.spacy")
+    assert [s.tokens for s in read] == [s.tokens for s in TEST] and [s.labels for s in read] == predicted
+    assert [bool(s.document_start) for s in read][1:] == [bool(s.document_start) for s in TEST][1:]  # a Doc each
+    # text: its sentences and spaces, a Doc for each block of lines
+    (tmp_path / "text.txt").write_text("Angela Merkel visited Paris. She met Wei Zhang.\nThen Seoul.\n\nBank of Canada "
+                                       "rose.\n", encoding="utf-8")
+    assert command("tag.py", "--model", model, str(tmp_path / "text.txt"), "--format", "spacy",
+                   "--output", str(tmp_path / "text.spacy")).returncode == 0
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    docs = list(DocBin().from_disk(tmp_path / "text.spacy").get_docs(Vocab()))
+    assert [doc.text for doc in docs] == ["Angela Merkel visited Paris. She met Wei Zhang. Then Seoul.",
+                                          "Bank of Canada rose."]
+    assert [sentence.text for sentence in docs[0].sents] == ["Angela Merkel visited Paris.", "She met Wei Zhang.",
+                                                             "Then Seoul."]
+    tagger = Tagger.load(model)
+    assert [(ent.text, ent.label_) for doc in docs for ent in doc.ents] == [
+        (entity.text, entity.label) for text in ("Angela Merkel visited Paris. She met Wei Zhang.\nThen Seoul.",
+                                                 "Bank of Canada rose.")
+        for entity in tagger.predict([text], document_starts=[True])[0].entities]
+    assert len(docs[0].spans[FACTORY].attrs["scores"]) == len(docs[0].ents) > 0
+    done = command("tag.py", "--model", model, str(tmp_path / "text.txt"), "--format", "spacy")
+    assert done.returncode == 2 and done.stderr.endswith("error: --format spacy writes one binary .spacy file: "
+                                                         "--output names it\n")
+    monkeypatch.setitem(sys.modules, "tagger.integrations.spacy", None)  # as without spaCy installed
+    done = command("tag.py", "--model", model, str(tmp_path / "text.txt"), "--format", "spacy",
+                   "--output", str(tmp_path / "none.spacy"))
+    assert done.returncode == 2 and done.stderr.endswith("error: --format spacy needs spaCy: pip install spacy\n")

@@ -118,3 +118,58 @@ class EntityTagger:
         """Load the model directory ``to_disk`` wrote (``spacy.load`` calls this)."""
         self.model, self._tagger = str(path), Tagger.load(path)
         return self
+
+
+class DocBinWriter:
+    """Tagged sentences written as spaCy Docs to a DocBin file (``.spacy``; ``tag.py --format spacy``).
+
+    ``add`` takes ``Tagger.predict``'s results in order, with where documents begin; each document
+    becomes one Doc with its sentence boundaries, its entities as ``doc.ents`` and, with their
+    probabilities in ``attrs["scores"]``, as the span group ``spans_key`` (as ``EntityTagger`` sets them).
+    A result without tokens (a blank line of text) ends a document. ``close`` writes the file
+    (``tagger.storage.write_atomically``: a file that is there stays whole until the new one is).
+    """
+
+    def __init__(self, path: Path, spans_key: str = FACTORY):
+        from spacy.tokens import DocBin
+        from spacy.vocab import Vocab
+
+        self.path, self.spans_key = path, spans_key
+        self.vocab, self.docs = Vocab(), DocBin()
+        self._document: list = []  # the results of the document being read
+
+    def add(self, results: Iterable, document_starts: Iterable[bool]) -> None:
+        for result, starts_a_document in zip(results, document_starts):
+            if starts_a_document or not result.tokens:
+                self.end_document()
+            if result.tokens:
+                self._document.append(result)
+
+    def end_document(self) -> None:
+        """Make the sentences read since the last document's end a Doc."""
+        if self._document:
+            self.docs.add(self._doc(self._document))
+        self._document = []
+
+    def close(self) -> None:
+        from ..storage import write_atomically
+
+        self.end_document()
+        write_atomically(self.path, self.docs.to_disk)
+
+    def _doc(self, results: list) -> Doc:
+        words, spaces, sentence_starts, spans, scores = [], [], [], [], []
+        for result in results:
+            offset = len(words)
+            words += result.tokens
+            # A space follows a token where the text has one before the next, and after each result's last.
+            spaces += [end < start for (_, end), (start, _) in zip(result.offsets, result.offsets[1:])] + [True]
+            first = set(result.sentence_starts)
+            sentence_starts += [i in first for i in range(len(result.tokens))]
+            spans += [(offset + entity.start, offset + entity.end, entity.label) for entity in result.entities]
+            scores += [entity.score for entity in result.entities]
+        spaces[-1] = False
+        doc = Doc(self.vocab, words=words, spaces=spaces, sent_starts=sentence_starts)
+        doc.ents = [Span(doc, start, end, label) for start, end, label in spans]
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=list(doc.ents), attrs={"scores": scores})
+        return doc
