@@ -26,7 +26,8 @@ def documents(vocab, sentences, size=5):
     return docs
 
 
-def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences(sample_model, tmp_path):
+def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences(sample_model, tmp_path,
+                                                                                    monkeypatch):
     assert {point.name: point.value for point in entry_points(group="spacy_factories")}[FACTORY] == (
         "tagger.integrations.spacy:make_entity_tagger")  # installed: spaCy finds the factory without an import
     tagger = Tagger.load(sample_model[0])
@@ -54,6 +55,16 @@ def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences
     assert [ent.text for ent in component(documents(nlp.vocab, TEST)[1]).ents] == [ent.text for ent in docs[1].ents]
     assert [ent.text for ent in EntityTagger(tagger)(documents(nlp.vocab, TEST)[1]).ents] == [
         ent.text for ent in docs[1].ents]  # made from a loaded Tagger
+    # each Doc begins a document, the one whose first sentence is whitespace alone too
+    spaced = [Doc(nlp.vocab, words=["\n", *[t.text for t in doc]],
+                  sent_starts=[True, True, *[t.is_sent_start for t in doc][1:]]) for doc in documents(nlp.vocab, TEST)]
+    read_as = []
+    predict = tagger.predict
+    monkeypatch.setattr(tagger, "predict", lambda inputs, *args, document_starts, **options: read_as.append(
+        document_starts) or predict(inputs, *args, document_starts=document_starts, **options))
+    assert [[(ent.start - 1, ent.label_) for ent in doc.ents] for doc in EntityTagger(tagger).pipe(spaced)] == [
+        [(ent.start, ent.label_) for ent in doc.ents] for doc in docs]
+    assert [k for k, starts in enumerate(read_as[0]) if starts] == list(range(0, len(TEST), 5))
     # saved with the pipeline, the model loads from the pipeline's folder
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / FACTORY / "model.safetensors").is_file()

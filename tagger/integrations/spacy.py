@@ -74,7 +74,8 @@ class EntityTagger:
         inputs, owners, starts = [], [], []
         for doc in docs:
             sentences = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
-            for k, sentence in enumerate(sentences):
+            begins_document = True
+            for sentence in sentences:
                 if characters:  # the model splits the text as it was trained to; offsets find the tokens
                     inputs.append(sentence.text)
                     owners.append((doc, sentence.start_char))
@@ -84,7 +85,8 @@ class EntityTagger:
                         continue
                     inputs.append([token.text for token in words])
                     owners.append((doc, [token.i for token in words]))
-                starts.append(k == 0)
+                starts.append(begins_document)
+                begins_document = False
         found: dict[int, list[tuple[Span, float | None]]] = {id(doc): [] for doc in docs}
         tagged = self.tagger.predict(inputs, self.batch_size, document_starts=starts, min_score=self.min_score)
         for (doc, owner), result in zip(owners, tagged):
