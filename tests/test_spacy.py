@@ -4,7 +4,7 @@ import sys
 from importlib.metadata import entry_points
 
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from tagger import Tagger
 from tagger.corpus import read_corpus
@@ -80,6 +80,15 @@ def test_the_component_sets_the_entities_the_tagger_finds_in_each_docs_sentences
     kept = [(ent.start, ent.label_) for ent, score in zip(docs[0].ents, docs[0].spans[FACTORY].attrs["scores"])
             if score >= 0.99]
     assert [(ent.start, ent.label_) for ent in strict(doc).ents] == kept and 0 < len(kept) < len(docs[0].ents)
+    # or kept, with the model's entities that overlap none of them added (as spaCy's entity ruler does)
+    keeping = spacy.blank("en")
+    keeping.add_pipe(FACTORY, config={"model": str(sample_model[0]), "overwrite_ents": False})
+    doc = documents(keeping.vocab, TEST)[0]
+    first = docs[0].ents[0]
+    doc.ents = [Span(doc, first.start, first.end, "OTHER")]
+    assert [(ent.start, ent.label_) for ent in keeping(doc).ents] == [(first.start, "OTHER")] + [
+        (ent.start, ent.label_) for ent in docs[0].ents[1:]]
+    assert list(doc.spans[FACTORY]) == list(doc.ents[1:])  # the model's entities that were set
 
 
 def test_tag_py_writes_spacy_docs_that_read_back_as_the_tags_it_writes(sample_model, tmp_path, monkeypatch):

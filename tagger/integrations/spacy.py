@@ -30,16 +30,19 @@ from ..api import Tagger
 FACTORY = "bilstm_crf_ner"
 
 
-@Language.factory(FACTORY, default_config={"model": None, "batch_size": 256, "min_score": 0.0, "spans_key": FACTORY})
+@Language.factory(FACTORY, default_config={"model": None, "batch_size": 256, "min_score": 0.0, "spans_key": FACTORY,
+                                           "overwrite_ents": True})
 def make_entity_tagger(nlp: Language, name: str, model: str | None, batch_size: int, min_score: float,
-                       spans_key: str) -> "EntityTagger":
+                       spans_key: str, overwrite_ents: bool) -> "EntityTagger":
     """spaCy's factory for ``EntityTagger`` (``nlp.add_pipe("bilstm_crf_ner", config={"model": ...})``)."""
-    return EntityTagger(model, name=name, batch_size=batch_size, min_score=min_score, spans_key=spans_key)
+    return EntityTagger(model, name=name, batch_size=batch_size, min_score=min_score, spans_key=spans_key,
+                        overwrite_ents=overwrite_ents)
 
 
 class EntityTagger:
-    """Sets ``doc.ents`` to a tagger model's entities, replacing those there, and ``doc.spans[spans_key]`` to
-    the same spans with their probabilities in ``attrs["scores"]``.
+    """Sets ``doc.ents`` to a tagger model's entities, replacing those there (with ``overwrite_ents=False``,
+    keeping them and adding the model's that overlap none of them, as spaCy's entity ruler does), and
+    ``doc.spans[spans_key]`` to the model's spans with their probabilities in ``attrs["scores"]``.
 
     ``model``: a model directory or a shipped model's name (None: the default English model), loaded at the
     first Doc, or a loaded ``Tagger``. A Doc's sentences are its ``doc.sents`` where a component before this one
@@ -50,8 +53,9 @@ class EntityTagger:
     """
 
     def __init__(self, model: str | Path | Tagger | None = None, *, name: str = FACTORY, batch_size: int = 256,
-                 min_score: float = 0.0, spans_key: str = FACTORY):
+                 min_score: float = 0.0, spans_key: str = FACTORY, overwrite_ents: bool = True):
         self.name, self.batch_size, self.min_score, self.spans_key = name, batch_size, min_score, spans_key
+        self.overwrite_ents = overwrite_ents
         self.model = model
         self._tagger = model if isinstance(model, Tagger) else None
 
@@ -102,7 +106,10 @@ class EntityTagger:
             scores = {(span.start, span.end): score for span, score in found[id(doc)]}
             # Two character entities within one spaCy token expand to overlapping spans: the longest is kept.
             spans = sorted(filter_spans([span for span, _ in found[id(doc)]]), key=lambda span: span.start)
-            doc.ents = spans
+            if not self.overwrite_ents:
+                taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+                spans = [span for span in spans if taken.isdisjoint(range(span.start, span.end))]
+            doc.ents = spans if self.overwrite_ents else sorted([*doc.ents, *spans], key=lambda span: span.start)
             doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans,
                                                   attrs={"scores": [scores[span.start, span.end] for span in spans]})
         return docs
