@@ -105,13 +105,13 @@ class EntityTagger:
         for doc in docs:
             scores = {(span.start, span.end): score for span, score in found[id(doc)]}
             # Two character entities within one spaCy token expand to overlapping spans: the longest is kept.
-            spans = sorted(filter_spans([span for span, _ in found[id(doc)]]), key=lambda span: span.start)
+            spans = filter_spans([span for span, _ in found[id(doc)]])  # in order of their start
             if not self.overwrite_ents:
                 taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
                 spans = [span for span in spans if taken.isdisjoint(range(span.start, span.end))]
             doc.ents = spans if self.overwrite_ents else sorted([*doc.ents, *spans], key=lambda span: span.start)
-            doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans,
-                                                  attrs={"scores": [scores[span.start, span.end] for span in spans]})
+            doc.spans[self.spans_key] = scored_spans(doc, self.spans_key, spans,
+                                                     [scores[span.start, span.end] for span in spans])
         return docs
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -180,5 +180,10 @@ class DocBinWriter:
         spaces[-1] = False
         doc = Doc(self.vocab, words=words, spaces=spaces, sent_starts=sentence_starts)
         doc.ents = [Span(doc, start, end, label) for start, end, label in spans]
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=list(doc.ents), attrs={"scores": scores})
+        doc.spans[self.spans_key] = scored_spans(doc, self.spans_key, list(doc.ents), scores)
         return doc
+
+
+def scored_spans(doc: Doc, key: str, spans: list[Span], scores: list[float | None]) -> SpanGroup:
+    """The span group ``doc.spans[key]`` of a model's entities, their probabilities in ``attrs["scores"]``."""
+    return SpanGroup(doc, name=key, spans=spans, attrs={"scores": scores})
