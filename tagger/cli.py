@@ -81,6 +81,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
                         help="what separates the columns of CoNLL inputs: spaces and tabs (whitespace), or tabs alone "
                         "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
+    parser.add_argument("--outside-tag", default="O", metavar="TAG",
+                        help="with --eval: the tag that marks the tokens outside entities in a CoNLL GOLD, read as O "
+                        "(NAVER's Korean corpus writes '-'; default: O)")
     parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
     parser.add_argument("--tags-field", default="ner_tags",
                         help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE; "
@@ -232,7 +235,7 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
                                       tags_field=args.tags_field, scheme=args.input_scheme,
                                       token_column=args.token_column, label_column=args.label_column,
                                       encoding=args.encoding, comment_prefix=args.comment_prefix,
-                                      column_separator=args.column_separator), renames)
+                                      column_separator=args.column_separator, outside_tag=args.outside_tag), renames)
     result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
     if args.errors is not None:
         from .report import error_report, write_report

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import random
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -145,6 +146,7 @@ def read_conll(
     encoding: str = "utf-8",
     comment_prefix: str | None = None,
     column_separator: str = "whitespace",
+    outside_tag: str = OUTSIDE,
 ) -> Iterator[Sentence]:
     """Sentences of a CoNLL column file, read lazily; ``path`` ``-`` reads standard input.
 
@@ -163,14 +165,16 @@ def read_conll(
     with brackets (OntoNotes' ``(PERSON*``, ``*``, ``*)``) are read as IOB2 tags.
     ``column_separator`` (``COLUMN_SEPARATORS``): ``"whitespace"`` splits a line at
     spaces and tabs, ``"tab"`` at tabs only, so that a token may be or hold a space.
+    ``outside_tag``: the tag that marks a token outside every entity, read as ``O``
+    (NAVER's Korean corpus writes ``-``); ``O`` reads as ``O`` either way.
     """
     yield from parse_conll(read_lines(path, encoding), _source_name(path), token_column, label_column, comment_prefix,
-                           column_separator)
+                           column_separator, outside_tag)
 
 
 def parse_conll(
     lines_in: Iterable[tuple[int, str]], source: str, token_column: int = 0, label_column: int | None = -1,
-    comment_prefix: str | None = None, column_separator: str = "whitespace",
+    comment_prefix: str | None = None, column_separator: str = "whitespace", outside_tag: str = OUTSIDE,
 ) -> Iterator[Sentence]:
     """``read_conll`` over ``(line number, text)`` pairs already read (as ``read_lines`` gives them) from ``source``."""
     width: int | None = None
@@ -269,6 +273,8 @@ def parse_conll(
                                           f": a CoNLL-U MISC field holds it under one of the keys "
                                           f"{', '.join(MISC_TAG_KEYS)} (SpaceAfter=No|name=B-PER); --label-column "
                                           "picks another column")))
+            if label == outside_tag:
+                label = OUTSIDE
             try:
                 split_tag(label)
             except SchemeError as error:
@@ -276,7 +282,9 @@ def parse_conll(
                     bracketed = True
                     labels.append(sys.intern(label))
                     continue
-                hint = (columns_hint([split_columns(text, separator) for text in lines], token_column, label_column)
+                rows = [split_columns(text, separator) for text in lines]
+                hint = (_outside_hint(label, rows, token_column, label_column)
+                        or columns_hint(rows, token_column, label_column)
                         or _brackets_hint(columns) or _comment_hint(lines[0]))
                 raise CorpusError(
                     source, number, f"{error}; is column {label_column} the entity tags? (--label-column picks "
@@ -380,26 +388,52 @@ def check_columns(sentences: Sequence[Sentence], token_column: int, label_column
 
 def columns_hint(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None) -> str:
     """``"; --token-column 1 --label-column 2 reads its words and tags"``: the options that read a sentence's
-    ``rows`` of columns where the ones given do not (``""`` where they do, or no better ones show).
+    ``rows`` of columns where the ones given do not (``""`` where they do, or no better ones show)."""
+    options = column_options(rows, token_column, label_column)
+    return f"; {_joined(options)} reads its words and tags" if options else ""
 
-    The tags' column holds only tags (``O``, ``B-PER``; one at least not ``O`` where there is one such
-    column); the words' is the first other one that does not count its lines 1, 2, 3.
+
+def column_options(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None,
+                   outside_tag: str = OUTSIDE) -> dict[str, int]:
+    """``{"--token-column": 1, "--label-column": 2}``: ``columns_hint``'s options, none where the columns
+    given read a sentence's ``rows`` or no better ones show.
+
+    The tags' column holds only tags (``O`` or ``outside_tag``, ``B-PER``; one at least not outside where
+    there is one such column); the words' is the first other one that does not count its lines 1, 2, 3.
     """
     width = len(rows[0]) if rows else 0
     if not width or any(len(row) != width for row in rows):
-        return ""
+        return {}
     columns = [[row[c] for row in rows] for c in range(width)]
-    tagged = [c for c, values in enumerate(columns) if all(map(looks_like_a_tag, values))]
-    entities = [c for c in tagged if any(value != OUTSIDE for value in columns[c])]
+    tagged = [c for c, values in enumerate(columns)
+              if all(value == outside_tag or looks_like_a_tag(value) for value in values)]
+    entities = [c for c in tagged if any(value not in (OUTSIDE, outside_tag) for value in columns[c])]
     tagged = entities or tagged
     numbers = [str(i) for i in range(1, len(rows) + 1)]
     words = [c for c, values in enumerate(columns) if c not in tagged and values != numbers]
-    options = []
+    options = {}
     if words and token_column % width != words[0] and (token_column % width in tagged or columns[token_column] == numbers):
-        options.append(f"--token-column {words[0]}")
+        options["--token-column"] = words[0]
     if label_column is not None and tagged and label_column % width not in tagged:
-        options.append(f"--label-column {tagged[0]}")
-    return f"; {' '.join(options)} reads its words and tags" if options else ""
+        options["--label-column"] = tagged[0]
+    return options
+
+
+def _outside_hint(tag: str, rows: Sequence[Sequence[str]], token_column: int, label_column: int) -> str:
+    """A hint for an invalid ``tag`` of no letter or digit in the tags' column, which a corpus may write for the
+    tokens outside entities (NAVER's Korean corpus: ``-``): the options that read the sentence's ``rows`` with
+    it as ``O``. None where another column holds the tags (Universal NER's ``-`` columns beside its tags)."""
+    if any(character.isalnum() for character in tag):
+        return ""
+    options: dict[str, object] = dict(column_options(rows, token_column, label_column, outside_tag=tag))
+    if "--label-column" in options:
+        return ""
+    options["--outside-tag"] = shlex.quote(tag)
+    return f"; if {tag!r} marks the tokens outside entities, {_joined(options)} reads its words and tags"
+
+
+def _joined(options: Mapping[str, object]) -> str:
+    return " ".join(f"{option} {value}" for option, value in options.items())
 
 
 def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> str:

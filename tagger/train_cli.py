@@ -83,6 +83,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
                       help="what separates the columns of CoNLL files: spaces and tabs (whitespace), or tabs alone "
                       "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
+    data.add_argument("--outside-tag", default="O", metavar="TAG",
+                      help="in CoNLL files, the tag that marks the tokens outside entities, read as O (NAVER's Korean "
+                      "corpus writes '-'; default: O)")
     data.add_argument("--tokens-field", default=TOKENS_FIELD, help="column of the tokens, in a table or dataset")
     data.add_argument("--tags-field", default=TAGS_FIELD,
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset; "
@@ -438,8 +441,8 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 
 # How the corpora are read: recorded with a run, and so the same when it resumes.
-_READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "column_separator", "input_scheme",
-                    "tokens_field", "tags_field", "rename_type")
+_READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "column_separator", "outside_tag",
+                    "input_scheme", "tokens_field", "tags_field", "rename_type")
 
 
 def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path

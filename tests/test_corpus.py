@@ -383,10 +383,27 @@ def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
     read = read_corpus(uner, comment_prefix="#", token_column=1, label_column=2)
     assert [(s.tokens, s.labels) for s in read] == [(["Al", "-", "Zaman", "said"], ["B-ORG", "I-ORG", "I-ORG", "O"]),
                                                      (["Hi"], ["O"])]
-    # No hint where no other column holds tags.
+    # No column hint where no other column holds tags; a tag without letters or digits may mark the outside tokens.
     (tmp_path / "pos.conll").write_text("Paris NNP -\nis VBZ -\n")
-    with pytest.raises(CorpusError, match=r"pos.conll:1: invalid tag '-': .*\(--label-column picks another\)$"):
+    with pytest.raises(CorpusError, match=r"pos.conll:1: invalid tag '-': .*\(--label-column picks another\); if '-' "
+                                          r"marks the tokens outside entities, --outside-tag - reads its words and tags$"):
         read_corpus(tmp_path / "pos.conll")
+    (tmp_path / "pos.conll").write_text("Paris NNP ?\n")
+    with pytest.raises(CorpusError, match=r"if '\?' marks the tokens outside entities, --outside-tag '\?' reads its"):
+        read_corpus(tmp_path / "pos.conll")
+    (tmp_path / "pos.conll").write_text("Paris NNP -x\n")  # not a mark: it has a letter
+    with pytest.raises(CorpusError, match=r"pos.conll:1: invalid tag '-x': .*\(--label-column picks another\)$"):
+        read_corpus(tmp_path / "pos.conll")
+    # NAVER's Korean corpus: token ids, words, tags with their prefix last, and '-' outside entities.
+    naver = tmp_path / "naver.txt"
+    naver.write_text("1\t비토리오\tPER_B\n2\t양일\tDAT_B\n3\t만에\t-\n\n1\t이\t-\n2\t직경이\tNUM_B\n3\t8mm\tNUM_I\n")
+    with pytest.raises(CorpusError, match=r"naver.txt:3: .*; if '-' marks the tokens outside entities, --token-column 1 "
+                                          r"--outside-tag - reads its words and tags$"):
+        read_corpus(naver)
+    read = read_corpus(naver, token_column=1, outside_tag="-")
+    assert [(s.tokens, s.labels) for s in read] == [(["비토리오", "양일", "만에"], ["PER_B", "DAT_B", "O"]),
+                                                     (["이", "직경이", "8mm"], ["O", "NUM_B", "NUM_I"])]
+    assert read_corpus(naver, token_column=1, outside_tag="-", scheme="IOB2")[1].labels == ["O", "NUM_B", "NUM_I"]
 
 
 ONTONOTES = """#begin document (nw/wsj/00/wsj_0001); part 000

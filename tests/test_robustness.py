@@ -196,6 +196,41 @@ def test_a_corpus_with_comment_lines_trains_resumes_and_is_tagged_with_them(tmp_
     assert scored.returncode == 0 and json.loads(scored.stdout)["sentences"] == len(gold)
 
 
+def naver_shaped(conll_text: str) -> str:
+    """A CoNLL corpus in the shape of NAVER's Korean one: token ids, then the word, then the tag with its prefix
+    last (PER_B), and ``-`` for the tokens outside entities."""
+    def line(number: int, row: str) -> str:
+        word, tag = row.split()
+        return f"{number}\t{word}\t{'-' if tag == 'O' else '_'.join(reversed(tag.split('-')))}"
+
+    blocks = [block for block in conll_text.strip().split("\n\n") if not block.startswith("-DOCSTART-")]
+    return "".join("\n".join(line(k, row) for k, row in enumerate(block.split("\n"), 1)) + "\n\n" for block in blocks)
+
+
+def test_a_corpus_that_writes_outside_tokens_as_a_dash_trains_with_outside_tag(tmp_path, capsys):
+    from tagger.storage import read_config
+    from tagger.train_cli import main
+
+    for part in ("train", "dev"):
+        (tmp_path / f"{part}.txt").write_text(naver_shaped((SAMPLE / f"{part}.conll").read_text()))
+    train, dev, model = str(tmp_path / "train.txt"), str(tmp_path / "dev.txt"), str(tmp_path / "m")
+    run = ["--train", train, "--dev", dev, "--output", model, "--epochs", "1", "--hidden-size", "8"]
+    with pytest.raises(CorpusError, match=r"train.txt:2: invalid tag '-': .*; if '-' marks the tokens outside entities, "
+                                          r"--token-column 1 --outside-tag - reads its words and tags$"):
+        main(run)
+    assert main([*run, "--token-column", "1", "--outside-tag", "-"]) == 0
+    assert "(IOB2 read as BIOES)" in capsys.readouterr().out
+    assert read_config(tmp_path / "m")["data"]["reading"]["outside_tag"] == "-"
+    assert main(["--resume", model, "--epochs", "2"]) == 0  # the corpora read again as the run read them
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    # Its gold tags read as the sample corpus's: the model scores the same on both.
+    scored = run_tag("--model", model, "--token-column", "1", "--outside-tag", "-", "--eval", dev, "--json")
+    assert scored.returncode == 0, scored.stderr
+    expected = run_tag("--model", model, "--eval", str(SAMPLE / "dev.conll"), "--json")
+    assert json.loads(scored.stdout)["f1"] == json.loads(expected.stdout)["f1"]
+    assert json.loads(scored.stdout)["sentences"] == len(read_corpus(SAMPLE / "dev.conll"))
+
+
 def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
     from tagger.corpus import CorpusError
     from tagger.train_cli import main
