@@ -49,9 +49,12 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--errors", type=Path, metavar="REPORT.html",
                         help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
                         "confusion of types, the sentences with the most errors, gold and predicted side by side)")
-    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs"), default="auto",
-                        help="auto: conll when the lines are columns (of equal width, with blank lines between "
-                        "sentences, or -DOCSTART-), text otherwise, and which is said on standard error; "
+    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs", "jsonl"), default="auto",
+                        help="auto: jsonl when the first line is a JSON object, conll when the lines are columns (of "
+                        "equal width, with blank lines between sentences, or -DOCSTART-), text otherwise, and which is "
+                        "said on standard error; jsonl: JSON Lines, a record a line, each a document whose text is its "
+                        "--text-field (or whose tokens are its --tokens-field), written back with its fields and the "
+                        "entities found; "
                         "conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
@@ -84,7 +87,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--outside-tag", default="O", metavar="TAG",
                         help="with --eval: the tag that marks the tokens outside entities in a CoNLL GOLD, read as O "
                         "(NAVER's Korean corpus writes '-'; default: O)")
-    parser.add_argument("--tokens-field", default="tokens", help="with --eval: the tokens column of a table or dataset")
+    parser.add_argument("--text-field", default="text",
+                        help="in JSON Lines input, the field of each record that holds its text (default: text)")
+    parser.add_argument("--tokens-field", default="tokens",
+                        help="with --eval: the tokens column of a table or dataset; in JSON Lines input, the field "
+                        "that holds a record's tokens, a list of strings, where it has no --text-field")
     parser.add_argument("--tags-field", default="ner_tags",
                         help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE; "
                              ".spacy: a span group)")
@@ -140,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path.lower().endswith(".spacy"):
             raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
                               "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)")
+    if args.format == "brat" and (args.input_format == "jsonl" or any(path.lower().endswith(".jsonl")
+                                                                       for path in args.inputs)):
+        raise TaggerError("--format brat annotates text files; JSON Lines records are written back with their "
+                          "entities by --format jsonl")
     if args.nbest and args.format != "jsonl":
         raise TaggerError("--nbest goes with --format jsonl")
     if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:
@@ -272,7 +283,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         comment = args.comment_prefix
         input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
                                        column_separator=args.column_separator)
-        other = "text" if input_format == "conll" else "conll"
+        other = "conll" if input_format == "text" else "text"
         # Comment lines make a column file (CoNLL-U's, MultiCoNER's) read as text: say so.
         without_hashes = _uncommented(texts, "#")
         hint = ("; if lines starting with # are comments, --comment-prefix '#' reads it as CoNLL columns"
@@ -285,8 +296,14 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
             hint += "; if a token is or holds a space, --column-separator tab reads it as CoNLL columns"
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
-    # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one.
-    if input_format == "text":
+    # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one; a JSON
+    # Lines record is one.
+    chunk_size = CHUNK_SENTENCES
+    if input_format == "jsonl":
+        sentences = _records(lines, _shown(path), args.text_field, args.tokens_field)
+        begins_document = _after_first_record
+        chunk_size = CHUNK_RECORDS
+    elif input_format == "text":
         sentences: Iterator = (line for _, line in lines)
         begins_document = _is_blank
     elif input_format == "paragraphs":
@@ -308,7 +325,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
             sentences = _with_pauses(sentences, INPUT_PAUSE_SECONDS, 2 * CHUNK_SENTENCES)
-        chunks = _chunks(sentences, CHUNK_SENTENCES, begins_document)
+        chunks = _chunks(sentences, chunk_size, begins_document)
         if args.workers == 1:
             for chunk in chunks:
                 progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
@@ -471,16 +488,20 @@ def _progress(path: str, shown: bool):
 
 def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,
                output: TextIO) -> int:
-    """Tag one chunk of sentences (``Sentence``s or text lines), write them in ``args.format``; the tokens tagged."""
+    """Tag one chunk of sentences (``Sentence``s, text lines or JSON Lines records), write them in ``args.format``;
+    the tokens tagged."""
     from .corpus import Sentence, write_conll
 
-    inputs = [item if isinstance(item, str) else item.tokens for item in chunk]
+    inputs = [item if isinstance(item, str) else item.tagged if isinstance(item, _Record) else item.tokens
+              for item in chunk]
     starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
     scores = args.format in ("jsonl", "html", "spacy")
     tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores,
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
-        output.write("".join(json.dumps(result.to_dict(), ensure_ascii=False) + "\n" for result in tagged))
+        written = (item.with_entities(result) if isinstance(item, _Record) else result.to_dict()
+                   for item, result in zip(chunk, tagged))
+        output.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in written))
     elif args.format == "html":
         from .render import DOCUMENT_BREAK, sentence_markup
 
@@ -500,8 +521,8 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
         for i, (item, result) in enumerate(zip(chunk, tagged)):
             if isinstance(item, Sentence):
                 pairs.append((item, result.tags))
-            elif result.tokens:  # a line of text; a blank one separates documents
-                pairs += _text_sentences(result, begins_document=starts[i] and i > 0)
+            elif result.tokens:  # a line of text, a blank one separating documents; or a record, a document each
+                pairs += _text_sentences(result, begins_document=(starts[i] and i > 0) or begins_document(item))
         write_conll(pairs, output)
     output.flush()
     return sum(len(result.tokens) for result in tagged)
@@ -533,9 +554,67 @@ def _inline(tagged, separator: str = " ") -> str:
     return separator.join(words)
 
 
+class _Record:
+    """A JSON Lines input's record: its ``fields`` as read, and what of it is tagged (``tagged``): its text, or its
+    list of tokens. ``first``: whether it is its input's first record."""
+
+    def __init__(self, fields: dict, tagged: str | list[str], first: bool):
+        self.fields, self.tagged, self.first = fields, tagged, first
+
+    def with_entities(self, result) -> dict:
+        """The record's fields and the entities found in it (``entities``, as ``--format jsonl`` writes them), with
+        the tags of its tokens (``tags``) where it gave tokens, and ``nbest`` where asked for."""
+        found = result.to_dict()
+        record = {**self.fields, "entities": found["entities"]}
+        if not isinstance(self.tagged, str):
+            record["tags"] = found["tags"]
+        if "nbest" in found:
+            record["nbest"] = found["nbest"]
+        return record
+
+
+# Records a chunk: each may be a long document, where a text line is a sentence or two.
+CHUNK_RECORDS = 512
+
+
+def _records(lines: Iterable[tuple[int, str]], source: str, text_field: str, tokens_field: str) -> Iterator[_Record]:
+    """The records of JSON Lines input (blank lines skipped), each tagged by its ``text_field`` (a string) or, where
+    it has none, its ``tokens_field`` (a list of strings); a ``CorpusError`` naming the line of any other."""
+    from .corpus import CorpusError
+
+    first = True
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CorpusError(source, number, f"not a JSON object: {error.msg} (column {error.colno})") from None
+        if not isinstance(fields, dict):
+            raise CorpusError(source, number, f"not a JSON object but a {type(fields).__name__}")
+        text, tokens = fields.get(text_field), fields.get(tokens_field)
+        if isinstance(text, str):
+            tagged = text
+        elif text is None and isinstance(tokens, list) and all(isinstance(token, str) and token for token in tokens):
+            tagged = tokens
+        elif text is not None or tokens is not None:
+            field_name = text_field if text is not None else tokens_field
+            kind = "a string" if text is not None else "a list of tokens (strings)"
+            raise CorpusError(source, number, f"its {field_name!r} is not {kind}")
+        else:
+            raise CorpusError(source, number, f"no field {text_field!r} (it has {', '.join(map(str, fields)) or 'none'}); "
+                              "--text-field names the one that holds the text")
+        yield _Record(fields, tagged, first)
+        first = False
+
+
+def _after_first_record(item) -> bool:
+    return not item.first
+
+
 # Lines of a file that ``--input-format auto`` looks at.
 PEEK_LINES = 200
-_FORMAT_NAMES = {"conll": "CoNLL columns", "text": "plain text"}
+_FORMAT_NAMES = {"conll": "CoNLL columns", "text": "plain text", "jsonl": "JSON Lines records"}
 
 
 def _uncommented(lines: list[str], comment_prefix: str | None) -> list[str]:
@@ -543,9 +622,9 @@ def _uncommented(lines: list[str], comment_prefix: str | None) -> list[str]:
 
 
 def input_format_of(lines: Sequence[str], characters: bool = False, column_separator: str = "whitespace") -> str:
-    """``"conll"`` or ``"text"``: how the first lines of an input read best.
+    """``"jsonl"``, ``"conll"`` or ``"text"``: how the first lines of an input read best.
 
-    Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
+    JSON Lines: the first line that is not blank is a JSON object. Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
     end in a tag (``O``, ``B-PER``), or have blank lines between them (sentences)
     and no word with its full stop attached. Anything else is text: lines of
     different widths, or one line of words. For a model that reads
@@ -556,6 +635,8 @@ def input_format_of(lines: Sequence[str], characters: bool = False, column_separ
     filled = [i for i, row in enumerate(rows) if row]
     if not filled:
         return "text"
+    if _is_json_object(lines[filled[0]]):
+        return "jsonl"
     if any(rows[i][0] == "-DOCSTART-" for i in filled):
         return "conll"
     widths = {len(rows[i]) for i in filled}
@@ -567,6 +648,15 @@ def input_format_of(lines: Sequence[str], characters: bool = False, column_separ
         _ENDS_PROSE.search(rows[i][-1]) for i in filled)
     tokens = widths == {1} and not (characters and any(len(rows[i][0]) > 1 for i in filled))
     return "conll" if tokens or tagged or sentences else "text"
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 _ENDS_PROSE = re.compile(r"[^\W\d_][.!?,;:]$")  # a word with its punctuation attached, as columns never have it

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tagger.corpus import read_conll
+from tagger.errors import TaggerError
 from tagger.schemes import tags_to_spans
 from tagger.storage import CONFIG_FILE
 
@@ -532,6 +533,9 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
     (["EU NNP I-NP I-ORG", "rejects VBZ I-VP O"], "conll"),  # ends in tags
     (["EU NNP", "rejects VBZ", "", "Peter NNP"], "conll"),  # sentences between blank lines
     (["李\tU-PER"], "conll"),
+    (["", '{"id": 1, "text": "Tom Baker left."}', '{"id": 2}'], "jsonl"),  # the first line that is not blank
+    (["{Tom} Baker left."], "text"),  # braces, but not JSON
+    (['["Tom", "Baker"]'], "text"),  # JSON, but not an object
 ])
 def test_input_format_auto_reads_columns_as_conll_and_anything_else_as_text(lines, expected):
     from tagger.cli import input_format_of
@@ -541,6 +545,67 @@ def test_input_format_auto_reads_columns_as_conll_and_anything_else_as_text(line
     assert input_format_of(["李明在北京大学工作。"], characters=True) == "text"
     assert input_format_of(["李明在北京大学工作。"]) == "conll"
     assert input_format_of(["李", "明", "", "在"], characters=True) == "conll"
+
+
+def test_json_lines_records_are_tagged_as_documents_and_written_back_with_their_fields(sample_model, tmp_path,
+                                                                                       monkeypatch, capsys):
+    import tagger.cli as cli
+    from tagger import Tagger
+
+    records = [{"id": 1, "text": "Angela Merkel visited Paris. She met John Smith there.\nReuters said so."},
+               {"id": "b", "meta": {"source": "web"}, "text": ""},
+               {"id": 3, "tokens": ["Tom", "Baker", "visited", "Berlin"]},
+               {"text": "Tom Baker left Reuters on Monday."}]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(record) for record in records[:2]) + "\n\n"
+                    + "\n".join(json.dumps(record) for record in records[2:]) + "\n")
+    model = ["--model", str(sample_model[0])]
+    assert cli.main([*model, str(path), "--format", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"{path}: read as JSON Lines records (--input-format text reads it as plain text)\n"
+    written = [json.loads(line) for line in out.splitlines()]
+    tagger = Tagger.load(sample_model[0])
+    inputs = [record.get("text", record.get("tokens")) for record in records]
+    # Each record a document, tagged as Tagger.predict tags it, its fields kept as they were.
+    expected = tagger.predict(inputs, scheme=tagger.corpus_scheme, document_starts=[True] * len(records))
+    assert len(written) == len(records)
+    for record, result, found in zip(records, written, expected):
+        assert {key: value for key, value in result.items() if key not in ("entities", "tags")} == record
+        assert result["entities"] == [entity.to_dict() for entity in found.entities]
+        assert ("tags" in result) == ("tokens" in record) and result.get("tags", found.tags) == found.tags
+        text = record.get("text", " ".join(record.get("tokens", [])))
+        assert all(text[e["start_char"] : e["end_char"]] == e["text"] for e in result["entities"])
+    assert any(written[0]["entities"]) and written[1]["entities"] == []
+    # Into CoNLL: a -DOCSTART- line between records, which read back as documents of their sentences.
+    conll = tmp_path / "docs.conll"
+    assert cli.main([*model, str(path), "--output", str(conll)]) == 0
+    sentences = list(read_conll(conll))
+    ends = [[*result.sentence_starts[1:], len(result.tokens)] for result in expected]
+    assert [sentence.tokens for sentence in sentences] == [
+        result.tokens[start:end] for result, last in zip(expected, ends)
+        for start, end in zip(result.sentence_starts, last) if end > start]
+    assert sum(sentence.document_start is not None for sentence in sentences) == 2  # three records have tokens
+    # Several workers, a record a chunk: the same lines in the same order.
+    monkeypatch.setattr(cli, "CHUNK_RECORDS", 1)
+    assert cli.main([*model, str(path), "--format", "jsonl", "--workers", "2", "--threads", "1"]) == 0
+    assert capsys.readouterr().out == out
+    # --text-field names another field; records that are not as asked are errors at their line.
+    other = tmp_path / "body.jsonl"
+    other.write_text('{"body": "Tom Baker left."}\n')
+    assert cli.main([*model, str(other), "--format", "jsonl", "--text-field", "body"]) == 0
+    assert json.loads(capsys.readouterr().out)["entities"][0]["text"] == "Tom Baker"
+    for line, message in [('{"body": "Tom Baker left."}', "1: no field 'text' (it has body); --text-field names the "
+                                                          "one that holds the text"),
+                          ('{"text": 7}', "1: its 'text' is not a string"),
+                          ('{"tokens": ["Tom", 7]}', "1: its 'tokens' is not a list of tokens (strings)"),
+                          ('{"text": "a"}\n{"text": "b"', "2: not a JSON object: Expecting ',' delimiter (column 13)"),
+                          ('{"text": "a"}\n["b"]', "2: not a JSON object but a list")]:
+        other.write_text(line + "\n")
+        done = command("tag.py", *model, str(other), "--format", "jsonl")
+        assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {other}:{message}"
+    with pytest.raises(TaggerError, match=r"^--format brat annotates text files; JSON Lines records are written back "
+                                          r"with their entities by --format jsonl$"):
+        cli.main([*model, str(path), "--format", "brat"])
 
 
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
