@@ -137,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--errors reports the errors on --eval's gold corpus: it goes with --eval")
     if args.input_scheme and args.eval is None:
         raise TaggerError("--input-scheme is the scheme of --eval's gold file: it goes with --eval")
+    if args.outside_tag != "O" and args.eval is None:
+        raise TaggerError("--outside-tag reads the tags of --eval's gold file: it goes with --eval")
     if args.rename_type and args.eval is None:
         raise TaggerError("--rename-type renames the types of --eval's gold file: it goes with --eval")
     for option in ("batch_size", "threads", "workers"):

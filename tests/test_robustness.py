@@ -229,6 +229,9 @@ def test_a_corpus_that_writes_outside_tokens_as_a_dash_trains_with_outside_tag(t
     expected = run_tag("--model", model, "--eval", str(SAMPLE / "dev.conll"), "--json")
     assert json.loads(scored.stdout)["f1"] == json.loads(expected.stdout)["f1"]
     assert json.loads(scored.stdout)["sentences"] == len(read_corpus(SAMPLE / "dev.conll"))
+    tagging = run_tag("--model", model, "--outside-tag", "-", dev)  # tagging reads no tags
+    assert tagging.returncode == 2 and tagging.stderr == ("error: --outside-tag reads the tags of --eval's gold file: "
+                                                          "it goes with --eval\n")
 
 
 def test_train_names_dev_types_it_cannot_learn_and_resume_refuses_new_types(tmp_path, capsys):
