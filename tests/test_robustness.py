@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tagger import Tagger
-from tagger.corpus import CorpusError, read_corpus
+from tagger.corpus import CorpusError, Sentence, read_corpus, write_conll
 from tagger.model import BiLSTMCRF
 from tagger.schemes import tags_to_spans
 from tagger.storage import (
@@ -273,6 +273,30 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
         f"warning: {tmp_path / 'dev.conll'} has no entities (every tag is O): its F1 is 0 at every epoch, so it "
         "cannot choose one, and the run keeps its first; give a dev corpus with entities (without --dev, part of "
         "--train is held out)")
+
+
+def test_train_warns_of_a_dev_corpus_whose_sentences_are_training_sentences(tmp_path, capsys):
+    from tagger.train_cli import main
+
+    train = SAMPLE / "train.conll"
+    run = ["--train", str(train), "--hidden-size", "8", "--epochs", "1"]
+    assert main([*run, "--dev", str(train), "--output", str(tmp_path / "m")]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: 400 of the 400 sentences of 5 tokens or more in {train} are also in {train}: dev F1 then rewards "
+        "remembering them, and chooses the epoch kept by it; give a dev corpus apart from the training corpus "
+        "(without --dev, part of --train is held out)")
+    # Half copies warn; fewer, and the short lines every corpus repeats, do not.
+    training = read_corpus(train)
+    trained = {tuple(sentence.tokens) for sentence in training}
+    unseen = [sentence for sentence in read_corpus(SAMPLE / "dev.conll") if tuple(sentence.tokens) not in trained]
+    for copies, warned in ((50, True), (49, False)):
+        dev = tmp_path / f"dev{copies}.conll"
+        with dev.open("w") as file:
+            chosen = training[:copies] + unseen[: 100 - copies]
+            write_conll([(Sentence(sentence.tokens), sentence.labels) for sentence in chosen]
+                        + [(Sentence(["Reuters", "said", "."]), ["B-ORG", "O", "O"])] * 200, file)
+        assert main([*run, "--dev", str(dev), "--output", str(tmp_path / f"m{copies}")]) == 0
+        assert ("warning: " in capsys.readouterr().err) == warned
 
 
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
