@@ -18,6 +18,7 @@ import random
 import re
 import shlex
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -555,6 +556,11 @@ def read_lengths(sentences: Sequence[Sequence[str]], contexts: Sequence[Context]
     if contexts is None:
         return [len(tokens) for tokens in sentences]
     return [len(tokens) + len(before) + len(after) for tokens, (before, after) in zip(sentences, contexts)]
+
+
+def entity_counts(sentences: Iterable[Sentence]) -> Counter[str]:
+    """How many entities of each type the sentences' tags spell, in whatever scheme they are written."""
+    return Counter(label for sentence in sentences for label, _, _ in tags_to_spans(sentence.labels))
 
 
 def document_starts(sentences: Sequence[Sentence]) -> list[bool]:

@@ -22,19 +22,20 @@ import torch
 
 from .card import write_card, write_test_scores
 from .corpus import (
-    COLUMN_SEPARATORS, HOLD_OUT_DOCUMENTS_FROM, WORDS, Sentence, document_starts, hold_out, parse_type_renames,
-    rename_types, tokenization_of,
+    COLUMN_SEPARATORS, HOLD_OUT_DOCUMENTS_FROM, WORDS, Sentence, document_starts, entity_counts, hold_out,
+    parse_type_renames, rename_types, tokenization_of,
 )
 from .embeddings import VECTOR_PACKAGES, load_embeddings
+from .encoding import Encoder
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
-from .model import ModelConfig, resolve_device
-from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name
+from .model import UNKNOWN_WORD, ModelConfig, resolve_device
+from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name, tags_to_spans
 from .sources import (
     TAGS_FIELD, TOKENS_FIELD, TableCorpus, check_record, read_labelled, source_record, token_count,
 )
-from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config
-from .training import OPTIMIZERS, TrainingConfig, distributed, resume, train
+from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config, resolve_model
+from .training import OPTIMIZERS, TrainingConfig, build_encoder, distributed, resume, train
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -68,6 +69,11 @@ def _argument_parser() -> argparse.ArgumentParser:
                       "(checked by their digests; --train and --dev give a moved copy), with its saved options; "
                       "--epochs may extend it")
     data.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
+    data.add_argument("--check", action="store_true",
+                      help="read the corpora, say what each holds (sentences, tokens, documents, entities by type; "
+                      "for dev and test, the share of tokens that read as unknown words) and what the run would be "
+                      "(vocabularies, parameters, epochs), and stop: nothing is trained or written, and --output "
+                      "may be left out")
     data.add_argument("--base", metavar="MODEL",
                       help="start from a trained model (a model directory or shipped name, e.g. en-conll03-fast; an "
                       "ensemble's members are each fine-tuned): its vocabulary, sizes and weights; tags it shares with "
@@ -283,12 +289,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         if processes.leader:
             _score_test(args.test, test_sentences, args.resume)
         return 0
-    if args.output is None or args.train is None:
-        raise TaggerError(f"{'--output MODEL_DIR' if args.output is None else '--train CORPUS'} is required "
+    if (args.output is None and not args.check) or args.train is None:
+        raise TaggerError(f"{'--train CORPUS' if args.train is None else '--output MODEL_DIR'} is required "
                           "(or --resume MODEL_DIR alone, to continue a run)")
-    output: Path = args.output
+    output: Path | None = args.output
     # Only the leader writes the directory (it may have begun already while another process reads).
-    if processes.leader and ((output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists()):
+    if output is None or args.check:
+        pass
+    elif processes.leader and ((output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists()):
         if not args.overwrite:
             raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
     elif output.exists() and not output.is_dir():
@@ -335,8 +343,16 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
                  bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model or 0,
                  language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
+    if args.check:
+        encoder = (Encoder.from_dict(read_config(resolve_model(args.base))["encoder"]) if args.base else
+                   build_encoder(train_sentences, embeddings, config))
+        _describe_corpora([("train", args.train, train_sentences), ("dev", args.dev, dev_sentences),
+                           ("test", args.test, test_sentences)], encoder)
     train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
-          jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
+          jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes, check_only=args.check)
+    if args.check:
+        print(f"up to {args.epochs} epochs; nothing trained or written (--check)")
+        return 0
     if processes.leader:
         _score_test(args.test, test_sentences, output)
     return 0
@@ -515,6 +531,34 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
     _warn_of_dev_in_training(train_path, train_sentences, dev_path, dev_sentences)
     _warn_of_long_sentences(itertools.chain(train_sentences, dev_sentences))
     return train_sentences, dev_sentences, test_sentences
+
+
+def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence] | None]], encoder: Encoder) -> None:
+    """``--check``: for each (role, path, sentences) given, its sentences, tokens, documents and entities by type,
+    and for dev and test the share of their tokens, and of their entities' tokens, that ``encoder`` reads as the
+    unknown word (neither trained, seen ``--min-count`` times, nor given a vector): those the model tags from
+    their characters and context alone."""
+    for role, path, sentences in corpora:
+        if sentences is None:
+            continue
+        counts = entity_counts(sentences)
+        documents = sum(document_starts(sentences)) if not isinstance(sentences, TableCorpus) else 1
+        by_type = ", ".join(f"{label} {count:,}" for label, count in counts.most_common())
+        print(f"{role}: {path or 'held out of --train'}: {len(sentences):,} sentences, {token_count(sentences):,} "
+              f"tokens, {documents:,} document{'s' if documents > 1 else ''}; {sum(counts.values()):,} entities"
+              + (f" ({by_type})" if by_type else ""))
+        if role == "train":
+            continue
+        unknown = entity_unknown = entity_tokens = 0
+        for sentence in sentences:
+            unseen = [encoder.words.id(encoder.word_key(token)) == UNKNOWN_WORD for token in sentence.tokens]
+            unknown += sum(unseen)
+            for _, start, end in tags_to_spans(sentence.labels):
+                entity_tokens += end - start
+                entity_unknown += sum(unseen[start:end])
+        print(f"{role}: {unknown / max(1, token_count(sentences)):.1%} of its tokens and "
+              f"{entity_unknown / max(1, entity_tokens):.1%} of its entities' tokens read as unknown words (no "
+              "trained or pretrained vector)")
 
 
 def _warn_of_types_missing_from_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,

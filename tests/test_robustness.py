@@ -299,6 +299,37 @@ def test_train_warns_of_a_dev_corpus_whose_sentences_are_training_sentences(tmp_
         assert ("warning: " in capsys.readouterr().err) == warned
 
 
+def test_check_says_what_the_corpora_hold_and_what_the_run_would_be_and_writes_nothing(tmp_path, capsys):
+    from collections import Counter
+
+    from tagger.errors import TaggerError
+    from tagger.schemes import tags_to_spans
+    from tagger.train_cli import main
+
+    train, dev = read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll")
+    output = tmp_path / "m"
+    assert main(["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--check",
+                 "--output", str(output)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not output.exists()
+    counts = Counter(label for sentence in dev for label, _, _ in tags_to_spans(sentence.labels))
+    described = ", ".join(f"{label} {count}" for label, count in counts.most_common())
+    assert (f"dev: {SAMPLE / 'dev.conll'}: {len(dev)} sentences, {sum(map(len, dev)):,} tokens, 10 documents; "
+            f"{sum(counts.values())} entities ({described})") in lines
+    # Without vectors every training word is trained (--min-count 1): the unknown words are those training lacks.
+    trained = {token.lower() for sentence in train for token in sentence.tokens}
+    unknown = [token.lower() not in trained for sentence in dev for token in sentence.tokens]
+    in_entities = [token.lower() not in trained for sentence in dev for _, start, end in tags_to_spans(sentence.labels)
+                   for token in sentence.tokens[start:end]]
+    assert 0 < sum(unknown) < len(unknown)
+    assert (f"dev: {sum(unknown) / len(unknown):.1%} of its tokens and {sum(in_entities) / len(in_entities):.1%} of "
+            "its entities' tokens read as unknown words (no trained or pretrained vector)") in lines
+    assert lines[-3].startswith("400 training sentences (IOB2 read as BIOES), 100 dev; ")
+    assert lines[-1] == "up to 40 epochs; nothing trained or written (--check)"
+    with pytest.raises(TaggerError, match=r"^--train CORPUS is required"):
+        main(["--dev", str(SAMPLE / "dev.conll"), "--check"])
+
+
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
     """A column file without blank lines reads as one sentence, and the run learns next to nothing."""
     from tagger.train_cli import main

@@ -41,7 +41,7 @@ _TOKENIZATION_LOGGED = {
 def train(
     train_sentences: Sequence[Sentence],
     dev_sentences: Sequence[Sentence],
-    output: str | Path,
+    output: str | Path | None,
     config: TrainingConfig,
     model_config: dict | None = None,
     embeddings: Embeddings | None = None,
@@ -51,9 +51,11 @@ def train(
     input_scheme: str | None = None,
     data: dict | None = None,
     processes: Processes = ONE_PROCESS,
-) -> dict:
+    check_only: bool = False,
+) -> dict | None:
     """Start a run: build vocabularies and model (or take them from ``config.base``), write ``output``, train;
-    return the best dev scores.
+    return the best dev scores. With ``check_only``, stop once the run is logged (its corpus, vocabularies,
+    parameters and schedule), before anything is written or trained: None (and ``output`` may be None).
 
     The sentences' tags may be in any scheme of ``tagger.schemes`` (``input_scheme``, or the one
     detected): the model learns ``config.tag_scheme``, and the corpus's scheme is logged and recorded
@@ -65,7 +67,6 @@ def train(
     ``processes``: those training the network together (``tagger.training.distributed``), each
     calling this with the same arguments; the leader alone writes ``output``.
     """
-    output = Path(output)
     if processes.size > 1 and (config.members > 1 or jobs > 1):
         raise TaggerError("a distributed run trains one network: leave out --members and --jobs (train an "
                           "ensemble's members as runs of their own, --seed apart, and join them with "
@@ -108,6 +109,9 @@ def train(
     )
     if steps:
         log(f"weight average over {config.average_epochs:g} epochs of {steps} steps: decay {config.average:.5f} a step")
+    if check_only:
+        return None
+    output = Path(output)
     if config.members == 1:
         if processes.leader:
             clear_run(output)
