@@ -266,6 +266,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     if args.dev is not None and fraction_given:
         raise TaggerError("--dev-fraction holds out part of --train when there is no --dev: leave out one of them")
     if args.resume is not None:
+        if args.check:
+            raise TaggerError("--check reads the corpora of a new run: leave out --resume")
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
         if args.base:

@@ -328,6 +328,8 @@ def test_check_says_what_the_corpora_hold_and_what_the_run_would_be_and_writes_n
     assert lines[-1] == "up to 40 epochs; nothing trained or written (--check)"
     with pytest.raises(TaggerError, match=r"^--train CORPUS is required"):
         main(["--dev", str(SAMPLE / "dev.conll"), "--check"])
+    with pytest.raises(TaggerError, match=r"^--check reads the corpora of a new run: leave out --resume$"):
+        main(["--resume", str(output), "--check"])
 
 
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
