@@ -326,7 +326,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         # A chunk ends early at bad input: what was read before it is tagged and written first. From a
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
-            sentences = _with_pauses(sentences, INPUT_PAUSE_SECONDS, 2 * CHUNK_SENTENCES)
+            sentences = _with_pauses(sentences, INPUT_PAUSE_SECONDS, 2 * chunk_size)
         chunks = _chunks(sentences, chunk_size, begins_document)
         if args.workers == 1:
             for chunk in chunks:
@@ -604,8 +604,9 @@ def _records(lines: Iterable[tuple[int, str]], source: str, text_field: str, tok
             kind = "a string" if text is not None else "a list of tokens (strings)"
             raise CorpusError(source, number, f"its {field_name!r} is not {kind}")
         else:
-            raise CorpusError(source, number, f"no field {text_field!r} (it has {', '.join(map(str, fields)) or 'none'}); "
-                              "--text-field names the one that holds the text")
+            fields_had = ", ".join(map(str, fields)) or "none"
+            raise CorpusError(source, number, f"no field {text_field!r} (it has {fields_had}); --text-field names the "
+                              "one that holds the text")
         yield _Record(fields, tagged, first)
         first = False
 
@@ -626,9 +627,10 @@ def _uncommented(lines: list[str], comment_prefix: str | None) -> list[str]:
 def input_format_of(lines: Sequence[str], characters: bool = False, column_separator: str = "whitespace") -> str:
     """``"jsonl"``, ``"conll"`` or ``"text"``: how the first lines of an input read best.
 
-    JSON Lines: the first line that is not blank is a JSON object. Columns: a ``-DOCSTART-`` line; or lines of one width that are a token each,
-    end in a tag (``O``, ``B-PER``), or have blank lines between them (sentences)
-    and no word with its full stop attached. Anything else is text: lines of
+    JSON Lines: the first line that is not blank is a JSON object. Columns: a
+    ``-DOCSTART-`` line; or lines of one width that are a token each, end in a
+    tag (``O``, ``B-PER``), or have blank lines between them (sentences) and no
+    word with its full stop attached. Anything else is text: lines of
     different widths, or one line of words. For a model that reads
     ``characters``, a line of one column is a token only if it is one character.
     ``column_separator``: as ``corpus.read_conll``'s.

@@ -390,11 +390,11 @@ def check_columns(sentences: Sequence[Sentence], token_column: int, label_column
 def columns_hint(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None) -> str:
     """``"; --token-column 1 --label-column 2 reads its words and tags"``: the options that read a sentence's
     ``rows`` of columns where the ones given do not (``""`` where they do, or no better ones show)."""
-    options = column_options(rows, token_column, label_column)
+    options = _column_options(rows, token_column, label_column)
     return f"; {_joined(options)} reads its words and tags" if options else ""
 
 
-def column_options(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None,
+def _column_options(rows: Sequence[Sequence[str]], token_column: int, label_column: int | None,
                    outside_tag: str = OUTSIDE) -> dict[str, int]:
     """``{"--token-column": 1, "--label-column": 2}``: ``columns_hint``'s options, none where the columns
     given read a sentence's ``rows`` or no better ones show.
@@ -423,10 +423,10 @@ def column_options(rows: Sequence[Sequence[str]], token_column: int, label_colum
 def _outside_hint(tag: str, rows: Sequence[Sequence[str]], token_column: int, label_column: int) -> str:
     """A hint for an invalid ``tag`` of no letter or digit in the tags' column, which a corpus may write for the
     tokens outside entities (NAVER's Korean corpus: ``-``): the options that read the sentence's ``rows`` with
-    it as ``O``. None where another column holds the tags (Universal NER's ``-`` columns beside its tags)."""
+    it as ``O``; none where another column holds the tags (Universal NER's ``-`` columns beside its tags)."""
     if any(character.isalnum() for character in tag):
         return ""
-    options: dict[str, object] = dict(column_options(rows, token_column, label_column, outside_tag=tag))
+    options: dict[str, object] = dict(_column_options(rows, token_column, label_column, outside_tag=tag))
     if "--label-column" in options:
         return ""
     options["--outside-tag"] = shlex.quote(tag)

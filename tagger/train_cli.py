@@ -296,13 +296,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
                           "(or --resume MODEL_DIR alone, to continue a run)")
     output: Path | None = args.output
     # Only the leader writes the directory (it may have begun already while another process reads).
-    if output is None or args.check:
-        pass
-    elif processes.leader and ((output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists()):
-        if not args.overwrite:
-            raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
-    elif output.exists() and not output.is_dir():
-        raise TaggerError(f"{output}: exists and is not a directory")
+    if output is not None and not args.check:
+        if processes.leader and ((output / CONFIG_FILE).exists() or (output / WEIGHTS_FILE).exists()):
+            if not args.overwrite:
+                raise TaggerError(f"{output}: already holds a model; pass --overwrite to replace it")
+        elif output.exists() and not output.is_dir():
+            raise TaggerError(f"{output}: exists and is not a directory")
 
     if args.average != defaults.average:  # given (or a recipe's): a decay of its own
         if args.average_epochs:
@@ -538,8 +537,8 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
 def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence] | None]], encoder: Encoder) -> None:
     """``--check``: for each (role, path, sentences) given, its sentences, tokens, documents and entities by type,
     and for dev and test the share of their tokens, and of their entities' tokens, that ``encoder`` reads as the
-    unknown word (neither trained, seen ``--min-count`` times, nor given a vector): those the model tags from
-    their characters and context alone."""
+    unknown word (neither trained, for want of ``--min-count`` occurrences, nor given a vector): those the model
+    tags from their characters and context alone."""
     for role, path, sentences in corpora:
         if sentences is None:
             continue
