@@ -529,7 +529,11 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
         print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "
               f"(they have {', '.join(sorted(read.types_read)) or 'none'})", file=sys.stderr)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
-    _warn_of_dev_in_training(train_path, train_sentences, dev_path, dev_sentences)
+    _warn_of_copies_of_training(train_path, train_sentences, dev_path, dev_sentences,
+                                "dev F1 then rewards remembering them, and chooses the epoch kept by it")
+    if test_sentences is not None:
+        _warn_of_copies_of_training(train_path, train_sentences, args.test, test_sentences,
+                                    "the test score then measures remembering them more than tagging")
     _warn_of_long_sentences(itertools.chain(train_sentences, dev_sentences))
     return train_sentences, dev_sentences, test_sentences
 
@@ -592,24 +596,23 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
 COPIED_FROM = 5
 
 
-def _warn_of_dev_in_training(train_path: str, train_sentences: Sequence[Sentence], dev_path: str,
-                             dev_sentences: Sequence[Sentence]) -> None:
-    """Say so on standard error when most of dev's sentences are training sentences (of ``COPIED_FROM`` tokens or
-    more): dev F1 then rewards remembering them, and picks the epoch to keep by it.
+def _warn_of_copies_of_training(train_path: str, train_sentences: Sequence[Sentence], path: str,
+                                sentences: Sequence[Sentence], consequence: str) -> None:
+    """Say so on standard error, with its ``consequence``, when most of a dev or test corpus's sentences (of
+    ``COPIED_FROM`` tokens or more) are training sentences.
 
     On the corpora here, 0.5% (CoNLL-2002 Dutch) to 16% (Weibo NER, whose messages repeat) of such dev
-    sentences are in the training corpus; half or more is most likely the training corpus given as dev.
+    sentences are in the training corpus; half or more is most likely the training corpus given again.
     """
-    long = [tuple(sentence.tokens) for sentence in dev_sentences if len(sentence) >= COPIED_FROM]
+    long = [tuple(sentence.tokens) for sentence in sentences if len(sentence) >= COPIED_FROM]
     if not long:
         return
     trained = {tuple(sentence.tokens) for sentence in train_sentences if len(sentence) >= COPIED_FROM}
     copied = sum(tokens in trained for tokens in long)
     if 2 * copied >= len(long):
-        print(f"warning: {copied:,} of the {len(long):,} sentences of {COPIED_FROM} tokens or more in {dev_path} "
-              f"are also in {train_path}: dev F1 then rewards remembering them, and chooses the epoch kept by it; "
-              "give a dev corpus apart from the training corpus (without --dev, part of --train is held out)",
-              file=sys.stderr)
+        print(f"warning: {copied:,} of the {len(long):,} sentences of {COPIED_FROM} tokens or more in {path} "
+              f"are also in {train_path}: {consequence}; give a corpus apart from the training corpus (without "
+              "--dev, part of --train is held out as dev)", file=sys.stderr)
 
 
 def _warn_of_long_sentences(sentences: Iterable[Sentence]) -> None:

@@ -275,7 +275,7 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
         "--train is held out)")
 
 
-def test_train_warns_of_a_dev_corpus_whose_sentences_are_training_sentences(tmp_path, capsys):
+def test_train_warns_of_a_dev_or_test_corpus_whose_sentences_are_training_sentences(tmp_path, capsys):
     from tagger.train_cli import main
 
     train = SAMPLE / "train.conll"
@@ -283,8 +283,13 @@ def test_train_warns_of_a_dev_corpus_whose_sentences_are_training_sentences(tmp_
     assert main([*run, "--dev", str(train), "--output", str(tmp_path / "m")]) == 0
     assert capsys.readouterr().err.strip() == (
         f"warning: 400 of the 400 sentences of 5 tokens or more in {train} are also in {train}: dev F1 then rewards "
-        "remembering them, and chooses the epoch kept by it; give a dev corpus apart from the training corpus "
-        "(without --dev, part of --train is held out)")
+        "remembering them, and chooses the epoch kept by it; give a corpus apart from the training corpus "
+        "(without --dev, part of --train is held out as dev)")
+    assert main([*run, "--dev", str(SAMPLE / "dev.conll"), "--test", str(train), "--check"]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: 400 of the 400 sentences of 5 tokens or more in {train} are also in {train}: the test score then "
+        "measures remembering them more than tagging; give a corpus apart from the training corpus (without --dev, "
+        "part of --train is held out as dev)")
     # Half copies warn; fewer, and the short lines every corpus repeats, do not.
     training = read_corpus(train)
     trained = {tuple(sentence.tokens) for sentence in training}
