@@ -170,6 +170,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     network.add_argument("--char-dim", type=int, default=sizes.char_dim, help="size of a character's embedding")
     network.add_argument("--char-filters", type=int, default=sizes.char_filters,
                          help="filters of the character CNN: the size of a word's character features")
+    network.add_argument("--char-kernel", type=int, default=sizes.char_kernel,
+                         help="width of the character CNN's window, in characters (odd: centred on each character)")
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout,
                          help="dropout probability on the LSTM's inputs and outputs")
@@ -338,7 +340,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         teacher=args.teacher, teacher_weight=args.teacher_weight, base=args.base, dev_fraction=held_out,
         entity_bias=args.entity_bias,
     )
-    sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, hidden_size=args.hidden_size,
+    sizes = dict(char_dim=args.char_dim, char_filters=args.char_filters, char_kernel=args.char_kernel,
+                 hidden_size=args.hidden_size,
                  dropout=args.dropout, word_dropout=args.word_dropout, locked_dropout=args.locked_dropout,
                  word_dim=args.word_dim, context=args.context, document_memory=args.document_memory,
                  bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model or 0,
@@ -428,7 +431,7 @@ def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path)
 # Options that ``--base`` decides (and ``--members``: the base's networks are the run's).
 _DECIDED_BY_BASE = frozenset({
     "embeddings", "max_vectors", "freeze_vectors", "min_count", "tag_scheme", "word_dim", "char_dim", "char_filters",
-    "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory", "language_model",
+    "char_kernel", "hidden_size", "dropout", "word_dropout", "locked_dropout", "context", "document_memory", "language_model",
     "language_model_weight", "bigram_dim",
 })
 
@@ -445,6 +448,7 @@ _RANGES = (
     (("dev_fraction",), lambda value: 0 < value < 1, "in (0, 1)"),
     (("teacher_weight",), lambda value: 0 <= value <= 1, "in [0, 1]"),
     (("entity_bias",), math.isfinite, "a finite number"),
+    (("char_kernel",), lambda value: value >= 1 and value % 2 == 1, "odd and at least 1"),
 )
 
 

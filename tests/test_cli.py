@@ -682,6 +682,21 @@ def test_without_vectors_every_word_is_trained_and_some_are_dropped(tmp_path, ca
     assert saved["glove"]["training"]["max_vectors"] == 100_000  # a text file's first words: saved with the model
 
 
+def test_char_kernel_sets_the_width_of_the_character_window(tmp_path):
+    from tagger import Tagger, train_cli
+    from tagger.errors import run_command
+
+    output = tmp_path / "m"
+    assert run_command(train_cli.main, ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                                        "--epochs", "1", "--hidden-size", "8", "--char-kernel", "5",
+                                        "--output", str(output)]) == 0
+    assert json.loads((output / CONFIG_FILE).read_text())["model"]["char_kernel"] == 5
+    tagger = Tagger.load(output)
+    assert tagger.model.char_cnn.conv.weight.shape[-1] == 5
+    sentences = [sentence.tokens for sentence in read_conll(SAMPLE / "test.conll")][:20]
+    assert [len(result.tags) for result in tagger.predict(sentences)] == [len(tokens) for tokens in sentences]
+
+
 def test_a_vector_package_gives_all_its_words_and_the_model_reads_them_from_it(tmp_path):
     from tagger import Tagger, train_cli
     from tagger.errors import run_command

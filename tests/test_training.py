@@ -126,11 +126,12 @@ def test_model_shapes():
     assert model.loss(batch, tags).dim() == 0
 
 
-def test_char_cnn_computes_the_convolution_it_holds():
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_char_cnn_computes_the_convolution_it_holds(kernel):
     from tagger.model import CharCNN
 
     torch.manual_seed(0)
-    cnn = CharCNN(num_chars=20, char_dim=6, filters=7, kernel=3)
+    cnn = CharCNN(num_chars=20, char_dim=6, filters=7, kernel=kernel)
     chars = torch.randint(1, 20, (9, 5))
     chars[2:, 3:] = 0  # shorter words, padded
     chars[5, 1:] = 0
@@ -233,6 +234,7 @@ def test_numeric_options_out_of_range_are_refused_before_anything_is_written(tmp
                                     ("--hidden-size", "0", "at least 1"), ("--context", "-2", "at least 0"),
                                     ("--threads", "0", "at least 1"), ("--teacher-weight", "2.0", "in [0, 1]"),
                                     ("--language-model", "-5", "at least 0"),
+                                    ("--char-kernel", "4", "odd and at least 1"),
                                     ("--entity-bias", "inf", "a finite number")]:
         assert run_command(main, [*corpora, option, value]) == 2
         assert capsys.readouterr().err == f"error: {option} must be {expected}, got {value}\n"
