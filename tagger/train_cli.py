@@ -533,10 +533,11 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
         print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "
               f"(they have {', '.join(sorted(read.types_read)) or 'none'})", file=sys.stderr)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
-    _warn_of_copies_of_training(train_path, train_sentences, dev_path, dev_sentences,
+    trained = set(_long_sentences(train_sentences))
+    _warn_of_copies_of_training(train_path, trained, dev_path, dev_sentences,
                                 "dev F1 then rewards remembering them, and chooses the epoch kept by it")
     if test_sentences is not None:
-        _warn_of_copies_of_training(train_path, train_sentences, args.test, test_sentences,
+        _warn_of_copies_of_training(train_path, trained, args.test, test_sentences,
                                     "the test score then measures remembering them more than tagging")
     _warn_of_long_sentences(itertools.chain(train_sentences, dev_sentences))
     return train_sentences, dev_sentences, test_sentences
@@ -553,7 +554,8 @@ def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence
         counts = entity_counts(sentences)
         documents = sum(document_starts(sentences)) if not isinstance(sentences, TableCorpus) else 1
         by_type = ", ".join(f"{label} {count:,}" for label, count in counts.most_common())
-        print(f"{role}: {path or 'held out of --train'}: {len(sentences):,} sentences, {token_count(sentences):,} "
+        tokens = token_count(sentences)
+        print(f"{role}: {path or 'held out of --train'}: {len(sentences):,} sentences, {tokens:,} "
               f"tokens, {documents:,} document{'s' if documents > 1 else ''}; {sum(counts.values()):,} entities"
               + (f" ({by_type})" if by_type else ""))
         if role == "train":
@@ -565,7 +567,7 @@ def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence
             for _, start, end in tags_to_spans(sentence.labels):
                 entity_tokens += end - start
                 entity_unknown += sum(unseen[start:end])
-        print(f"{role}: {unknown / max(1, token_count(sentences)):.1%} of its tokens and "
+        print(f"{role}: {unknown / max(1, tokens):.1%} of its tokens and "
               f"{entity_unknown / max(1, entity_tokens):.1%} of its entities' tokens read as unknown words (no "
               "trained or pretrained vector)")
 
@@ -600,18 +602,22 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
 COPIED_FROM = 5
 
 
-def _warn_of_copies_of_training(train_path: str, train_sentences: Sequence[Sentence], path: str,
+def _long_sentences(sentences: Iterable[Sentence]) -> list[tuple[str, ...]]:
+    """The tokens of the sentences of ``COPIED_FROM`` tokens or more, the ones compared for copies."""
+    return [tuple(sentence.tokens) for sentence in sentences if len(sentence) >= COPIED_FROM]
+
+
+def _warn_of_copies_of_training(train_path: str, trained: set[tuple[str, ...]], path: str,
                                 sentences: Sequence[Sentence], consequence: str) -> None:
     """Say so on standard error, with its ``consequence``, when most of a dev or test corpus's sentences (of
-    ``COPIED_FROM`` tokens or more) are training sentences.
+    ``COPIED_FROM`` tokens or more) are training sentences (``trained``: those of the training corpus).
 
     On the corpora here, 0.5% (CoNLL-2002 Dutch) to 16% (Weibo NER, whose messages repeat) of such dev
     sentences are in the training corpus; half or more is most likely the training corpus given again.
     """
-    long = [tuple(sentence.tokens) for sentence in sentences if len(sentence) >= COPIED_FROM]
+    long = _long_sentences(sentences)
     if not long:
         return
-    trained = {tuple(sentence.tokens) for sentence in train_sentences if len(sentence) >= COPIED_FROM}
     copied = sum(tokens in trained for tokens in long)
     if 2 * copied >= len(long):
         print(f"warning: {copied:,} of the {len(long):,} sentences of {COPIED_FROM} tokens or more in {path} "
