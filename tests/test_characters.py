@@ -127,6 +127,7 @@ def test_a_weibo_model_tags_chinese_text_a_character_at_a_time(weibo_model):
     config = json.loads((weibo_model / "config.json").read_text())
     assert config["tokenization"] == "characters" and config["model"]["bigram_dim"] == 50
     assert config["model"]["language_model_words"] == 0  # the tokens are characters
+    assert config["model"]["char_kernel"] == 3  # a character fills its window alone, whatever the width
     assert "北 京" in config["encoder"]["bigrams"]["names"]
     tagger = Tagger.load(weibo_model)
     assert tagger.reads_characters

@@ -686,12 +686,16 @@ def test_char_kernel_sets_the_width_of_the_character_window(tmp_path):
     from tagger import Tagger, train_cli
     from tagger.errors import run_command
 
-    output = tmp_path / "m"
-    assert run_command(train_cli.main, ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-                                        "--epochs", "1", "--hidden-size", "8", "--char-kernel", "5",
-                                        "--output", str(output)]) == 0
-    assert json.loads((output / CONFIG_FILE).read_text())["model"]["char_kernel"] == 5
-    tagger = Tagger.load(output)
+    def trained(name: str, *options: str) -> int:
+        assert run_command(train_cli.main, ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+                                            "--epochs", "1", "--output", str(tmp_path / name), *options]) == 0
+        return json.loads((tmp_path / name / CONFIG_FILE).read_text())["model"]["char_kernel"]
+
+    # Five where the tokens are words (the sample corpus's); a width given, or a base's, wins.
+    assert trained("default", "--hidden-size", "8") == 5
+    assert trained("three", "--hidden-size", "8", "--char-kernel", "3") == 3
+    assert trained("from-base", "--base", str(tmp_path / "three")) == 3
+    tagger = Tagger.load(tmp_path / "default")
     assert tagger.model.char_cnn.conv.weight.shape[-1] == 5
     sentences = [sentence.tokens for sentence in read_conll(SAMPLE / "test.conll")][:20]
     assert [len(result.tags) for result in tagger.predict(sentences)] == [len(tokens) for tokens in sentences]
