@@ -408,13 +408,13 @@ def _set_defaults_by_tokens(args: argparse.Namespace, tokenization: str) -> None
         args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
         if characters:
             print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
-    # Predicting the next and previous word teaches the LSTM from every token of the corpus, not only from
-    # the few in entities: it gained on Dutch without vectors and on WNUT-17 and CoNLL-2003 with GloVe
-    # (docs/results.md); where tokens are characters it gained on Weibo NER's dev split and lost 2 points on its test.
     # A window of five characters reads a suffix whole (Dutch -heid, English -tion): +0.5 dev F1 on Dutch over
     # three seeds, the same on WNUT-17 (docs/results.md). A character token fills its window alone.
     if args.char_kernel is None:
         args.char_kernel = ModelConfig(0, 0, 0, 0).char_kernel if characters else WORD_CHAR_KERNEL
+    # Predicting the next and previous word teaches the LSTM from every token of the corpus, not only from
+    # the few in entities: it gained on Dutch without vectors and on WNUT-17 and CoNLL-2003 with GloVe
+    # (docs/results.md); where tokens are characters it gained on Weibo NER's dev split and lost 2 points on its test.
     if args.language_model is None:
         args.language_model = 0 if characters else LANGUAGE_MODEL_WORDS
         if args.language_model:

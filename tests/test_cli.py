@@ -377,6 +377,7 @@ def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
     assert done.returncode == 0, done.stderr
     config = json.loads((output / "config.json").read_text())
     assert config["recipe"] == "conll03-en@10" and config["model"]["context"] == 0
+    assert config["model"]["char_kernel"] == 3  # the recipe's window, whatever the corpus
     assert config["members"] == 3 and (output / "members" / "3" / "model.safetensors").is_file()
     assert config["model"]["document_memory"] is True
     assert config["model"]["hidden_size"] == 8 and config["model"]["word_dim"] == 50  # GloVe 6B 50-d from the recipe
