@@ -283,7 +283,6 @@ def test_lines_from_a_slow_pipe_are_tagged_as_they_come():
 
 
 def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_the_sentences_before_them(monkeypatch):
-    import tagger.cli
     from tagger.cli import PAUSE, _chunks, _with_pauses
     from tagger.errors import TaggerError
 
@@ -317,7 +316,7 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
 
     # A 0.2 ms sleep can take several ms on a loaded machine: the threshold well above it keeps the rule
     # under test (short waits are the reader's, not the writer's) from depending on the load.
-    monkeypatch.setattr(tagger.cli, "SLOW_WRITER_WAIT", 0.02)
+    monkeypatch.setattr("tagger.cli.SLOW_WRITER_WAIT", 0.02)
     assert list(_chunks(_with_pauses(fast_pipe(), pause=0.05, ahead=1000), 1000)) == [list(range(400))]
 
 
