@@ -131,7 +131,6 @@ def training_steps(
     loss_function = loss_function or model.loss
     device = device_of(model)
     model.train()
-    _allocate_gradients(optimizer)
     for indices in batches:
         tokens, tags = examples.take(indices)
         batch = encoder.batch(tokens, [examples.contexts[i] for i in indices] if examples.contexts else None,
@@ -146,8 +145,9 @@ def training_steps(
             loss = loss * (len(indices) / config.batch_size)
         if not torch.isfinite(loss):
             raise TrainingDiverged(loss.item())
-        optimizer.zero_grad(set_to_none=False)
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        _fill_missing_gradients(optimizer)
         nn.utils.clip_grad_norm_(model.parameters(), config.clip, foreach=True)  # foreach: see make_optimizer
         optimizer.step()
         if averaged is not None:
@@ -155,13 +155,16 @@ def training_steps(
         yield loss.item()
 
 
-def _allocate_gradients(optimizer: torch.optim.Optimizer) -> None:
-    """Give every parameter the optimizer updates a gradient tensor, zero, kept (not freed) between steps.
+def _fill_missing_gradients(optimizer: torch.optim.Optimizer) -> None:
+    """Give a zero gradient to every parameter the optimizer updates that the step's loss did not reach.
 
     A batch can leave a parameter unused: the CRF's transitions in a batch of
     one-token sentences. Its gradient is then zero, but autograd leaves it
     ``None``, which fused and foreach optimizers reject (and others skip, so
-    that momentum stalls). Kept as zeros, every step sees every gradient.
+    that momentum stalls). Gradients are dropped before each backward
+    (``zero_grad(set_to_none=True)``) rather than zeroed, so that backward hands
+    over the tensors it made instead of adding them to zeros: the same values,
+    without two passes over every gradient (10 MB for Dutch's word table), 2% of a step.
     """
     for group in optimizer.param_groups:
         for parameter in group["params"]:
