@@ -143,10 +143,12 @@ def _argument_parser() -> argparse.ArgumentParser:
                               "unless --average is given; 0: no average)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed,
                               help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
-    optimisation.add_argument("--members", type=int, default=defaults.members, metavar="N",
+    optimisation.add_argument("--members", type=int, metavar="N",
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
-                              "its own) and save them as one ensemble that tags with their mean scores: slower to "
-                              "train and to tag, usually more accurate")
+                              "its own) and save them as one ensemble that tags with their mean scores: N times as "
+                              f"long to train and to tag, usually more accurate (default: {SMALL_CORPUS_MEMBERS} on a "
+                              f"training corpus of {SMALL_CORPUS_TOKENS.start:,} to {SMALL_CORPUS_TOKENS.stop:,} "
+                              "tokens, 1 otherwise)")
     optimisation.add_argument("--teacher", metavar="MODEL",
                               help="also learn MODEL's distribution over each training sentence's tag sequences "
                               "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
@@ -261,7 +263,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         if decided:
             raise TaggerError(f"{', '.join(action.option_strings[0] for action in decided)}: with --base, the "
                               "network, its vocabulary and its tag scheme are the base model's")
-        if args.members != parser.get_default("members"):
+        if args.members is not None and args.members != parser.get_default("members"):
             raise TaggerError("--base decides the networks (one, or an ensemble's members): leave out --members")
         args.members = 1  # a recipe's ensemble size does not apply: the base's does
     read = _CorpusReader({option: getattr(args, option) for option in _READING_OPTIONS if option != "rename_type"},
@@ -328,8 +330,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
             print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
     if not args.base:
         _set_defaults_by_tokens(args, tokenization_of(train_sentences))
+    tokens = token_count(train_sentences)
     if args.epochs is None:
-        args.epochs = _epochs_for(token_count(train_sentences), defaults.epochs)
+        args.epochs = _epochs_for(tokens, defaults.epochs)
+    if args.members is None:
+        # A distributed run trains one network.
+        args.members = _members_for(tokens) if processes.size == 1 else defaults.members
     data = {"train": source_record(args.train), "dev": source_record(args.dev) if args.dev is not None else None,
             "reading": {option: getattr(args, option) for option in _READING_OPTIONS}}
     embeddings = load_embeddings(args.embeddings) if args.embeddings else None
@@ -373,6 +379,14 @@ LANGUAGE_MODEL_WORDS = 2000
 WORD_CHAR_KERNEL = 5
 
 
+# A training corpus of 10,000 to 100,000 tokens trains an ensemble by default: its networks take minutes each,
+# and one network's F1 swings by points from seed to seed. Five networks' mean scores gained 2-3 test F1 on
+# Weibo NER (73,778 tokens) over the same networks alone (docs/results.md). A smaller corpus (a few hundred
+# sentences) is a sample to try the toolkit on, whose run is kept to one network's minute.
+SMALL_CORPUS_TOKENS = range(10_000, 100_000)
+SMALL_CORPUS_MEMBERS = 5
+
+
 # The most training tokens a run reads by default: 40 epochs of CoNLL-2003 (203,621 tokens) or of CoNLL-2002
 # Dutch (202,644), 20-25 minutes on 2 cores. A larger corpus trains fewer epochs, each of more steps, so that
 # its run no longer grows with the corpus (one of 406,265 tokens: 20 epochs, 36-40 minutes; docs/results.md).
@@ -386,6 +400,16 @@ def _epochs_for(tokens: int, most: int) -> int:
         print(f"{epochs} epoch{'s' if epochs > 1 else ''} at most: the training corpus has {tokens:,} tokens, and a run "
               f"reads about {TOKENS_READ:,} (--epochs to set)")
     return epochs
+
+
+def _members_for(tokens: int) -> int:
+    """The default ensemble size for a training corpus of ``tokens`` tokens (``SMALL_CORPUS_TOKENS``)."""
+    if tokens not in SMALL_CORPUS_TOKENS:
+        return TrainingConfig().members
+    print(f"an ensemble of {SMALL_CORPUS_MEMBERS} networks: the training corpus has {tokens:,} tokens, from "
+          f"{SMALL_CORPUS_TOKENS.start:,} to {SMALL_CORPUS_TOKENS.stop:,} (--members 1: one network, "
+          f"{SMALL_CORPUS_MEMBERS} times faster to train and to tag; --jobs 2: two trained at once)")
+    return SMALL_CORPUS_MEMBERS
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:

@@ -117,6 +117,7 @@ def weibo_model(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     assert "(IOB2 read as BIOES)" in done.stdout and "tokens are characters" in done.stdout
     assert done.stdout.startswith("character bigrams: the corpus's tokens are characters (--bigram-dim 50; 0: none)")
+    assert "an ensemble of 5 networks: the training corpus has 73,778 tokens" in done.stdout
     return output
 
 
@@ -126,6 +127,7 @@ def test_a_weibo_model_tags_chinese_text_a_character_at_a_time(weibo_model):
 
     config = json.loads((weibo_model / "config.json").read_text())
     assert config["tokenization"] == "characters" and config["model"]["bigram_dim"] == 50
+    assert config["members"] == 5  # a corpus of 10,000 to 100,000 tokens
     assert config["model"]["language_model_words"] == 0  # the tokens are characters
     assert config["model"]["char_kernel"] == 3  # a character fills its window alone, whatever the width
     assert "北 京" in config["encoder"]["bigrams"]["names"]

@@ -514,3 +514,27 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     assert train_cli._epochs_for(train_cli.TOKENS_READ // most, most) == most
     assert train_cli._epochs_for(train_cli.TOKENS_READ // most + 1, most) == most  # rounded up: 40 still
     assert train_cli._epochs_for(10 * train_cli.TOKENS_READ, most) == 1
+
+
+def test_a_corpus_of_ten_to_a_hundred_thousand_tokens_trains_an_ensemble_by_default(tmp_path, monkeypatch, capsys):
+    from tagger import Tagger, train_cli
+    from tagger.model import Ensemble
+
+    assert [train_cli._members_for(tokens) for tokens in (9_999, 10_000, 99_999, 100_000)] == [1, 5, 5, 1]
+    capsys.readouterr()
+    tokens = sum(len(sentence) for sentence in read_corpus(SAMPLE / "dev.conll"))
+    # As if the sample's dev split were of the size the rule gives an ensemble, at the real rule.
+    monkeypatch.setattr(train_cli, "SMALL_CORPUS_TOKENS", range(tokens, tokens + 1))
+    options = ["--train", str(SAMPLE / "dev.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8",
+               "--threads", "1", "--epochs", "1", "--entity-bias", "0"]
+    assert train_cli.main([*options, "--output", str(tmp_path / "default")]) == 0
+    assert (f"an ensemble of 5 networks: the training corpus has {tokens:,} tokens, from {tokens:,} to "
+            f"{tokens + 1:,} (--members 1: one network") in capsys.readouterr().out
+    assert json.loads((tmp_path / "default" / CONFIG_FILE).read_text())["members"] == 5
+    assert sorted(path.name for path in (tmp_path / "default" / "members").iterdir()) == ["1", "2", "3", "4", "5"]
+    assert isinstance(Tagger.load(tmp_path / "default").model, Ensemble)
+    # Given, --members is the run's.
+    assert train_cli.main([*options, "--output", str(tmp_path / "one"), "--members", "1"]) == 0
+    assert "an ensemble" not in capsys.readouterr().out
+    assert not (tmp_path / "one" / "members").exists()
+    assert not isinstance(Tagger.load(tmp_path / "one").model, Ensemble)
