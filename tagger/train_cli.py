@@ -164,9 +164,10 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--device", default="auto",
                               help="where to train: cpu, cuda or cuda:N; auto: a CUDA GPU if there is one, else the "
                               "CPU (under torchrun, each process takes the GPU of its local rank)")
-    optimisation.add_argument("--jobs", type=int, default=1, metavar="J",
+    optimisation.add_argument("--jobs", type=int, metavar="J",
                               help="with --members: train J members at once, each in its own process with "
-                              "THREADS / J threads (at least 1); faster on a small CPU, J times the memory")
+                              "THREADS / J threads (at least 1); J times the memory (default: on a CPU, as many "
+                              "as the threads, one thread each, the faster way; on a GPU, 1)")
     network = parser.add_argument_group("network")
     network.add_argument("--word-dim", type=int, default=sizes.word_dim, help="without --embeddings")
     network.add_argument("--char-dim", type=int, default=sizes.char_dim, help="size of a character's embedding")
@@ -408,7 +409,7 @@ def _members_for(tokens: int) -> int:
         return TrainingConfig().members
     print(f"an ensemble of {SMALL_CORPUS_MEMBERS} networks: the training corpus has {tokens:,} tokens, from "
           f"{SMALL_CORPUS_TOKENS.start:,} to {SMALL_CORPUS_TOKENS.stop:,} (--members 1: one network, "
-          f"{SMALL_CORPUS_MEMBERS} times faster to train and to tag; --jobs 2: two trained at once)")
+          f"{SMALL_CORPUS_MEMBERS} times faster to train and to tag)")
     return SMALL_CORPUS_MEMBERS
 
 

@@ -31,7 +31,9 @@ def _train(output, *options):
 @pytest.fixture(scope="module")
 def ensemble(tmp_path_factory):
     output = tmp_path_factory.mktemp("ensemble") / "model"
-    _train(output, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5")
+    done = _train(output, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5")
+    # one thread: the members train one after another, in the run's own process
+    assert "member 1 of 2:" in done.stdout and "at a time" not in done.stdout
     return output
 
 
@@ -61,8 +63,8 @@ def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, t
     output = tmp_path / "jobs"
     done = subprocess.run(  # a process of its own, whose output the member processes share
         [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-         *OPTIONS, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5", "--jobs", "2",
-         "--threads", "2"],  # one thread per member, as in the fixture's run
+         *OPTIONS, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5",
+         "--threads", "2"],  # on a CPU, as many members at once as threads: one thread each, as in the fixture's run
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "2 at a time, 1 thread(s) each" in done.stdout and "member 2: epoch   6" in done.stdout
@@ -118,17 +120,18 @@ def test_an_interrupted_ensemble_resumes_to_the_same_model(tmp_path):
     train_sentences, dev_sentences = read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll")
     config = TrainingConfig(epochs=2, patience=2, seed=1, members=2)
     sizes = {"hidden_size": 16}
-    train(train_sentences, dev_sentences, tmp_path / "whole", config, sizes, log=lambda message: None)
+    # One member after another in this process (jobs=1), so that the log can cut the run between them.
+    train(train_sentences, dev_sentences, tmp_path / "whole", config, sizes, log=lambda message: None, jobs=1)
 
     def stop_at_second_member(message):
         if message.startswith("member 2"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member)
+        train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member, jobs=1)
     assert not (tmp_path / "cut" / "model.safetensors").exists()
     assert command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
-                   "--resume", str(tmp_path / "cut")).returncode == 0
+                   "--resume", str(tmp_path / "cut"), "--jobs", "1").returncode == 0
     assert _same_weights(tmp_path / "cut", tmp_path / "whole")
     for k in ("1", "2"):
         assert _same_weights(tmp_path / "cut" / "members" / k, tmp_path / "whole" / "members" / k)

@@ -27,7 +27,7 @@ def member_directories(output: Path, members: int) -> list[Path]:
 
 def fit_members(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path, epochs: int | None, log,
-    jobs: int = 1, processes: Processes = ONE_PROCESS,
+    jobs: int | None = None, processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Train (or go on training) each member of the ensemble in ``output``, then save the ensemble there.
 
@@ -37,10 +37,14 @@ def fit_members(
     LSTM step of this size keeps one thread busy better than two (three members
     on 2 cores, one thread each, took 23-31 minutes, against 16 minutes a member
     on 2 threads). A member's result depends only on its seed and its thread count.
+    ``jobs`` None: on a CPU, as many at once as torch has threads (one thread
+    each, at most ``members``); on a GPU, one after another.
     ``processes``: this one alone, with the device the members train on.
     """
     members = int(read_config(output)["members"])
     directories = member_directories(output, members)
+    if jobs is None:
+        jobs = min(members, torch.get_num_threads()) if processes.device == "cpu" else 1
     if jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor

@@ -47,7 +47,7 @@ def train(
     embeddings: Embeddings | None = None,
     log: Callable[[str], object] = print,
     recipe: str | None = None,
-    jobs: int = 1,
+    jobs: int | None = None,
     input_scheme: str | None = None,
     data: dict | None = None,
     processes: Processes = ONE_PROCESS,
@@ -61,13 +61,13 @@ def train(
     detected): the model learns ``config.tag_scheme``, and the corpus's scheme is logged and recorded
     (``input_scheme`` in ``config.json``), the scheme its output is written in by default.
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
-    ``jobs`` > 1 trains that many members of an ensemble at once (see ``fit_members``).
+    ``jobs``: members of an ensemble trained at once (None: ``fit_members`` chooses by device and threads).
     ``data``: where the corpora came from and how they were read (JSON values), recorded in
     ``config.json`` for a resumed run to read them again (``train.py`` records them).
     ``processes``: those training the network together (``tagger.training.distributed``), each
     calling this with the same arguments; the leader alone writes ``output``.
     """
-    if processes.size > 1 and (config.members > 1 or jobs > 1):
+    if processes.size > 1 and (config.members > 1 or (jobs or 1) > 1):
         raise TaggerError("a distributed run trains one network: leave out --members and --jobs (train an "
                           "ensemble's members as runs of their own, --seed apart, and join them with "
                           "python -m tagger.ensemble)")
@@ -141,13 +141,14 @@ def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
 
 def resume(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
-    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int = 1, progress: bool = True,
+    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int | None = None, progress: bool = True,
     processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
 
     With the same data (and as many ``processes``), the result is the one the uninterrupted run
-    would have given. ``jobs``: members of an ensemble trained at once; ``progress``: show progress bars.
+    would have given. ``jobs``: members of an ensemble trained at once (see ``fit_members``); ``progress``: show
+    progress bars.
     """
     output = Path(output)
     saved = read_config(output)
