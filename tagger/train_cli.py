@@ -146,9 +146,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--members", type=int, metavar="N",
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
                               "its own) and save them as one ensemble that tags with their mean scores: N times as "
-                              f"long to train and to tag, usually more accurate (default: {SMALL_CORPUS_MEMBERS} on a "
-                              f"training corpus of {SMALL_CORPUS_TOKENS.start:,} to {SMALL_CORPUS_TOKENS.stop:,} "
-                              "tokens, 1 otherwise)")
+                              "long to train and to tag, usually more accurate (default: by the training corpus's tokens, "
+                              + ", ".join(f"{members} from {sizes.start:,} to {sizes.stop:,}"
+                                          for sizes, members in ENSEMBLE_SIZES) + ", 1 otherwise)")
     optimisation.add_argument("--teacher", metavar="MODEL",
                               help="also learn MODEL's distribution over each training sentence's tag sequences "
                               "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
@@ -380,12 +380,14 @@ LANGUAGE_MODEL_WORDS = 2000
 WORD_CHAR_KERNEL = 5
 
 
-# A training corpus of 10,000 to 100,000 tokens trains an ensemble by default: its networks take minutes each,
-# and one network's F1 swings by points from seed to seed. Five networks' mean scores gained 2-3 test F1 on
-# Weibo NER (73,778 tokens) over the same networks alone (docs/results.md). A smaller corpus (a few hundred
-# sentences) is a sample to try the toolkit on, whose run is kept to one network's minute.
-SMALL_CORPUS_TOKENS = range(10_000, 100_000)
-SMALL_CORPUS_MEMBERS = 5
+# The networks of an ensemble trained by default, by the training corpus's tokens; one outside these sizes.
+# A corpus of 10,000 to 100,000 tokens trains five: its networks take minutes each, and one network's F1
+# swings by points from seed to seed; five networks' mean scores gained 2-3 test F1 on Weibo NER (73,778
+# tokens) over the same networks alone. One of 100,000 to 250,000 trains two, side by side on 2 cores in
+# about 1.4 times one network's time (25-30 minutes on CoNLL-2002 Dutch and CoNLL-2003); two gained 0.7 test
+# F1 on Dutch (docs/results.md). A larger corpus's network alone takes that long or longer, and a smaller
+# one (a few hundred sentences) is a sample to try the toolkit on, whose run is kept to one network.
+ENSEMBLE_SIZES = ((range(10_000, 100_000), 5), (range(100_000, 250_000), 2))
 
 
 # The most training tokens a run reads by default: 40 epochs of CoNLL-2003 (203,621 tokens) or of CoNLL-2002
@@ -404,13 +406,14 @@ def _epochs_for(tokens: int, most: int) -> int:
 
 
 def _members_for(tokens: int) -> int:
-    """The default ensemble size for a training corpus of ``tokens`` tokens (``SMALL_CORPUS_TOKENS``)."""
-    if tokens not in SMALL_CORPUS_TOKENS:
-        return TrainingConfig().members
-    print(f"an ensemble of {SMALL_CORPUS_MEMBERS} networks: the training corpus has {tokens:,} tokens, from "
-          f"{SMALL_CORPUS_TOKENS.start:,} to {SMALL_CORPUS_TOKENS.stop:,} (--members 1: one network, "
-          f"{SMALL_CORPUS_MEMBERS} times faster to train and to tag)")
-    return SMALL_CORPUS_MEMBERS
+    """The default ensemble size for a training corpus of ``tokens`` tokens (``ENSEMBLE_SIZES``)."""
+    for sizes, members in ENSEMBLE_SIZES:
+        if tokens in sizes:
+            print(f"an ensemble of {members} networks: the training corpus has {tokens:,} tokens, from "
+                  f"{sizes.start:,} to {sizes.stop:,} (--members 1: one network, faster to train and {members} "
+                  "times faster to tag)")
+            return members
+    return TrainingConfig().members
 
 
 def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:

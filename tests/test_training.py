@@ -516,15 +516,19 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     assert train_cli._epochs_for(10 * train_cli.TOKENS_READ, most) == 1
 
 
-def test_a_corpus_of_ten_to_a_hundred_thousand_tokens_trains_an_ensemble_by_default(tmp_path, monkeypatch, capsys):
+def test_a_corpus_of_ten_to_a_quarter_million_tokens_trains_an_ensemble_by_default(tmp_path, monkeypatch, capsys):
     from tagger import Tagger, train_cli
     from tagger.model import Ensemble
 
-    assert [train_cli._members_for(tokens) for tokens in (9_999, 10_000, 99_999, 100_000)] == [1, 5, 5, 1]
-    capsys.readouterr()
+    bounds = (9_999, 10_000, 99_999, 100_000, 249_999, 250_000)
+    assert [train_cli._members_for(tokens) for tokens in bounds] == [1, 5, 5, 2, 2, 1]
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4 and printed[2] == ("an ensemble of 2 networks: the training corpus has 100,000 tokens, "
+                                                "from 100,000 to 250,000 (--members 1: one network, faster to train "
+                                                "and 2 times faster to tag)")
     tokens = sum(len(sentence) for sentence in read_corpus(SAMPLE / "dev.conll"))
     # As if the sample's dev split were of the size the rule gives an ensemble, at the real rule.
-    monkeypatch.setattr(train_cli, "SMALL_CORPUS_TOKENS", range(tokens, tokens + 1))
+    monkeypatch.setattr(train_cli, "ENSEMBLE_SIZES", ((range(tokens, tokens + 1), 5),))
     options = ["--train", str(SAMPLE / "dev.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8",
                "--threads", "1", "--epochs", "1", "--entity-bias", "0"]
     assert train_cli.main([*options, "--output", str(tmp_path / "default")]) == 0
