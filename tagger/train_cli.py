@@ -146,9 +146,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     optimisation.add_argument("--members", type=int, metavar="N",
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
                               "its own) and save them as one ensemble that tags with their mean scores: N times as "
-                              "long to train and to tag, usually more accurate (default: by the training corpus's tokens, "
-                              + ", ".join(f"{members} from {sizes.start:,} to {sizes.stop:,}"
-                                          for sizes, members in ENSEMBLE_SIZES) + ", 1 otherwise)")
+                              "long to train and to tag, usually more accurate (default: by the training corpus's "
+                              "tokens, " + ", ".join(f"{members} from {sizes.start:,} to {sizes.stop:,}"
+                                                     for sizes, members in ENSEMBLE_SIZES) + ", 1 otherwise)")
     optimisation.add_argument("--teacher", metavar="MODEL",
                               help="also learn MODEL's distribution over each training sentence's tag sequences "
                               "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
@@ -384,7 +384,7 @@ WORD_CHAR_KERNEL = 5
 # A corpus of 10,000 to 100,000 tokens trains five: its networks take minutes each, and one network's F1
 # swings by points from seed to seed; five networks' mean scores gained 2-3 test F1 on Weibo NER (73,778
 # tokens) over the same networks alone. One of 100,000 to 250,000 trains two, side by side on 2 cores in
-# 19-30 minutes on CoNLL-2002 Dutch and CoNLL-2003 (one network: 19-20); two gained 0.7 test F1 on Dutch and
+# 19-31 minutes on CoNLL-2002 Dutch and CoNLL-2003 (one network: 19-20); two gained 0.7 test F1 on Dutch and
 # 0.3 on CoNLL-2003 (docs/results.md). A larger corpus's network alone takes that long or longer, and a smaller
 # one (a few hundred sentences) is a sample to try the toolkit on, whose run is kept to one network.
 ENSEMBLE_SIZES = ((range(10_000, 100_000), 5), (range(100_000, 250_000), 2))
@@ -410,8 +410,7 @@ def _members_for(tokens: int) -> int:
     for sizes, members in ENSEMBLE_SIZES:
         if tokens in sizes:
             print(f"an ensemble of {members} networks: the training corpus has {tokens:,} tokens, from "
-                  f"{sizes.start:,} to {sizes.stop:,} (--members 1: one network, faster to train and {members} "
-                  "times faster to tag)")
+                  f"{sizes.start:,} to {sizes.stop:,} (--members 1: one network, faster to train and to tag)")
             return members
     return TrainingConfig().members
 

@@ -525,7 +525,7 @@ def test_a_corpus_of_ten_to_a_quarter_million_tokens_trains_an_ensemble_by_defau
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 4 and printed[2] == ("an ensemble of 2 networks: the training corpus has 100,000 tokens, "
                                                 "from 100,000 to 250,000 (--members 1: one network, faster to train "
-                                                "and 2 times faster to tag)")
+                                                "and to tag)")
     tokens = sum(len(sentence) for sentence in read_corpus(SAMPLE / "dev.conll"))
     # As if the sample's dev split were of the size the rule gives an ensemble, at the real rule.
     monkeypatch.setattr(train_cli, "ENSEMBLE_SIZES", ((range(tokens, tokens + 1), 5),))
