@@ -120,7 +120,8 @@ def test_an_interrupted_ensemble_resumes_to_the_same_model(tmp_path):
     train_sentences, dev_sentences = read_corpus(SAMPLE / "train.conll"), read_corpus(SAMPLE / "dev.conll")
     config = TrainingConfig(epochs=2, patience=2, seed=1, members=2)
     sizes = {"hidden_size": 16}
-    # One member after another in this process (jobs=1), so that the log can cut the run between them.
+    # From Python the members train one after another in this process by default (as jobs=1), so that the
+    # log can cut the run between them.
     train(train_sentences, dev_sentences, tmp_path / "whole", config, sizes, log=lambda message: None, jobs=1)
 
     def stop_at_second_member(message):
@@ -128,7 +129,7 @@ def test_an_interrupted_ensemble_resumes_to_the_same_model(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member, jobs=1)
+        train(train_sentences, dev_sentences, tmp_path / "cut", config, sizes, log=stop_at_second_member)
     assert not (tmp_path / "cut" / "model.safetensors").exists()
     assert command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
                    "--resume", str(tmp_path / "cut"), "--jobs", "1").returncode == 0

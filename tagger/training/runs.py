@@ -47,7 +47,7 @@ def train(
     embeddings: Embeddings | None = None,
     log: Callable[[str], object] = print,
     recipe: str | None = None,
-    jobs: int | None = None,
+    jobs: int | None = 1,
     input_scheme: str | None = None,
     data: dict | None = None,
     processes: Processes = ONE_PROCESS,
@@ -61,7 +61,10 @@ def train(
     detected): the model learns ``config.tag_scheme``, and the corpus's scheme is logged and recorded
     (``input_scheme`` in ``config.json``), the scheme its output is written in by default.
     ``model_config`` overrides ``ModelConfig`` sizes (``hidden_size``, ``dropout``, ...).
-    ``jobs``: members of an ensemble trained at once (None: ``fit_members`` chooses by device and threads).
+    ``jobs``: members of an ensemble trained at once, each in a process of its own (None: as many as
+    ``fit_members`` chooses by device and threads, as ``train.py`` does). The default, 1, trains them one
+    after another in this process: worker processes start by importing the caller's main module, which a
+    script without an ``if __name__ == "__main__":`` guard would run again.
     ``data``: where the corpora came from and how they were read (JSON values), recorded in
     ``config.json`` for a resumed run to read them again (``train.py`` records them).
     ``processes``: those training the network together (``tagger.training.distributed``), each
@@ -141,7 +144,7 @@ def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
 
 def resume(
     train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: str | Path,
-    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int | None = None, progress: bool = True,
+    epochs: int | None = None, log: Callable[[str], object] = print, jobs: int | None = 1, progress: bool = True,
     processes: Processes = ONE_PROCESS,
 ) -> dict:
     """Continue the run in ``output`` from its last checkpoint (optionally to a new epoch count).
