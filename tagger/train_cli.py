@@ -145,8 +145,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                               help="seed of initialisation, shuffling and dropout: the same seed gives the same model")
     optimisation.add_argument("--members", type=int, metavar="N",
                               help="train N networks (seeds SEED, SEED+1, ...; each in OUTPUT/members/K, a model of "
-                              "its own) and save them as one ensemble that tags with their mean scores: N times as "
-                              "long to train and to tag, usually more accurate (default: by the training corpus's "
+                              "its own) and save them as one ensemble that tags with their mean scores: N times the "
+                              "work to train and to tag, usually more accurate (default: by the training corpus's "
                               "tokens, " + ", ".join(f"{members} from {sizes.start:,} to {sizes.stop:,}"
                                                      for sizes, members in ENSEMBLE_SIZES) + ", 1 otherwise)")
     optimisation.add_argument("--teacher", metavar="MODEL",
