@@ -494,9 +494,14 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
 
     from .test_sources import write_jsonl
 
+    # The rule itself: CoNLL-2002 Dutch and CoNLL-2003 train 36 epochs (their two networks side by side
+    # within 30 minutes on 2 cores), a corpus of 180,000 tokens the most, 40.
+    most = TrainingConfig().epochs
+    assert train_cli._epochs_for(202_644, most) == train_cli._epochs_for(203_621, most) == 36
+    assert train_cli._epochs_for(180_000, most) == most == 40
     sentences = read_corpus(SAMPLE / "dev.conll")
     tokens = sum(len(sentence) for sentence in sentences)
-    # As if a run read three times the corpus: a corpus of 8 million / 3 tokens, at the real rule.
+    # As if a run read three times the corpus: a corpus of TOKENS_READ / 3 tokens, at the real rule.
     monkeypatch.setattr(train_cli, "TOKENS_READ", 3 * tokens - 1)
     jsonl = write_jsonl(tmp_path / "dev.jsonl", sentences)  # a table: its tokens counted from Arrow
     for corpus, name in ((SAMPLE / "dev.conll", "conll"), (jsonl, "table")):
@@ -510,7 +515,6 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     assert train_cli.main([*options, "--output", str(tmp_path / "given"), "--epochs", "4"]) == 0
     assert "epochs at most" not in capsys.readouterr().out
     assert json.loads((tmp_path / "given" / CONFIG_FILE).read_text())["training"]["epochs"] == 4
-    most = TrainingConfig().epochs
     assert train_cli._epochs_for(train_cli.TOKENS_READ // most, most) == most
     assert train_cli._epochs_for(train_cli.TOKENS_READ // most + 1, most) == most  # rounded up: 40 still
     assert train_cli._epochs_for(10 * train_cli.TOKENS_READ, most) == 1
