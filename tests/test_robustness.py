@@ -739,3 +739,16 @@ def test_a_corpus_whose_prefixes_are_joined_by_underscores_trains_on_its_types(t
     scored = [json.loads(command("tag.py", "--model", str(tmp_path / "m"), "--eval", str(gold), "--json").stdout)
               for gold in (tmp_path / "dev.txt", SAMPLE / "dev.conll")]
     assert scored[0]["f1"] == scored[1]["f1"] and set(scored[0]["types"]) == {"PER", "LOC", "ORG", "MISC"}
+
+
+def test_a_run_resumed_at_another_thread_count_says_it_will_not_end_as_the_uninterrupted_run(tmp_path):
+    args = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8"]
+    first = command("train.py", *args, "--output", str(tmp_path / "m"), "--epochs", "1", "--threads", "1")
+    assert first.returncode == 0, first.stderr
+    same = command("train.py", *args, "--resume", str(tmp_path / "m"), "--epochs", "2", "--threads", "1")
+    assert same.returncode == 0, same.stderr
+    assert "resuming after epoch 1" in same.stdout and "thread(s) a network" not in same.stdout
+    other = command("train.py", *args, "--resume", str(tmp_path / "m"), "--epochs", "3", "--threads", "2")
+    assert other.returncode == 0, other.stderr
+    assert "resuming after epoch 2" in other.stdout
+    assert "the run trained at 1 thread(s) a network and goes on at 2: sums round differently" in other.stdout

@@ -46,6 +46,8 @@ def save_state(output: Path, state: dict, model: nn.Module, optimizer, schedule,
         tensors[_torch_random(rank)] = torch_state
     save_checkpoint(output, tensors, {
         **state,
+        # Sums split over another number of threads round differently: a resumed run says so (``thread_change``).
+        "threads": torch.get_num_threads(),
         "optimizer_groups": optimizer_state["param_groups"],
         "schedule": {key: value for key, value in schedule.state_dict().items() if key != "lr_lambdas"},
         "random_python": rng.getstate(),
@@ -75,6 +77,16 @@ def restore_state(
     if _torch_random(rank) in tensors:  # else a run resumed with more processes than it had: a fresh draw
         torch.set_rng_state(tensors[_torch_random(rank)])
     return {key: saved[key] for key in ("epoch", "best", "epochs_without_gain")}
+
+
+def thread_change(checkpoint: tuple[dict, dict]) -> str | None:
+    """What a run resumed from ``checkpoint`` at torch's current thread count should be told, if the count
+    differs from the one it trained at: on a CPU the weights then part from the uninterrupted run's."""
+    trained, now = checkpoint[1].get("threads"), torch.get_num_threads()
+    if trained is None or trained == now:
+        return None
+    return (f"the run trained at {trained} thread(s) a network and goes on at {now}: sums round differently, so it "
+            f"will not end exactly as the uninterrupted run would have (it does at {trained}: see --threads, --jobs)")
 
 
 def _torch_random(rank: int) -> str:

@@ -30,7 +30,7 @@ from ..storage import (
 )
 from .averaging import WeightAverage, weight_average
 from .batches import Examples, contexts_of, log_cut_documents
-from .checkpoints import restore_state, save_state, truncate_metrics
+from .checkpoints import restore_state, save_state, thread_change, truncate_metrics
 from .config import TrainingConfig, make_optimizer
 from .distributed import ONE_PROCESS, Processes, rank_seed
 from .teacher import teacher_batch, teacher_distributions
@@ -220,6 +220,9 @@ def fit(
             truncate_metrics(output, state["epoch"])
         if state["epoch"] > 0:
             log(f"resuming after epoch {state['epoch']} (best dev F1 {state['best']['f1']:.4f})")
+            changed = thread_change(checkpoint)
+            if changed and device_of(model).type == "cpu":
+                log(changed)
     examples = Examples.of(train_sentences, model.config, config.tag_scheme)
     if examples.documents is not None:
         log_cut_documents(examples.documents, config.batch_size, log)
