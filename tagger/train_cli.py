@@ -384,7 +384,7 @@ WORD_CHAR_KERNEL = 5
 # A corpus of 10,000 to 100,000 tokens trains five: its networks take minutes each, and one network's F1
 # swings by points from seed to seed; five networks' mean scores gained 2-3 test F1 on Weibo NER (73,778
 # tokens) over the same networks alone. One of 100,000 to 250,000 trains two, side by side on 2 cores in
-# 19-31 minutes on CoNLL-2002 Dutch and CoNLL-2003 (one network: 19-20); two gained 0.7 test F1 on Dutch and
+# 19-27 minutes on CoNLL-2002 Dutch and CoNLL-2003 (one network: 19-20); two gained 0.6 test F1 on Dutch and
 # 0.3 on CoNLL-2003 (docs/results.md). A larger corpus's network alone takes that long or longer, and a smaller
 # one (a few hundred sentences) is a sample to try the toolkit on, whose run is kept to one network.
 ENSEMBLE_SIZES = ((range(10_000, 100_000), 5), (range(100_000, 250_000), 2))
