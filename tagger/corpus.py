@@ -458,8 +458,18 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
             raise
         _, i = error.position
         first = reading[0]
-        hint = _comment_hint(first.lines[0]) if first.lines else ""
+        hint = (_comment_hint(first.lines[0]) if first.lines else "") or _bare_outside_hint(first.labels)
         raise CorpusError(first.source, first.first_line + i, f"{error}{hint}") from None
+
+
+def _bare_outside_hint(labels: Sequence[str]) -> str:
+    """A hint for a sentence whose tags mix prefixed ones with a bare one, which a corpus may write for the
+    tokens outside entities (``o``, ``OUT``): the option that reads the most frequent bare tag as ``O``."""
+    bare = Counter(label for label in labels if not looks_like_a_tag(label) and label[:1].isalpha())
+    if not bare or len(bare) == len(set(labels)):
+        return ""
+    tag = bare.most_common(1)[0][0]
+    return f"; if {tag!r} marks the tokens outside entities, --outside-tag {shlex.quote(tag)} reads it as O"
 
 
 def _brackets_hint(columns: Sequence[str]) -> str:

@@ -113,9 +113,11 @@ def split_tag(tag: str) -> tuple[str, str]:
         return tag[-1], tag[:-2]
     if tag[:1].isalpha() and (not sep or (len(prefix) > 1 and label)):
         return "", tag
+    upper = tag[:1].upper() + tag[1:]
+    case_hint = f"; prefixes are upper case: {upper!r}" if upper != tag and looks_like_a_tag(upper) else ""
     raise SchemeError(
         f"invalid tag {tag!r}: no scheme reads it (tried {', '.join(SCHEMES)}: a tag is O, PREFIX-TYPE with "
-        f"PREFIX one of {' '.join(prefix for prefix in ROLES if prefix)}, or a bare TYPE in IO)"
+        f"PREFIX one of {' '.join(prefix for prefix in ROLES if prefix)}, or a bare TYPE in IO{case_hint})"
     )
 
 

@@ -372,6 +372,23 @@ def test_conllu_multiword_tokens_and_empty_nodes_are_not_tokens_and_are_written_
         read_corpus(path, token_column=1, comment_prefix="#")
 
 
+def test_a_tag_error_says_how_to_read_tags_written_in_lower_case(tmp_path):
+    path = tmp_path / "lower.conll"
+    path.write_text("Ik o\nwoon o\nin o\nAmsterdam b-loc\n")
+    with pytest.raises(CorpusError, match=r"lower.conll:4: invalid tag 'b-loc': .*; prefixes are upper case: "
+                                          r"'B-loc'\); is column -1"):
+        read_corpus(path)
+    path.write_text("Ik o\nwoon o\nin o\nAmsterdam B-LOC\n")
+    with pytest.raises(CorpusError, match=r"lower.conll:4: tag 'B-LOC' is of no scheme that also has 'o' .*; if 'o' "
+                                          r"marks the tokens outside entities, --outside-tag o reads it as O$"):
+        corpus_scheme(read_corpus(path))
+    read = read_corpus(path, outside_tag="o")
+    assert read[0].labels == ["O", "O", "O", "B-LOC"] and corpus_scheme(read) == "IOB2"
+    # A corpus of bare types alone is IO, and needs no hint.
+    path.write_text("Ik o\nwoon o\nin o\nAmsterdam LOC\n")
+    assert corpus_scheme(read_corpus(path)) == "IO"
+
+
 def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
     # Universal NER: an index, the word, the tag, and two more columns ("-").
     uner = tmp_path / "en_ewt-ud-train.iob2"
