@@ -14,7 +14,9 @@ import io
 import itertools
 import json
 import math
+import shlex
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -569,6 +571,7 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
         print(f"warning: --rename-type {', '.join(unused)}: no such entity type in the corpora "
               f"(they have {', '.join(sorted(read.types_read)) or 'none'})", file=sys.stderr)
     _warn_of_types_missing_from_training(train_path, train_sentences, dev_path, dev_sentences)
+    _warn_of_a_type_of_most_tokens(train_path, train_sentences)
     trained = set(_long_sentences(train_sentences))
     _warn_of_copies_of_training(train_path, trained, dev_path, dev_sentences,
                                 "dev F1 then rewards remembering them, and chooses the epoch kept by it")
@@ -631,6 +634,25 @@ def _warn_of_types_missing_from_training(train_path: str, train_sentences: Seque
     if unseen:
         print(f"warning: {dev_path} has entity types that {train_path} lacks: {', '.join(unseen)} "
               "(the model cannot learn them; scored as missed entities)", file=sys.stderr)
+
+
+# An entity type over this share of a corpus's tokens is more likely its tag for the tokens outside entities
+# (an IO corpus that writes "o") than a type: names cover 10-20% of a NER corpus's tokens, noun phrases about
+# half of a chunking corpus's.
+MOST_TOKENS = 2 / 3
+
+
+def _warn_of_a_type_of_most_tokens(path: str, sentences: Sequence[Sentence]) -> None:
+    """Say so on standard error when one entity type covers over ``MOST_TOKENS`` of the corpus's tokens."""
+    covered: Counter[str] = Counter()
+    for sentence in sentences:
+        for type_, start, end in tags_to_spans(sentence.labels):
+            covered[type_] += end - start
+    tokens = sum(map(len, sentences))
+    if covered and covered.most_common(1)[0][1] > MOST_TOKENS * tokens:
+        type_, count = covered.most_common(1)[0]
+        print(f"warning: {path}: the entity type {type_!r} covers {count / tokens:.0%} of its tokens; if {type_!r} "
+              f"marks the tokens outside entities, --outside-tag {shlex.quote(type_)} reads it as O", file=sys.stderr)
 
 
 # Dev sentences this long that are also training sentences are copies, not the short lines any corpus repeats

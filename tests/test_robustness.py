@@ -275,6 +275,24 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
         "--train is held out)")
 
 
+def test_train_warns_of_an_entity_type_over_most_tokens_as_a_tag_outside_entities(tmp_path, capsys):
+    from tagger.train_cli import main
+
+    # An IO corpus that writes "o" outside entities reads as one more type, over most tokens.
+    (tmp_path / "train.conll").write_text("Ik o\nwoon o\nin o\nAmsterdam LOC\n\nHij o\nziet o\nBob PER\n")
+    run = ["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "train.conll"), "--check"]
+    assert main(run) == 0
+    assert capsys.readouterr().err.strip().endswith(
+        f"warning: {tmp_path / 'train.conll'}: the entity type 'o' covers 71% of its tokens; if 'o' marks the tokens "
+        "outside entities, --outside-tag o reads it as O")
+    assert main([*run, "--outside-tag", "o"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err and "2 entities (LOC 1, PER 1)" in captured.out
+    # The sample corpus's names cover 32% of its tokens: no warning.
+    assert main(["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "train.conll"), "--check"]) == 0
+    assert "covers" not in capsys.readouterr().err
+
+
 def test_train_warns_of_a_dev_or_test_corpus_whose_sentences_are_training_sentences(tmp_path, capsys):
     from tagger.train_cli import main
 
