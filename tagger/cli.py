@@ -95,6 +95,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tags-field", default="ner_tags",
                         help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE; "
                              ".spacy: a span group)")
+    parser.add_argument("--sentence-field", metavar="FIELD",
+                        help="with --eval: in a table of a token a row, the column that says which sentence a row "
+                        "is in (default: the first whose name holds 'sent', where every row holds one token)")
     parser.add_argument("--min-score", type=float, default=0.0,
                         help="drop entities whose probability (score) is below this, from tags and entities")
     parser.add_argument("--entity-bias", type=float, metavar="B",
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TaggerError("--outside-tag reads the tags of --eval's gold file: it goes with --eval")
     if args.rename_type and args.eval is None:
         raise TaggerError("--rename-type renames the types of --eval's gold file: it goes with --eval")
+    if args.sentence_field and args.eval is None:
+        raise TaggerError("--sentence-field reads the sentences of --eval's gold table: it goes with --eval")
     for option in ("batch_size", "threads", "workers"):
         value = getattr(args, option)
         if value is not None and value < 1:
@@ -245,7 +250,8 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     except ValueError as error:
         raise TaggerError(f"--rename-type: {error}") from None
     gold = rename_types(read_labelled(args.eval, split="test", tokens_field=args.tokens_field,
-                                      tags_field=args.tags_field, scheme=args.input_scheme,
+                                      tags_field=args.tags_field, sentence_field=args.sentence_field,
+                                      scheme=args.input_scheme,
                                       token_column=args.token_column, label_column=args.label_column,
                                       encoding=args.encoding, comment_prefix=args.comment_prefix,
                                       column_separator=args.column_separator, outside_tag=args.outside_tag), renames)

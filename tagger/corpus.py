@@ -463,12 +463,14 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
 
 
 def _bare_outside_hint(labels: Sequence[str]) -> str:
-    """A hint for a sentence whose tags mix prefixed ones with a bare one, which a corpus may write for the
-    tokens outside entities (``o``, ``OUT``): the option that reads the most frequent bare tag as ``O``."""
+    """A hint for a sentence whose tags mix prefixed ones with a bare one on half its tokens or more, which a
+    corpus may write for the tokens outside entities (``o``, ``OUT``): the option that reads it as ``O``."""
     bare = Counter(label for label in labels if not looks_like_a_tag(label) and label[:1].isalpha())
     if not bare or len(bare) == len(set(labels)):
         return ""
-    tag = bare.most_common(1)[0][0]
+    tag, count = bare.most_common(1)[0]
+    if 2 * count < len(labels):
+        return ""
     return f"; if {tag!r} marks the tokens outside entities, --outside-tag {shlex.quote(tag)} reads it as O"
 
 

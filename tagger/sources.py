@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import collections
 import hashlib
 import itertools
 import os
@@ -30,7 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .corpus import DOCSTART, CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus
+from .corpus import (DOCSTART, CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus,
+                     read_lines)
 from .errors import TaggerWarning
 from .schemes import SchemeError, spans_to_tags, split_tag
 
@@ -44,18 +46,20 @@ TAGS_FIELD = "ner_tags"
 
 
 def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str = TOKENS_FIELD,
-                  tags_field: str = TAGS_FIELD, scheme: str | None = None, **conll_options) -> Sequence[Sentence]:
+                  tags_field: str = TAGS_FIELD, sentence_field: str | None = None, scheme: str | None = None,
+                  **conll_options) -> Sequence[Sentence]:
     """The sentences of a labelled corpus, whatever its kind (see the module's docstring).
 
     ``split``: the split read from a folder or hub dataset that has several, unless
-    ``source`` names one (``conll2003:validation``). ``scheme``: as ``read_corpus``'s.
-    ``conll_options`` go to ``read_corpus`` (columns, encoding) for CoNLL files.
+    ``source`` names one (``conll2003:validation``). ``sentence_field``: as
+    ``sentences_of``'s. ``scheme``: as ``read_corpus``'s. ``conll_options`` go to
+    ``read_corpus`` (columns, encoding) for CoNLL files; their encoding to CSV and JSON files too.
     """
     path = Path(source)
     folder, folder_split = _folder_and_split(str(source), split)
     if folder is not None and not _saved_dataset(folder):
-        return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field, scheme=scheme,
-                           **conll_options)
+        return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field,
+                           sentence_field=sentence_field, scheme=scheme, **conll_options)
     if path.suffix.lower() == SPACY_SUFFIX and path.is_file():
         sentences = spacy_sentences([path], str(path), tags_field)
         corpus_scheme(sentences, scheme)
@@ -68,8 +72,8 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
                                   or _holds_columns(path, tokens_field, conll_options.get("encoding")))
     if columns or str(source) == "-":
         return read_corpus(source, scheme=scheme, **conll_options)
-    dataset, name = load_table(str(source), split)
-    sentences = sentences_of(dataset, name, tokens_field, tags_field)
+    dataset, name = load_table(str(source), split, conll_options.get("encoding"))
+    sentences = sentences_of(dataset, name, tokens_field, tags_field, sentence_field)
     if not len(sentences):
         raise CorpusError(name, None, "no sentences: the table has no rows")
     corpus_scheme(sentences, scheme)
@@ -143,10 +147,12 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         if len(tables) > 1:
             raise CorpusError(name, None, f"holds files of {len(tables)} kinds ({', '.join(sorted(map(str, tables)))}"
                               "): pass one kind of file")
-        sentences = sentences_of(_table_of_files(files, name), name, options.get("tokens_field", TOKENS_FIELD),
-                                 options.get("tags_field", TAGS_FIELD))
+        sentences = sentences_of(_table_of_files(files, name, options.get("encoding")), name,
+                                 options.get("tokens_field", TOKENS_FIELD), options.get("tags_field", TAGS_FIELD),
+                                 options.get("sentence_field"))
     else:
-        conll = {key: value for key, value in options.items() if key not in ("tokens_field", "tags_field")}
+        conll = {key: value for key, value in options.items()
+                 if key not in ("tokens_field", "tags_field", "sentence_field")}
         sentences = conll_documents(files, name, **conll)
     corpus_scheme(sentences, scheme)
     return sentences
@@ -493,20 +499,38 @@ def _docbin_docs(path: Path, name: str, tags_field: str) -> list:
     return docs
 
 
-def _table_of_files(files: Sequence[Path], name: str) -> datasets.Dataset:
-    """One ``datasets.Dataset`` of table files of one kind (by the first's suffix); a ``CorpusError`` naming
-    ``name`` where ``datasets`` cannot read them."""
+def _table_of_files(files: Sequence[Path], name: str, encoding: str | None = None) -> datasets.Dataset:
+    """One ``datasets.Dataset`` of table files of one kind (by the first's suffix), text files read in ``encoding``
+    (default UTF-8); a ``CorpusError`` naming ``name`` where ``datasets`` cannot read them."""
     import datasets
 
     datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     suffix = files[0].suffix.lower()
     options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+    if encoding and TABLE_FORMATS[suffix] in ("csv", "json"):
+        options["encoding"] = encoding
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # its reader logs the error it then raises
     try:
         return datasets.load_dataset(TABLE_FORMATS[suffix], data_files=[str(file) for file in files], split="train",
                                      **options)
     except Exception as error:  # datasets raises many kinds, each with a long message
+        if _caused_by(error, UnicodeDecodeError) and suffix != ".parquet":
+            for file in files:  # the file and line that do not decode, and what to try
+                collections.deque(read_lines(file, encoding or "utf-8"), maxlen=0)
         raise CorpusError(name, None, f"cannot be read as {TABLE_FORMATS[suffix]}: {_first_line(error)}") from None
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error``, or an error it was raised from or while handling, is a ``kind``."""
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _folder_and_split(source: str, split: str) -> tuple[Path | None, str]:
@@ -536,8 +560,9 @@ def _holds_columns(path: Path, tokens_field: str, encoding: str | None) -> bool:
     return bool(filled) and any(not line for line in lines[filled[0]:filled[-1]])
 
 
-def load_table(source: str, split: str = "train") -> tuple[datasets.Dataset, str]:
-    """A ``datasets.Dataset`` from a table file, a ``save_to_disk`` folder or a cached hub id; and its name for errors.
+def load_table(source: str, split: str = "train", encoding: str | None = None) -> tuple[datasets.Dataset, str]:
+    """A ``datasets.Dataset`` from a table file (text in ``encoding``), a ``save_to_disk`` folder or a cached hub
+    id; and its name for errors.
 
     Memory-mapped Arrow: ``datasets`` converts a file once and keeps it in its cache.
     """
@@ -550,7 +575,7 @@ def load_table(source: str, split: str = "train") -> tuple[datasets.Dataset, str
     datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     if path.is_file():
-        return _table_of_files([path], source), source
+        return _table_of_files([path], source, encoding), source
     if path.is_dir():
         try:
             loaded = datasets.load_from_disk(str(path))
@@ -596,13 +621,18 @@ def _split_of(loaded, split: str, source: str):
 
 
 def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOKENS_FIELD,
-                 tags_field: str = TAGS_FIELD) -> TableCorpus:
+                 tags_field: str = TAGS_FIELD, sentence_field: str | None = None) -> Sequence[Sentence]:
     """The rows of a table as sentences (a ``TableCorpus``): its tokens and tags columns, the tags as names.
 
     Every row is checked once, as it streams past: tags may be strings or
     ``ClassLabel`` ids; a CSV cell may hold a list as ``["EU", "rejects"]`` or as
     tokens separated by spaces. A row's number in errors is its line in a JSON
     Lines file, the line after the header in CSV. Rows without tokens are left out.
+
+    A table of a token a row (Kaggle's GMB corpus: ``Sentence #,Word,POS,Tag``) is
+    read by ``token_row_sentences``, its sentences told apart by ``sentence_field``
+    (default: the first column whose name holds "sent", where every row of the
+    table's first thousand holds one token).
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
     if tokens_field not in dataset.column_names and _label_studio_tasks(dataset):
@@ -613,7 +643,19 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
     if missing:
         option = "--tokens-field" if missing[0] == tokens_field else "--tags-field"
         raise CorpusError(source, None, f"no column {missing[0]!r} (it has {', '.join(dataset.column_names)}); "
-                          f"{option} names another")
+                          f"{option} names another{_fields_hint(dataset.column_names, tokens_field, tags_field)}")
+    if sentence_field is None and _a_token_a_row(dataset, tokens_field):
+        sentence_field = next((name for name in dataset.column_names
+                               if "sent" in name.lower() and name not in (tokens_field, tags_field)), None)
+        if sentence_field is None:
+            raise CorpusError(source, None, f"every row holds one token, and no column says which sentence it is "
+                              f"in (it has {', '.join(dataset.column_names)}): --sentence-field names the one that "
+                              "does, or give a sentence a row")
+    if sentence_field is not None:
+        if sentence_field not in dataset.column_names:
+            raise CorpusError(source, None, f"no column {sentence_field!r} (it has "
+                              f"{', '.join(dataset.column_names)}); --sentence-field names another")
+        return token_row_sentences(dataset, source, tokens_field, tags_field, sentence_field)
     corpus = TableCorpus(dataset, source, tokens_field, tags_field)
     empty = []
     for row, (number, (tokens, tags)) in enumerate(zip(corpus.line_numbers(), corpus.rows())):
@@ -635,6 +677,75 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
         keep[empty] = False
         corpus = corpus.select(np.flatnonzero(keep))
     return corpus
+
+
+# Column names that hold a table's tokens or its tags (CoNLL's words, Kaggle's "Word" and "Tag"), to hint at.
+TOKENS_NAMES = ("word", "words", "token", "form")
+TAGS_NAMES = ("tag", "tags", "ner", "ner_tag", "label", "labels")
+
+
+def _fields_hint(columns: Sequence[str], tokens_field: str, tags_field: str) -> str:
+    """The options that name a table's tokens and tags columns, where its column names say which they are."""
+    options = []
+    for option, field, names in (("--tokens-field", tokens_field, TOKENS_NAMES), ("--tags-field", tags_field, TAGS_NAMES)):
+        found = next((column for column in columns if column.lower() in names), None)
+        if field not in columns and found is not None:
+            options.append(f"{option} {found!r}" if " " in found else f"{option} {found}")
+    return f"; {' '.join(options)} reads its tokens and tags" if options else ""
+
+
+# Rows of a table that show whether it holds a token a row.
+TOKEN_ROWS_SAMPLE = 1000
+
+
+def _a_token_a_row(dataset: datasets.Dataset, tokens_field: str) -> bool:
+    """Whether a table's tokens column holds strings of one token each, in every row of its first
+    ``TOKEN_ROWS_SAMPLE`` (two at least): a table of a token a row, not of a sentence a row."""
+    if getattr(dataset.features[tokens_field], "dtype", None) not in ("string", "large_string") or len(dataset) < 2:
+        return False
+    cells = dataset.select_columns([tokens_field])[:TOKEN_ROWS_SAMPLE][tokens_field]
+    return all(len(_as_list(cell)) <= 1 for cell in cells)
+
+
+def token_row_sentences(dataset: datasets.Dataset, source: str, tokens_field: str, tags_field: str,
+                        sentence_field: str) -> list[Sentence]:
+    """The sentences of a table of a token a row: a row whose ``sentence_field`` is neither blank nor the row
+    before's starts a sentence (Kaggle's GMB corpus writes ``Sentence: 1`` on a sentence's first row only,
+    others a sentence id on every row). A sentence's ``first_line`` is its first row's line, so that an error
+    names a token's line; rows without a token are left out."""
+    first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
+    names = getattr(dataset.features[tags_field], "names", None)
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    start = current = None
+    table = dataset.select_columns([sentence_field, tokens_field, tags_field])
+    for offset, batch in enumerate(table.iter(batch_size=10_000)):
+        rows = zip(batch[sentence_field], batch[tokens_field], batch[tags_field])
+        for row, (sentence, token, tag) in enumerate(rows, start=offset * 10_000):
+            if sentence is not None and str(sentence).strip() and sentence != current:
+                if tokens:
+                    sentences.append(Sentence(tokens, tags, source=source, first_line=start))
+                tokens, tags, start, current = [], [], None, sentence
+            if token is None or not str(token).strip():
+                continue
+            if start is None:
+                start = first_line + row
+            if names is not None:
+                tag = names[tag]
+            if not isinstance(tag, str):
+                raise CorpusError(source, first_line + row, f"tag {tag!r} is not a string: give tags as strings, "
+                                  "or as a ClassLabel feature")
+            try:
+                split_tag(tag)
+            except SchemeError as error:
+                raise CorpusError(source, first_line + row, f"{error}; is {tags_field!r} the entity tags? "
+                                  "(--tags-field names another)") from None
+            tokens.append(sys.intern(str(token).strip()))
+            tags.append(sys.intern(tag))
+    if tokens:
+        sentences.append(Sentence(tokens, tags, source=source, first_line=start))
+    return sentences
 
 
 # What annotation tools export: a "text" column, and beside it the entities as character spans, in a

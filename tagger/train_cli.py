@@ -99,6 +99,10 @@ def _argument_parser() -> argparse.ArgumentParser:
                       help="column of the tags (strings, or integers of a ClassLabel), in a table or dataset; "
                            "in WebAnno TSV, LAYER:FEATURE of the entities (default: the named-entity layer's value); "
                            "in a .spacy file, a span group (default: doc.ents)")
+    data.add_argument("--sentence-field", metavar="FIELD",
+                      help="in a table of a token a row (Kaggle's GMB: Sentence #,Word,POS,Tag), the column that "
+                      "says which sentence a row is in: a value that is neither blank nor the row before's starts "
+                      "one (default: the first column whose name holds 'sent', where every row holds one token)")
     data.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")
@@ -501,7 +505,7 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 # How the corpora are read: recorded with a run, and so the same when it resumes.
 _READING_OPTIONS = ("token_column", "label_column", "encoding", "comment_prefix", "column_separator", "outside_tag",
-                    "input_scheme", "tokens_field", "tags_field", "rename_type")
+                    "input_scheme", "tokens_field", "tags_field", "sentence_field", "rename_type")
 
 
 def _recorded_corpora(parser: argparse.ArgumentParser, args: argparse.Namespace, data: dict, directory: Path

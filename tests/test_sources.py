@@ -368,6 +368,70 @@ def test_table_errors_name_the_file_and_row(tmp_path):
         read_labelled(tmp_path / "missing.conll")
 
 
+def write_token_rows(path, sentences, encoding="utf-8", every_row=False):
+    """A table of a token a row, as Kaggle's GMB corpus writes it: ``Sentence #`` on a sentence's first row only
+    (on every row, with ``every_row``), then the word, its part of speech and its tag."""
+    import csv
+
+    with open(path, "w", newline="", encoding=encoding) as file:
+        writer = csv.writer(file)
+        writer.writerow(["Sentence #", "Word", "POS", "Tag"])
+        for number, sentence in enumerate(sentences, 1):
+            for i, (token, tag) in enumerate(zip(sentence.tokens, sentence.labels)):
+                writer.writerow([f"Sentence: {number}" if i == 0 or every_row else "", token, "X", tag])
+    return path
+
+
+def test_a_table_of_a_token_a_row_reads_as_its_sentences(tmp_path):
+    gold = [Sentence(["Müller", "visits", "Zürich", ","], ["B-PER", "O", "B-LOC", "O"]), *GOLD]
+    path = write_token_rows(tmp_path / "ner_dataset.csv", gold, encoding="latin-1")
+    with pytest.raises(CorpusError, match=r"ner_dataset.csv:2: not valid utf-8 text .*; try --encoding latin-1$"):
+        read_labelled(path, tokens_field="Word", tags_field="Tag")
+    with pytest.raises(CorpusError, match=r"ner_dataset.csv: no column 'tokens' \(it has Sentence #, Word, POS, Tag\); "
+                                          r"--tokens-field names another; --tokens-field Word --tags-field Tag reads "
+                                          r"its tokens and tags$"):
+        read_labelled(path, encoding="latin-1")
+    read = read_labelled(path, tokens_field="Word", tags_field="Tag", encoding="latin-1")
+    assert pairs(read) == pairs(gold)
+    # Each sentence begins at its first row's line, so that an error names a token's line.
+    assert [s.first_line for s in read[:3]] == [2, 6, 6 + len(gold[1])]
+    # A sentence id on every row reads the same; so does any column named by --sentence-field.
+    every = write_token_rows(tmp_path / "every.csv", gold, every_row=True)
+    assert pairs(read_labelled(every, tokens_field="Word", tags_field="Tag")) == pairs(gold)
+    assert pairs(read_labelled(every, tokens_field="Word", tags_field="Tag", sentence_field="POS")) == [
+        (sum((s.tokens for s in gold), []), sum((s.labels for s in gold), []))]
+    lines = every.read_text().splitlines()
+    lines[3] = lines[3].replace("B-LOC", ":")
+    every.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=r"every.csv:4: invalid tag ':'.*is 'Tag' the entity tags"):
+        read_labelled(every, tokens_field="Word", tags_field="Tag")
+    # A token a row and nothing that says where sentences end: an error, not a corpus of one-word sentences.
+    (tmp_path / "words.csv").write_text("Word,Tag\nParis,B-LOC\nis,O\n")
+    with pytest.raises(CorpusError, match=r"words.csv: every row holds one token, and no column says which sentence "
+                                          r"it is in \(it has Word, Tag\): --sentence-field names the one that does"):
+        read_labelled(tmp_path / "words.csv", tokens_field="Word", tags_field="Tag")
+    with pytest.raises(CorpusError, match=r"words.csv: no column 'sent' \(it has Word, Tag\); --sentence-field"):
+        read_labelled(tmp_path / "words.csv", tokens_field="Word", tags_field="Tag", sentence_field="sent")
+
+
+def test_train_and_eval_on_tables_of_a_token_a_row(tmp_path, capsys):
+    from tagger.cli import main as tag
+    from tagger.train_cli import main as train
+
+    write_token_rows(tmp_path / "train.csv", read_corpus(SAMPLE / "train.conll"))
+    write_token_rows(tmp_path / "dev.csv", GOLD)
+    fields = ["--tokens-field", "Word", "--tags-field", "Tag"]
+    output = tmp_path / "model"
+    assert train(["--train", str(tmp_path / "train.csv"), "--dev", str(tmp_path / "dev.csv"), *fields, "--output",
+                  str(output), "--epochs", "4", "--hidden-size", "16", "--optimizer", "sgd", "--average-epochs", "0"]) == 0
+    assert "400 training sentences (IOB2 read as BIOES), 100 dev" in capsys.readouterr().out
+    assert train(["--resume", str(output), "--epochs", "5"]) == 0
+    assert "resuming after epoch 4" in capsys.readouterr().out
+    assert tag(["--model", str(output), "--eval", str(tmp_path / "dev.csv"), *fields, "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["f1"] > 0.3 and scores["sentences"] == len(GOLD)
+
+
 def test_a_hub_dataset_is_read_from_the_local_cache_only(tmp_path):
     """A cache laid out as datasets lays out a hub dataset it has downloaded (``someone/ner``), built here."""
     write_jsonl(tmp_path / "dev.jsonl", GOLD)
