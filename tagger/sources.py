@@ -2,12 +2,12 @@
 
 ``read_labelled`` takes any of them by its name: a CoNLL column file (read by
 ``tagger.corpus``; a .tsv file of columns too), WebAnno TSV 3 (WebAnno's and
-INCEpTION's export), spaCy's DocBin (``.spacy``), JSON Lines / JSON, CSV / TSV or
-Parquet files with a tokens column and a tags column (or, as annotation tools
-export them, a text column and its entities' character spans), a folder of such
-files (``read_folder``), a folder written by ``Dataset.save_to_disk`` (or
-``DatasetDict.save_to_disk``), or the id of a
-hub dataset in the local ``datasets`` cache (read offline). Tags may be strings
+INCEpTION's export), spaCy's DocBin (``.spacy``), spaCy 2's training data saved as
+JSON, JSON Lines / JSON, CSV / TSV or Parquet files with a tokens column and a tags
+column (or a token a row; or, as annotation tools export them, a text column and
+its entities' character spans), a folder of such files (``read_folder``), a folder
+written by ``Dataset.save_to_disk`` (or ``DatasetDict.save_to_disk``), or the id of
+a hub dataset in the local ``datasets`` cache (read offline). Tags may be strings
 or integers named by a ``ClassLabel``; a ``SOURCE:SPLIT`` suffix picks a split
 where there are several. Every error is one line naming the file (and the row,
 where there is one).
@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +66,10 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         return sentences
     if is_webanno(path, conll_options.get("encoding")):
         sentences = webanno_sentences([path], str(path), conll_options.get("encoding") or "utf-8", tags_field)
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if is_spacy2_json(path, conll_options.get("encoding")):
+        sentences = spacy2_sentences(path, conll_options.get("encoding"))
         corpus_scheme(sentences, scheme)
         return sentences
     columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
@@ -817,8 +821,18 @@ def label_studio_spans(dataset: datasets.Dataset, source: str) -> datasets.Datas
 
 
 def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
-    """A table of texts and their entities' character spans as sentences: each row's text a sentence of
-    ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2.
+    """A table of texts and their entities' character spans as sentences (``span_sentences``)."""
+    first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
+    records = dataset.select_columns([TEXT_FIELD, spans_field])
+    return span_sentences(((record[TEXT_FIELD], record[spans_field]) for record in records),
+                          [text or "" for text in dataset[TEXT_FIELD]], source, first_line)
+
+
+def span_sentences(records: Iterable[tuple[str | None, object]], texts: Sequence[str], source: str,
+                   first_line: int = 1) -> list[Sentence]:
+    """Texts and their entities' character spans (``records``, the ``texts`` first) as sentences: each text a
+    sentence of ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2;
+    the k-th record's line ``first_line + k``.
 
     Texts written without spaces (Chinese, Japanese, Thai: under one space in ``WORDS_SPACING`` characters of
     all the texts') are cut into characters (``tokenizer.tokenize_characters``), as character corpora are.
@@ -826,13 +840,11 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     """
     from .tokenizer import tokenize, tokenize_characters
 
-    texts = [text or "" for text in dataset[TEXT_FIELD]]
     split = tokenize_characters if _written_without_spaces(texts) else tokenize
-    first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
     sentences = []
-    for row, record in enumerate(dataset.select_columns([TEXT_FIELD, spans_field])):
-        number, text = first_line + row, record[TEXT_FIELD] or ""
-        spans = sorted(_character_spans(record[spans_field], text, source, number))
+    for row, (text, value) in enumerate(records):
+        number, text = first_line + row, text or ""
+        spans = sorted(_character_spans(value, text, source, number))
         for (start, end, label), following in zip(spans, spans[1:]):
             if following[0] < end:
                 raise CorpusError(source, number, f"spans {text[start:end]!r} ({label}) and "
@@ -845,6 +857,41 @@ def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str
     if not sentences:
         raise CorpusError(source, None, f"no sentences: the {TEXT_FIELD!r} column holds no text")
     return sentences
+
+
+# spaCy 2's training data, as its tutorials write it and users save it as JSON: [[text, {"entities": spans}], ...].
+SPACY2_SPANS = "entities"
+
+
+def is_spacy2_json(path: Path, encoding: str | None = None) -> bool:
+    """Whether a ``.json`` file begins as spaCy 2's training data does: a list whose first item is a list whose
+    first item is a string (``[["Apple is ...", {"entities": [[0, 5, "ORG"]]}], ...]``)."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    with open(path, encoding=encoding or "utf-8", errors="replace") as file:
+        start = file.read(64).lstrip("\ufeff")
+    return re.match(r'\s*\[\s*\[\s*"', start) is not None
+
+
+def spacy2_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
+    """The sentences of spaCy 2's training data saved as JSON (``span_sentences``): a record's line is its
+    position in the list, from 1."""
+    import json
+
+    try:
+        with open(path, encoding=encoding or "utf-8") as file:
+            data = json.load(file)
+    except json.JSONDecodeError as error:
+        raise CorpusError(str(path), error.lineno, f"not JSON: {error.msg}") from None
+    except UnicodeDecodeError:
+        collections.deque(read_lines(path, encoding or "utf-8"), maxlen=0)  # names the line, and what to try
+        raise
+    for number, item in enumerate(data, 1):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):
+            raise CorpusError(str(path), number, f"{str(item)[:60]} is not [text, {{{SPACY2_SPANS!r}: spans}}], as "
+                              "spaCy 2's training data is")
+    return span_sentences(((text, annotations.get(SPACY2_SPANS, [])) for text, annotations in data),
+                          [text for text, _ in data], str(path))
 
 
 def _tokens_and_entities(text: str, spans: Sequence[tuple[int, int, str]], split: Callable, source: str,

@@ -194,6 +194,33 @@ def test_texts_with_character_spans_read_as_tagged_tokens(tmp_path):
         read_labelled(tmp_path / "reviews.jsonl")
 
 
+def test_spacy_2_training_data_saved_as_json_reads_as_the_same_texts_and_spans_in_json_lines(tmp_path):
+    records = doccano_records(GOLD)
+    pairs_json = tmp_path / "train.json"
+    pairs_json.write_text(json.dumps([[record["text"], {"entities": record["label"]}] for record in records]),
+                          encoding="utf-8")
+    doccano = tmp_path / "doccano.jsonl"
+    doccano.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    read = read_labelled(pairs_json)
+    assert pairs(read) == pairs(read_labelled(doccano)) and len(read) == len(GOLD)
+    assert [s.first_line for s in read[:2]] == [1, 2]
+    # A text without entities may leave them out; a pair of another shape, or a bad span, is named by its place.
+    pairs_json.write_text(json.dumps([["Paris is", {}], ["Peter Blackburn", {"entities": [[0, 40, "PER"]]}]]))
+    with pytest.raises(CorpusError, match=r"train.json:2: span 0-40 \(PER\) is out of its text of 15 characters$"):
+        read_labelled(pairs_json)
+    pairs_json.write_text(json.dumps([["Paris is", {}], ["Peter", [[0, 5, "PER"]]]]))
+    with pytest.raises(CorpusError, match=r"train.json:2: \['Peter', \[\[0, 5, 'PER'\]\]\] is not \[text, "
+                                          r"\{'entities': spans\}\], as spaCy 2's training data is$"):
+        read_labelled(pairs_json)
+    pairs_json.write_text('[["Paris is", {}], ["Peter", {]]')
+    with pytest.raises(CorpusError, match=r"train.json:1: not JSON: "):
+        read_labelled(pairs_json)
+    pairs_json.write_bytes(json.dumps([["in Zürich", {"entities": [[3, 9, "LOC"]]}]], ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"train.json:1: not valid utf-8 text .*; try --encoding latin-1$"):
+        read_labelled(pairs_json)
+    assert pairs(read_labelled(pairs_json, encoding="latin-1")) == [(["in", "Zürich"], ["O", "B-LOC"])]
+
+
 def test_a_save_to_disk_folder_and_its_splits(tmp_path):
     from datasets import DatasetDict
 
