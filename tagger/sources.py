@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -823,16 +823,13 @@ def label_studio_spans(dataset: datasets.Dataset, source: str) -> datasets.Datas
 def text_span_sentences(dataset: datasets.Dataset, source: str, spans_field: str) -> list[Sentence]:
     """A table of texts and their entities' character spans as sentences (``span_sentences``)."""
     first_line = 2 if source.lower().endswith((".csv", ".tsv")) else 1
-    records = dataset.select_columns([TEXT_FIELD, spans_field])
-    return span_sentences(((record[TEXT_FIELD], record[spans_field]) for record in records),
-                          [text or "" for text in dataset[TEXT_FIELD]], source, first_line)
+    return span_sentences(list(zip(dataset[TEXT_FIELD], dataset[spans_field])), source, first_line)
 
 
-def span_sentences(records: Iterable[tuple[str | None, object]], texts: Sequence[str], source: str,
-                   first_line: int = 1) -> list[Sentence]:
-    """Texts and their entities' character spans (``records``, the ``texts`` first) as sentences: each text a
-    sentence of ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2;
-    the k-th record's line ``first_line + k``.
+def span_sentences(records: Sequence[tuple[str | None, object]], source: str, first_line: int = 1) -> list[Sentence]:
+    """Texts and their entities' character spans (``records`` of both) as sentences: each text a sentence of
+    ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2; the k-th
+    record's line ``first_line + k``.
 
     Texts written without spaces (Chinese, Japanese, Thai: under one space in ``WORDS_SPACING`` characters of
     all the texts') are cut into characters (``tokenizer.tokenize_characters``), as character corpora are.
@@ -840,7 +837,7 @@ def span_sentences(records: Iterable[tuple[str | None, object]], texts: Sequence
     """
     from .tokenizer import tokenize, tokenize_characters
 
-    split = tokenize_characters if _written_without_spaces(texts) else tokenize
+    split = tokenize_characters if _written_without_spaces([text or "" for text, _ in records]) else tokenize
     sentences = []
     for row, (text, value) in enumerate(records):
         number, text = first_line + row, text or ""
@@ -890,8 +887,7 @@ def spacy2_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):
             raise CorpusError(str(path), number, f"{str(item)[:60]} is not [text, {{{SPACY2_SPANS!r}: spans}}], as "
                               "spaCy 2's training data is")
-    return span_sentences(((text, annotations.get(SPACY2_SPANS, [])) for text, annotations in data),
-                          [text for text, _ in data], str(path))
+    return span_sentences([(text, annotations.get(SPACY2_SPANS, [])) for text, annotations in data], str(path))
 
 
 def _tokens_and_entities(text: str, spans: Sequence[tuple[int, int, str]], split: Callable, source: str,
