@@ -18,13 +18,14 @@ import random
 import re
 import shlex
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from .errors import TaggerError
+from .errors import TaggerError, TaggerWarning
 from .schemes import (
     OUTSIDE, SchemeError, brackets_to_tags, detect_scheme, is_bracket_tag, looks_like_a_tag, spans_to_tags, split_tag,
     tags_to_spans,
@@ -234,6 +235,10 @@ def parse_conll(
                 tokens, labels, lines, comments, other_lines = [], [], [], [], []
                 bracketed = False
             document_start = line
+            continue
+        if width is None and label_column is not None and _names_columns(columns, token_column, label_column):
+            warnings.warn(TaggerWarning(f"{source}:{number}: {line.strip()!r} names the columns, as a table's header "
+                                        "does: read as no sentence"))
             continue
         if token_column != 0 and _NOT_A_WORD_ID.fullmatch(columns[0]):
             if not tokens:
@@ -472,6 +477,18 @@ def _bare_outside_hint(labels: Sequence[str]) -> str:
     if 2 * count < len(labels):
         return ""
     return f"; if {tag!r} marks the tokens outside entities, --outside-tag {shlex.quote(tag)} reads it as O"
+
+
+# What a header line above a file's columns names the tokens' and the tags' (pandas' to_csv writes one).
+TOKEN_COLUMN_NAMES = frozenset({"word", "words", "token", "tokens", "form", "char", "character"})
+TAG_COLUMN_NAMES = frozenset({"tag", "tags", "ner", "ner_tag", "ner_tags", "label", "labels", "entity", "iob", "bio"})
+
+
+def _names_columns(columns: Sequence[str], token_column: int, label_column: int) -> bool:
+    """Whether a file's first line names its token and tag columns (``word tag``) instead of holding a token."""
+    if not all(-len(columns) <= column < len(columns) for column in (token_column, label_column)):
+        return False
+    return columns[token_column].lower() in TOKEN_COLUMN_NAMES and columns[label_column].lower() in TAG_COLUMN_NAMES
 
 
 def _brackets_hint(columns: Sequence[str]) -> str:

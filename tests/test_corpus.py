@@ -372,6 +372,21 @@ def test_conllu_multiword_tokens_and_empty_nodes_are_not_tokens_and_are_written_
         read_corpus(path, token_column=1, comment_prefix="#")
 
 
+def test_a_header_line_of_column_names_is_read_as_no_sentence(tmp_path):
+    from tagger.errors import TaggerWarning
+
+    path = tmp_path / "train.tsv"
+    path.write_text("Word\tPOS\tTag\nIk\tPron\tO\nwoon\tV\tO\nin\tPrep\tO\nAmsterdam\tN\tB-LOC\n\nBob\tN\tB-PER\n")
+    with pytest.warns(TaggerWarning, match=r"train.tsv:1: 'Word\\tPOS\\tTag' names the columns, as a table's header "
+                                           r"does: read as no sentence$"):
+        read = read_corpus(path)
+    assert [(s.tokens, s.labels, s.first_line) for s in read] == [
+        (["Ik", "woon", "in", "Amsterdam"], ["O", "O", "O", "B-LOC"], 2), (["Bob"], ["B-PER"], 7)]
+    # Only a first line that names both columns: a sentence may begin with the word "word".
+    path.write_text("word\tO\nfor\tO\nword\tO\n")
+    assert read_corpus(path)[0].tokens == ["word", "for", "word"]
+
+
 def test_a_tag_error_says_how_to_read_tags_written_in_lower_case(tmp_path):
     path = tmp_path / "lower.conll"
     path.write_text("Ik o\nwoon o\nin o\nAmsterdam b-loc\n")
