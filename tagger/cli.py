@@ -97,7 +97,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                              ".spacy: a span group)")
     parser.add_argument("--sentence-field", metavar="FIELD",
                         help="with --eval: in a table of a token a row, the column that says which sentence a row "
-                        "is in (default: the first whose name holds 'sent', where every row holds one token)")
+                        "is in (default: one named as a sentence id is, as Sentence # or sentence_id, where every "
+                        "row holds one token)")
     parser.add_argument("--min-score", type=float, default=0.0,
                         help="drop entities whose probability (score) is below this, from tags and entities")
     parser.add_argument("--entity-bias", type=float, metavar="B",

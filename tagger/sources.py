@@ -635,8 +635,8 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
 
     A table of a token a row (Kaggle's GMB corpus: ``Sentence #,Word,POS,Tag``) is
     read by ``token_row_sentences``, its sentences told apart by ``sentence_field``
-    (default: the first column whose name holds "sent", where every row of the
-    table's first thousand holds one token).
+    (default: the first column named as ``SENTENCE_COLUMN`` reads, where every
+    row of the table's first thousand holds one token).
     """
     missing = [field for field in (tokens_field, tags_field) if field not in dataset.column_names]
     if tokens_field not in dataset.column_names and _label_studio_tasks(dataset):
@@ -649,8 +649,8 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
         raise CorpusError(source, None, f"no column {missing[0]!r} (it has {', '.join(dataset.column_names)}); "
                           f"{option} names another{_fields_hint(dataset.column_names, tokens_field, tags_field)}")
     if sentence_field is None and _a_token_a_row(dataset, tokens_field):
-        sentence_field = next((name for name in dataset.column_names
-                               if "sent" in name.lower() and name not in (tokens_field, tags_field)), None)
+        sentence_field = next((name for name in dataset.column_names if SENTENCE_COLUMN.fullmatch(name.lower())
+                               and name not in (tokens_field, tags_field)), None)
         if sentence_field is None:
             raise CorpusError(source, None, f"every row holds one token, and no column says which sentence it is "
                               f"in (it has {', '.join(dataset.column_names)}): --sentence-field names the one that "
@@ -696,6 +696,11 @@ def _fields_hint(columns: Sequence[str], tokens_field: str, tags_field: str) -> 
         if field not in columns and found is not None:
             options.append(f"{option} {found!r}" if " " in found else f"{option} {found}")
     return f"; {' '.join(options)} reads its tokens and tags" if options else ""
+
+
+# How a table of a token a row names the column that says which sentence a row is in: GMB's "Sentence #",
+# "sentence_id", "sent_id", "sentence_idx", "Sentence No" (not "sentiment").
+SENTENCE_COLUMN = re.compile(r"sent(ence)?[\s_#.-]*(id|idx|index|no|nr|num|number)?[\s#.]*")
 
 
 # Rows of a table that show whether it holds a token a row.

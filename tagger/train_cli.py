@@ -102,7 +102,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--sentence-field", metavar="FIELD",
                       help="in a table of a token a row (Kaggle's GMB: Sentence #,Word,POS,Tag), the column that "
                       "says which sentence a row is in: a value that is neither blank nor the row before's starts "
-                      "one (default: the first column whose name holds 'sent', where every row holds one token)")
+                      "one (default: the first named as a sentence id is, as Sentence #, sentence_id or sent_id, "
+                      "where every row holds one token)")
     data.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                       help="the tag scheme of --train, --dev and --test (BILUO, BMEOS and IOBES name schemes too); "
                       "a tag of another is an error (default: detected in each corpus, and logged)")

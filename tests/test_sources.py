@@ -433,11 +433,14 @@ def test_a_table_of_a_token_a_row_reads_as_its_sentences(tmp_path):
     with pytest.raises(CorpusError, match=r"every.csv:4: invalid tag ':'.*is 'Tag' the entity tags"):
         read_labelled(every, tokens_field="Word", tags_field="Tag")
     # A token a row and nothing that says where sentences end: an error, not a corpus of one-word sentences.
-    (tmp_path / "words.csv").write_text("Word,Tag\nParis,B-LOC\nis,O\n")
+    # (A sentiment column is not a sentence id.)
+    (tmp_path / "words.csv").write_text("Word,Tag,sentiment\nParis,B-LOC,+\nis,O,+\n")
     with pytest.raises(CorpusError, match=r"words.csv: every row holds one token, and no column says which sentence "
-                                          r"it is in \(it has Word, Tag\): --sentence-field names the one that does"):
+                                          r"it is in \(it has Word, Tag, sentiment\): --sentence-field names the one "
+                                          r"that does"):
         read_labelled(tmp_path / "words.csv", tokens_field="Word", tags_field="Tag")
-    with pytest.raises(CorpusError, match=r"words.csv: no column 'sent' \(it has Word, Tag\); --sentence-field"):
+    with pytest.raises(CorpusError, match=r"words.csv: no column 'sent' \(it has Word, Tag, sentiment\); "
+                                          r"--sentence-field"):
         read_labelled(tmp_path / "words.csv", tokens_field="Word", tags_field="Tag", sentence_field="sent")
 
 
