@@ -740,11 +740,13 @@ def token_row_sentences(dataset: datasets.Dataset, source: str, tokens_field: st
                 continue
             if start is None:
                 start = first_line + row
+            if tag is None or str(tag).strip() == "":
+                raise CorpusError(source, first_line + row, f"token {token!r} has no tag in column {tags_field!r}")
             if names is not None:
                 tag = names[tag]
             if not isinstance(tag, str):
-                raise CorpusError(source, first_line + row, f"tag {tag!r} is not a string: give tags as strings, "
-                                  "or as a ClassLabel feature")
+                raise CorpusError(source, first_line + row, f"tags are {type(tag).__name__}s without names: give them "
+                                  "as strings, or as a ClassLabel feature")
             try:
                 split_tag(tag)
             except SchemeError as error:

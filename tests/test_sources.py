@@ -432,6 +432,18 @@ def test_a_table_of_a_token_a_row_reads_as_its_sentences(tmp_path):
     every.write_text("\n".join(lines) + "\n")
     with pytest.raises(CorpusError, match=r"every.csv:4: invalid tag ':'.*is 'Tag' the entity tags"):
         read_labelled(every, tokens_field="Word", tags_field="Tag")
+    lines[3] = lines[3].replace(",:", ",")
+    every.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=r"every.csv:4: token 'Zürich' has no tag in column 'Tag'$"):
+        read_labelled(every, tokens_field="Word", tags_field="Tag")
+    # A saved dataset of a token a row, its tags a ClassLabel's ids.
+    import datasets
+
+    features = datasets.Features({"sentence_id": datasets.Value("int64"), "tokens": datasets.Value("string"),
+                                  "ner_tags": datasets.ClassLabel(names=["O", "B-LOC", "B-PER"])})
+    datasets.Dataset.from_dict({"sentence_id": [0, 0, 1], "tokens": ["Paris", "sleeps", "Bob"], "ner_tags": [1, 0, 2]},
+                               features=features).save_to_disk(str(tmp_path / "saved"))
+    assert pairs(read_labelled(tmp_path / "saved")) == [(["Paris", "sleeps"], ["B-LOC", "O"]), (["Bob"], ["B-PER"])]
     # A token a row and nothing that says where sentences end: an error, not a corpus of one-word sentences.
     # (A sentiment column is not a sentence id.)
     (tmp_path / "words.csv").write_text("Word,Tag,sentiment\nParis,B-LOC,+\nis,O,+\n")
