@@ -24,10 +24,10 @@ import torch
 
 from .card import write_card, write_test_scores
 from .corpus import (
-    COLUMN_SEPARATORS, HOLD_OUT_DOCUMENTS_FROM, WORDS, Sentence, document_starts, entity_counts, hold_out,
+    COLUMN_SEPARATORS, HOLD_OUT_DOCUMENTS_FROM, Sentence, document_starts, entity_counts, hold_out,
     parse_type_renames, rename_types, tokenization_of,
 )
-from .embeddings import VECTOR_PACKAGES, load_embeddings
+from .embeddings import load_embeddings
 from .encoding import Encoder
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .inference import LONGEST_READ
@@ -38,6 +38,7 @@ from .sources import (
 )
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config, resolve_model
 from .training import OPTIMIZERS, TrainingConfig, build_encoder, distributed, resume, train
+from .training import defaults as rules
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -125,13 +126,13 @@ def _argument_parser() -> argparse.ArgumentParser:
                       help="keep pretrained vectors as they are (only words without one are trained)")
     data.add_argument("--min-count", type=int,
                       help="minimum count of a training word without a vector (default: "
-                      f"{defaults.min_count} with --embeddings, {WITHOUT_VECTORS['min_count']} without)")
+                      f"{defaults.min_count} with --embeddings, {rules.WITHOUT_VECTORS['min_count']} without)")
     data.add_argument("--tag-scheme", choices=DECODING_SCHEMES, default=defaults.tag_scheme,
                       help="scheme the model is trained in (it writes the corpus's scheme, whichever this is)")
     optimisation = parser.add_argument_group("training")
     optimisation.add_argument("--epochs", type=int, help=f"most epochs to train (new runs: {defaults.epochs}, or fewer "
-                              f"on a corpus of more than {TOKENS_READ // defaults.epochs:,} tokens: as many as read "
-                              f"about {TOKENS_READ:,} tokens; with --resume: the run's own unless given)")
+                              f"on a corpus of more than {rules.TOKENS_READ // defaults.epochs:,} tokens: as many "
+                              f"as read about {rules.TOKENS_READ:,} tokens; with --resume: the run's own unless given)")
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sentences per training step")
     optimisation.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                               help="sgd: with --momentum; nadam: Adam with Nesterov momentum")
@@ -155,7 +156,7 @@ def _argument_parser() -> argparse.ArgumentParser:
                               "its own) and save them as one ensemble that tags with their mean scores: N times the "
                               "work to train and to tag, usually more accurate (default: by the training corpus's "
                               "tokens, " + ", ".join(f"{members} from {sizes.start:,} to {sizes.stop:,}"
-                                                     for sizes, members in ENSEMBLE_SIZES) + ", 1 otherwise)")
+                                                     for sizes, members in rules.ENSEMBLE_SIZES) + ", 1 otherwise)")
     optimisation.add_argument("--teacher", metavar="MODEL",
                               help="also learn MODEL's distribution over each training sentence's tag sequences "
                               "(knowledge distillation: a model directory or shipped name, e.g. the en-conll03 "
@@ -182,15 +183,15 @@ def _argument_parser() -> argparse.ArgumentParser:
                          help="filters of the character CNN: the size of a word's character features")
     network.add_argument("--char-kernel", type=int, metavar="K",
                          help="width of the character CNN's window, in characters (odd: centred on each character; "
-                         f"default: {WORD_CHAR_KERNEL} where the corpus's tokens are words, {sizes.char_kernel} where "
-                         "they are characters)")
+                         f"default: {rules.WORD_CHAR_KERNEL} where the corpus's tokens are words, {sizes.char_kernel} "
+                         "where they are characters)")
     network.add_argument("--hidden-size", type=int, default=sizes.hidden_size, help="LSTM size per direction")
     network.add_argument("--dropout", type=float, default=sizes.dropout,
                          help="dropout probability on the LSTM's inputs and outputs")
     network.add_argument("--word-dropout", type=float, metavar="P",
                          help="in training, read each token's word as unknown with probability P (its characters "
                          f"and casing stay; default: {sizes.word_dropout:g} with --embeddings, "
-                         f"{WITHOUT_VECTORS['word_dropout']:g} without)")
+                         f"{rules.WITHOUT_VECTORS['word_dropout']:g} without)")
     network.add_argument("--locked-dropout", action=argparse.BooleanOptionalAction, default=sizes.locked_dropout,
                          help="draw each dropout mask once per sentence, the same at all its tokens (variational "
                          "dropout) rather than afresh at each token")
@@ -204,12 +205,12 @@ def _argument_parser() -> argparse.ArgumentParser:
                          "files)")
     network.add_argument("--bigram-dim", type=int, metavar="D",
                          help="give each token also D-dimensional embeddings of its pairs with the token before it "
-                         f"and the one after it (0: none; default: {CHARACTER_BIGRAM_DIM} where the corpus's tokens "
-                         "are characters, 0 elsewhere)")
+                         f"and the one after it (0: none; default: {rules.CHARACTER_BIGRAM_DIM} where the corpus's "
+                         "tokens are characters, 0 elsewhere)")
     network.add_argument("--language-model", type=int, metavar="N",
                          help="in training, also have the LSTM predict each token's next and previous word among "
                          "the N most frequent training words (a language-model objective; 0: none; default: "
-                         f"{LANGUAGE_MODEL_WORDS} where the tokens are words, 0 where they are characters)")
+                         f"{rules.LANGUAGE_MODEL_WORDS} where the tokens are words, 0 where they are characters)")
     network.add_argument("--language-model-weight", type=float, default=sizes.language_model_weight, metavar="W",
                          help="with --language-model: the weight of its loss beside the tags'")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -323,16 +324,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         args.average_epochs = 0.0
     elif args.average_epochs is None:
         args.average_epochs = defaults.average_epochs
-    for option, value in _defaults_by_vectors(args.embeddings, defaults).items():
+    for option, value in rules.defaults_by_vectors(args.embeddings).items():
         if getattr(args, option) is None:
             setattr(args, option, value)
     held_out = args.dev_fraction if args.dev is None else 0.0
     train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, args.seed)
-    # Where a corpus has documents, a word's other mentions in its document are evidence (docs/results.md:
-    # +3.0 dev F1 on CoNLL-2002 Dutch over three seeds and +0.3 on CoNLL-2003 with the other defaults,
-    # +0.4 in the recipe).
-    if args.document_memory is None and not args.base:
-        documents = 1 if isinstance(train_sentences, TableCorpus) else sum(document_starts(train_sentences))
+    if args.document_memory is None and not args.base:  # see defaults.corpus_defaults
+        documents = rules.documents_of(train_sentences)
         args.document_memory = documents > 1
         if args.document_memory:
             print(f"document memory: the training corpus has {documents} documents (--no-document-memory: none)")
@@ -378,81 +376,35 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     return 0
 
 
-# Without pretrained vectors every word's vector is learnt from the corpus: training on every word
-# (not only those seen twice) and reading a tenth of the words as unknown in training gained 2.5
-# dev F1 on CoNLL-2002 Dutch and 1.0 on Weibo NER, and nothing with GloVe (docs/results.md).
-WITHOUT_VECTORS = {"min_count": 1, "word_dropout": 0.1}
-CHARACTER_BIGRAM_DIM = 50
-LANGUAGE_MODEL_WORDS = 2000
-WORD_CHAR_KERNEL = 5
-
-
-# The networks of an ensemble trained by default, by the training corpus's tokens; one outside these sizes.
-# A corpus of 10,000 to 100,000 tokens trains five: its networks take minutes each, and one network's F1
-# swings by points from seed to seed; five networks' mean scores gained 2-3 test F1 on Weibo NER (73,778
-# tokens) over the same networks alone. One of 100,000 to 250,000 trains two, side by side on 2 cores in
-# 19-27 minutes on CoNLL-2002 Dutch and CoNLL-2003 (one network: 19-20); two gained 0.6 test F1 on Dutch and
-# 0.3 on CoNLL-2003 (docs/results.md). A larger corpus's network alone takes that long or longer, and a smaller
-# one (a few hundred sentences) is a sample to try the toolkit on, whose run is kept to one network.
-ENSEMBLE_SIZES = ((range(10_000, 100_000), 5), (range(100_000, 250_000), 2))
-
-
-# The most training tokens a run reads by default: 36 epochs of CoNLL-2003 (203,621 tokens) or of CoNLL-2002
-# Dutch (202,644), so that their two networks, side by side at one thread each, train in under 30 minutes on
-# 2 cores (26-27; 40 epochs took 30.6, for 0.03 more dev F1 a network, and ned.testb 83.53 against 83.35 for
-# the pairs). A larger corpus trains fewer epochs, each of more steps, so that its run no longer grows with
-# the corpus (docs/results.md#corpus-size).
-TOKENS_READ = 7_200_000
-
-
 def _epochs_for(tokens: int, most: int) -> int:
-    """The default epochs for a training corpus of ``tokens`` tokens: ``most``, or as many as read ``TOKENS_READ``."""
-    epochs = max(1, min(most, math.ceil(TOKENS_READ / max(tokens, 1))))
+    """The default epochs for a training corpus of ``tokens`` tokens (``defaults.epochs_for``), said when fewer."""
+    epochs = rules.epochs_for(tokens, most)
     if epochs < most:
         print(f"{epochs} epoch{'s' if epochs > 1 else ''} at most: the training corpus has {tokens:,} tokens, and a run "
-              f"reads about {TOKENS_READ:,} (--epochs to set)")
+              f"reads about {rules.TOKENS_READ:,} (--epochs to set)")
     return epochs
 
 
 def _members_for(tokens: int) -> int:
-    """The default ensemble size for a training corpus of ``tokens`` tokens (``ENSEMBLE_SIZES``)."""
-    for sizes, members in ENSEMBLE_SIZES:
-        if tokens in sizes:
-            print(f"an ensemble of {members} networks: the training corpus has {tokens:,} tokens, from "
-                  f"{sizes.start:,} to {sizes.stop:,} (--members 1: one network, faster to train and to tag)")
-            return members
-    return TrainingConfig().members
-
-
-def _defaults_by_vectors(embeddings: str | None, defaults: TrainingConfig) -> dict:
-    """The defaults of the options that depend on whether the run has pretrained vectors, and whose."""
-    if embeddings:
-        # A package's words cost nothing to keep: they are never trained, and a model reads them from the
-        # package instead of saving them (all 400,000 GloVe words gained on CoNLL-2003 and WNUT-17:
-        # docs/results.md). A text file's would be saved with every model.
-        max_vectors = 0 if embeddings in VECTOR_PACKAGES else defaults.max_vectors
-        return {"min_count": defaults.min_count, "word_dropout": ModelConfig(0, 0, 0, 0).word_dropout,
-                "max_vectors": max_vectors}
-    return dict(WITHOUT_VECTORS)
+    """The default ensemble size for a training corpus of ``tokens`` tokens (``defaults.ensemble_size_for``)."""
+    members, sizes = rules.ensemble_size_for(tokens)
+    if sizes is not None:
+        print(f"an ensemble of {members} networks: the training corpus has {tokens:,} tokens, from "
+              f"{sizes.start:,} to {sizes.stop:,} (--members 1: one network, faster to train and to tag)")
+    return members
 
 
 def _set_defaults_by_tokens(args: argparse.Namespace, tokenization: str) -> None:
-    """Set the options not given whose defaults depend on the corpus's tokens (``tokenization_of``)."""
-    characters = tokenization != WORDS
-    # Where tokens are characters, a pair of them is often a word or a word's edge (docs/results.md).
+    """Set the options not given whose defaults depend on the corpus's tokens (``defaults.defaults_by_tokens``)."""
+    by_tokens = rules.defaults_by_tokens(tokenization)
     if args.bigram_dim is None:
-        args.bigram_dim = CHARACTER_BIGRAM_DIM if characters else 0
-        if characters:
+        args.bigram_dim = by_tokens["bigram_dim"]
+        if args.bigram_dim:
             print(f"character bigrams: the corpus's tokens are characters (--bigram-dim {args.bigram_dim}; 0: none)")
-    # A window of five characters reads a suffix whole (Dutch -heid, English -tion): +0.5 dev F1 on Dutch over
-    # three seeds, the same on WNUT-17 (docs/results.md). A character token fills its window alone.
     if args.char_kernel is None:
-        args.char_kernel = ModelConfig(0, 0, 0, 0).char_kernel if characters else WORD_CHAR_KERNEL
-    # Predicting the next and previous word teaches the LSTM from every token of the corpus, not only from
-    # the few in entities: it gained on Dutch without vectors and on WNUT-17 and CoNLL-2003 with GloVe
-    # (docs/results.md); where tokens are characters it gained on Weibo NER's dev split and lost 2 points on its test.
+        args.char_kernel = by_tokens["char_kernel"]
     if args.language_model is None:
-        args.language_model = 0 if characters else LANGUAGE_MODEL_WORDS
+        args.language_model = by_tokens["language_model_words"]
         if args.language_model:
             print(f"language-model objective: the corpus's tokens are words (--language-model {args.language_model}; "
                   "0: none)")

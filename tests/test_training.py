@@ -488,8 +488,39 @@ def test_an_entity_bias_given_is_kept_without_choosing(tmp_path):
     assert "It tags with an entity bias of 0.6" in (tmp_path / "m" / "README.md").read_text()
 
 
+def test_corpus_defaults_are_what_train_py_chooses_for_the_corpus(tmp_path):
+    from tagger.train_cli import main
+    from tagger.training import corpus_defaults
+
+    # The sample (words, in documents), and the same text a character a line without documents.
+    words = read_corpus(SAMPLE / "train.conll")
+    characters = tmp_path / "characters.conll"
+    characters.write_text("".join("".join(f"{c} {tag if i == 0 or tag == 'O' else 'I-' + tag[2:]}\n"
+                                          for token, tag in zip(s.tokens, s.labels) for i, c in enumerate(token))
+                                  + "\n" for s in words[:150]))
+    for corpus in (SAMPLE / "train.conll", characters):
+        sentences = read_corpus(corpus)
+        config, sizes = corpus_defaults(sentences)
+        assert main(["--train", str(corpus), "--dev", str(SAMPLE / "dev.conll"), "--output", str(tmp_path / "m"),
+                     "--overwrite", "--epochs", "1", "--hidden-size", "8", "--threads", "1"]) == 0
+        run = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+        assert {name: run["model"][name] for name in sizes} == sizes
+        for name in ("min_count", "max_vectors", "members"):
+            assert run["training"][name] == getattr(config, name)
+        assert config.epochs == 40
+    assert sizes == {"word_dropout": 0.1, "document_memory": False, "bigram_dim": 50, "char_kernel": 3,
+                     "language_model_words": 0}
+    config, sizes = corpus_defaults(words)
+    assert sizes == {"word_dropout": 0.1, "document_memory": True, "bigram_dim": 0, "char_kernel": 5,
+                     "language_model_words": 2000}
+    # With vectors: words seen twice, no word dropout, and all of a package's words.
+    config, sizes = corpus_defaults(words, "glove-6b-50d")
+    assert (config.min_count, config.max_vectors, sizes["word_dropout"]) == (2, None, 0.0)
+
+
 def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_path, monkeypatch, capsys):
     from tagger import train_cli
+    from tagger.training import defaults
     from tagger.training.config import TrainingConfig
 
     from .test_sources import write_jsonl
@@ -502,7 +533,7 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     sentences = read_corpus(SAMPLE / "dev.conll")
     tokens = sum(len(sentence) for sentence in sentences)
     # As if a run read three times the corpus: a corpus of TOKENS_READ / 3 tokens, at the real rule.
-    monkeypatch.setattr(train_cli, "TOKENS_READ", 3 * tokens - 1)
+    monkeypatch.setattr(defaults, "TOKENS_READ", 3 * tokens - 1)
     jsonl = write_jsonl(tmp_path / "dev.jsonl", sentences)  # a table: its tokens counted from Arrow
     for corpus, name in ((SAMPLE / "dev.conll", "conll"), (jsonl, "table")):
         options = ["--train", str(corpus), "--dev", str(corpus), "--hidden-size", "8", "--threads", "1"]
@@ -515,14 +546,15 @@ def test_a_corpus_larger_than_a_runs_reading_trains_fewer_epochs_by_default(tmp_
     assert train_cli.main([*options, "--output", str(tmp_path / "given"), "--epochs", "4"]) == 0
     assert "epochs at most" not in capsys.readouterr().out
     assert json.loads((tmp_path / "given" / CONFIG_FILE).read_text())["training"]["epochs"] == 4
-    assert train_cli._epochs_for(train_cli.TOKENS_READ // most, most) == most
-    assert train_cli._epochs_for(train_cli.TOKENS_READ // most + 1, most) == most  # rounded up: 40 still
-    assert train_cli._epochs_for(10 * train_cli.TOKENS_READ, most) == 1
+    assert train_cli._epochs_for(defaults.TOKENS_READ // most, most) == most
+    assert train_cli._epochs_for(defaults.TOKENS_READ // most + 1, most) == most  # rounded up: 40 still
+    assert train_cli._epochs_for(10 * defaults.TOKENS_READ, most) == 1
 
 
 def test_a_corpus_of_ten_to_a_quarter_million_tokens_trains_an_ensemble_by_default(tmp_path, monkeypatch, capsys):
     from tagger import Tagger, train_cli
     from tagger.model import Ensemble
+    from tagger.training import defaults
 
     bounds = (9_999, 10_000, 99_999, 100_000, 249_999, 250_000)
     assert [train_cli._members_for(tokens) for tokens in bounds] == [1, 5, 5, 2, 2, 1]
@@ -532,7 +564,7 @@ def test_a_corpus_of_ten_to_a_quarter_million_tokens_trains_an_ensemble_by_defau
                                                 "and to tag)")
     tokens = sum(len(sentence) for sentence in read_corpus(SAMPLE / "dev.conll"))
     # As if the sample's dev split were of the size the rule gives an ensemble, at the real rule.
-    monkeypatch.setattr(train_cli, "ENSEMBLE_SIZES", ((range(tokens, tokens + 1), 5),))
+    monkeypatch.setattr(defaults, "ENSEMBLE_SIZES", ((range(tokens, tokens + 1), 5),))
     options = ["--train", str(SAMPLE / "dev.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8",
                "--threads", "1", "--epochs", "1", "--entity-bias", "0"]
     assert train_cli.main([*options, "--output", str(tmp_path / "default")]) == 0

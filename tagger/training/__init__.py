@@ -12,7 +12,8 @@ One module a concern, imports flowing down this list:
 - ``batches``: training examples and each epoch's batches;
 - ``base``: fine-tuning a trained model's networks (``--base``);
 - ``networks``: a new run's vocabularies, word vectors and network;
-- ``config``: ``TrainingConfig`` and the optimizers.
+- ``config``: ``TrainingConfig`` and the optimizers;
+- ``defaults``: the defaults that depend on the training corpus (``corpus_defaults``: what ``train.py`` chooses).
 """
 
 from . import distributed
@@ -26,6 +27,7 @@ from .batches import (
     whole_document_batches,
 )
 from .config import OPTIMIZERS, TrainingConfig, make_optimizer, sgd
+from .defaults import corpus_defaults
 from .loop import TrainingDiverged, dev_scores, training_steps
 from .members import member_directories
 from .networks import build_encoder, initial_word_vectors
@@ -33,6 +35,6 @@ from .runs import resume, train
 
 __all__ = [
     "LONGEST_DOCUMENT", "OPTIMIZERS", "Examples", "TrainingConfig", "TrainingDiverged", "WeightAverage",
-    "build_encoder", "dev_scores", "distributed", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
+    "build_encoder", "corpus_defaults", "dev_scores", "distributed", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
     "make_optimizer", "member_directories", "resume", "sgd", "train", "training_steps", "whole_document_batches",
 ]
