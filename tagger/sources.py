@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import codecs
 import collections
 import hashlib
 import itertools
@@ -56,6 +57,11 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     ``read_corpus`` (columns, encoding) for CoNLL files; their encoding to CSV and JSON files too.
     """
     path = Path(source)
+    if conll_options.get("encoding"):
+        try:
+            codecs.lookup(conll_options["encoding"])
+        except LookupError:
+            raise CorpusError(str(source), None, f"unknown encoding {conll_options['encoding']!r}") from None
     folder, folder_split = _folder_and_split(str(source), split)
     if folder is not None and not _saved_dataset(folder):
         return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field,
@@ -512,8 +518,8 @@ def _table_of_files(files: Sequence[Path], name: str, encoding: str | None = Non
     datasets.disable_progress_bars()
     suffix = files[0].suffix.lower()
     options = {"delimiter": "\t"} if suffix == ".tsv" else {}
-    if encoding and TABLE_FORMATS[suffix] in ("csv", "json"):
-        options["encoding"] = encoding
+    if encoding and codecs.lookup(encoding).name != "utf-8" and TABLE_FORMATS[suffix] in ("csv", "json"):
+        options["encoding"] = encoding  # only where it is not datasets' own, so that its cache keys stay the same
     verbosity = datasets.logging.get_verbosity()
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # its reader logs the error it then raises
     try:

@@ -393,6 +393,9 @@ def test_table_errors_name_the_file_and_row(tmp_path):
         read_labelled(tmp_path / "broken.parquet")
     with pytest.raises(CorpusError, match=r"missing.conll: no such file or directory$"):
         read_labelled(tmp_path / "missing.conll")
+    for corpus in (path, SAMPLE / "dev.conll"):
+        with pytest.raises(CorpusError, match=r": unknown encoding 'utf-9'$"):
+            read_labelled(corpus, encoding="utf-9")
 
 
 def write_token_rows(path, sentences, encoding="utf-8", every_row=False):
