@@ -173,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for written in (args.output, args.errors):
         if written is not None and any(_same_file(written, source) for source in args.inputs or [args.eval]):
             raise TaggerError(f"{written}: is also an input; writing there would erase it before it is read")
+    if args.errors is not None and not Path(args.errors).parent.is_dir():
+        raise TaggerError(f"{args.errors}: cannot write, directory {Path(args.errors).parent} does not exist")
     # torch loads only from here on, so that --help stays fast
     args.threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
     with _torch_threads(args.threads):
@@ -214,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
                 if args.format == "html" and len(args.inputs) > 1:
                     output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
                 if args.format == "brat":
-                    output.write(brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size))
+                    output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
                 else:
                     tag_file(tagger, path, args, output)
                 if args.format == "spacy":
@@ -406,7 +408,7 @@ def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in args.inputs:
         source = Path(path)
-        annotations = brat_annotations(tagger, _read_text(path, args.encoding), args.batch_size)
+        annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)
         write_atomically(folder / f"{source.stem}.ann",
                          lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
         text_copy = folder / f"{source.stem}.txt"
@@ -414,6 +416,22 @@ def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
             shutil.copyfile(source, text_copy)
         print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {folder / f'{source.stem}.ann'}",
               file=sys.stderr)
+
+
+def _brat_text(path: str, args: argparse.Namespace, tagger: Tagger) -> str:
+    """A text INPUT for ``--format brat``; a ``TaggerError`` where it is a file of CoNLL columns (by
+    ``--input-format``, or as its first lines read), whose lines would be annotated as text."""
+    text = _read_text(path, args.encoding)
+    input_format = args.input_format
+    if input_format == "auto":
+        lines = _uncommented(text.splitlines()[:PEEK_LINES], args.comment_prefix)
+        input_format = input_format_of(lines, characters=tagger.reads_characters,
+                                       column_separator=args.column_separator)
+    if input_format == "conll":
+        raise TaggerError(f"{_shown(path)}: reads as CoNLL columns, and --format brat annotates text files (brat's "
+                          "offsets count a text's characters): --format conll adds a column of tags; "
+                          "--input-format text annotates the file as text")
+    return text
 
 
 def _read_text(path: str, encoding: str | None) -> str:

@@ -328,6 +328,13 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
         (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
                         "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)"),
+        (["--eval", str(SAMPLE / "dev.conll"), "--errors", "/nonexistent/dir/errors.html"],
+         "error: /nonexistent/dir/errors.html: cannot write, directory /nonexistent/dir does not exist"),
+        # brat's offsets count a text's characters: a column file's lines are not the text it annotates.
+        ([str(SAMPLE / "dev.conll"), "--format", "brat"],
+         f"error: {SAMPLE / 'dev.conll'}: reads as CoNLL columns, and --format brat annotates text files (brat's "
+         "offsets count a text's characters): --format conll adds a column of tags; --input-format text annotates "
+         "the file as text"),
     ],
 )
 def test_tag_errors(sample_model, args, message):
