@@ -91,6 +91,8 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
         raise CorpusError(source, None, "is a directory, expected a file") from None
     except PermissionError:
         raise CorpusError(source, None, "permission denied") from None
+    except OSError as error:  # a path through a file (NotADirectoryError), a name too long, ...
+        raise CorpusError(source, None, f"cannot be read ({error.strerror or error})") from None
     try:
         codecs.lookup(encoding)
     except LookupError:

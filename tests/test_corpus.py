@@ -58,6 +58,8 @@ def test_errors_name_file_and_line(tmp_path):
         list(read_conll(write(tmp_path, "A NNP\n, ,\n")))
     with pytest.raises(CorpusError, match=r"missing.conll: no such file"):
         list(read_conll(tmp_path / "missing.conll"))
+    with pytest.raises(CorpusError, match=r"data.conll/eng.testa: cannot be read \(Not a directory\)$"):
+        list(read_conll(tmp_path / "data.conll" / "eng.testa"))  # a path through a file
     with pytest.raises(CorpusError, match=r"data.conll:2: not valid utf-8 text.*--encoding latin-1"):
         list(read_conll(write(tmp_path, "A O\nCaf\xe9 O\n", encoding="latin-1")))
     assert list(read_conll(write(tmp_path, "A O\nCaf\xe9 O\n", encoding="latin-1"), encoding="latin-1"))[0].tokens == [
