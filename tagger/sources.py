@@ -110,7 +110,8 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     ``read_labelled`` reads it; several CoNLL files in the order of their paths, each
     beginning a document; several table files of one format as one table; brat's
     ``.txt`` and ``.ann`` files as ``brat_sentences`` reads them, WebAnno TSV files as
-    ``webanno_sentences`` does, spaCy's ``.spacy`` files as ``spacy_sentences`` does.
+    ``webanno_sentences`` does, spaCy's ``.spacy`` files as ``spacy_sentences`` does, and
+    spaCy 2's JSON files as ``spacy2_sentences`` does.
     """
     import datasets.data_files as data_files
     from datasets.exceptions import DataFilesNotFoundError
@@ -147,6 +148,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     if len(files) > 1 and is_webanno(files[0], options.get("encoding")):  # INCEpTION's export: a file a document
         sentences = webanno_sentences(files, name, options.get("encoding") or "utf-8",
                                       options.get("tags_field", TAGS_FIELD))
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if len(files) > 1 and all(is_spacy2_json(file, options.get("encoding")) for file in files):
+        sentences = [sentence for file in files for sentence in spacy2_sentences(file, options.get("encoding"))]
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) == 1:

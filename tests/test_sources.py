@@ -219,6 +219,11 @@ def test_spacy_2_training_data_saved_as_json_reads_as_the_same_texts_and_spans_i
     with pytest.raises(CorpusError, match=r"train.json:1: not valid utf-8 text .*; try --encoding latin-1$"):
         read_labelled(pairs_json)
     assert pairs(read_labelled(pairs_json, encoding="latin-1")) == [(["in", "Zürich"], ["O", "B-LOC"])]
+    # A folder of such files reads as their pairs, in the order of their names.
+    (tmp_path / "folder").mkdir()
+    for name, part in (("b.json", records[:30]), ("a.json", records[30:50])):
+        (tmp_path / "folder" / name).write_text(json.dumps([[r["text"], {"entities": r["label"]}] for r in part]))
+    assert pairs(read_labelled(tmp_path / "folder")) == pairs(read[30:50]) + pairs(read[:30])
 
 
 def test_a_save_to_disk_folder_and_its_splits(tmp_path):
