@@ -93,10 +93,7 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
         raise CorpusError(source, None, "permission denied") from None
     except OSError as error:  # a path through a file (NotADirectoryError), a name too long, ...
         raise CorpusError(source, None, f"cannot be read ({error.strerror or error})") from None
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise CorpusError(source, None, f"unknown encoding {encoding!r}") from None
+    check_encoding(encoding, source)
     # Bytes are split at b"\n", which in UTF-16 is half a character: an incremental decoder carries the
     # rest over, and the text is split into lines again.
     decoder = codecs.getincrementaldecoder(encoding)()
@@ -118,6 +115,14 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             for line in lines:
                 number += 1
                 yield number, (line.removeprefix(BYTE_ORDER_MARK) if number == 1 else line).rstrip("\r")
+
+
+def check_encoding(encoding: str, source: str) -> None:
+    """A ``CorpusError`` naming ``source`` where Python knows no ``encoding`` of that name."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CorpusError(source, None, f"unknown encoding {encoding!r}") from None
 
 
 def _decoded_before(error: UnicodeDecodeError, state: tuple[bytes, int], raw: bytes, encoding: str) -> str:

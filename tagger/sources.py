@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .corpus import (DOCSTART, CorpusError, Sentence, check_columns, corpus_scheme, file_record, read_conll, read_corpus,
-                     read_lines)
+from .corpus import (DOCSTART, CorpusError, Sentence, check_columns, check_encoding, corpus_scheme, file_record,
+                     read_conll, read_corpus, read_lines)
 from .errors import TaggerWarning
 from .schemes import SchemeError, spans_to_tags, split_tag
 
@@ -58,10 +58,7 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
     """
     path = Path(source)
     if conll_options.get("encoding"):
-        try:
-            codecs.lookup(conll_options["encoding"])
-        except LookupError:
-            raise CorpusError(str(source), None, f"unknown encoding {conll_options['encoding']!r}") from None
+        check_encoding(conll_options["encoding"], str(source))
     folder, folder_split = _folder_and_split(str(source), split)
     if folder is not None and not _saved_dataset(folder):
         return read_folder(folder, folder_split, tokens_field=tokens_field, tags_field=tags_field,
@@ -532,11 +529,17 @@ def _table_of_files(files: Sequence[Path], name: str, encoding: str | None = Non
                                      **options)
     except Exception as error:  # datasets raises many kinds, each with a long message
         if _caused_by(error, UnicodeDecodeError) and suffix != ".parquet":
-            for file in files:  # the file and line that do not decode, and what to try
-                collections.deque(read_lines(file, encoding or "utf-8"), maxlen=0)
+            for file in files:
+                _raise_where_undecodable(file, encoding)
         raise CorpusError(name, None, f"cannot be read as {TABLE_FORMATS[suffix]}: {_first_line(error)}") from None
     finally:
         datasets.logging.set_verbosity(verbosity)
+
+
+def _raise_where_undecodable(path: Path, encoding: str | None) -> None:
+    """The ``CorpusError`` ``read_lines`` raises at the line of ``path`` that does not decode, naming what to try;
+    nothing where every line decodes."""
+    collections.deque(read_lines(path, encoding or "utf-8"), maxlen=0)
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
@@ -674,17 +677,9 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
     corpus = TableCorpus(dataset, source, tokens_field, tags_field)
     empty = []
     for row, (number, (tokens, tags)) in enumerate(zip(corpus.line_numbers(), corpus.rows())):
-        if tags and not all(isinstance(tag, str) for tag in tags):
-            raise CorpusError(source, number, f"tags are {type(tags[0]).__name__}s without names: give them as strings, "
-                              "or as a ClassLabel feature")
         if len(tokens) != len(tags):
             raise CorpusError(source, number, f"{len(tokens)} tokens but {len(tags)} tags")
-        for tag in tags:
-            try:
-                split_tag(tag)
-            except SchemeError as error:
-                raise CorpusError(source, number, f"{error}; is {tags_field!r} the entity tags? (--tags-field "
-                                  "names another)") from None
+        _check_tags(tags, source, number, tags_field)
         if not tokens:
             empty.append(row)
     if empty:
@@ -692,6 +687,19 @@ def sentences_of(dataset: datasets.Dataset, source: str, tokens_field: str = TOK
         keep[empty] = False
         corpus = corpus.select(np.flatnonzero(keep))
     return corpus
+
+
+def _check_tags(tags: Sequence, source: str, number: int, tags_field: str) -> None:
+    """A ``CorpusError`` naming line ``number`` where a tag of a table's row is not a string, or no scheme's."""
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise CorpusError(source, number, f"tags are {type(tag).__name__}s without names: give them as strings, "
+                              "or as a ClassLabel feature")
+        try:
+            split_tag(tag)
+        except SchemeError as error:
+            raise CorpusError(source, number, f"{error}; is {tags_field!r} the entity tags? (--tags-field "
+                              "names another)") from None
 
 
 # Column names that hold a table's tokens or its tags (CoNLL's words, Kaggle's "Word" and "Tag"), to hint at.
@@ -755,14 +763,7 @@ def token_row_sentences(dataset: datasets.Dataset, source: str, tokens_field: st
                 raise CorpusError(source, first_line + row, f"token {token!r} has no tag in column {tags_field!r}")
             if names is not None:
                 tag = names[tag]
-            if not isinstance(tag, str):
-                raise CorpusError(source, first_line + row, f"tags are {type(tag).__name__}s without names: give them "
-                                  "as strings, or as a ClassLabel feature")
-            try:
-                split_tag(tag)
-            except SchemeError as error:
-                raise CorpusError(source, first_line + row, f"{error}; is {tags_field!r} the entity tags? "
-                                  "(--tags-field names another)") from None
+            _check_tags([tag], source, first_line + row, tags_field)
             tokens.append(sys.intern(str(token).strip()))
             tags.append(sys.intern(tag))
     if tokens:
@@ -899,7 +900,7 @@ def spacy2_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
     except json.JSONDecodeError as error:
         raise CorpusError(str(path), error.lineno, f"not JSON: {error.msg}") from None
     except UnicodeDecodeError:
-        collections.deque(read_lines(path, encoding or "utf-8"), maxlen=0)  # names the line, and what to try
+        _raise_where_undecodable(path, encoding)
         raise
     for number, item in enumerate(data, 1):
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):

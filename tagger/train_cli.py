@@ -605,9 +605,9 @@ def _warn_of_a_type_of_most_tokens(path: str, sentences: Sequence[Sentence]) -> 
     for sentence in sentences:
         for type_, start, end in tags_to_spans(sentence.labels):
             covered[type_] += end - start
-    tokens = sum(map(len, sentences))
-    if covered and covered.most_common(1)[0][1] > MOST_TOKENS * tokens:
-        type_, count = covered.most_common(1)[0]
+    tokens = token_count(sentences)
+    type_, count = covered.most_common(1)[0] if covered else ("", 0)
+    if count > MOST_TOKENS * tokens:
         print(f"warning: {path}: the entity type {type_!r} covers {count / tokens:.0%} of its tokens; if {type_!r} "
               f"marks the tokens outside entities, --outside-tag {shlex.quote(type_)} reads it as O", file=sys.stderr)
 
