@@ -539,6 +539,10 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
     return train_sentences, dev_sentences, test_sentences
 
 
+def _counted(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence] | None]], encoder: Encoder) -> None:
     """``--check``: for each (role, path, sentences) given, its sentences, tokens, documents and entities by type,
     and for dev and test the share of their tokens, and of their entities' tokens, that ``encoder`` reads as the
@@ -551,9 +555,9 @@ def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence
         documents = sum(document_starts(sentences)) if not isinstance(sentences, TableCorpus) else 1
         by_type = ", ".join(f"{label} {count:,}" for label, count in counts.most_common())
         tokens = token_count(sentences)
-        print(f"{role}: {path or 'held out of --train'}: {len(sentences):,} sentences, {tokens:,} "
-              f"tokens, {documents:,} document{'s' if documents > 1 else ''}; {sum(counts.values()):,} entities"
-              + (f" ({by_type})" if by_type else ""))
+        print(f"{role}: {path or 'held out of --train'}: {_counted(len(sentences), 'sentence')}, "
+              f"{_counted(tokens, 'token')}, {_counted(documents, 'document')}; "
+              f"{_counted(sum(counts.values()), 'entity', 'entities')}" + (f" ({by_type})" if by_type else ""))
         if role == "train":
             continue
         unknown = entity_unknown = entity_tokens = 0

@@ -353,6 +353,13 @@ def test_check_says_what_the_corpora_hold_and_what_the_run_would_be_and_writes_n
         main(["--dev", str(SAMPLE / "dev.conll"), "--check"])
     with pytest.raises(TaggerError, match=r"^--check reads the corpora of a new run: leave out --resume$"):
         main(["--resume", str(output), "--check"])
+    # One of a thing is counted in the singular.
+    single = tmp_path / "one.conll"
+    single.write_text("Paris\tB-LOC\n\n", encoding="utf-8")
+    assert main(["--train", str(single), "--dev", str(single), "--check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"train: {single}: 1 sentence, 1 token, 1 document; 1 entity (LOC 1)" in lines
+    assert lines[-3].startswith("1 training sentence (IOB2 read as BIOES), 1 dev; ")
 
 
 def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
