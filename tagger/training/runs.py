@@ -103,9 +103,9 @@ def train(
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     log(
-        f"{len(train_sentences)} training sentence{'s' if len(train_sentences) != 1 else ''} ({source_scheme} read as "
-        f"{config.tag_scheme}), {len(dev_sentences)} dev; {len(encoder.words)} words, "
-        f"{len(encoder.chars)} characters, {len(encoder.tags)} tags; "
+        f"{len(train_sentences):,} training sentence{'s' if len(train_sentences) != 1 else ''} ({source_scheme} read "
+        f"as {config.tag_scheme}), {len(dev_sentences):,} dev; {len(encoder.words):,} words, "
+        f"{len(encoder.chars):,} characters, {len(encoder.tags)} tags; "
         + _TOKENIZATION_LOGGED.get(tokenization, "")
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
