@@ -46,6 +46,18 @@ def member_runs(directory: Path) -> list[list[dict]]:
     return [runs for runs in (read_metrics(member) for member in members) if runs]
 
 
+def kept_record(records: Sequence[dict], trained_on_dev: bool = False) -> dict:
+    """The epoch record of the weights a network's run kept: the best dev F1, or the last where the dev corpus
+    was trained on (``TrainingConfig.trained_on_dev``)."""
+    return records[-1] if trained_on_dev else max(records, key=lambda record: record["dev_f1"])
+
+
+def _trained_on_dev(directory: Path) -> bool:
+    config = directory / CONFIG_FILE
+    return config.is_file() and bool(
+        json.loads(config.read_text(encoding="utf-8")).get("training", {}).get("trained_on_dev"))
+
+
 # Types drawn one line each (matplotlib's colour cycle has ten colours); more are drawn as their
 # mean and range, their F1s being in the card.
 MOST_TYPES_DRAWN = 10
@@ -66,6 +78,7 @@ def write_curves(directory: Path) -> Path | None:
     runs = member_runs(directory)
     if not runs:
         return None
+    trained_on_dev = _trained_on_dev(directory)
     figure = Figure(figsize=(15, 4.2), layout="constrained")
     loss, scores, types = figure.subplots(1, 3)
     several = len(runs) > 1
@@ -77,7 +90,7 @@ def write_curves(directory: Path) -> Path | None:
             if not several or metric == "f1":
                 scores.plot(epochs, [record[f"dev_{metric}"] for record in records], style, marker=".",
                             label=f"{name}{'F1' if metric == 'f1' else metric}")
-        best = max(records, key=lambda record: record["dev_f1"])
+        best = kept_record(records, trained_on_dev)
         scores.plot([best["epoch"]], [best["dev_f1"]], "k*", markersize=12)
     labels = sorted({t for record in runs[0] for t in record.get("dev_type_f1", {})})
     epochs = [record["epoch"] for record in runs[0]]
@@ -92,7 +105,8 @@ def write_curves(directory: Path) -> Path | None:
         types.plot(epochs, [sum(f1s) / len(f1s) for f1s in zip(*by_type)], marker=".", label="mean")
         title = f"dev F1 of the {len(labels)} types"
     loss.set(title="training loss (mean per batch)", xlabel="epoch")
-    scores.set(title="dev scores (★ the kept epoch)", xlabel="epoch", ylim=(0, 1))
+    scores.set(title="dev scores" + (", dev trained on" if trained_on_dev else "") + " (★ the kept epoch)",
+               xlabel="epoch", ylim=(0, 1))
     types.set(title=title + (" (network 1)" if several else ""), xlabel="epoch", ylim=(0, 1))
     for axes in (loss, scores, types):
         axes.grid(alpha=0.3)
@@ -184,7 +198,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
     lines += [f"| {name} | {_value(value)} |" for name, value in network.items()
               if name not in ("num_words", "num_chars", "num_casings", "num_tags")]
     lines += ["", "## Scores", ""]
-    lines += _dev_scores(runs, members)
+    lines += _dev_scores(runs, members, bool(training.get("trained_on_dev")))
     lines += _entity_bias(config)
     lines += [""] + _test_scores(test) + [""]
     lines += ["## Training time and machine", ""]
@@ -212,8 +226,10 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         f"- It finds the entity types {', '.join(labels)} and no others, in text like its training corpus"
         + (f" (`{Path(train_name).name}`)" if train_name else "")
         + ": the same language, domain and annotation guidelines. Expect lower scores on other kinds of text.",
-        "- The dev corpus chose the kept epoch, so dev scores are a little optimistic; the test scores, when there "
-        "are any, are the estimate for new text of the same kind.",
+        ("- It was trained on its dev corpus too, so its dev scores say little of new text"
+         if training.get("trained_on_dev") else
+         "- The dev corpus chose the kept epoch, so dev scores are a little optimistic")
+        + "; the test scores, when there are any, are the estimate for new text of the same kind.",
         "- Entity scores are probabilities under the model; they are calibrated only after "
         "`python -m tagger.calibration --write` (temperature " + f"{config.get('temperature', 1.0):g} now).",
         "- It reads " + {CHARACTERS: "characters; whitespace is dropped.",
@@ -226,12 +242,16 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
     return "\n".join(lines)
 
 
-def _dev_scores(runs: Sequence[Sequence[dict]], members: int) -> list[str]:
+def _dev_scores(runs: Sequence[Sequence[dict]], members: int, trained_on_dev: bool = False) -> list[str]:
     if not runs or not runs[0]:
         return ["No epoch has been trained."]
     lines = []
+    if trained_on_dev:
+        lines += ["The dev corpus is part of its training data (`train.py --with-dev`), so its dev scores are of "
+                  "text it was trained on. The run that chose its epochs and entity bias on dev, and its dev scores, "
+                  "are in `selection/`.", ""]
     for k, records in enumerate(runs, start=1):
-        best = max(records, key=lambda record: record["dev_f1"])
+        best = kept_record(records, trained_on_dev)
         name = f"Network {k}, dev" if len(runs) > 1 else "Dev"
         lines.append(f"{name} (epoch {best['epoch']} of {len(records)}, the kept one): precision "
                      f"{best['dev_precision']:.4f}, recall {best['dev_recall']:.4f}, F1 {best['dev_f1']:.4f}")

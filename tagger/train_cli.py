@@ -37,7 +37,17 @@ from .sources import (
     TAGS_FIELD, TOKENS_FIELD, TableCorpus, check_record, read_labelled, source_record, token_count,
 )
 from .storage import CONFIG_FILE, WEIGHTS_FILE, read_config, resolve_model
-from .training import OPTIMIZERS, TrainingConfig, build_encoder, distributed, resume, train
+from .training import (
+    OPTIMIZERS,
+    SELECTION,
+    TrainingConfig,
+    build_encoder,
+    distributed,
+    resume,
+    train,
+    train_with_dev,
+    with_dev,
+)
 from .training import defaults as rules
 
 
@@ -63,6 +73,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     data.add_argument("--dev-fraction", type=float, default=0.1, metavar="F",
                       help="without --dev: hold out this fraction of --train's documents as dev (of its sentences, "
                       f"if it has fewer than {HOLD_OUT_DOCUMENTS_FROM} documents), drawn with --seed, and train on the rest")
+    data.add_argument("--with-dev", action="store_true",
+                      help="once the run has chosen its epochs and entity bias on dev, train again from the start on "
+                      "--train and the dev corpus together for as many epochs, and keep that model (the first run "
+                      "stays in MODEL_DIR/selection, with the dev scores to trust): about twice the training time, "
+                      "for more training data where a corpus is small")
     data.add_argument("--test", metavar="GOLD",
                       help="a gold corpus to score the kept model on once training ends, as tag.py --eval does "
                       "(read first, so that a bad file fails before training; never used to choose anything)")
@@ -285,9 +300,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
             raise TaggerError("--check reads the corpora of a new run: leave out --resume")
         if args.output is not None and args.output != args.resume:
             raise TaggerError("--resume continues in its own directory: leave out --output")
-        if args.base:
-            raise TaggerError("--resume continues its run from where it stopped: leave out --base")
-        run = read_config(args.resume)
+        if args.base or args.with_dev:
+            raise TaggerError(f"--resume continues its run from where it stopped: leave out "
+                              f"{'--base' if args.base else '--with-dev'}")
+        # A --with-dev run stopped in its first training has only that run's directory yet.
+        first = args.resume / SELECTION if not (args.resume / CONFIG_FILE).exists() else None
+        if first is not None and not (first / CONFIG_FILE).is_file():
+            first = None
+        run = read_config(first or args.resume)
         saved = run["training"]
         held_out = saved.get("dev_fraction", 0.0)
         if held_out and args.dev is not None:
@@ -302,7 +322,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
             raise TaggerError(f"the run in {args.resume} holds out {held_out:g} of --train as dev: leave out "
                               "--dev-fraction")
         train_sentences, dev_sentences, test_sentences = _read_corpora(read, args, held_out, saved["seed"])
-        resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs, processes=processes)
+        if first is not None:
+            _resume_with_dev(run, first, train_sentences, dev_sentences, args, processes)
+        elif saved.get("trained_on_dev"):
+            resume(with_dev(train_sentences, dev_sentences), dev_sentences, args.resume, args.epochs, jobs=args.jobs,
+                   processes=processes)
+        else:
+            resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs, processes=processes)
         if processes.leader:
             _score_test(args.test, test_sentences, args.resume)
         return 0
@@ -361,19 +387,41 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
                  bigram_dim=args.bigram_dim or 0, language_model_words=args.language_model or 0,
                  language_model_weight=args.language_model_weight)
     recipe_id = f"{recipe['name']}@{recipe['version']}" if recipe else None
+    options = dict(recipe=recipe_id, jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes)
     if args.check:
         encoder = (Encoder.from_dict(read_config(resolve_model(args.base))["encoder"]) if args.base else
                    build_encoder(train_sentences, embeddings, config))
         _describe_corpora([("train", args.train, train_sentences), ("dev", args.dev, dev_sentences),
                            ("test", args.test, test_sentences)], encoder)
-    train(train_sentences, dev_sentences, output, config, sizes, embeddings, recipe=recipe_id,
-          jobs=args.jobs, input_scheme=args.input_scheme, data=data, processes=processes, check_only=args.check)
-    if args.check:
-        print(f"up to {args.epochs} epochs; nothing trained or written (--check)")
+        train(train_sentences, dev_sentences, output, config, sizes, embeddings, check_only=True, **options)
+        print(f"up to {args.epochs} epochs"
+              + ("; then again on the training and dev corpora together, for the epochs chosen (--with-dev)"
+                 if args.with_dev else "") + "; nothing trained or written (--check)")
         return 0
+    if args.with_dev:
+        # What a resumed run needs to begin its second training, if the first is interrupted.
+        data["with_dev"] = {"embeddings": args.embeddings, "network": sizes}
+        train_with_dev(train_sentences, dev_sentences, output, config, sizes, embeddings, **options)
+    else:
+        train(train_sentences, dev_sentences, output, config, sizes, embeddings, **options)
     if processes.leader:
         _score_test(args.test, test_sentences, output)
     return 0
+
+
+def _resume_with_dev(run: dict, first: Path, train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence],
+                     args: argparse.Namespace, processes: distributed.Processes) -> None:
+    """Go on with the first training of a ``--with-dev`` run, in ``first``, then train again on train and dev."""
+    if args.epochs is not None:
+        raise TaggerError(f"the run in {args.resume} is choosing its epochs on dev ({first}): leave out --epochs")
+    recorded = (run.get("data") or {}).get("with_dev")
+    if recorded is None:
+        raise TaggerError(f"{args.resume}: holds no model, only the run in {first}; --resume {first} continues "
+                          "that one")
+    embeddings = load_embeddings(recorded["embeddings"]) if recorded["embeddings"] else None
+    train_with_dev(train_sentences, dev_sentences, args.resume, TrainingConfig(**run["training"]), recorded["network"],
+                   embeddings, resume_selection=True, recipe=run.get("recipe"), jobs=args.jobs,
+                   input_scheme=run.get("input_scheme"), data=run["data"], processes=processes)
 
 
 def _epochs_for(tokens: int, most: int) -> int:

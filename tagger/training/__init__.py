@@ -2,7 +2,8 @@
 
 One module a concern, imports flowing down this list:
 
-- ``runs``: ``train`` (a new run: one network, an ensemble, or from a base) and ``resume``;
+- ``runs``: ``train`` (a new run: one network, an ensemble, or from a base), ``train_with_dev`` (then again on
+  train and dev together) and ``resume``;
 - ``members``: an ensemble's members, one after another or at once, saved as one model;
 - ``loop``: the training loop of one network (steps, dev scores, best weights, metrics);
 - ``distributed``: the processes of a data-parallel run (``torchrun``): shards, averaged gradients, a leader;
@@ -31,10 +32,11 @@ from .defaults import corpus_defaults
 from .loop import TrainingDiverged, dev_scores, training_steps
 from .members import member_directories
 from .networks import build_encoder, initial_word_vectors
-from .runs import resume, train
+from .runs import SELECTION, resume, train, train_with_dev, with_dev, with_dev_config
 
 __all__ = [
-    "LONGEST_DOCUMENT", "OPTIMIZERS", "Examples", "TrainingConfig", "TrainingDiverged", "WeightAverage",
+    "LONGEST_DOCUMENT", "OPTIMIZERS", "SELECTION", "Examples", "TrainingConfig", "TrainingDiverged", "WeightAverage",
     "build_encoder", "corpus_defaults", "dev_scores", "distributed", "epoch_batches", "from_base", "initial_word_vectors", "length_batches",
-    "make_optimizer", "member_directories", "resume", "sgd", "train", "training_steps", "whole_document_batches",
+    "make_optimizer", "member_directories", "resume", "sgd", "train", "train_with_dev", "training_steps",
+    "whole_document_batches", "with_dev", "with_dev_config",
 ]

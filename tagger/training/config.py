@@ -46,6 +46,9 @@ class TrainingConfig:
     # Added to the score of every tag but O when the model tags (``inference.decoding_potentials``);
     # None: the one of ENTITY_BIASES with the best dev F1, chosen after training (``loop.choose_entity_bias``).
     entity_bias: float | None = None
+    # The dev corpus is part of the training corpus (``train.py --with-dev``: ``runs.train_with_dev``): its
+    # scores are still logged, but the last epoch is kept rather than the best, and patience stops nothing.
+    trained_on_dev: bool = False
 
     def __post_init__(self):
         if self.learning_rate is None:

@@ -231,7 +231,7 @@ def fit(
     tokens = token_count(train_sentences)
     loss_function = processes.loss_function(model)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
-        if state["epochs_without_gain"] >= config.patience:
+        if state["epochs_without_gain"] >= config.patience and not config.trained_on_dev:
             log(f"no dev F1 gain for {config.patience} epochs: stopping")
             break
         started = time.perf_counter()
@@ -269,7 +269,8 @@ def fit(
             "seconds": seconds,
             "learning_rate": optimizer.param_groups[0]["lr"],
         }
-        improved = scores["f1"] > state["best"]["f1"]
+        # Scores of a corpus trained on choose nothing: the last epoch is kept.
+        improved = scores["f1"] > state["best"]["f1"] or config.trained_on_dev
         if improved:
             state["best"] = {"epoch": epoch, **scores}
             save_weights(output, kept)
@@ -285,7 +286,8 @@ def fit(
         )
     best = state["best"]
     if processes.leader:
-        log(f"best dev {described(best)} at epoch {best['epoch']}; model in {output}")
+        which = "last epoch's dev (trained on)" if config.trained_on_dev else "best dev"
+        log(f"{which} {described(best)} at epoch {best['epoch']}; model in {output}")
         keep_entity_bias(output, dev_sentences, config.entity_bias, log)
         describe_run(output, log)
     return best

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from ..card import kept_record, member_runs
 from ..corpus import CHARACTERS, CHARACTERS_AND_SPACES, CorpusError, Sentence, tokenization_of
 from ..embeddings import Embeddings
 from ..errors import TaggerError
 from ..model import BiLSTMCRF
 from ..schemes import detect_scheme, entity_types, split_tag
 from ..storage import (
+    CONFIG_FILE,
     read_config,
     remove_stale_temporaries,
     resolve_model,
@@ -133,6 +136,72 @@ def train(
         start = {"epoch": 0, "best": {"f1": -1.0, "epoch": 0}, "epochs_without_gain": 0}
         save_state(directory, start, model, *training_state(model, member))
     return fit_members(train_sentences, dev_sentences, output, None, log, jobs, processes)
+
+
+# Where a ``--with-dev`` run keeps the run that chose its epochs and entity bias on dev, inside its model directory.
+SELECTION = "selection"
+
+
+def train_with_dev(
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence],
+    output: str | Path,
+    config: TrainingConfig,
+    model_config: dict | None = None,
+    embeddings: Embeddings | None = None,
+    log: Callable[[str], object] = print,
+    resume_selection: bool = False,
+    **options,
+) -> dict:
+    """Train twice: first as ``train`` does, in ``output/selection``, choosing the epochs and entity bias on
+    the dev sentences; then from the start on the training and dev sentences together, in ``output``, for
+    as many epochs with that entity bias (``with_dev_config``). Returns the second run's scores of the
+    dev sentences, which it trained on: the dev scores to trust are those in ``selection``. More training
+    data where the dev corpus is a large share of it (as Flair's ``train_with_dev``).
+
+    ``resume_selection``: the first run is under way in ``output/selection``: go on with it (``resume``).
+    ``options``: ``train``'s other keyword arguments, for both runs.
+    """
+    if options.get("processes", ONE_PROCESS).size > 1:
+        raise TaggerError("--with-dev trains in one process: leave out torchrun, or train on train and dev together "
+                          "as a run of its own (--epochs and --entity-bias as the first run chose them)")
+    selection = Path(output) / SELECTION
+    first = {key: value for key, value in options.items() if key in ("jobs", "processes")}
+    if resume_selection:
+        resume(train_sentences, dev_sentences, selection, log=log, **first)
+    else:
+        # A model replaced (--overwrite) is no longer one, so that a resumed run goes on with this one.
+        (Path(output) / CONFIG_FILE).unlink(missing_ok=True)
+        train(train_sentences, dev_sentences, selection, config, model_config, embeddings, log, **options)
+    again = with_dev_config(selection)
+    log(f"training again on the training and dev corpora together: {again.epochs} "
+        f"epoch{'s' if again.epochs != 1 else ''} (as chosen on dev), "
+        f"entity bias {again.entity_bias:g}, the last epoch kept; the run that chose them is in {selection}")
+    return train(with_dev(train_sentences, dev_sentences), dev_sentences, output, again, model_config, embeddings,
+                 log, **options)
+
+
+def with_dev_config(selection: str | Path) -> TrainingConfig:
+    """How to train on the training and dev corpora together, from the finished run in ``selection`` that chose
+    on dev: its options, for the epochs it kept (an ensemble: the median of its members', rounded), with the
+    entity bias it chose, keeping the last epoch (``trained_on_dev``)."""
+    saved = read_config(Path(selection))
+    config = TrainingConfig(**saved["training"])
+    epochs = [kept_record(records)["epoch"] for records in member_runs(Path(selection))]
+    if not epochs:
+        raise TaggerError(f"{selection}: no epoch has been trained")
+    return replace(config, epochs=max(1, round(statistics.median(epochs))), entity_bias=saved.get("entity_bias", 0.0),
+                   trained_on_dev=True,
+                   # A decay set from the epoch's steps (``average_epochs``) is set again for the larger corpus.
+                   average=0.0 if config.average_epochs else config.average)
+
+
+def with_dev(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence]) -> list[Sentence]:
+    """The training sentences, then the dev sentences, which begin a document of their own."""
+    dev = list(dev_sentences)
+    if dev and dev[0].document_start is None:
+        dev[0] = replace(dev[0], document_start="-DOCSTART-")
+    return [*train_sentences, *dev]
 
 
 def without_empty(sentences: Sequence[Sentence]) -> Sequence[Sentence]:
