@@ -66,6 +66,9 @@ def test_an_ensemble_draws_each_network_and_names_its_members(tmp_path):
     card = (output / CARD_FILE).read_text()
     assert "an ensemble of 2 networks" in card
     assert "Network 1, dev (epoch" in card and "Network 2, dev (epoch" in card
+    # The first network's table of types ends before the second network's line (else Markdown reads it as a row).
+    second = card.splitlines().index(next(line for line in card.splitlines() if line.startswith("Network 2, dev")))
+    assert card.splitlines()[second - 1] == ""
     assert "- network 1: 2 epochs in" in card and "- network 2: 2 epochs in" in card
     for member in ("1", "2"):  # each member is a model directory of its own, with its own card
         assert (output / "members" / member / CARD_FILE).is_file()

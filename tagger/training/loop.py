@@ -231,7 +231,7 @@ def fit(
     tokens = token_count(train_sentences)
     loss_function = processes.loss_function(model)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
-        if state["epochs_without_gain"] >= config.patience and not config.trained_on_dev:
+        if state["epochs_without_gain"] >= config.patience:
             log(f"no dev F1 gain for {config.patience} epochs: stopping")
             break
         started = time.perf_counter()
@@ -269,7 +269,7 @@ def fit(
             "seconds": seconds,
             "learning_rate": optimizer.param_groups[0]["lr"],
         }
-        # Scores of a corpus trained on choose nothing: the last epoch is kept.
+        # Scores of a corpus trained on choose nothing: the last epoch is kept (and patience never runs out).
         improved = scores["f1"] > state["best"]["f1"] or config.trained_on_dev
         if improved:
             state["best"] = {"epoch": epoch, **scores}
