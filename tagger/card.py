@@ -187,7 +187,8 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         for split in ("train", "dev"):
             record = data.get(split)
             if record:
-                lines.append(f"| {split} | `{record['path']}` | {_size(record)} | "
+                named = "dev, trained on too" if split == "dev" and training.get("trained_on_dev") else split
+                lines.append(f"| {named} | `{record['path']}` | {_size(record)} | "
                              f"{_value(record.get('sha256'))} |")
         if not data.get("dev"):
             lines.append(f"| dev | {training.get('dev_fraction', 0):.0%} of the training corpus, held out | | |")

@@ -77,6 +77,7 @@ def test_train_py_with_dev_resumes_in_either_training_to_the_same_model(tmp_path
     from tagger.train_cli import main
 
     assert main([*_run(tmp_path), "--output", str(tmp_path / "whole")]) == 0
+    assert f"| dev, trained on too | `{SAMPLE / 'dev.conll'}` |" in (tmp_path / "whole" / "README.md").read_text()
     out = capsys.readouterr().out
     assert "training again on the training and dev corpora together: " in out
     assert "500 training sentences" in out  # the sample's 400 and its 100 dev
