@@ -157,7 +157,8 @@ def train_with_dev(
     the dev sentences; then from the start on the training and dev sentences together, in ``output``, for
     as many epochs with that entity bias (``with_dev_config``). Returns the second run's scores of the
     dev sentences, which it trained on: the dev scores to trust are those in ``selection``. More training
-    data where the dev corpus is a large share of it (as Flair's ``train_with_dev``).
+    data where the dev corpus is a large share of it and like the text to tag (as Flair's ``train_with_dev``;
+    docs/training.md has where it gained and where it lost).
 
     ``resume_selection``: the first run is under way in ``output/selection``: go on with it (``resume``).
     ``options``: ``train``'s other keyword arguments, for both runs.
