@@ -695,7 +695,8 @@ def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int
     count = units[-1] + 1 if units else 0
     if count < 2:
         source = sentences[0].source if sentences else "<input>"
-        raise CorpusError(source, None, f"{len(sentences)} sentence(s): too few to hold out a dev set from")
+        counted = f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''}"
+        raise CorpusError(source, None, f"{counted}: too few to hold out a dev set from")
     held = set(random.Random(seed).sample(range(count), min(count - 1, max(1, round(fraction * count)))))
     parts = ([i for i, unit in enumerate(units) if unit not in held], [i for i, unit in enumerate(units) if unit in held])
     select = getattr(sentences, "select", None)  # a corpus read from disk (``sources.TableCorpus``) stays there

@@ -215,7 +215,7 @@ def test_hold_out_holds_out_sentences_of_a_corpus_of_few_documents(tmp_path):
         s.tokens[0] for s in sentences)
     two = read_corpus(write(tmp_path, "a O\n\nb O\n", "two.conll"))
     assert [len(part) for part in hold_out(two, 0.1, seed=1)] == [1, 1]  # at least one on each side
-    with pytest.raises(CorpusError, match=r"one\.conll: 1 sentence\(s\): too few to hold out a dev set from"):
+    with pytest.raises(CorpusError, match=r"one\.conll: 1 sentence: too few to hold out a dev set from"):
         hold_out(read_corpus(write(tmp_path, "a O\n", "one.conll")), 0.1, seed=1)
 
 
