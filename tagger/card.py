@@ -260,7 +260,7 @@ def _dev_scores(runs: Sequence[Sequence[dict]], members: int, trained_on_dev: bo
         by_type = best.get("dev_type_f1", {})
         if by_type and k == 1:
             # A blank line ends the table, which would take the next network's line as a row.
-            lines += ["| type | dev F1 |", "| --- | --- |"] + [f"| {t} | {f1:.4f} |" for t, f1 in by_type.items()] + [""]
+            lines += ["| type | dev F1 |", "| --- | --- |", *(f"| {t} | {f1:.4f} |" for t, f1 in by_type.items()), ""]
     if members > 1:
         lines += ["", "The ensemble's own dev scores are the last line of `metrics.jsonl`."]
     return lines
