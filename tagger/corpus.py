@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from .errors import TaggerError, TaggerWarning
+from .errors import TaggerError, TaggerWarning, counted
 from .schemes import (
     OUTSIDE, SchemeError, brackets_to_tags, detect_scheme, is_bracket_tag, looks_like_a_tag, spans_to_tags, split_tag,
     tags_to_spans,
@@ -695,8 +695,8 @@ def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int
     count = units[-1] + 1 if units else 0
     if count < 2:
         source = sentences[0].source if sentences else "<input>"
-        counted = f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''}"
-        raise CorpusError(source, None, f"{counted}: too few to hold out a dev set from")
+        raise CorpusError(source, None,
+                          f"{counted(len(sentences), 'sentence')}: too few to hold out a dev set from")
     held = set(random.Random(seed).sample(range(count), min(count - 1, max(1, round(fraction * count)))))
     parts = ([i for i, unit in enumerate(units) if unit not in held], [i for i, unit in enumerate(units) if unit in held])
     select = getattr(sentences, "select", None)  # a corpus read from disk (``sources.TableCorpus``) stays there

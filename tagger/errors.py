@@ -17,6 +17,11 @@ class TaggerWarning(UserWarning):
     """Input read, but not all of it as given (e.g. nested entities left out); ``str()`` is one line naming the file."""
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun as messages write them: ``1 sentence``, ``2,000 sentences``, ``1 entity``."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run a command's ``main``: a ``TaggerError`` becomes one ``error:`` line and exit code 2, a ``TaggerWarning``
     one ``warning:`` line.

@@ -29,7 +29,7 @@ from .corpus import (
 )
 from .embeddings import load_embeddings
 from .encoding import Encoder
-from .errors import HelpFormatter, TaggerError, program_name, run_command
+from .errors import HelpFormatter, TaggerError, counted, program_name, run_command
 from .inference import LONGEST_READ
 from .model import UNKNOWN_WORD, ModelConfig, resolve_device
 from .schemes import DECODING_SCHEMES, SCHEMES, entity_types, normalized_name, tags_to_spans
@@ -428,7 +428,7 @@ def _epochs_for(tokens: int, most: int) -> int:
     """The default epochs for a training corpus of ``tokens`` tokens (``defaults.epochs_for``), said when fewer."""
     epochs = rules.epochs_for(tokens, most)
     if epochs < most:
-        print(f"{epochs} epoch{'s' if epochs > 1 else ''} at most: the training corpus has {tokens:,} tokens, and a run "
+        print(f"{counted(epochs, 'epoch')} at most: the training corpus has {tokens:,} tokens, and a run "
               f"reads about {rules.TOKENS_READ:,} (--epochs to set)")
     return epochs
 
@@ -587,10 +587,6 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
     return train_sentences, dev_sentences, test_sentences
 
 
-def _counted(count: int, noun: str, plural: str | None = None) -> str:
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
-
-
 def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence] | None]], encoder: Encoder) -> None:
     """``--check``: for each (role, path, sentences) given, its sentences, tokens, documents and entities by type,
     and for dev and test the share of their tokens, and of their entities' tokens, that ``encoder`` reads as the
@@ -603,9 +599,9 @@ def _describe_corpora(corpora: Sequence[tuple[str, str | None, Sequence[Sentence
         documents = sum(document_starts(sentences)) if not isinstance(sentences, TableCorpus) else 1
         by_type = ", ".join(f"{label} {count:,}" for label, count in counts.most_common())
         tokens = token_count(sentences)
-        print(f"{role}: {path or 'held out of --train'}: {_counted(len(sentences), 'sentence')}, "
-              f"{_counted(tokens, 'token')}, {_counted(documents, 'document')}; "
-              f"{_counted(sum(counts.values()), 'entity', 'entities')}" + (f" ({by_type})" if by_type else ""))
+        print(f"{role}: {path or 'held out of --train'}: {counted(len(sentences), 'sentence')}, "
+              f"{counted(tokens, 'token')}, {counted(documents, 'document')}; "
+              f"{counted(sum(counts.values()), 'entity', 'entities')}" + (f" ({by_type})" if by_type else ""))
         if role == "train":
             continue
         unknown = entity_unknown = entity_tokens = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..card import kept_record, member_runs
 from ..corpus import CHARACTERS, CHARACTERS_AND_SPACES, CorpusError, Sentence, tokenization_of
 from ..embeddings import Embeddings
-from ..errors import TaggerError
+from ..errors import TaggerError, counted
 from ..model import BiLSTMCRF
 from ..schemes import detect_scheme, entity_types, split_tag
 from ..storage import (
@@ -106,8 +106,8 @@ def train(
     if config.teacher and config.teacher_weight > 0:  # before anything in ``output`` is replaced
         check_teacher(config.teacher, read_config(resolve_model(config.teacher))["encoder"]["tags"]["names"], encoder)
     log(
-        f"{len(train_sentences):,} training sentence{'s' if len(train_sentences) != 1 else ''} ({source_scheme} read "
-        f"as {config.tag_scheme}), {len(dev_sentences):,} dev; {len(encoder.words):,} words, "
+        f"{counted(len(train_sentences), 'training sentence')} ({source_scheme} read as {config.tag_scheme}), "
+        f"{len(dev_sentences):,} dev; {len(encoder.words):,} words, "
         f"{len(encoder.chars):,} characters, {len(encoder.tags)} tags; "
         + _TOKENIZATION_LOGGED.get(tokenization, "")
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
@@ -175,9 +175,8 @@ def train_with_dev(
         (Path(output) / CONFIG_FILE).unlink(missing_ok=True)
         train(train_sentences, dev_sentences, selection, config, model_config, embeddings, log, **options)
     again = with_dev_config(selection)
-    log(f"training again on the training and dev corpora together: {again.epochs} "
-        f"epoch{'s' if again.epochs != 1 else ''} (as chosen on dev), "
-        f"entity bias {again.entity_bias:g}, the last epoch kept; the run that chose them is in {selection}")
+    log(f"training again on the training and dev corpora together: {counted(again.epochs, 'epoch')} (as chosen on "
+        f"dev), entity bias {again.entity_bias:g}, the last epoch kept; the run that chose them is in {selection}")
     return train(with_dev(train_sentences, dev_sentences), dev_sentences, output, again, model_config, embeddings,
                  log, **options)
 
