@@ -221,6 +221,7 @@ def parse_conll(
         return CorpusError(source, first_line, f"{other_lines[0][1]!r} is a multiword token or an empty node, and "
                            "no word follows it in its sentence")
 
+    lines_in = iter(lines_in)  # an error about comment lines reads on past them, for its hint
     for number, line in lines_in:
         columns = split_columns(line, separator)
         if not columns:
@@ -262,7 +263,13 @@ def parse_conll(
         elif len(columns) != width and not (counted_from_start and len(columns) > furthest):
             # Read to be tagged (no labels), a file of words a line is most likely plain text.
             hint = "; if this is plain text, --input-format text reads it" if label_column is None else ""
-            hint += _comment_hint(width_line if width_line.startswith("#") else line)
+            comment = width_line if width_line.startswith("#") else line
+            if comment.startswith("#") and label_column is not None:
+                # The lines past the comments show whether the comment prefix alone reads the file.
+                rest = itertools.chain([] if line.startswith("#") else [(number, line)], lines_in)
+                hint += _comment_hint(comment, _column_options(_first_rows(rest, separator), token_column, label_column))
+            else:
+                hint += _comment_hint(comment)
             tabs = width_line.count("\t")
             if separator is None and tabs and line.count("\t") == tabs:  # a space split a column between tabs
                 hint += (f"; lines {width_number} and {number} have {tabs + 1} tab-separated columns each: "
@@ -507,9 +514,27 @@ def _brackets_hint(columns: Sequence[str]) -> str:
             "reads them (OntoNotes' CoNLL-2012 files: --token-column 3 --label-column 10 --comment-prefix '#')")
 
 
-def _comment_hint(line: str) -> str:
-    """A hint for an error in a corpus where ``line`` may be a comment that was read as a token."""
-    return "; if lines starting with # are comments, --comment-prefix '#' reads them so" if line.startswith("#") else ""
+def _comment_hint(line: str, column_options: Mapping[str, int] | None = None) -> str:
+    """A hint for an error in a corpus where ``line`` may be a comment that was read as a token; with the
+    options that read the words and tags of the lines between the comments where those given do not."""
+    if not line.startswith("#"):
+        return ""
+    columns = f" (and {_joined(column_options)} the words and tags)" if column_options else ""
+    return f"; if lines starting with # are comments, --comment-prefix '#' reads them so{columns}"
+
+
+def _first_rows(lines: Iterable[tuple[int, str]], separator: str | None, limit: int = 1000) -> list[list[str]]:
+    """The columns of each line of the first sentence in ``lines`` (``read_lines``' pairs) that is not a
+    comment line starting with ``#``; within the first ``limit`` lines."""
+    rows: list[list[str]] = []
+    for _, text in itertools.islice(lines, limit):
+        columns = split_columns(text, separator)
+        if not columns or text.startswith("#"):
+            if rows:
+                break
+            continue
+        rows.append(columns)
+    return rows
 
 
 def file_record(path: str | Path) -> dict:

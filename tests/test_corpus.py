@@ -131,7 +131,7 @@ def test_comment_lines_before_a_sentence_are_kept_apart_and_written_back(tmp_pat
         read_corpus(write(tmp_path, "# id 1 domain=en\nTom _ _ B-PER\n"))
     with pytest.raises(CorpusError, match=r"data.conll:2: expected 5 columns like the first line, got 3: .*; if "
                        r"lines starting with # are comments, --comment-prefix '#' reads them so$"):
-        read_corpus(write(tmp_path, "# text = Tom visited\n1 Tom B-PER\n"))
+        read_corpus(write(tmp_path, "# text = Tom visited\nTom _ B-PER\n"))
     with pytest.raises(CorpusError, match=r"data.conll:1: invalid tag '1'.*--comment-prefix '#' reads them so$"):
         read_corpus(write(tmp_path, "# sent_id 1\nTom _ B-PER\n"))
     assert "--comment-prefix" not in _error(lambda: read_corpus(write(tmp_path, "A B-X\nb c O\n")))
@@ -411,6 +411,11 @@ def test_a_tag_error_names_the_columns_that_read_the_words_and_tags(tmp_path):
     uner = tmp_path / "en_ewt-ud-train.iob2"
     uner.write_text("# sent_id = en_ewt-1\n1\tAl\tB-ORG\t-\t-\n2\t-\tI-ORG\t-\t-\n3\tZaman\tI-ORG\t-\t-\n4\tsaid\tO\t-\t-\n\n"
                     "# sent_id = en_ewt-2\n1\tHi\tO\t-\t-\n")
+    # Read with no options, the error names every option the file needs: the comments, then the columns.
+    with pytest.raises(CorpusError, match=r"iob2:2: expected 4 columns like the first line, got 5: .*; if lines "
+                       r"starting with # are comments, --comment-prefix '#' reads them so \(and --token-column 1 "
+                       r"--label-column 2 the words and tags\)$"):
+        read_corpus(uner)
     with pytest.raises(CorpusError, match=r"iob2:2: invalid tag '-': .*; is column -1 the entity tags\? \(--label-column "
                                           r"picks another\); --token-column 1 --label-column 2 reads its words and tags$"):
         read_corpus(uner, comment_prefix="#")
