@@ -10,10 +10,13 @@ dev part, renamed entity types, and Hugging Face datasets in and out.
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import contextlib
+import gzip
 import hashlib
 import itertools
+import lzma
 import random
 import re
 import shlex
@@ -23,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TextIO, TypeVar
 
 from .errors import TaggerError, TaggerWarning, counted
 from .schemes import (
@@ -80,11 +83,12 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
 
     Lines are decoded as they are read, so a decoding error names its line. A
     byte-order mark at the start is dropped. Any encoding Python knows reads, UTF-16
-    included, whose line breaks are two bytes.
+    included, whose line breaks are two bytes. A file compressed with gzip, bzip2 or
+    xz (``train.conll.gz``), known by its first bytes, reads as the text it holds.
     """
     source = _source_name(path)
     try:
-        stream = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
+        file = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
     except FileNotFoundError:
         raise CorpusError(source, None, "no such file") from None
     except IsADirectoryError:
@@ -98,8 +102,18 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
     # rest over, and the text is split into lines again.
     decoder = codecs.getincrementaldecoder(encoding)()
     number, pending, start = 0, "", None
-    with stream if stream is not sys.stdin.buffer else contextlib.nullcontext(stream):
-        for raw in itertools.chain(stream, [None]):  # None: the end, where the decoder gives what it holds
+
+    def raw_lines(stream: BinaryIO) -> Iterator[bytes]:
+        try:
+            yield from stream
+        except (OSError, EOFError, lzma.LZMAError) as error:  # what gzip, bz2 and lzma raise for a broken file
+            if stream is file:
+                raise
+            raise CorpusError(source, number + 1, f"cannot be decompressed ({error})") from None
+
+    with file if file is not sys.stdin.buffer else contextlib.nullcontext(file):
+        raw_read = raw_lines(_decompressed(file))
+        for raw in itertools.chain(raw_read, [None]):  # None: the end, where the decoder gives what it holds
             if start is None:
                 start = raw or b""
             state = decoder.getstate()
@@ -115,6 +129,21 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             for line in lines:
                 number += 1
                 yield number, (line.removeprefix(BYTE_ORDER_MARK) if number == 1 else line).rstrip("\r")
+
+
+# The first bytes of a compressed file, and what reads it. bzip2's "BZh" could begin a text ("BZh O"):
+# its block size digit and the magic number of its first block (or of its end, in an empty file) follow.
+COMPRESSIONS: dict[re.Pattern[bytes], Callable[[BinaryIO], BinaryIO]] = {
+    re.compile(rb"\x1f\x8b"): lambda stream: gzip.GzipFile(fileobj=stream),
+    re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"): bz2.BZ2File,
+    re.compile(rb"\xfd7zXZ\x00"): lzma.LZMAFile,
+}
+
+
+def _decompressed(file: BinaryIO) -> BinaryIO:
+    """``file`` (a buffered reader, which can peek), decompressed where its first bytes say it is compressed."""
+    start = file.peek(10)[:10]
+    return next((opener(file) for magic, opener in COMPRESSIONS.items() if magic.match(start)), file)
 
 
 def check_encoding(encoding: str, source: str) -> None:

@@ -42,6 +42,8 @@ if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
 
 # What ``datasets`` reads each kind of file with, by suffix.
 TABLE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+# A compressed file's last suffix; its table format is named by the one before (train.jsonl.gz).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 TOKENS_FIELD = "tokens"
 TAGS_FIELD = "ner_tags"
 
@@ -75,7 +77,7 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         sentences = spacy2_sentences(path, conll_options.get("encoding"))
         corpus_scheme(sentences, scheme)
         return sentences
-    columns = path.is_file() and (path.suffix.lower() not in TABLE_FORMATS
+    columns = path.is_file() and (table_suffix(path) not in TABLE_FORMATS
                                   or _holds_columns(path, tokens_field, conll_options.get("encoding")))
     if columns or str(source) == "-":
         return read_corpus(source, scheme=scheme, **conll_options)
@@ -153,7 +155,7 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         return sentences
     if len(files) == 1:
         return read_labelled(files[0], scheme=scheme, **options)
-    tables = {TABLE_FORMATS.get(file.suffix.lower()) for file in files
+    tables = {TABLE_FORMATS.get(table_suffix(file)) for file in files
               if not _holds_columns(file, options.get("tokens_field", TOKENS_FIELD), options.get("encoding"))}
     if tables - {None}:
         if len(tables) > 1:
@@ -511,6 +513,15 @@ def _docbin_docs(path: Path, name: str, tags_field: str) -> list:
     return docs
 
 
+def table_suffix(path: Path) -> str:
+    """The suffix that names a file's table format, in lower case: ``.jsonl`` for ``train.jsonl`` and, as
+    ``datasets`` reads compressed files, for ``train.jsonl.gz``."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED_SUFFIXES:
+        return suffixes[-2]
+    return suffixes[-1] if suffixes else ""
+
+
 def _table_of_files(files: Sequence[Path], name: str, encoding: str | None = None) -> datasets.Dataset:
     """One ``datasets.Dataset`` of table files of one kind (by the first's suffix), text files read in ``encoding``
     (default UTF-8); a ``CorpusError`` naming ``name`` where ``datasets`` cannot read them."""
@@ -518,7 +529,7 @@ def _table_of_files(files: Sequence[Path], name: str, encoding: str | None = Non
 
     datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
-    suffix = files[0].suffix.lower()
+    suffix = table_suffix(files[0])
     options = {"delimiter": "\t"} if suffix == ".tsv" else {}
     if encoding and codecs.lookup(encoding).name != "utf-8" and TABLE_FORMATS[suffix] in ("csv", "json"):
         options["encoding"] = encoding  # only where it is not datasets' own, so that its cache keys stay the same
@@ -568,10 +579,12 @@ def _holds_columns(path: Path, tokens_field: str, encoding: str | None) -> bool:
     """Whether a .tsv file is CoNLL columns, not a table: its first line names no ``tokens_field`` column, and a
     blank line parts two lines of its first thousand (a sentence break). GermEval 2014's and BioBERT's NER
     corpora come so; a table has a header and a row a line."""
-    if path.suffix.lower() != ".tsv":
+    if table_suffix(path) != ".tsv":
         return False
-    with open(path, encoding=encoding or "utf-8", errors="replace") as file:
-        lines = [line.strip() for line in itertools.islice(file, 1000)]
+    try:
+        lines = [line.strip() for _, line in itertools.islice(read_lines(path, encoding or "utf-8"), 1000)]
+    except CorpusError:  # a line that does not decode: the reader that reads the file says where
+        return False
     if not lines or tokens_field in lines[0].lstrip("\ufeff").split("\t"):
         return False
     filled = [i for i, line in enumerate(lines) if line]

@@ -88,6 +88,29 @@ def test_utf16_files_read_with_their_encoding_and_are_named_without_it(tmp_path)
         list(read_lines(write(tmp_path, "A O\nB O\nCaf\xe9 O\nD O\n", encoding="latin-1")))
 
 
+def test_a_compressed_file_reads_as_the_text_it_holds(tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    plain = SAMPLE / "dev.conll"
+    expected = [(s.tokens, s.labels, s.first_line) for s in read_corpus(plain)]
+    for name, compress in (("dev.conll.gz", gzip.compress), ("dev.conll.bz2", bz2.compress),
+                           ("dev.xz", lzma.compress)):  # known by their first bytes, whatever the name
+        (tmp_path / name).write_bytes(compress(plain.read_bytes()))
+        assert [(s.tokens, s.labels, s.first_line) for s in read_corpus(tmp_path / name)] == expected, name
+    # A UTF-16 file compressed reads in its encoding; a text that begins as bzip2's does stays text.
+    (tmp_path / "utf16.gz").write_bytes(gzip.compress("EU B-ORG\nrejects O\n".encode("utf-16")))
+    assert list(read_lines(tmp_path / "utf16.gz", "utf-16")) == [(1, "EU B-ORG"), (2, "rejects O")]
+    assert list(read_lines(write(tmp_path, "BZh O\nBZh91AY O\n"))) == [(1, "BZh O"), (2, "BZh91AY O")]
+    # A file cut short is an error at the line it breaks off in.
+    compressed = gzip.compress(plain.read_bytes())
+    (tmp_path / "cut.conll.gz").write_bytes(compressed[: len(compressed) // 2])
+    with pytest.raises(CorpusError, match=r"cut.conll.gz:[0-9]+: cannot be decompressed \(Compressed file ended ") as cut:
+        list(read_lines(tmp_path / "cut.conll.gz"))
+    assert 1 < cut.value.line < len(list(read_lines(plain)))
+
+
 def test_sample_corpus_reads():
     sentences = read_corpus(SAMPLE / "train.conll")
     assert len(sentences) == 400

@@ -1,5 +1,7 @@
 """Corpora read through 🤗 datasets: tables (JSON Lines, JSON, CSV, TSV, Parquet), save_to_disk folders, cached hub ids."""
 
+import bz2
+import gzip
 import json
 import os
 import subprocess
@@ -41,6 +43,11 @@ def test_each_kind_of_table_reads_as_the_conll_file(tmp_path):
     # Parquet with the tags as ClassLabel ids, their names in the file's features
     to_dataset(GOLD).to_parquet(str(tmp_path / "dev.parquet"))
     assert pairs(read_labelled(tmp_path / "dev.parquet")) == expected
+    # Compressed, a table is of the format its suffix before .gz names, as datasets reads it.
+    (tmp_path / "dev.jsonl.gz").write_bytes(gzip.compress((tmp_path / "dev.jsonl").read_bytes()))
+    assert pairs(read_labelled(tmp_path / "dev.jsonl.gz")) == expected
+    (tmp_path / "dev.tsv.bz2").write_bytes(bz2.compress((tmp_path / "dev.tsv").read_bytes()))
+    assert pairs(read_labelled(tmp_path / "dev.tsv.bz2")) == expected
 
 
 def test_a_tsv_file_of_conll_columns_reads_as_columns(tmp_path):
@@ -48,6 +55,8 @@ def test_a_tsv_file_of_conll_columns_reads_as_columns(tmp_path):
     columns = tmp_path / "train.tsv"
     columns.write_text((SAMPLE / "dev.conll").read_text(encoding="utf-8").replace(" ", "\t"), encoding="utf-8")
     assert pairs(read_labelled(columns)) == pairs(GOLD)
+    (tmp_path / "train.tsv.gz").write_bytes(gzip.compress(columns.read_bytes()))
+    assert pairs(read_labelled(tmp_path / "train.tsv.gz")) == pairs(GOLD)
     germeval = tmp_path / "germeval.tsv"
     germeval.write_text("# http://de.wikipedia.org/wiki/Troja [2009-10-17]\n1\tKorfmann\tB-PER\tO\n"
                         "2\tgrub\tO\tO\n3\tTroja\tB-LOC\tB-LOCderiv\n\n# http://x [2009]\n1\tDie\tO\tO\n"
