@@ -263,9 +263,11 @@ def test_train_warns_of_a_corpus_without_entities(tmp_path, capsys):
     (tmp_path / "train.conll").write_text("Paris NNP O\nis VBZ O\n\nBob NNP O\n")
     assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(tmp_path / "train.conll"), "--hidden-size", "8",
                  "--epochs", "1", "--output", str(tmp_path / "m")]) == 0
-    assert capsys.readouterr().err.strip() == (
+    printed = capsys.readouterr()
+    assert printed.err.strip() == (
         f"warning: {tmp_path / 'train.conll'} has no entities (every tag is O): the model can only learn to tag O; "
         "is --label-column the entity tags?")
+    assert " characters, 1 tag; " in printed.out
     (tmp_path / "dev.conll").write_text("Paris NNP O\nis VBZ O\n")
     assert main(["--train", str(SAMPLE / "train.conll"), "--dev", str(tmp_path / "dev.conll"), "--hidden-size", "8",
                  "--epochs", "1", "--output", str(tmp_path / "m2")]) == 0

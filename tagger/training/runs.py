@@ -108,7 +108,7 @@ def train(
     log(
         f"{counted(len(train_sentences), 'training sentence')} ({source_scheme} read as {config.tag_scheme}), "
         f"{len(dev_sentences):,} dev; {len(encoder.words):,} words, "
-        f"{len(encoder.chars):,} characters, {len(encoder.tags)} tags; "
+        f"{len(encoder.chars):,} characters, {counted(len(encoder.tags), 'tag')}; "
         + _TOKENIZATION_LOGGED.get(tokenization, "")
         + f"{sum(p.numel() for p in model.parameters()):,} parameters"
         + (f" in each of {config.members} networks" if config.members > 1 else "")
