@@ -3,7 +3,12 @@
 Words (letters and digits, with inner apostrophes, hyphens, periods of
 abbreviations and decimal points), the clitics ``'s``, ``n't``, ``'re``, ``'ll``,
 ``'ve``, ``'d``, ``'m`` split off as their own tokens (as in the Penn Treebank
-and CoNLL-2003), and every other non-space character a token of its own.
+and CoNLL-2003), and every other character a token of its own, but for spaces.
+A word holds its combining marks and joiners (Devanagari's vowel signs, Arabic's
+vowel marks, a decomposed ``é``, Persian's zero-width non-joiner), and a
+character is what a reader sees as one (an emoji with its variation selector, a
+family of emoji joined by zero-width joiners): the ``regex`` module's Unicode
+``\w`` and grapheme clusters, where ``re`` splits them.
 
 As in CoNLL-2003, a period stays with an initial (``George W. Bush``), with a
 common abbreviation (``Mr.``, ``St.``, ``Inc.``, ``Calif.``) and with the number
@@ -15,14 +20,15 @@ are one token each. Of the
 rules split 896 (``+44``, ``.500``, ...), where splitting every period split 2,913.
 
 ``sentence_starts`` splits a text's tokens into sentences: after a full stop,
-question or exclamation mark (and any closing quotes or brackets) that a
-capitalized word or an opening quote follows, and at blank lines. Periods the
+question or exclamation mark (``।`` and ``؟`` too; and any closing quotes or
+brackets) that a capitalized word (or a word of a script without case) or an
+opening quote follows, and at blank lines. Periods the
 tokenizer keeps on abbreviations and initials end no sentence.
 """
 
 from __future__ import annotations
 
-import re
+import regex
 
 # Titles, company forms, months, and US states as Reuters abbreviates them. Case-sensitive.
 _ABBREVIATIONS = (
@@ -50,12 +56,13 @@ _WORDS = (
     | (?-i:\b[A-Z]{1,3}\$)            # currencies: US$, HK$, C$
     | \w+(?:[-'’&]\w+)*(?<!'s)        # words, hyphenated words, O'Neil, AT&T
     | ([^\w\s])\1+                    # runs of one mark: -- ... !!
-    | \S                              # anything else, one character at a time
+    | (?=\S)\X                        # anything else, one character (grapheme cluster) at a time
     """.replace("ABBREVIATIONS", "|".join(_ABBREVIATIONS))
 )
-_TOKEN = re.compile(_WORDS, re.VERBOSE | re.IGNORECASE)
+_FLAGS = regex.VERBOSE | regex.IGNORECASE | regex.VERSION0
+_TOKEN = regex.compile(_WORDS, _FLAGS)
 # Trying the address rules at every token made tokenizing eng.testb 20% slower: only where one may be.
-_TOKEN_OR_ADDRESS = re.compile(_ADDRESSES + _WORDS, re.VERBOSE | re.IGNORECASE)
+_TOKEN_OR_ADDRESS = regex.compile(_ADDRESSES + _WORDS, _FLAGS)
 
 
 def tokenize_characters(text: str) -> list[tuple[str, int, int]]:
@@ -113,7 +120,9 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
     return [(match.group(), match.start(), match.end()) for match in pattern.finditer(text)]
 
 
-_SENTENCE_ENDS = frozenset(".!?") | {"!!", "??", "!!!", "???"}
+# Full stops and question marks of other scripts too: Devanagari's and Bengali's danda, Arabic's question mark,
+# Urdu's full stop.
+_SENTENCE_ENDS = frozenset(".!?।॥؟۔") | {"!!", "??", "!!!", "???"}
 _CLOSERS = frozenset("\"')]’”")
 _OPENERS = frozenset("\"'(‘“")
 
@@ -136,7 +145,8 @@ def sentence_starts(tokens: list[tuple[str, int, int]], text: str | None = None)
             # A quote or bracket right after the mark closes the sentence; after a space, it opens the next.
             if token in _CLOSERS and start == tokens[i - 1][2]:
                 continue
-            if token[0].isupper() or token in _OPENERS:
+            # A capital begins the next, as does a letter of a script without case (Devanagari, Arabic).
+            if (token[0].isalpha() and not token[0].islower()) or token in _OPENERS:
                 starts.append(i)
             ended = False
         if token in _SENTENCE_ENDS:

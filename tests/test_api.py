@@ -41,6 +41,20 @@ def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens
     assert all(text[start:end] == token for token, start, end in found)
 
 
+@pytest.mark.parametrize("text, tokens", [
+    ("नरेंद्र मोदी दिल्ली में हैं।", ["नरेंद्र", "मोदी", "दिल्ली", "में", "हैं", "।"]),  # vowel signs, viramas
+    ("زار تُونِس.", ["زار", "تُونِس", "."]),  # Arabic's vowel marks
+    ("می\u200cخواهم بروم", ["می\u200cخواهم", "بروم"]),  # Persian's zero-width non-joiner inside a word
+    ("Cafe\u0301 Paris", ["Cafe\u0301", "Paris"]),  # a decomposed é
+    ("I \u2764\ufe0f Berlin \U0001f468\u200d\U0001f469\u200d\U0001f467!",
+     ["I", "\u2764\ufe0f", "Berlin", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "!"]),  # emoji as seen
+])
+def test_tokenizer_keeps_a_words_marks_and_a_characters_joiners(text, tokens):
+    found = tokenize(text)
+    assert [token for token, _, _ in found] == tokens
+    assert all(text[start:end] == token for token, start, end in found)
+
+
 @pytest.mark.parametrize("text, sentences", [
     ("Angela Merkel visited Paris. She met Mr. Macron there!", ["Angela Merkel visited Paris .", "She met Mr. Macron there !"]),
     ('He said "Go!" Then he left. "Why?" asked J. Jones.', ['He said " Go ! "', "Then he left .", '" Why ? " asked J. Jones .']),
@@ -50,6 +64,9 @@ def test_tokenizer_keeps_conll2003s_abbreviations_initials_and_runs(text, tokens
     # a blank line ends a sentence, a single line break does not (wrapped text)
     ("Talks in Geneva\n\nThe minister left\r\n \r\nfor Bonn", ["Talks in Geneva", "The minister left", "for Bonn"]),
     ("The minister\nleft. He flew.\n\n\"Why?\" he asked.", ["The minister left .", "He flew .", '" Why ? " he asked .']),
+    # scripts without case: a word after the full stop begins a sentence
+    ("मोदी दिल्ली में हैं। वे कल आए।", ["मोदी दिल्ली में हैं ।", "वे कल आए ।"]),
+    ("أين تونس؟ في أفريقيا.", ["أين تونس ؟", "في أفريقيا ."]),
 ])
 def test_sentence_starts(text, sentences):
     tokens = tokenize(text)
