@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import gzip
 import hashlib
+import io
 import itertools
 import lzma
 import random
@@ -107,7 +108,7 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
         try:
             yield from stream
         except (OSError, EOFError, lzma.LZMAError) as error:  # what gzip, bz2 and lzma raise for a broken file
-            if stream is file:
+            if not isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
                 raise
             raise CorpusError(source, number + 1, f"cannot be decompressed ({error})") from None
 
@@ -141,7 +142,9 @@ COMPRESSIONS: dict[re.Pattern[bytes], Callable[[BinaryIO], BinaryIO]] = {
 
 
 def _decompressed(file: BinaryIO) -> BinaryIO:
-    """``file`` (a buffered reader, which can peek), decompressed where its first bytes say it is compressed."""
+    """``file``, decompressed where its first bytes say it is compressed."""
+    if not hasattr(file, "peek"):  # a stream standing in for standard input (io.BytesIO)
+        file = io.BufferedReader(file)
     start = file.peek(10)[:10]
     return next((opener(file) for magic, opener in COMPRESSIONS.items() if magic.match(start)), file)
 
