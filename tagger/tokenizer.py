@@ -8,7 +8,7 @@ A word holds its combining marks and joiners (Devanagari's vowel signs, Arabic's
 vowel marks, a decomposed ``é``, Persian's zero-width non-joiner), and a
 character is what a reader sees as one (an emoji with its variation selector, a
 family of emoji joined by zero-width joiners): the ``regex`` module's Unicode
-``\w`` and grapheme clusters, where ``re`` splits them.
+word characters and grapheme clusters, where ``re`` splits them.
 
 As in CoNLL-2003, a period stays with an initial (``George W. Bush``), with a
 common abbreviation (``Mr.``, ``St.``, ``Inc.``, ``Calif.``) and with the number
