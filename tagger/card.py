@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from .corpus import CHARACTERS, CHARACTERS_AND_SPACES, WORDS
+from .errors import counted
 from .schemes import entity_types
 from .storage import CONFIG_FILE, METRICS_FILE, write_atomically
 from .version import __version__
@@ -210,7 +211,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
                          f"{seconds / 60:.1f} minutes ({seconds / len(records):.1f} s an epoch with dev scoring, "
                          f"{_mean(records, 'train_tokens_per_second'):,.0f} training tokens/s)")
     lines += [
-        f"- machine: {_cpu()}, {torch.get_num_threads()} thread(s); torch {torch.__version__}, "
+        f"- machine: {_cpu()}, {counted(torch.get_num_threads(), 'thread')}; torch {torch.__version__}, "
         f"Python {platform.python_version()}",
         f"- card written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         "",

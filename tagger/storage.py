@@ -20,7 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .encoding import Encoder
-from .errors import TaggerError
+from .errors import TaggerError, counted
 from .model import BiLSTMCRF, Ensemble, ModelConfig, members_of
 from .version import __version__
 
@@ -227,7 +227,7 @@ def _check_sizes(config: dict, config_path: Path, weights_path: Path) -> None:
     try:
         members = int(config.get("members", 1))
         if max(1, members) != networks:
-            raise ValueError(f"members {members}, but the weights hold {networks} network(s)")
+            raise ValueError(f"members {members}, but the weights hold {counted(networks, 'network')}")
         with torch.device("meta"), _Uninitialised():  # shapes only: no memory, no computing
             expected = {name: list(tensor.shape) for name, tensor in _networks(config).state_dict().items()}
     except (KeyError, TypeError, ValueError, RuntimeError) as error:  # RuntimeError: a negative size

@@ -67,7 +67,7 @@ def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, t
          "--threads", "2"],  # on a CPU, as many members at once as threads: one thread each, as in the fixture's run
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "2 at a time, 1 thread(s) each" in done.stdout and "member 2: epoch   6" in done.stdout
+    assert "2 at a time, 1 thread each" in done.stdout and "member 2: epoch   6" in done.stdout
     assert _same_weights(output, ensemble)
 
 

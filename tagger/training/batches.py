@@ -17,6 +17,7 @@ from ..corpus import (
     document_starts,
     read_lengths,
 )
+from ..errors import counted
 from ..model import ModelConfig
 from ..schemes import convert_tags
 from ..sources import TableColumn, TableCorpus
@@ -111,7 +112,7 @@ def log_cut_documents(documents: Sequence[int], batch_size: int, log) -> None:
         return
     long = [size for size in sizes.values() if size > LONGEST_DOCUMENT]
     if long:
-        log(f"{len(long)} training document(s) of more than {LONGEST_DOCUMENT} sentences "
+        log(f"{counted(len(long), 'training document')} of more than {LONGEST_DOCUMENT} sentences "
             f"(the longest {max(long):,}; are -DOCSTART- lines missing between documents?): document memory "
             f"trains on them in pieces of {batch_size} consecutive sentences")
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..card import CARD_FILE, CURVES_FILE, TEST_FILE
+from ..errors import counted
 from ..storage import (
     CHECKPOINT_FILE,
     METRICS_FILE,
@@ -85,7 +86,7 @@ def thread_change(checkpoint: tuple[dict, dict]) -> str | None:
     trained, now = checkpoint[1].get("threads"), torch.get_num_threads()
     if trained is None or trained == now:
         return None
-    return (f"the run trained at {trained} thread(s) a network and goes on at {now}: sums round differently, so it "
+    return (f"the run trained at {counted(trained, 'thread')} a network and goes on at {now}: sums round differently, so it "
             f"will not end exactly as the uninterrupted run would have (it does at {trained}: see --threads, --jobs)")
 
 

@@ -9,6 +9,7 @@ import torch
 
 from ..card import describe_run
 from ..corpus import Sentence
+from ..errors import counted
 from ..storage import (
     append_metrics,
     load_members,
@@ -50,7 +51,7 @@ def fit_members(
         from concurrent.futures import ProcessPoolExecutor
 
         threads = max(1, torch.get_num_threads() // min(jobs, members))
-        log(f"training {members} members, {min(jobs, members)} at a time, {threads} thread(s) each")
+        log(f"training {members} members, {min(jobs, members)} at a time, {counted(threads, 'thread')} each")
         # "spawn": a forked process would inherit torch's thread pools, which can hang it.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(jobs, members), mp_context=context) as pool:
