@@ -81,6 +81,10 @@ def test_a_weight_average_over_epochs_takes_its_decay_from_the_corpus(tmp_path):
     saved = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())["training"]
     assert saved["average"] == pytest.approx(1 - 1 / (1.5 * steps)) and saved["average_epochs"] == 1.5
     assert f"weight average over 1.5 epochs of {steps} steps" in logged[1]
+    logged.clear()  # an epoch of one step, counted in the singular
+    train(sentences[:1], sentences[:1], tmp_path / "one", TrainingConfig(epochs=1, batch_size=8, average_epochs=2),
+          {"hidden_size": 8}, log=logged.append)
+    assert "weight average over 2 epochs of 1 step: decay 0.50000 a step" in logged[1]
 
 
 def test_training_from_python_records_the_scheme_its_corpus_is_written_in(tmp_path):
