@@ -322,6 +322,13 @@ def test_train_warns_of_a_dev_or_test_corpus_whose_sentences_are_training_senten
                         + [(Sentence(["Reuters", "said", "."]), ["B-ORG", "O", "O"])] * 200, file)
         assert main([*run, "--dev", str(dev), "--output", str(tmp_path / f"m{copies}")]) == 0
         assert ("warning: " in capsys.readouterr().err) == warned
+    # One sentence, copied: counted in the singular.
+    single = tmp_path / "single.conll"
+    with single.open("w") as file:
+        write_conll([(Sentence(training[0].tokens), training[0].labels)], file)
+    assert main([*run, "--dev", str(single), "--check"]) == 0
+    assert capsys.readouterr().err.strip().startswith(
+        f"warning: 1 of the 1 sentence of 5 tokens or more in {single} is also in {train}: dev F1 then rewards ")
 
 
 def test_check_says_what_the_corpora_hold_and_what_the_run_would_be_and_writes_nothing(tmp_path, capsys):
