@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None and value < 1:
             raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     for path in args.inputs:
+        if Path(path).is_dir():
+            raise TaggerError(f"{path}: is a folder; tag.py tags files: give the files in it ({Path(path) / '*.txt'}, "
+                              "as the shell expands it)")
         if path.lower().endswith(".spacy"):
             raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
                               "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)")

@@ -324,6 +324,8 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
     "args, message",
     [
         (["missing.conll"], "error: missing.conll: no such file"),
+        ([str(SAMPLE)], f"error: {SAMPLE}: is a folder; tag.py tags files: give the files in it ({SAMPLE / '*.txt'}, "
+                        "as the shell expands it)"),
         ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
         (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
