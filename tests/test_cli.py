@@ -113,6 +113,15 @@ def test_tag_conll_keeps_lines_and_appends_a_tag(sample_model, tmp_path):
     for g, t in zip(gold, tagged):
         assert [line.rsplit(" ", 1)[0] for line in t.lines] == g.lines
     assert output.read_text().count("\n") == (SAMPLE / "test.conll").read_text().count("\n")  # breaks kept
+    # Read from a compressed file and written to one, by its suffix: the same lines.
+    import gzip
+    import lzma
+
+    (tmp_path / "test.conll.gz").write_bytes(gzip.compress((SAMPLE / "test.conll").read_bytes()))
+    done = command("tag.py", "--model", str(sample_model[0]), str(tmp_path / "test.conll.gz"), "--output",
+                   str(tmp_path / "out.conll.xz"))
+    assert done.returncode == 0, done.stderr
+    assert lzma.decompress((tmp_path / "out.conll.xz").read_bytes()).decode() == output.read_text()
 
 
 class _Terminal(io.StringIO):
