@@ -20,7 +20,7 @@ import torch
 
 from .corpus import CHARACTERS, CHARACTERS_AND_SPACES, WORDS
 from .errors import counted
-from .schemes import entity_types
+from .schemes import UNTYPED, entity_types
 from .storage import CONFIG_FILE, METRICS_FILE, write_atomically
 from .version import __version__
 
@@ -119,6 +119,12 @@ def write_curves(directory: Path) -> Path | None:
     return path
 
 
+def _named_types(labels: Sequence[str]) -> str:
+    """The entity types as the card lists them, the type of tags written without one (``B``, ``I``) said so."""
+    return ", ".join(f"{label} (tags without a type: B, I)" if label == UNTYPED else label
+                     for label in labels) or "none"
+
+
 def write_test_scores(directory: Path, gold: str, precision: float, recall: float, f1: float,
                       types: dict[str, dict[str, float]]) -> None:
     """Keep the kept model's scores on a test corpus in ``test.json``, for the card."""
@@ -159,7 +165,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         + (f" from the recipe `{config['recipe']}`" if config.get("recipe") else "")
         + (f": an ensemble of {members} networks that tags with their mean scores." if members > 1 else "."),
         "",
-        f"- **Entity types**: {', '.join(labels) or 'none'}",
+        f"- **Entity types**: {_named_types(labels)}",
         f"- **Tags**: trained in {config.get('tag_scheme', 'BIOES')}; written in "
         f"{config.get('input_scheme') or 'IOB2'}, the scheme of its training corpus (`tag.py --scheme` for another)",
         "- **Tokens**: " + {CHARACTERS: "characters (text is split into characters)",
@@ -225,7 +231,7 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
     lines += [
         "## Intended use and limits",
         "",
-        f"- It finds the entity types {', '.join(labels)} and no others, in text like its training corpus"
+        f"- It finds the entity types {_named_types(labels)} and no others, in text like its training corpus"
         + (f" (`{Path(train_name).name}`)" if train_name else "")
         + ": the same language, domain and annotation guidelines. Expect lower scores on other kinds of text.",
         ("- It was trained on its dev corpus too, so its dev scores say little of new text"

@@ -11,7 +11,9 @@ whatever its scheme: ``B`` begins an entity; ``I``, ``M`` (BMES) and a bare
 type (IO; ``PER``, or Few-NERD's ``person-actor``) are inside one; ``E`` and
 ``L`` (BILOU) end one; ``S`` and ``U`` (BILOU) are an entity of one token.
 The schemes differ in which of these they use, which is what
-``detect_scheme`` goes by.
+``detect_scheme`` goes by. A prefix alone (``B``, ``I``: BioBERT's NER corpora
+write their one kind of entity so) is a tag without a type, read as of the type
+``UNTYPED`` (``_``, as seqeval reads it) and written back as it came.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from .errors import TaggerError
 
 OUTSIDE = "O"
+# The type of a tag written without one (``B``, ``I``), as seqeval names it in its reports.
+UNTYPED = "_"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ ALIASES = {"IOB": "IOB2", "BIO": "IOB2", "IOBES": "BIOES", "BILUO": "BILOU", "BI
 # Where a prefix's token is in its entity, in any scheme.
 ROLES = {"B": "begin", "I": "inside", "M": "inside", "": "inside", "E": "last", "L": "last", "S": "single",
          "U": "single"}
+# Tags that are a prefix alone: an entity's tokens without a type (BioBERT's NER corpora, NCBI-disease's ``B I O``).
+UNTYPED_TAGS = frozenset(prefix for prefix in ROLES if prefix)
 # The schemes ``detect_scheme`` tries, in order: the first that has every prefix of a corpus is its scheme.
 DETECTION_ORDER = ("IOB2", "BIOES", "BILOU", "BMES", "IO")
 
@@ -101,9 +107,12 @@ def split_tag(tag: str) -> tuple[str, str]:
     Few-NERD's ``person-actor`` (IO) and ``B-person-actor``; a letter that is no prefix (``X-PER``) is an error.
     A prefix may be joined by an underscore, as some corpora write it (PEYMA's ``B_PER``): ``('B', 'PER')``;
     or come last, after a hyphen or an underscore (NAVER's Korean corpus writes ``PER_B``): ``('B', 'PER')``.
+    A prefix alone has no type: ``'B'`` -> ``('B', UNTYPED)``.
     """
     if tag == OUTSIDE:
         return OUTSIDE, ""
+    if tag in UNTYPED_TAGS:
+        return tag, UNTYPED
     if tag[1:2] == "_" and tag[2:] and tag[0] in ROLES:
         return tag[0], tag[2:]
     prefix, sep, label = tag.partition("-")
@@ -223,8 +232,11 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "IOB2") -> l
 
 @functools.lru_cache(maxsize=4096)
 def tag(prefix: str, label: str) -> str:
-    """``B``, ``PER`` -> ``'B-PER'``; ``''`` (IO) -> ``'PER'``: one string object for each tag, however many
-    sentences are tagged with it (a corpus of 5 million tokens holds 5 million references, not strings)."""
+    """``B``, ``PER`` -> ``'B-PER'``; ``''`` (IO) -> ``'PER'``; ``B``, ``UNTYPED`` -> ``'B'``: one string object
+    for each tag, however many sentences are tagged with it (a corpus of 5 million tokens holds 5 million
+    references, not strings)."""
+    if label == UNTYPED:
+        return prefix or "I"  # IO's entity tokens without a type: I, which reads back as the same entities
     return f"{prefix}-{label}" if prefix else label
 
 
@@ -295,7 +307,7 @@ def entity_types(labels: Iterable[str]) -> list[str]:
 def scheme_labels(types: Iterable[str], scheme: str) -> list[str]:
     """Every tag of ``scheme`` for the given entity types, ``O`` first."""
     prefixes = RULES[scheme].prefixes
-    return [OUTSIDE] + [f"{prefix}-{label}" if prefix else label for label in sorted(types) for prefix in prefixes]
+    return [OUTSIDE] + [tag(prefix, label) for label in sorted(types) for prefix in prefixes]
 
 
 START = "<start>"

@@ -57,6 +57,30 @@ def test_train_command_scores_the_kept_model_on_a_test_file_as_tag_py_does(tmp_p
     assert "micro avg" in done.stdout.split(line[0])[1]
 
 
+def test_a_corpus_of_tags_without_types_trains_and_is_tagged_in_them(tmp_path):
+    # BioBERT's NER corpora write one kind of entity as B, I, O: the sample with its types left out.
+    for split in ("train", "dev"):
+        (tmp_path / f"{split}.tsv").write_text("".join(
+            "".join(f"{token}\t{tag.split('-')[0]}\n" for token, tag in zip(s.tokens, s.labels)) + "\n"
+            for s in read_conll(SAMPLE / f"{split}.conll")))
+    output = tmp_path / "model"
+    done = command("train.py", "--train", str(tmp_path / "train.tsv"), "--dev", str(tmp_path / "dev.tsv"),
+                   "--output", str(output), "--epochs", "2", "--hidden-size", "16")
+    assert done.returncode == 0, done.stderr
+    gold = list(read_conll(tmp_path / "dev.tsv"))
+    entities = sum(len(tags_to_spans(s.labels)) for s in gold)
+    assert re.search(r"best dev F1 ([0-9.]+) \(_ \1\) at epoch", done.stdout)
+    checked = command("train.py", "--train", str(tmp_path / "train.tsv"), "--dev", str(tmp_path / "dev.tsv"),
+                      "--output", str(tmp_path / "checked"), "--check")
+    assert f"; {entities} entities (_ {entities})" in checked.stdout  # each B and its I's one entity, not two types
+    assert json.loads((output / CONFIG_FILE).read_text())["encoder"]["tags"]["names"] == ["O", "B", "I", "E", "S"]
+    assert "**Entity types**: _ (tags without a type: B, I)" in (output / "README.md").read_text()
+    tagged = command("tag.py", "--model", str(output), str(tmp_path / "dev.tsv"))
+    assert tagged.returncode == 0, tagged.stderr
+    predicted = [line.split("\t")[-1] for line in tagged.stdout.splitlines() if line]
+    assert set(predicted) <= {"B", "I", "O"} and "B" in predicted  # written back without types
+
+
 def test_train_command_renames_and_drops_entity_types_in_every_corpus(tmp_path):
     output = tmp_path / "model"
     done = command("train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),

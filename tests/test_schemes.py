@@ -52,6 +52,22 @@ def test_detect_scheme():
     assert detect_scheme([["B-PER", "O"], ["O", "I-LOC"]]) == "IOB2"
 
 
+def test_a_prefix_alone_is_a_tag_without_a_type_read_and_written_as_it_came():
+    # BioBERT's NER corpora (NCBI-disease, BC2GM, ...) write their one kind of entity as B, I and O.
+    assert split_tag("B") == ("B", "_") and split_tag("S") == ("S", "_") and split_tag("I") == ("I", "_")
+    untyped = ["B", "I", "O", "B", "B", "I", "I"]
+    assert tags_to_spans(untyped) == [("_", 0, 2), ("_", 3, 4), ("_", 4, 7)]
+    assert detect_scheme([untyped]) == "IOB2" and detect_scheme([["I", "O", "I", "I"]]) == "IOB1"
+    assert convert_tags(untyped, "BIOES") == ["B", "E", "O", "S", "B", "I", "E"]
+    assert convert_tags(convert_tags(untyped, "BIOES"), "IOB2") == untyped  # written back as it came
+    assert convert_tags(untyped, "IO") == ["I", "I", "O", "I", "I", "I", "I"]  # IO: adjacent entities merge
+    assert tags_to_spans(convert_tags(untyped, "IO")) == [("_", 0, 2), ("_", 3, 7)]
+    assert scheme_labels(["_"], "BIOES") == ["O", "B", "I", "E", "S"] and scheme_labels(["_"], "IOB2") == [
+        "O", "B", "I"]
+    # Typed tags as before: a bare type of two letters or more is IO's.
+    assert split_tag("B-PER") == ("B", "PER") and split_tag("PE") == ("", "PE")
+
+
 def test_split_tag_rejects_invalid_tags():
     assert split_tag("B-PER") == ("B", "PER")
     assert split_tag("B-I-X") == ("B", "I-X")
