@@ -73,6 +73,9 @@ def test_a_corpus_of_tags_without_types_trains_and_is_tagged_in_them(tmp_path):
     checked = command("train.py", "--train", str(tmp_path / "train.tsv"), "--dev", str(tmp_path / "dev.tsv"),
                       "--output", str(tmp_path / "checked"), "--check")
     assert f"; {entities} entities (_ {entities})" in checked.stdout  # each B and its I's one entity, not two types
+    named = command("train.py", "--train", str(tmp_path / "train.tsv"), "--dev", str(tmp_path / "dev.tsv"),
+                    "--output", str(tmp_path / "checked"), "--check", "--rename-type", "_=DISEASE")
+    assert f"; {entities} entities (DISEASE {entities})" in named.stdout
     assert json.loads((output / CONFIG_FILE).read_text())["encoder"]["tags"]["names"] == ["O", "B", "I", "E", "S"]
     assert "**Entity types**: _ (tags without a type: B, I)" in (output / "README.md").read_text()
     tagged = command("tag.py", "--model", str(output), str(tmp_path / "dev.tsv"))
