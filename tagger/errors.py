@@ -34,10 +34,13 @@ def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]
         with warnings.catch_warnings():
             warnings.simplefilter("always", TaggerWarning)  # each run's own, even where one process runs several
             others = warnings.showwarning
+            shown: set[str] = set()  # once a run: a folder read as --train and --dev warns of its files once
 
             def show(message, category, *where) -> None:  # a TaggerWarning as one line, as errors are
                 if issubclass(category, TaggerWarning):
-                    print(f"warning: {message}", file=sys.stderr)
+                    if str(message) not in shown:
+                        shown.add(str(message))
+                        print(f"warning: {message}", file=sys.stderr)
                 else:
                     others(message, category, *where)
 

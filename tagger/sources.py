@@ -122,6 +122,8 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     found = data_files.DataFilesDict.from_patterns(patterns, str(folder))
     name = str(folder)
     if patterns != {"train": ["**"]}:
+        everything = data_files.DataFilesDict.from_patterns({"train": ["**"]}, str(folder))["train"]
+        found = _named_splits({str(key): list(files) for key, files in found.items()}, everything, name)
         if split not in found:
             raise CorpusError(name, None, f"has no {split} files (it has {', '.join(map(str, found))}, named as "
                               f"train.conll, dev.conll, test.conll are): name one as {name}:SPLIT or pass a file")
@@ -170,6 +172,37 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         sentences = conll_documents(files, name, **conll)
     corpus_scheme(sentences, scheme)
     return sentences
+
+
+# Names of dev files that datasets reads as no split: JNLPBA's and BioBERT's NER corpora have devel.tsv.
+DEV_WORDS = frozenset({"devel", "development"})
+
+
+def _named_splits(found: dict[str, list[str]], everything: Sequence[str], name: str) -> dict[str, list[str]]:
+    """The files of each split, as ``datasets`` names them (``found``) and as it does not: a ``devel`` file is
+    the validation split's; a file named for two splits (BioBERT's train_dev.tsv) is left out of both, and a file
+    named for a split that is no split's (``eng.testa``) is left out, each with a warning."""
+    def words(file: str) -> set[str]:
+        return set(re.split(r"[^a-z]+", Path(file).name.lower()))
+
+    placed = {file for files in found.values() for file in files}
+    devel = [file for file in everything if file not in placed and words(file) & DEV_WORDS]
+    if devel:
+        found = {**found, "validation": sorted([*found.get("validation", []), *devel])}
+    splits_of = collections.defaultdict(list)
+    for split, files in found.items():
+        for file in files:
+            splits_of[file].append(split)
+    twice = sorted(file for file, splits in splits_of.items() if len(splits) > 1)
+    for file in twice:
+        warnings.warn(TaggerWarning(f"{name}: {Path(file).name} is named for two splits "
+                                    f"({', '.join(splits_of[file])}): left out of both; pass it as a file to read it"))
+    unread = [Path(file).name for file in everything if file not in splits_of and words(file) & SPLIT_WORDS
+              and not _DOCUMENTATION.match(Path(file).name)]
+    if unread:
+        warnings.warn(TaggerWarning(f"{name}: {', '.join(unread[:3])} named as no split (train, dev or devel, test): "
+                                    "left out; pass it as a file to read it"))
+    return {split: kept for split, files in found.items() if (kept := [file for file in files if file not in twice])}
 
 
 def conll_documents(files: Sequence[Path], name: str, **options) -> list[Sentence]:

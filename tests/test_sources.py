@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tagger.corpus import CorpusError, Sentence, read_corpus, to_dataset
+from tagger.errors import TaggerWarning, run_command
 from tagger.sources import read_labelled, source_record
 
 from .conftest import ROOT, SAMPLE, command
@@ -308,6 +309,32 @@ def test_a_folder_of_corpus_files_reads_each_file_as_a_document_and_split_named_
     to_dataset(GOLD[2:4]).to_parquet(str(tmp_path / "mixed" / "b.parquet"))
     with pytest.raises(CorpusError, match=r"mixed: holds files of 2 kinds \(json, parquet\)"):
         read_labelled(tmp_path / "mixed")
+
+
+def test_a_folder_of_biobert_splits_reads_devel_as_dev_and_leaves_out_train_dev(tmp_path, capsys):
+    from tagger.train_cli import main
+
+    # BioBERT's NER corpora: train.tsv, devel.tsv (a name datasets reads as no split), test.tsv, and train_dev.tsv,
+    # train and devel joined (named for two splits: read as both, dev would be in training and training in dev).
+    blocks = ["".join(f"{t}\t{l}\n" for t, l in zip(s.tokens, s.labels)) for s in GOLD]
+    folder = tmp_path / "NCBI-disease"
+    folder.mkdir()
+    for name, part in (("train.tsv", blocks[:60]), ("devel.tsv", blocks[60:80]), ("test.tsv", blocks[80:]),
+                       ("train_dev.tsv", blocks[:80])):
+        (folder / name).write_text("\n".join(part), encoding="utf-8")
+    with pytest.warns(TaggerWarning, match=r"NCBI-disease: train_dev.tsv is named for two splits \(train, "
+                      r"validation\): left out of both; pass it as a file to read it"):
+        assert pairs(read_labelled(folder)) == pairs(GOLD[:60])
+        assert pairs(read_labelled(folder, split="validation")) == pairs(GOLD[60:80])
+        assert pairs(read_labelled(f"{folder}:test")) == pairs(GOLD[80:])
+    # A run reads the folder twice (--train and --dev) and says so once; a name of no split is left out, said too.
+    (folder / "eng.testb").write_text("EU B-ORG\n")
+    assert run_command(main, ["--train", str(folder), "--dev", str(folder), "--output", str(tmp_path / "m"),
+                              "--check"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err.count("train_dev.tsv is named for two splits") == 1
+    assert f"warning: {folder}: eng.testb named as no split (train, dev or devel, test): left out" in printed.err
+    assert f"train: {folder}: 60 sentences" in printed.out and f"dev: {folder}: 20 sentences" in printed.out
 
 
 def write_brat(folder, name, sentences, newline="\n", extra=""):
