@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.corpus import CorpusError, Sentence, corpus_scheme, read_conll, read_corpus, read_lines, write_conll
+from tagger.corpus import (CorpusError, Sentence, corpus_scheme, document_starts, read_conll, read_corpus, read_lines,
+                           write_conll)
 
 from .conftest import SAMPLE
 
@@ -158,6 +159,16 @@ def test_comment_lines_before_a_sentence_are_kept_apart_and_written_back(tmp_pat
     with pytest.raises(CorpusError, match=r"data.conll:1: invalid tag '1'.*--comment-prefix '#' reads them so$"):
         read_corpus(write(tmp_path, "# sent_id 1\nTom _ B-PER\n"))
     assert "--comment-prefix" not in _error(lambda: read_corpus(write(tmp_path, "A B-X\nb c O\n")))
+    # CoNLL-U's "# newdoc" begins a document, as "-DOCSTART-" does, and is written back as the comment it is.
+    conllu = write(tmp_path, "# newdoc id = a\n# sent_id = 1\n1\tAl\tB-ORG\n\n# sent_id = 2\n1\tHi\tO\n\n"
+                             "# newdoc\n# sent_id = 3\n1\tBob\tB-PER\n", "doc.conllu")
+    read = list(read_conll(conllu, token_column=1, comment_prefix="#"))
+    assert [s.document_start for s in read] == ["# newdoc id = a", None, "# newdoc"]
+    assert document_starts(read) == [True, False, True]
+    stream = io.StringIO()
+    write_conll(zip(read, [s.labels for s in read]), stream)
+    assert stream.getvalue().startswith("# newdoc id = a\n# sent_id = 1\n1\tAl\tB-ORG\tB-ORG\n\n")
+    assert "\n\n# newdoc\n# sent_id = 3\n1\tBob\tB-PER\tB-PER\n" in stream.getvalue()  # no -DOCSTART- line added
 
 
 def _error(call) -> str:
