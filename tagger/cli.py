@@ -288,6 +288,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal."""
     from .api import collector_paused
     from .corpus import parse_conll, read_lines
+    from .sources import piped_lines
 
     lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
     input_format = args.input_format
@@ -298,6 +299,10 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         comment = args.comment_prefix
         input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
                                        column_separator=args.column_separator)
+        if input_format == "text" and piped_lines(texts):
+            raise TaggerError(f"{_shown(path)}: reads as a sentence a line of WORD|POS|TAG tokens (WikiNER's "
+                              "layout), which tag.py scores (--eval) but does not tag; --input-format text tags its "
+                              "lines as text")
         other = "conll" if input_format == "text" else "text"
         # Comment lines make a column file (CoNLL-U's, MultiCoNER's) read as text: say so.
         without_hashes = _uncommented(texts, "#")

@@ -35,7 +35,7 @@ import numpy as np
 from .corpus import (DOCSTART, CorpusError, Sentence, check_columns, check_encoding, corpus_scheme, file_record,
                      read_conll, read_corpus, read_lines)
 from .errors import TaggerWarning
-from .schemes import SchemeError, spans_to_tags, split_tag
+from .schemes import SchemeError, looks_like_a_tag, spans_to_tags, split_tag
 
 if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
     import datasets
@@ -75,6 +75,10 @@ def read_labelled(source: str | Path, *, split: str = "train", tokens_field: str
         return sentences
     if is_spacy2_json(path, conll_options.get("encoding")):
         sentences = spacy2_sentences(path, conll_options.get("encoding"))
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if is_piped(path, conll_options.get("encoding")):
+        sentences = piped_sentences(path, conll_options.get("encoding"))
         corpus_scheme(sentences, scheme)
         return sentences
     columns = path.is_file() and (table_suffix(path) not in TABLE_FORMATS
@@ -153,6 +157,10 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
         return sentences
     if len(files) > 1 and all(is_spacy2_json(file, options.get("encoding")) for file in files):
         sentences = [sentence for file in files for sentence in spacy2_sentences(file, options.get("encoding"))]
+        corpus_scheme(sentences, scheme)
+        return sentences
+    if len(files) > 1 and all(is_piped(file, options.get("encoding")) for file in files):
+        sentences = [sentence for file in files for sentence in piped_sentences(file, options.get("encoding"))]
         corpus_scheme(sentences, scheme)
         return sentences
     if len(files) == 1:
@@ -923,6 +931,56 @@ def span_sentences(records: Sequence[tuple[str | None, object]], source: str, fi
 
 # spaCy 2's training data, as its tutorials write it and users save it as JSON: [[text, {"entities": spans}], ...].
 SPACY2_SPANS = "entities"
+
+
+# A sentence a line, each token WORD|POS|TAG or WORD|TAG: WikiNER's corpora (aij-wikiner-*-wp2), the layout
+# spaCy's iob converter reads.
+PIPE = "|"
+
+
+def is_piped(path: Path, encoding: str | None = None) -> bool:
+    """Whether a file is a sentence a line of ``WORD|POS|TAG`` tokens (``piped_lines``, on its first 50 lines);
+    never a table's (a Parquet file may hold no line break for megabytes)."""
+    if not path.is_file() or table_suffix(path) in TABLE_FORMATS:
+        return False
+    try:
+        return piped_lines([text for _, text in itertools.islice(read_lines(path, encoding or "utf-8"), 50)])
+    except CorpusError:
+        return False
+
+
+def piped_lines(lines: Sequence[str]) -> bool:
+    """Whether lines are sentences of ``WORD|POS|TAG`` tokens: some hold several tokens, each token has a ``|``
+    at least as often as the fewest, and the last part of each is a tag."""
+    split = [line.split() for line in lines]
+    fields = [field for tokens in split for field in tokens][:100]
+    if not fields or not any(len(tokens) > 1 for tokens in split):
+        return False
+    pipes = min(field.count(PIPE) for field in fields)
+    return pipes >= 1 and all(looks_like_a_tag(field.rsplit(PIPE, 1)[1]) for field in fields)
+
+
+def piped_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
+    """The sentences of a file of a sentence a line of ``WORD|POS|TAG`` tokens (``is_piped``): the first part of
+    each token is its word and the last its tag; a blank line begins a document, as WikiNER parts its articles.
+    A token with fewer parts than those of the first line is an error at its line."""
+    name, sentences, parts, document_start = str(path), [], None, DOCSTART
+    for number, line in read_lines(path, encoding or "utf-8"):
+        fields = line.split()
+        if not fields:
+            document_start = DOCSTART if sentences else document_start
+            continue
+        parts = parts or min(field.count(PIPE) for field in fields) + 1  # a word may hold a | itself
+        split = [field.rsplit(PIPE, parts - 1) for field in fields]
+        short = next((field for field, pieces in zip(fields, split) if len(pieces) < parts or not pieces[0]), None)
+        if short is not None:
+            raise CorpusError(name, number, f"token {short!r} is not {PIPE.join(['WORD', *['POS'] * (parts - 2), 'TAG'])},"
+                                            " as the first line's tokens are")
+        sentences.append(Sentence([sys.intern(pieces[0]) for pieces in split],
+                                  [sys.intern(pieces[-1]) for pieces in split],
+                                  document_start=document_start, source=name, first_line=number))
+        document_start = None
+    return sentences
 
 
 def is_spacy2_json(path: Path, encoding: str | None = None) -> bool:

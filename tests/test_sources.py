@@ -337,6 +337,36 @@ def test_a_folder_of_biobert_splits_reads_devel_as_dev_and_leaves_out_train_dev(
     assert f"train: {folder}: 60 sentences" in printed.out and f"dev: {folder}: 20 sentences" in printed.out
 
 
+def test_wikiner_files_of_piped_tokens_read_a_sentence_a_line(tmp_path):
+    import bz2
+
+    from tagger.schemes import convert_tags
+
+    # WikiNER's aij-wikiner-*-wp2 files (bzip2): a sentence a line of WORD|POS|TAG tokens in IOB1, a blank line
+    # between articles; spaCy's iob converter reads the same layout.
+    iob1 = [convert_tags(s.labels, "IOB1") for s in GOLD]
+    lines = [" ".join(f"{t}|NN|{tag}" for t, tag in zip(s.tokens, tags)) for s, tags in zip(GOLD, iob1)]
+    text = "\n".join(lines[:10]) + "\n\n" + "\n".join(lines[10:]) + "\n"
+    (tmp_path / "aij-wikiner-en-wp2.bz2").write_bytes(bz2.compress(text.encode()))
+    read = read_labelled(tmp_path / "aij-wikiner-en-wp2.bz2")
+    assert pairs(read) == [(s.tokens, tags) for s, tags in zip(GOLD, iob1)]
+    assert [i for i, s in enumerate(read) if s.document_start] == [0, 10] and read[10].first_line == 12
+    # A word may hold a |; a token with fewer parts than the first line's is an error at its line.
+    (tmp_path / "piped.txt").write_text("a|b|DT|O EU|NNP|B-ORG rejects|VBZ|O\nGerman|JJ|B-MISC call|O\n")
+    with pytest.raises(CorpusError, match=r"piped.txt:2: token 'call\|O' is not WORD\|POS\|TAG, as the first line's"):
+        read_labelled(tmp_path / "piped.txt")
+    (tmp_path / "piped.txt").write_text("a|b|DT|O EU|NNP|B-ORG rejects|VBZ|O\n")
+    assert pairs(read_labelled(tmp_path / "piped.txt")) == [(["a|b", "EU", "rejects"], ["O", "B-ORG", "O"])]
+    # tag.py scores a model on such a file, and will not tag its lines as text.
+    scored = command("tag.py", "--model", "en-conll03-fast", "--eval", str(tmp_path / "aij-wikiner-en-wp2.bz2"),
+                     "--json")
+    assert scored.returncode == 0 and json.loads(scored.stdout)["sentences"] == len(GOLD)
+    refused = command("tag.py", "--model", "en-conll03-fast", str(tmp_path / "piped.txt"))
+    assert refused.returncode == 2 and refused.stderr.strip().endswith(
+        "piped.txt: reads as a sentence a line of WORD|POS|TAG tokens (WikiNER's layout), which tag.py scores "
+        "(--eval) but does not tag; --input-format text tags its lines as text")
+
+
 def write_brat(folder, name, sentences, newline="\n", extra=""):
     """Sentences as a brat document: ``name.txt`` (a sentence a paragraph) and ``name.ann`` (a T line an entity)."""
     records = doccano_records(sentences)
