@@ -65,6 +65,8 @@ class Sentence:
     ``other_lines`` are the sentence's lines that are not tokens (CoNLL-U's
     multiword tokens and empty nodes), each as ``(position, line)``: it came
     before the token at ``position`` (``len(tokens)``: after the last).
+    ``one_line``: the sentence was read from one line (a row of a table or JSON
+    Lines file, a line of ``WORD|TAG`` tokens), not from a line a token.
     """
 
     tokens: list[str]
@@ -75,9 +77,16 @@ class Sentence:
     first_line: int = 0
     comments: list[str] | None = None
     other_lines: list[tuple[int, str]] | None = None
+    one_line: bool = False
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def line_of(self, position: int) -> int:
+        """The input line of the token at ``position``, for errors: the sentence's own where it is ``one_line``."""
+        if self.one_line:
+            return self.first_line
+        return self.first_line + position + sum(before <= position for before, _ in self.other_lines or ())
 
 
 def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
@@ -524,7 +533,7 @@ def corpus_scheme(sentences: Sequence[Sentence], scheme: str | None = None) -> s
         _, i = error.position
         first = reading[0]
         hint = (_comment_hint(first.lines[0]) if first.lines else "") or _bare_outside_hint(first.labels)
-        raise CorpusError(first.source, first.first_line + i, f"{error}{hint}") from None
+        raise CorpusError(first.source, first.line_of(i), f"{error}{hint}") from None
 
 
 def _bare_outside_hint(labels: Sequence[str]) -> str:

@@ -923,7 +923,7 @@ def span_sentences(records: Sequence[tuple[str | None, object]], source: str, fi
         if pieces:
             tokens = [sys.intern(token) for token, _, _ in pieces]
             sentences.append(Sentence(tokens, spans_to_tags(entities, len(tokens), "IOB2"), source=source,
-                                      first_line=number))
+                                      first_line=number, one_line=True))
     if not sentences:
         raise CorpusError(source, None, f"no sentences: the {TEXT_FIELD!r} column holds no text")
     return sentences
@@ -950,14 +950,14 @@ def is_piped(path: Path, encoding: str | None = None) -> bool:
 
 
 def piped_lines(lines: Sequence[str]) -> bool:
-    """Whether lines are sentences of ``WORD|POS|TAG`` tokens: some hold several tokens, each token has a ``|``
-    at least as often as the fewest, and the last part of each is a tag."""
+    """Whether lines are sentences of ``WORD|POS|TAG`` tokens: some hold several tokens, each token has a ``|``,
+    and the last part of half of them or more is a tag (a tag at fault is then an error at its line, as in any
+    corpus)."""
     split = [line.split() for line in lines]
     fields = [field for tokens in split for field in tokens][:100]
-    if not fields or not any(len(tokens) > 1 for tokens in split):
+    if not fields or not any(len(tokens) > 1 for tokens in split) or not all(PIPE in field for field in fields):
         return False
-    pipes = min(field.count(PIPE) for field in fields)
-    return pipes >= 1 and all(looks_like_a_tag(field.rsplit(PIPE, 1)[1]) for field in fields)
+    return 2 * sum(looks_like_a_tag(field.rsplit(PIPE, 1)[1]) for field in fields) >= len(fields)
 
 
 def piped_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
@@ -978,7 +978,7 @@ def piped_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
                                             " as the first line's tokens are")
         sentences.append(Sentence([sys.intern(pieces[0]) for pieces in split],
                                   [sys.intern(pieces[-1]) for pieces in split],
-                                  document_start=document_start, source=name, first_line=number))
+                                  document_start=document_start, source=name, first_line=number, one_line=True))
         document_start = None
     return sentences
 
@@ -1118,11 +1118,12 @@ class TableCorpus(Sequence[Sentence]):
             return self.select(range(len(self))[index])
         row = self._data[int(index)]
         tokens, tags = self._row(row[self.tokens_field], row[self.tags_field])
-        return Sentence(tokens, tags, source=self.source, first_line=self._first_line + int(self._rows[index]))
+        return Sentence(tokens, tags, source=self.source, first_line=self._first_line + int(self._rows[index]),
+                        one_line=True)
 
     def __iter__(self) -> Iterator[Sentence]:
         for number, (tokens, tags) in zip(self.line_numbers(), self.rows()):
-            yield Sentence(tokens, tags, source=self.source, first_line=number)
+            yield Sentence(tokens, tags, source=self.source, first_line=number, one_line=True)
 
     def __reduce__(self):  # pickled by its table's cache files (as datasets pickles), for training in other processes
         return TableCorpus, (self._dataset, self.source, self.tokens_field, self.tags_field, self._rows)

@@ -89,6 +89,14 @@ def test_utf16_files_read_with_their_encoding_and_are_named_without_it(tmp_path)
         list(read_lines(write(tmp_path, "A O\nB O\nCaf\xe9 O\nD O\n", encoding="latin-1")))
 
 
+def test_a_tag_error_names_the_line_of_its_token_past_conllus_multiword_lines(tmp_path):
+    # CoNLL-U: "2-3 del" is a line of its own before the words "de" and "el"; the bad tag is on line 6.
+    path = write(tmp_path, "# sent_id = 1\n1\tVoy\tS-PER\n2-3\tdel\t_\n2\tde\tO\n3\tel\tO\n4\tParís\tU-LOC\n",
+                 "es.conllu")
+    with pytest.raises(CorpusError, match=r"es.conllu:6: tag 'U-LOC' is of no scheme that also has 'S-PER'"):
+        read_corpus(path, token_column=1, comment_prefix="#")
+
+
 def test_a_compressed_file_reads_as_the_text_it_holds(tmp_path):
     import bz2
     import gzip

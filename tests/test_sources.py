@@ -357,6 +357,14 @@ def test_wikiner_files_of_piped_tokens_read_a_sentence_a_line(tmp_path):
         read_labelled(tmp_path / "piped.txt")
     (tmp_path / "piped.txt").write_text("a|b|DT|O EU|NNP|B-ORG rejects|VBZ|O\n")
     assert pairs(read_labelled(tmp_path / "piped.txt")) == [(["a|b", "EU", "rejects"], ["O", "B-ORG", "O"])]
+    # A tag at fault is an error at its sentence's line, not at the token's place in it.
+    (tmp_path / "bad.txt").write_text("EU|NNP|U-ORG rejects|VBZ|O .|.|O\nok|O|O fine|O|O\nok|O|O fine|O|S-MISC\n")
+    with pytest.raises(CorpusError, match=r"bad.txt:3: tag 'S-MISC' is of no scheme that also has 'U-ORG'"):
+        read_labelled(tmp_path / "bad.txt")
+    (tmp_path / "bad.txt").write_text("EU|NNP|B-ORG rejects|VBZ|O .|.|O\nok|O|O fine|O|O\nit|O|O is|O|O it|O|O "
+                                      "is|O|X-MISC\n")
+    with pytest.raises(CorpusError, match=r"bad.txt:3: invalid tag 'X-MISC'"):
+        read_labelled(tmp_path / "bad.txt")
     # tag.py scores a model on such a file, and will not tag its lines as text.
     scored = command("tag.py", "--model", "en-conll03-fast", "--eval", str(tmp_path / "aij-wikiner-en-wp2.bz2"),
                      "--json")
@@ -456,7 +464,8 @@ def test_table_errors_name_the_file_and_row(tmp_path):
                        "ClassLabel feature"):
         read_labelled(path)
     path.write_text(json.dumps({"tokens": ["Li"], "ner_tags": ["S-PER"]}) + "\n"
-                    + json.dumps({"tokens": ["Paris"], "ner_tags": ["U-LOC"]}) + "\n")
+                    + json.dumps({"tokens": ["in", "Paris"], "ner_tags": ["O", "U-LOC"]}) + "\n")
+    # (the row's line, wherever the tag is in it)
     with pytest.raises(CorpusError, match=r"bad.jsonl:2: tag 'U-LOC' is of no scheme that also has 'S-PER'"):
         read_labelled(path)
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")

@@ -243,7 +243,7 @@ def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[s
         for position, label in enumerate(sentence.labels or ()):
             if label != "O" and split_tag(label)[1] not in known:
                 raise CorpusError(
-                    sentence.source, sentence.first_line + position,
+                    sentence.source, sentence.line_of(position),
                     f"tag {label!r} is of a type the run in {output} was not started with "
                     f"({', '.join(types) or 'none'}); --resume continues a run on its own data (with its "
                     "--rename-type, if it had one), a new run (--output) can train on other types")
