@@ -199,8 +199,9 @@ def _source_name(path: str | Path) -> str:
 
 
 # Comment lines that begin a document, as -DOCSTART- lines do: OntoNotes' CoNLL-2012 files' "#begin document",
-# and CoNLL-U's "# newdoc" ("# newdoc id = ..."), as UD treebanks and the corpora built on them mark documents.
-DOCUMENT_BEGINS = ("#begin document", "# newdoc")
+# CoNLL-U's "# newdoc" ("# newdoc id = ..."), as UD treebanks and the corpora built on them mark documents, and
+# JNLPBA's "###MEDLINE:96055242" before each abstract.
+DOCUMENT_BEGINS = ("#begin document", "# newdoc", "###MEDLINE:")
 
 
 def read_conll(
@@ -220,7 +221,7 @@ def read_conll(
     ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
     first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
     and are kept apart from the tokens; within a sentence such a line is a token;
-    ``#begin document`` (CoNLL-2012) and ``# newdoc`` (CoNLL-U) begin a document. Where the tokens are not in the first column,
+    ``#begin document`` (CoNLL-2012), ``# newdoc`` (CoNLL-U) and ``###MEDLINE:`` (JNLPBA) begin a document. Where the tokens are not in the first column,
     a line whose first column is a range of ids (CoNLL-U's multiword token ``1-2``, whose
     words follow it) or a decimal one (an empty node, ``8.1``) is not a token: it is kept in
     ``Sentence.other_lines``. Where both columns count from the start

@@ -177,6 +177,10 @@ def test_comment_lines_before_a_sentence_are_kept_apart_and_written_back(tmp_pat
     write_conll(zip(read, [s.labels for s in read]), stream)
     assert stream.getvalue().startswith("# newdoc id = a\n# sent_id = 1\n1\tAl\tB-ORG\tB-ORG\n\n")
     assert "\n\n# newdoc\n# sent_id = 3\n1\tBob\tB-PER\tB-PER\n" in stream.getvalue()  # no -DOCSTART- line added
+    # JNLPBA's abstracts: a ###MEDLINE: line, a blank line, the abstract's sentences.
+    jnlpba = write(tmp_path, "###MEDLINE:96055242\n\nNumber\tO\nof\tO\nreceptors\tB-protein\n\nIn\tO\n\n"
+                             "###MEDLINE:96055243\n\nThe\tO\n", "Genia4ERtask1.iob2")
+    assert document_starts(list(read_conll(jnlpba, comment_prefix="#"))) == [True, False, True]
 
 
 def _error(call) -> str:
