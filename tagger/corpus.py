@@ -221,7 +221,8 @@ def read_conll(
     ``comment_prefix`` (``"#"``), lines that begin with it before a sentence's
     first token are comments (CoNLL-U's ``# sent_id = 1``, MultiCoNER's ``# id ...``)
     and are kept apart from the tokens; within a sentence such a line is a token;
-    ``#begin document`` (CoNLL-2012), ``# newdoc`` (CoNLL-U) and ``###MEDLINE:`` (JNLPBA) begin a document. Where the tokens are not in the first column,
+    ``#begin document`` (CoNLL-2012), ``# newdoc`` (CoNLL-U) and ``###MEDLINE:`` (JNLPBA) begin a document.
+    Where the tokens are not in the first column,
     a line whose first column is a range of ids (CoNLL-U's multiword token ``1-2``, whose
     words follow it) or a decimal one (an empty node, ``8.1``) is not a token: it is kept in
     ``Sentence.other_lines``. Where both columns count from the start
@@ -323,7 +324,8 @@ def parse_conll(
             if comment.startswith("#") and label_column is not None:
                 # The lines past the comments show whether the comment prefix alone reads the file.
                 rest = itertools.chain([] if line.startswith("#") else [(number, line)], lines_in)
-                hint += _comment_hint(comment, _column_options(_first_rows(rest, separator), token_column, label_column))
+                rows = _first_rows(rest, separator)
+                hint += _comment_hint(comment, _column_options(rows, token_column, label_column))
             else:
                 hint += _comment_hint(comment)
             tabs = width_line.count("\t")

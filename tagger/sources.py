@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .corpus import (DOCSTART, CorpusError, Sentence, check_columns, check_encoding, corpus_scheme, file_record,
-                     read_conll, read_corpus, read_lines)
+from .corpus import (COMPRESSED_WRITERS, DOCSTART, CorpusError, Sentence, check_columns, check_encoding,
+                     corpus_scheme, file_record, read_conll, read_corpus, read_lines)
 from .errors import TaggerWarning
 from .schemes import SchemeError, looks_like_a_tag, spans_to_tags, split_tag
 
@@ -42,8 +42,6 @@ if TYPE_CHECKING:  # datasets is imported only when a table is read (0.75 s)
 
 # What ``datasets`` reads each kind of file with, by suffix.
 TABLE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
-# A compressed file's last suffix; its table format is named by the one before (train.jsonl.gz).
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 TOKENS_FIELD = "tokens"
 TAGS_FIELD = "ner_tags"
 
@@ -133,8 +131,7 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
                               f"train.conll, dev.conll, test.conll are): name one as {name}:SPLIT or pass a file")
         name = f"{folder}:{split}"
     else:
-        named = [Path(file).name for file in found["train"]
-                 if SPLIT_WORDS & set(re.split(r"[^a-z]+", Path(file).name.lower()))]
+        named = [Path(file).name for file in found["train"] if SPLIT_WORDS & _name_words(file)]
         if named:
             raise CorpusError(name, None, f"its files {', '.join(named[:3])} look like splits, but are not named as "
                               "train.conll, dev.conll, test.conll are, so the folder would be read whole: pass a file")
@@ -182,6 +179,11 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
     return sentences
 
 
+def _name_words(file: str) -> set[str]:
+    """The words of a file's name, in lower case: ``{"eng", "testa"}`` for ``conll2003/eng.testa``."""
+    return set(re.split(r"[^a-z]+", Path(file).name.lower()))
+
+
 # Names of dev files that datasets reads as no split: JNLPBA's and BioBERT's NER corpora have devel.tsv.
 DEV_WORDS = frozenset({"devel", "development"})
 
@@ -190,11 +192,8 @@ def _named_splits(found: dict[str, list[str]], everything: Sequence[str], name: 
     """The files of each split, as ``datasets`` names them (``found``) and as it does not: a ``devel`` file is
     the validation split's; a file named for two splits (BioBERT's train_dev.tsv) is left out of both, and a file
     named for a split that is no split's (``eng.testa``) is left out, each with a warning."""
-    def words(file: str) -> set[str]:
-        return set(re.split(r"[^a-z]+", Path(file).name.lower()))
-
     placed = {file for files in found.values() for file in files}
-    devel = [file for file in everything if file not in placed and words(file) & DEV_WORDS]
+    devel = [file for file in everything if file not in placed and _name_words(file) & DEV_WORDS]
     if devel:
         found = {**found, "validation": sorted([*found.get("validation", []), *devel])}
     splits_of = collections.defaultdict(list)
@@ -205,7 +204,7 @@ def _named_splits(found: dict[str, list[str]], everything: Sequence[str], name: 
     for file in twice:
         warnings.warn(TaggerWarning(f"{name}: {Path(file).name} is named for two splits "
                                     f"({', '.join(splits_of[file])}): left out of both; pass it as a file to read it"))
-    unread = [Path(file).name for file in everything if file not in splits_of and words(file) & SPLIT_WORDS
+    unread = [Path(file).name for file in everything if file not in splits_of and _name_words(file) & SPLIT_WORDS
               and not _DOCUMENTATION.match(Path(file).name)]
     if unread:
         warnings.warn(TaggerWarning(f"{name}: {', '.join(unread[:3])} named as no split (train, dev or devel, test): "
@@ -558,7 +557,7 @@ def table_suffix(path: Path) -> str:
     """The suffix that names a file's table format, in lower case: ``.jsonl`` for ``train.jsonl`` and, as
     ``datasets`` reads compressed files, for ``train.jsonl.gz``."""
     suffixes = [suffix.lower() for suffix in path.suffixes]
-    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED_SUFFIXES:
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED_WRITERS:  # a compression's suffix
         return suffixes[-2]
     return suffixes[-1] if suffixes else ""
 
@@ -974,8 +973,8 @@ def piped_sentences(path: Path, encoding: str | None = None) -> list[Sentence]:
         split = [field.rsplit(PIPE, parts - 1) for field in fields]
         short = next((field for field, pieces in zip(fields, split) if len(pieces) < parts or not pieces[0]), None)
         if short is not None:
-            raise CorpusError(name, number, f"token {short!r} is not {PIPE.join(['WORD', *['POS'] * (parts - 2), 'TAG'])},"
-                                            " as the first line's tokens are")
+            layout = PIPE.join(["WORD", *["POS"] * (parts - 2), "TAG"])
+            raise CorpusError(name, number, f"token {short!r} is not {layout}, as the first line's tokens are")
         sentences.append(Sentence([sys.intern(pieces[0]) for pieces in split],
                                   [sys.intern(pieces[-1]) for pieces in split],
                                   document_start=document_start, source=name, first_line=number, one_line=True))

@@ -684,8 +684,8 @@ def _warn_of_copies_of_training(train_path: str, trained: set[tuple[str, ...]], 
     copied = sum(tokens in trained for tokens in long)
     if 2 * copied >= len(long):
         print(f"warning: {copied:,} of the {counted(len(long), 'sentence')} of {COPIED_FROM} tokens or more in "
-              f"{path} {'is' if copied == 1 else 'are'} also in {train_path}: {consequence}; give a corpus apart from the training corpus (without "
-              "--dev, part of --train is held out as dev)", file=sys.stderr)
+              f"{path} {'is' if copied == 1 else 'are'} also in {train_path}: {consequence}; give a corpus apart "
+              "from the training corpus (without --dev, part of --train is held out as dev)", file=sys.stderr)
 
 
 def _warn_of_long_sentences(sentences: Iterable[Sentence]) -> None:

@@ -86,8 +86,9 @@ def thread_change(checkpoint: tuple[dict, dict]) -> str | None:
     trained, now = checkpoint[1].get("threads"), torch.get_num_threads()
     if trained is None or trained == now:
         return None
-    return (f"the run trained at {counted(trained, 'thread')} a network and goes on at {now}: sums round differently, so it "
-            f"will not end exactly as the uninterrupted run would have (it does at {trained}: see --threads, --jobs)")
+    return (f"the run trained at {counted(trained, 'thread')} a network and goes on at {now}: sums round "
+            f"differently, so it will not end exactly as the uninterrupted run would have (it does at {trained}: "
+            "see --threads, --jobs)")
 
 
 def _torch_random(rank: int) -> str:

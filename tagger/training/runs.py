@@ -114,7 +114,8 @@ def train(
         + (f" in each of {config.members} networks" if config.members > 1 else "")
     )
     if steps:
-        log(f"weight average over {config.average_epochs:g} epochs of {counted(steps, 'step')}: decay {config.average:.5f} a step")
+        log(f"weight average over {config.average_epochs:g} epochs of {counted(steps, 'step')}: "
+            f"decay {config.average:.5f} a step")
     if check_only:
         return None
     output = Path(output)
