@@ -24,7 +24,7 @@ import re
 import shlex
 import sys
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -156,6 +156,12 @@ COMPRESSIONS: dict[re.Pattern[bytes], Callable[[BinaryIO], BinaryIO]] = {
 COMPRESSED_WRITERS: dict[str, Callable[..., TextIO]] = {
     ".gz": functools.partial(gzip.open, compresslevel=6), ".bz2": bz2.open, ".xz": lzma.open,
 }
+
+
+def raise_where_undecodable(path: str | Path, encoding: str | None) -> None:
+    """The ``CorpusError`` ``read_lines`` raises at the line of ``path`` that does not decode, naming what to try;
+    nothing where every line decodes."""
+    deque(read_lines(path, encoding or "utf-8"), maxlen=0)
 
 
 def open_for_writing(path: str | Path) -> TextIO:

@@ -17,6 +17,12 @@ class TaggerWarning(UserWarning):
     """Input read, but not all of it as given (e.g. nested entities left out); ``str()`` is one line naming the file."""
 
 
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (a library's may run over many), or its kind's name where it has none."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """A count and its noun as messages write them: ``1 sentence``, ``2,000 sentences``, ``1 entity``."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
