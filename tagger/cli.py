@@ -216,13 +216,13 @@ def _run(args: argparse.Namespace) -> int:
 
                 output.write(page_start(f"Entities in {', '.join(_shown(path) for path in args.inputs)}",
                                         tagger.labels))
-            for path in args.inputs:
+            for k, path in enumerate(args.inputs):
                 if args.format == "html" and len(args.inputs) > 1:
                     output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
                 if args.format == "brat":
                     output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
                 else:
-                    tag_file(tagger, path, args, output)
+                    tag_file(tagger, path, args, output, after_another=k > 0)
                 if args.format == "spacy":
                     output.end_document()  # a file ends its last document
             if args.format == "html":
@@ -284,10 +284,15 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     )
 
 
-def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO) -> None:
-    """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal."""
+def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO, after_another: bool = False) -> None:
+    """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal.
+
+    ``after_another``: the input follows another in ``output``; text written as CoNLL columns then begins with a
+    ``-DOCSTART-`` line, so that each input reads back as a document of its own (a column file is written line
+    for line, with the document lines it has).
+    """
     from .api import collector_paused
-    from .corpus import parse_conll, read_lines
+    from .corpus import DOCSTART, parse_conll, read_lines
     from .sources import piped_lines
 
     lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
@@ -318,6 +323,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
               f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one; a JSON
     # Lines record is one.
+    if after_another and args.format == "conll" and input_format != "conll":
+        output.write(f"{DOCSTART} O\n\n")
     chunk_size = CHUNK_SENTENCES
     if input_format == "jsonl":
         sentences = _records(lines, _shown(path), args.text_field, args.tokens_field)

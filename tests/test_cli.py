@@ -245,6 +245,17 @@ def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample
     assert [sentence.document_start is not None for sentence in sentences] == [False, False, True, False]
     lines = [record for record in records if record["tokens"]]
     assert [tag for sentence in sentences for tag in sentence.labels] == [tag for line in lines for tag in line["tags"]]
+    # Several files into one: each file begins a document, as a text's blank lines begin one.
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_text("Angela Merkel visited Paris.\n")
+    second.write_text(text)
+    for form in ("text", "paragraphs", "auto"):
+        done = command("tag.py", "--model", str(sample_model[0]), "--input-format", form, str(first), str(second),
+                       "--output", str(conll))
+        assert done.returncode == 0, done.stderr
+        starts = [sentence.document_start is not None for sentence in read_conll(conll)]
+        # (paragraphs: a file is one document, its blank lines part paragraphs)
+        assert starts == [False, True, False, form != "paragraphs", False], form
 
 
 def test_paragraphs_input_reads_wrapped_text(tmp_path, monkeypatch, capsys):
