@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .corpus import COLUMN_SEPARATORS, document_chunks, open_for_writing, split_columns
+from .corpus import COLUMN_SEPARATORS, DOCSTART, document_chunks, open_for_writing, split_columns
 from .errors import HelpFormatter, TaggerError, program_name, run_command
-from .schemes import SCHEMES, looks_like_a_tag, normalized_name
+from .schemes import OUTSIDE, SCHEMES, SchemeError, detect_scheme, looks_like_a_tag, normalized_name
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
     from .api import Tagger
@@ -70,11 +70,15 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, help="write here instead of standard output (compressed where the "
                         "name ends in .gz, .bz2 or .xz)")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
-                        help="tag scheme written (default: the scheme of the model's training corpus)")
+                        help="tag scheme written (default: of CoNLL input with a column of tags, such as a gold "
+                        "file, the scheme of those tags, read from its first 200 lines (from a pipe, its first "
+                        "sentence); else the scheme of the model's training corpus)")
     parser.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                         help="with --eval: the tag scheme of GOLD; a tag of another is an error (default: detected)")
     parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
-    parser.add_argument("--label-column", type=int, default=-1, help="CoNLL column of the gold tag (--eval)")
+    parser.add_argument("--label-column", type=int, default=-1,
+                        help="CoNLL column of the gold tag (--eval; in a file to tag, the tags whose scheme is "
+                        "written)")
     parser.add_argument("--rename-type", action="append", metavar="OLD=NEW",
                         help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
                         "drops OLD's entities (repeat for more types)")
@@ -202,7 +206,6 @@ def _torch_threads(threads: int | None):
 
 def _run(args: argparse.Namespace) -> int:
     tagger = _loaded(args)
-    args.scheme = args.scheme or tagger.corpus_scheme
     into_folder = len(args.inputs) > 1 or (args.output is not None and args.output.is_dir())
     if args.format == "brat" and args.eval is None and into_folder:
         write_brat_folder(tagger, args)
@@ -292,14 +295,14 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     for line, with the document lines it has).
     """
     from .api import collector_paused
-    from .corpus import DOCSTART, parse_conll, read_lines
+    from .corpus import parse_conll, read_lines
     from .sources import piped_lines
 
     lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
     input_format = args.input_format
     if input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
-        peeked, lines = _peek(lines, PEEK_LINES, first_only=_arrives_slowly(path))
+        peeked, lines = _peek(lines, PEEK_LINES, _has_text if _arrives_slowly(path) else _never)
         texts = [line for _, line in peeked]
         comment = args.comment_prefix
         input_format = input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
@@ -321,6 +324,13 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
             hint += "; if a token is or holds a space, --column-separator tab reads it as CoNLL columns"
         print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
               f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
+    # Written in the scheme of the input's own tags, where it has them, so that the two columns compare.
+    scheme = args.scheme
+    if scheme is None and input_format == "conll":
+        peeked, lines = _peek(lines, PEEK_LINES, _has_sentence if _arrives_slowly(path) else _never)
+        scheme = tag_column_scheme([line for _, line in peeked], args.label_column, args.comment_prefix,
+                                   args.column_separator)
+    args = argparse.Namespace(**{**vars(args), "scheme": scheme or tagger.corpus_scheme})
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one; a JSON
     # Lines record is one.
     if after_another and args.format == "conll" and input_format != "conll":
@@ -707,14 +717,48 @@ def _is_json_object(line: str) -> bool:
 _ENDS_PROSE = re.compile(r"[^\W\d_][.!?,;:]$")  # a word with its punctuation attached, as columns never have it
 
 
-def _peek(lines: Iterator[tuple[int, str]], most: int, first_only: bool) -> tuple[list, Iterator]:
-    """The first ``most`` lines (with ``first_only``, up to the first that is not blank), and all the lines again."""
-    peeked = []
+def _peek(lines: Iterator[tuple[int, str]], most: int,
+          enough: Callable[[list], bool]) -> tuple[list, Iterator]:
+    """The first ``most`` lines (fewer where ``enough`` of them have come), and all the lines again."""
+    peeked: list[tuple[int, str]] = []
     for item in lines:
         peeked.append(item)
-        if len(peeked) >= most or (first_only and item[1].strip()):
+        if len(peeked) >= most or enough(peeked):
             break
     return peeked, itertools.chain(peeked, lines)
+
+
+def _has_text(peeked: list[tuple[int, str]]) -> bool:
+    """Whether a line that is not blank has come: from a pipe or a terminal, enough to tell the input's format."""
+    return bool(peeked[-1][1].strip())
+
+
+def _has_sentence(peeked: list[tuple[int, str]]) -> bool:
+    """Whether a sentence of columns has come, ended by a blank line: from a pipe or a terminal, the tags looked at
+    for the scheme to write."""
+    return not peeked[-1][1].strip() and any(line.strip() and not line.startswith(DOCSTART) for _, line in peeked)
+
+
+def tag_column_scheme(lines: Sequence[str], label_column: int = -1, comment_prefix: str | None = None,
+                      column_separator: str = "whitespace") -> str | None:
+    """The scheme of the tags in CoNLL lines' ``label_column`` (a gold file's), or None where that column holds no
+    entity tags: every line of two or more columns (but ``-DOCSTART-`` and comment lines) ends in ``O`` or
+    ``PREFIX-TYPE`` there, one at least in an entity, and one scheme has them all."""
+    sentences: list[list[str]] = [[]]
+    for line in lines:
+        row = split_columns(line, COLUMN_SEPARATORS[column_separator])
+        if not row:
+            sentences.append([])
+        elif not (row[0] == DOCSTART or comment_prefix and line.startswith(comment_prefix)):
+            if len(row) < 2 or not -len(row) <= label_column < len(row) or not looks_like_a_tag(row[label_column]):
+                return None
+            sentences[-1].append(row[label_column])
+    if all(tag == OUTSIDE for tags in sentences for tag in tags):
+        return None
+    try:
+        return detect_scheme(sentences)
+    except SchemeError:
+        return None
 
 
 def _paragraphs(lines: Iterable[tuple[int, str]]) -> Iterator[str]:

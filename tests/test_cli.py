@@ -258,6 +258,58 @@ def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample
         assert starts == [False, True, False, form != "paragraphs", False], form
 
 
+
+def test_a_gold_file_is_tagged_in_the_scheme_of_its_own_tags(sample_model, tmp_path):
+    from tagger.schemes import spans_to_tags
+
+    model = ["tag.py", "--model", str(sample_model[0])]
+    done = command(*model, str(SAMPLE / "test.conll"), "--scheme", "IOB2")
+    assert done.returncode == 0, done.stderr
+    predicted = [[line.split()[-1] for line in block.splitlines()] for block in done.stdout.split("\n\n")
+                 if block.strip() and not block.startswith("-DOCSTART-")]
+    assert any(tag != "O" for tags in predicted for tag in tags)
+    gold = list(read_conll(SAMPLE / "test.conll"))
+    for scheme in ("IOB1", "BIOES"):
+        path = tmp_path / f"test.{scheme.lower()}"
+        path.write_text("".join("".join(f"{token} {tag}\n" for token, tag in zip(
+            sentence.tokens, spans_to_tags(tags_to_spans(sentence.labels), len(sentence), scheme))) + "\n"
+            for sentence in gold))
+        expected = [spans_to_tags(tags_to_spans(tags), len(tags), scheme) for tags in predicted]
+        for how in ("file", "pipe"):  # from a pipe, the first sentence's tags tell the scheme
+            done = command(*model, str(path)) if how == "file" else command(*model, "-", input=path.read_text())
+            assert done.returncode == 0, done.stderr
+            written = [[line.split()[-1] for line in block.splitlines()] for block in done.stdout.split("\n\n")
+                       if block.strip()]
+            assert written == expected, (scheme, how)
+    # --scheme says which; without a column of tags, the model's corpus's scheme is written.
+    done = command(*model, str(tmp_path / "test.bioes"), "--scheme", "IOB1")
+    assert [line.split()[-1] for line in done.stdout.splitlines() if line] == [tag for tags in predicted for tag in
+                                                                              spans_to_tags(tags_to_spans(tags),
+                                                                                            len(tags), "IOB1")]
+    tokens = tmp_path / "tokens.conll"
+    tokens.write_text("".join("".join(f"{token}\n" for token in sentence.tokens) + "\n" for sentence in gold))
+    done = command(*model, str(tokens), "--input-format", "conll")
+    assert [line.split()[-1] for line in done.stdout.splitlines() if line] == [tag for tags in predicted
+                                                                              for tag in tags]
+
+
+@pytest.mark.parametrize("lines, options, expected", [
+    (["-DOCSTART- O", "", "Kofi I-PER", "Mensah I-PER", "visited O", "", "Peter I-PER"], {}, "IOB1"),
+    (["Kofi B-PER", "Mensah E-PER", "in O", "Madrid S-LOC"], {}, "BIOES"),
+    (["Kofi B-PER x", "Mensah I-PER y"], {"label_column": 1}, "IOB2"),
+    (["# id 1", "Kofi B-PER", "Mensah I-PER"], {"comment_prefix": "#"}, "IOB2"),
+    (["Kofi NNP", "Mensah NNP", "visited VBD"], {}, None),  # part-of-speech tags, not entities
+    (["Kofi", "Mensah"], {}, None),
+    (["Kofi O", "Mensah O"], {}, None),  # no entity: any scheme
+    (["# id 1", "Kofi B-PER"], {}, None),
+    (["Kofi B-PER", "Mensah I-PER"], {"label_column": 2}, None),
+])
+def test_tag_column_scheme_reads_the_scheme_of_a_column_of_entity_tags(lines, options, expected):
+    from tagger.cli import tag_column_scheme
+
+    assert tag_column_scheme(lines, **options) == expected
+
+
 def test_paragraphs_input_reads_wrapped_text(tmp_path, monkeypatch, capsys):
     text = ("Chancellor Angela\nMerkel met Emmanuel Macron\nin Paris on Monday. They\ntalked about Siemens.\n\n\n"
             "The talks in Berlin\nwent on.\n")
@@ -569,9 +621,10 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
     assert f"({scheme} read as BIOES)" in done.stdout
     assert json.loads((output / "config.json").read_text())["input_scheme"] == scheme
     capsys.readouterr()
-    assert tag(["--model", str(output), str(SAMPLE / "test.conll")]) == 0
-    written = [line.split()[-1] for line in capsys.readouterr().out.splitlines()
-               if line and not line.startswith("-DOCSTART-")]
+    tokens = tmp_path / "tokens.conll"  # no tags: written in the scheme of the model's corpus
+    tokens.write_text("".join("".join(f"{token}\n" for token in s.tokens) + "\n" for s in sentences))
+    assert tag(["--model", str(output), str(tokens)]) == 0
+    written = [line.split()[-1] for line in capsys.readouterr().out.splitlines() if line]
     assert detect_scheme([written]) == scheme and len(tags_to_spans(written)) > 100
     assert tag(["--model", str(output), "--eval", str(tmp_path / "test.conll"), "--json", "--input-scheme", scheme]) == 0
     assert json.loads(capsys.readouterr().out)["f1"] > 0.6
