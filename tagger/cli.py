@@ -38,7 +38,9 @@ def _argument_parser() -> argparse.ArgumentParser:
         description="Tag named entities in CoNLL files or plain text, or score a model on a gold CoNLL file.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="files to tag; '-' reads standard input")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="files to tag, or folders of them (each file below a folder, in the order of their "
+                        "paths); '-' reads standard input")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD",
@@ -156,10 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
+    args.inputs = [file for path in args.inputs for file in files_to_tag(path)]
     for path in args.inputs:
-        if Path(path).is_dir():
-            raise TaggerError(f"{path}: is a folder; tag.py tags files: give the files in it ({Path(path) / '*.txt'}, "
-                              "as the shell expands it)")
         if path.lower().endswith(".spacy"):
             raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
                               "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)")
@@ -187,6 +187,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
     with _torch_threads(args.threads):
         return _run(args)
+
+
+def files_to_tag(path: str) -> list[str]:
+    """The files an INPUT names: a file itself; a folder, the files in it and its subfolders in the order of their
+    paths, but hidden ones, brat's ``.ann`` files (a brat project's annotations beside its texts) and the
+    documentation ``train.py`` leaves out of a corpus's folder (READMEs, licences, ``.md`` files)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return [path]
+    from .sources import DOCUMENTATION
+
+    files = sorted(str(file) for file in folder.rglob("*") if file.is_file()
+                   and not any(part.startswith(".") for part in file.relative_to(folder).parts)
+                   and file.suffix.lower() != ".ann" and not DOCUMENTATION.match(file.name))
+    if not files:
+        raise TaggerError(f"{path}: is a folder without files to tag")
+    return files
 
 
 @contextmanager

@@ -106,8 +106,8 @@ SPLIT_WORDS = frozenset({"train", "training", "dev", "devel", "development", "va
                          "testa", "testb", "testing", "eval", "evaluation"})
 
 
-# What a corpus's folder holds beside the corpus, by name: read as data, a LICENSE's first line is an error.
-_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|notice|copying|changelog|citation|authors)(\.\w+)?$|.*\.md$", re.I)
+# What a folder of corpus files holds beside them, by name: read as data, a LICENSE's first line is an error.
+DOCUMENTATION = re.compile(r"(readme|licen[cs]e|notice|copying|changelog|citation|authors)(\.\w+)?$|.*\.md$", re.I)
 
 
 def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None, **options) -> Sequence[Sentence]:
@@ -145,7 +145,7 @@ def read_folder(folder: Path, split: str = "train", *, scheme: str | None = None
             raise CorpusError(name, None, f"its files {', '.join(named[:3])} look like splits, but are not named as "
                               "train.conll, dev.conll, test.conll are, so the folder would be read whole: pass a file")
     files = sorted(file for file in map(Path, found[split if split in found else "train"])
-                   if not _DOCUMENTATION.match(file.name))
+                   if not DOCUMENTATION.match(file.name))
     if not files:
         raise CorpusError(name, None, "is a folder without corpus files")
     if any(file.suffix == ".ann" for file in files):
@@ -214,7 +214,7 @@ def _named_splits(found: dict[str, list[str]], everything: Sequence[str], name: 
         warnings.warn(TaggerWarning(f"{name}: {Path(file).name} is named for two splits "
                                     f"({', '.join(splits_of[file])}): left out of both; pass it as a file to read it"))
     unread = [Path(file).name for file in everything if file not in splits_of and _name_words(file) & SPLIT_WORDS
-              and not _DOCUMENTATION.match(Path(file).name)]
+              and not DOCUMENTATION.match(Path(file).name)]
     if unread:
         warnings.warn(TaggerWarning(f"{name}: {', '.join(unread[:3])} named as no split (train, dev or devel, test): "
                                     "left out; pass it as a file to read it"))

@@ -259,6 +259,23 @@ def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample
 
 
 
+def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_model, tmp_path):
+    model = ["tag.py", "--model", str(sample_model[0]), "--format", "jsonl"]
+    folder = tmp_path / "news"
+    (folder / "b").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    texts = {"a.txt": "Tom Baker visited Paris.\n", "b/c.txt": "Reuters said so.\n", "d": "John Smith left.\n"}
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+    (folder / "README.md").write_text("News, to tag.\n")
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    done = command(*model, str(folder))
+    assert done.returncode == 0, done.stderr
+    one_by_one = command(*model, *(str(folder / name) for name in texts))
+    assert done.stdout == one_by_one.stdout and done.stderr == one_by_one.stderr
+    assert [json.loads(line)["text"] for line in done.stdout.splitlines()] == [text.strip() for text in texts.values()]
+
+
 def test_a_gold_file_is_tagged_in_the_scheme_of_its_own_tags(sample_model, tmp_path):
     from tagger.schemes import spans_to_tags
 
@@ -423,8 +440,7 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
     "args, message",
     [
         (["missing.conll"], "error: missing.conll: no such file"),
-        ([str(SAMPLE)], f"error: {SAMPLE}: is a folder; tag.py tags files: give the files in it ({SAMPLE / '*.txt'}, "
-                        "as the shell expands it)"),
+        ([str(ROOT / "docs")], f"error: {ROOT / 'docs'}: is a folder without files to tag"),  # .md files alone
         ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
         (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
@@ -923,6 +939,13 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     again = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "first.ann").read_text(encoding="utf-8") == alone.stdout
+    # A brat project's folder as the INPUT: its texts are tagged, its .ann files are not.
+    written = {name: (tmp_path / "brat" / f"{name}.ann").read_text(encoding="utf-8") for name in texts}
+    (tmp_path / "brat" / "first.ann").write_text("")
+    again = command("tag.py", "--model", model, "--format", "brat", str(tmp_path / "brat"), "--output",
+                    str(tmp_path / "brat"))
+    assert again.returncode == 0, again.stderr
+    assert {name: (tmp_path / "brat" / f"{name}.ann").read_text(encoding="utf-8") for name in texts} == written
 
 
 def test_ontonotes_conll2012_files_are_tagged_line_for_line(sample_model, tmp_path):
