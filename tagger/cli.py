@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
                 if args.format == "brat":
                     output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
                 else:
-                    tag_file(tagger, path, args, output, after_another=k > 0)
+                    tag_file(tagger, path, args, output, after_another=k > 0, named=len(args.inputs) > 1)
                 if args.format == "spacy":
                     output.end_document()  # a file ends its last document
             if args.format == "html":
@@ -304,12 +304,14 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
     )
 
 
-def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO, after_another: bool = False) -> None:
+def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO, after_another: bool = False,
+             named: bool = False) -> None:
     """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal.
 
     ``after_another``: the input follows another in ``output``; text written as CoNLL columns then begins with a
     ``-DOCSTART-`` line, so that each input reads back as a document of its own (a column file is written line
-    for line, with the document lines it has).
+    for line, with the document lines it has). ``named``: the JSON objects of text and CoNLL input name it in
+    their first field, ``file``, as the output holds others' too.
     """
     from .api import collector_paused
     from .corpus import parse_conll, read_lines
@@ -347,7 +349,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         peeked, lines = _peek(lines, PEEK_LINES, _has_sentence if _arrives_slowly(path) else _never)
         scheme = tag_column_scheme([line for _, line in peeked], args.label_column, args.comment_prefix,
                                    args.column_separator)
-    args = argparse.Namespace(**{**vars(args), "scheme": scheme or tagger.corpus_scheme})
+    args = argparse.Namespace(**{**vars(args), "scheme": scheme or tagger.corpus_scheme,
+                                 "file": _shown(path) if named else None})
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one; a JSON
     # Lines record is one.
     if after_another and args.format == "conll" and input_format != "conll":
@@ -569,7 +572,8 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
     tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores,
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
     if args.format == "jsonl":
-        written = (item.with_entities(result) if isinstance(item, _Record) else result.to_dict()
+        written = (item.with_entities(result) if isinstance(item, _Record)
+                   else {"file": args.file, **result.to_dict()} if args.file else result.to_dict()
                    for item, result in zip(chunk, tagged))
         output.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in written))
     elif args.format == "html":

@@ -273,7 +273,14 @@ def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_mode
     assert done.returncode == 0, done.stderr
     one_by_one = command(*model, *(str(folder / name) for name in texts))
     assert done.stdout == one_by_one.stdout and done.stderr == one_by_one.stderr
-    assert [json.loads(line)["text"] for line in done.stdout.splitlines()] == [text.strip() for text in texts.values()]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    # Each object names its file first, as the output holds several files' (one file's name none).
+    assert [(record["file"], record["text"]) for record in records] == [
+        (str(folder / name), text.strip()) for name, text in texts.items()]
+    assert all(list(record)[0] == "file" for record in records)
+    alone = command(*model, str(folder / "a.txt"))
+    assert [json.loads(line) for line in alone.stdout.splitlines()] == [
+        {key: value for key, value in records[0].items() if key != "file"}]
 
 
 def test_a_gold_file_is_tagged_in_the_scheme_of_its_own_tags(sample_model, tmp_path):
