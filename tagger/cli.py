@@ -439,7 +439,9 @@ def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:
 
 def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
     """``--format brat`` for several INPUTs: ``NAME.ann`` for each ``NAME.txt`` in the folder ``--output``
-    (made if need be), with a copy of the text where it is not there already: a folder brat opens."""
+    (made if need be), with a copy of the text where it is not there already: a folder brat opens. Inputs in
+    subfolders of the folder that holds them all are written in the same subfolders, so that a brat project's
+    folder given as both INPUT and ``--output`` gets each ``.ann`` file beside its text."""
     import shutil
 
     from .storage import write_atomically
@@ -447,21 +449,20 @@ def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
     folder = args.output
     if "-" in args.inputs:
         raise TaggerError("--format brat with several INPUTs reads files, not standard input")
-    names = [Path(path).stem for path in args.inputs]
+    common = Path(os.path.commonpath([Path(path).resolve().parent for path in args.inputs]))
+    names = [(Path(path).resolve().parent / Path(path).stem).relative_to(common) for path in args.inputs]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
         raise TaggerError(f"--format brat: two INPUTs named {twice} would write one {folder / twice}.ann")
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in args.inputs:
-        source = Path(path)
+    for path, name in zip(args.inputs, names):
+        source, written = Path(path), folder / name.with_name(f"{name.name}.ann")
         annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)
-        write_atomically(folder / f"{source.stem}.ann",
-                         lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
-        text_copy = folder / f"{source.stem}.txt"
+        written.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(written, lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
+        text_copy = written.with_suffix(".txt")
         if not (text_copy.exists() and text_copy.samefile(source)):
             shutil.copyfile(source, text_copy)
-        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {folder / f'{source.stem}.ann'}",
-              file=sys.stderr)
+        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {written}", file=sys.stderr)
 
 
 def _brat_text(path: str, args: argparse.Namespace, tagger: Tagger) -> str:

@@ -929,12 +929,20 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     several = [str(tmp_path / f"{name}.txt") for name in texts]
     refused = command("tag.py", "--model", model, "--format", "brat", *several)
     assert refused.returncode == 2 and "--output names the folder" in refused.stderr
-    (tmp_path / "again").mkdir()
-    (tmp_path / "again" / "first.txt").write_text(texts["second"], encoding="utf-8")
-    refused = command("tag.py", "--model", model, "--format", "brat", several[0], str(tmp_path / "again" / "first.txt"),
+    (tmp_path / "first.text").write_text(texts["second"], encoding="utf-8")
+    refused = command("tag.py", "--model", model, "--format", "brat", several[0], str(tmp_path / "first.text"),
                       "--output", str(tmp_path / "brat"))
     assert refused.returncode == 2 and "two INPUTs named first would write one" in refused.stderr
     assert not (tmp_path / "brat").exists()
+    # Inputs in subfolders: written in the same subfolders of --output.
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "first.txt").write_text(texts["second"], encoding="utf-8")
+    nested = command("tag.py", "--model", model, "--format", "brat", several[0], str(tmp_path / "again" / "first.txt"),
+                     "--output", str(tmp_path / "nested"))
+    assert nested.returncode == 0, nested.stderr
+    assert sorted(str(path.relative_to(tmp_path / "nested")) for path in (tmp_path / "nested").rglob("*.*")) == [
+        "again/first.ann", "again/first.txt", "first.ann", "first.txt"]
+    assert (tmp_path / "nested" / "first.ann").read_text(encoding="utf-8") == alone.stdout
     done = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path / "brat"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "brat" / "first.ann").read_text(encoding="utf-8") == alone.stdout
@@ -946,13 +954,17 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     again = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "first.ann").read_text(encoding="utf-8") == alone.stdout
-    # A brat project's folder as the INPUT: its texts are tagged, its .ann files are not.
-    written = {name: (tmp_path / "brat" / f"{name}.ann").read_text(encoding="utf-8") for name in texts}
-    (tmp_path / "brat" / "first.ann").write_text("")
-    again = command("tag.py", "--model", model, "--format", "brat", str(tmp_path / "brat"), "--output",
-                    str(tmp_path / "brat"))
+    # A brat project's folder as the INPUT and --output: its texts are tagged, its .ann files are not, and each
+    # text's annotations are written beside it, in its subfolder.
+    project = tmp_path / "nested"
+    written = {name: (project / name).read_text(encoding="utf-8") for name in ("first.ann", "again/first.ann")}
+    (project / "first.ann").write_text("")
+    (project / "again" / "first.ann").write_text("")
+    again = command("tag.py", "--model", model, "--format", "brat", str(project), "--output", str(project))
     assert again.returncode == 0, again.stderr
-    assert {name: (tmp_path / "brat" / f"{name}.ann").read_text(encoding="utf-8") for name in texts} == written
+    assert {name: (project / name).read_text(encoding="utf-8") for name in written} == written
+    assert sorted(str(path.relative_to(project)) for path in project.rglob("*.*")) == [
+        "again/first.ann", "again/first.txt", "first.ann", "first.txt"]
 
 
 def test_ontonotes_conll2012_files_are_tagged_line_for_line(sample_model, tmp_path):
