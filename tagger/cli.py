@@ -70,7 +70,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
                         "the .spacy file --output names (needs spaCy)")
     parser.add_argument("--output", type=Path, help="write here instead of standard output (compressed where the "
-                        "name ends in .gz, .bz2 or .xz)")
+                        "name ends in .gz, .bz2 or .xz); a folder that exists: a file there for each INPUT, named as "
+                        "it with the suffix of --format")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: of CoNLL input with a column of tags, such as a gold "
                         "file, the scheme of those tags, read from its first 200 lines (from a pipe, its first "
@@ -223,33 +224,37 @@ def _torch_threads(threads: int | None):
 
 def _run(args: argparse.Namespace) -> int:
     tagger = _loaded(args)
-    into_folder = len(args.inputs) > 1 or (args.output is not None and args.output.is_dir())
-    if args.format == "brat" and args.eval is None and into_folder:
-        write_brat_folder(tagger, args)
-        return 0
-    with _open_output(args.output, spacy_docs=args.format == "spacy" and args.eval is None) as output:
-        if args.eval is not None:
+    if args.eval is not None:
+        with _open_output(args.output) as output:
             evaluate(tagger, args, output)
-        else:
-            if args.format == "html":
-                from .render import page_start
-
-                output.write(page_start(f"Entities in {', '.join(_shown(path) for path in args.inputs)}",
-                                        tagger.labels))
-            for k, path in enumerate(args.inputs):
-                if args.format == "html" and len(args.inputs) > 1:
-                    output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
-                if args.format == "brat":
-                    output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
-                else:
-                    tag_file(tagger, path, args, output, after_another=k > 0, named=len(args.inputs) > 1)
-                if args.format == "spacy":
-                    output.end_document()  # a file ends its last document
-            if args.format == "html":
-                from .render import page_end
-
-                output.write(page_end())
+        return 0
+    if args.output is not None and (args.output.is_dir() or args.format == "brat" and len(args.inputs) > 1):
+        write_into_folder(tagger, args)
+        return 0
+    with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
+        tag_inputs(tagger, args.inputs, args, output)
     return 0
+
+
+def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, output: TextIO) -> None:
+    """Tag ``inputs`` one after another into one ``output``, in ``args.format``."""
+    if args.format == "html":
+        from .render import page_start
+
+        output.write(page_start(f"Entities in {', '.join(_shown(path) for path in inputs)}", tagger.labels))
+    for k, path in enumerate(inputs):
+        if args.format == "html" and len(inputs) > 1:
+            output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
+        if args.format == "brat":
+            output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
+        else:
+            tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1)
+        if args.format == "spacy":
+            output.end_document()  # a file ends its last document
+    if args.format == "html":
+        from .render import page_end
+
+        output.write(page_end())
 
 
 def _loaded(args: argparse.Namespace) -> Tagger:
@@ -437,32 +442,47 @@ def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:
     return "".join(written)
 
 
-def write_brat_folder(tagger: Tagger, args: argparse.Namespace) -> None:
-    """``--format brat`` for several INPUTs: ``NAME.ann`` for each ``NAME.txt`` in the folder ``--output``
-    (made if need be), with a copy of the text where it is not there already: a folder brat opens. Inputs in
-    subfolders of the folder that holds them all are written in the same subfolders, so that a brat project's
-    folder given as both INPUT and ``--output`` gets each ``.ann`` file beside its text."""
+# The suffix of each input's own output file, by --format, where --output is a folder.
+FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "inline": ".txt", "html": ".html", "brat": ".ann",
+                   "spacy": ".spacy"}
+
+
+def write_into_folder(tagger: Tagger, args: argparse.Namespace) -> None:
+    """Each INPUT tagged into a file of its own in the folder ``--output`` (made if need be for brat), named as
+    the input with the suffix of ``--format`` (``FOLDER_SUFFIXES``). Inputs in subfolders of the folder that
+    holds them all are written in the same subfolders. ``--format brat`` writes ``NAME.ann`` for each
+    ``NAME.txt`` with a copy of the text where it is not there already, a folder brat opens, so that a brat
+    project's folder given as both INPUT and ``--output`` gets each ``.ann`` file beside its text. An output
+    that would replace an input, or another input's output, is an error before anything is written."""
     import shutil
 
     from .storage import write_atomically
 
     folder = args.output
     if "-" in args.inputs:
-        raise TaggerError("--format brat with several INPUTs reads files, not standard input")
+        raise TaggerError(f"{folder}: is a folder, a file for each INPUT: INPUTs are files, not standard input")
     common = Path(os.path.commonpath([Path(path).resolve().parent for path in args.inputs]))
     names = [(Path(path).resolve().parent / Path(path).stem).relative_to(common) for path in args.inputs]
-    twice = next((name for name in names if names.count(name) > 1), None)
+    written = [folder / name.with_name(f"{name.name}{FOLDER_SUFFIXES[args.format]}") for name in names]
+    twice = next((path for path in written if written.count(path) > 1), None)
     if twice is not None:
-        raise TaggerError(f"--format brat: two INPUTs named {twice} would write one {folder / twice}.ann")
-    for path, name in zip(args.inputs, names):
-        source, written = Path(path), folder / name.with_name(f"{name.name}.ann")
+        raise TaggerError(f"two INPUTs named {twice.stem} would write one {twice}")
+    replaced = next((path for path in written if any(_same_file(path, source) for source in args.inputs)), None)
+    if replaced is not None:
+        raise TaggerError(f"{replaced}: is also an input; writing there would erase it before it is read")
+    for path, output in zip(args.inputs, written):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if args.format != "brat":
+            with _open_output(output, spacy_docs=args.format == "spacy") as stream:
+                tag_inputs(tagger, [path], args, stream)
+            print(f"{_shown(path)}: tagged into {output}", file=sys.stderr)
+            continue
         annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)
-        written.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(written, lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
-        text_copy = written.with_suffix(".txt")
-        if not (text_copy.exists() and text_copy.samefile(source)):
-            shutil.copyfile(source, text_copy)
-        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {written}", file=sys.stderr)
+        write_atomically(output, lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
+        text_copy = output.with_suffix(".txt")
+        if not (text_copy.exists() and text_copy.samefile(path)):
+            shutil.copyfile(path, text_copy)
+        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {output}", file=sys.stderr)
 
 
 def _brat_text(path: str, args: argparse.Namespace, tagger: Tagger) -> str:

@@ -283,6 +283,33 @@ def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_mode
         {key: value for key, value in records[0].items() if key != "file"}]
 
 
+@pytest.mark.parametrize("form", ["conll", "jsonl", "html"])
+def test_inputs_are_tagged_each_into_a_file_of_its_own_where_output_is_a_folder(sample_model, tmp_path, form):
+    model = ["tag.py", "--model", str(sample_model[0]), "--format", form]
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    inputs = {"a.txt": "Tom Baker visited Paris.\n\nReuters said so.\n", "sub/b.conll": "John B-PER\nSmith I-PER\n"}
+    for name, text in inputs.items():
+        (tmp_path / "in" / name).write_text(text)
+    (tmp_path / "out").mkdir()
+    done = command(*model, str(tmp_path / "in"), "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    suffix = "." + form
+    assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.*")) == [
+        "a" + suffix, "sub/b" + suffix]
+    for name in inputs:  # each as the input tagged alone
+        alone = command(*model, str(tmp_path / "in" / name))
+        assert (tmp_path / "out" / name).with_suffix(suffix).read_text() == alone.stdout
+        assert f"{tmp_path / 'in' / name}: tagged into {(tmp_path / 'out' / name).with_suffix(suffix)}" in done.stderr
+    if form == "conll":  # written beside the inputs, a.conll is new, but sub/b.conll would replace its input
+        refused = command(*model, str(tmp_path / "in"), "--output", str(tmp_path / "in"))
+        assert (refused.returncode, refused.stderr.splitlines()[-1]) == (
+            2, f"error: {tmp_path / 'in' / 'sub' / 'b.conll'}: is also an input; writing there would erase it "
+               "before it is read")
+        assert not (tmp_path / "in" / "a.conll").exists()
+        refused = command(*model, "-", "--output", str(tmp_path / "out"), input="Tom Baker left.\n")
+        assert refused.returncode == 2 and "INPUTs are files, not standard input" in refused.stderr
+
+
 def test_a_gold_file_is_tagged_in_the_scheme_of_its_own_tags(sample_model, tmp_path):
     from tagger.schemes import spans_to_tags
 
