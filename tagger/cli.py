@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import itertools
 import json
@@ -228,16 +229,29 @@ def _run(args: argparse.Namespace) -> int:
         with _open_output(args.output) as output:
             evaluate(tagger, args, output)
         return 0
-    if args.output is not None and (args.output.is_dir() or args.format == "brat" and len(args.inputs) > 1):
-        write_into_folder(tagger, args)
-        return 0
-    with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
-        tag_inputs(tagger, args.inputs, args, output)
+    with _shared_workers(args) as pool:
+        if args.output is not None and (args.output.is_dir() or args.format == "brat" and len(args.inputs) > 1):
+            write_into_folder(tagger, args, pool)
+            return 0
+        with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
+            tag_inputs(tagger, args.inputs, args, output, pool)
     return 0
 
 
-def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, output: TextIO) -> None:
-    """Tag ``inputs`` one after another into one ``output``, in ``args.format``."""
+@contextmanager
+def _shared_workers(args: argparse.Namespace):
+    """The ``--workers`` processes that tag every input of a run (None for one process): each loads the model
+    once, not once an input."""
+    if args.workers == 1:
+        yield None
+        return
+    with _worker_pool(args) as pool:
+        yield pool
+
+
+def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, output: TextIO,
+               pool=None) -> None:
+    """Tag ``inputs`` one after another into one ``output``, in ``args.format`` (with ``--workers``, in ``pool``)."""
     if args.format == "html":
         from .render import page_start
 
@@ -248,7 +262,7 @@ def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, 
         if args.format == "brat":
             output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
         else:
-            tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1)
+            tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1, pool=pool)
         if args.format == "spacy":
             output.end_document()  # a file ends its last document
     if args.format == "html":
@@ -310,13 +324,14 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
 
 
 def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO, after_another: bool = False,
-             named: bool = False) -> None:
+             named: bool = False, pool=None) -> None:
     """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal.
 
     ``after_another``: the input follows another in ``output``; text written as CoNLL columns then begins with a
     ``-DOCSTART-`` line, so that each input reads back as a document of its own (a column file is written line
     for line, with the document lines it has). ``named``: the JSON objects of text and CoNLL input name it in
-    their first field, ``file``, as the output holds others' too.
+    their first field, ``file``, as the output holds others' too. ``pool``: the ``--workers`` processes to
+    tag in (default: a pool of this input's own).
     """
     from .api import collector_paused
     from .corpus import parse_conll, read_lines
@@ -392,8 +407,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
             for chunk in chunks:
                 progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
         else:
-            with _worker_pool(args) as pool:
-                for text, tokens in _in_order(pool, chunks, begins_document, args):
+            with contextlib.nullcontext(pool) if pool is not None else _worker_pool(args) as workers:
+                for text, tokens in _in_order(workers, chunks, begins_document, args):
                     output.write(text)
                     output.flush()
                     progress.update(tokens)
@@ -447,7 +462,7 @@ FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "inline": ".txt", "html
                    "spacy": ".spacy"}
 
 
-def write_into_folder(tagger: Tagger, args: argparse.Namespace) -> None:
+def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None) -> None:
     """Each INPUT tagged into a file of its own in the folder ``--output`` (made if need be for brat), named as
     the input with the suffix of ``--format`` (``FOLDER_SUFFIXES``). Inputs in subfolders of the folder that
     holds them all are written in the same subfolders. ``--format brat`` writes ``NAME.ann`` for each
@@ -474,7 +489,7 @@ def write_into_folder(tagger: Tagger, args: argparse.Namespace) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         if args.format != "brat":
             with _open_output(output, spacy_docs=args.format == "spacy") as stream:
-                tag_inputs(tagger, [path], args, stream)
+                tag_inputs(tagger, [path], args, stream, pool)
             print(f"{_shown(path)}: tagged into {output}", file=sys.stderr)
             continue
         annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)

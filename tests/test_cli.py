@@ -259,7 +259,7 @@ def test_text_tagged_into_conll_reads_back_as_its_sentences_and_documents(sample
 
 
 
-def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_model, tmp_path):
+def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_model, tmp_path, monkeypatch, capsys):
     model = ["tag.py", "--model", str(sample_model[0]), "--format", "jsonl"]
     folder = tmp_path / "news"
     (folder / "b").mkdir(parents=True)
@@ -281,6 +281,21 @@ def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_mode
     alone = command(*model, str(folder / "a.txt"))
     assert [json.loads(line) for line in alone.stdout.splitlines()] == [
         {key: value for key, value in records[0].items() if key != "file"}]
+    # --workers: one pool of processes for all the files, the same output.
+    import tagger.cli as cli
+
+    pools = []
+
+    def counted_pool(args):
+        pools.append(args)
+        return worker_pool(args)
+
+    worker_pool = cli._worker_pool
+    monkeypatch.setattr(cli, "_worker_pool", counted_pool)
+    assert cli.main([*model[1:], str(folder), "--threads", "1"]) == 0
+    one_process = capsys.readouterr().out
+    assert cli.main([*model[1:], str(folder), "--workers", "2", "--threads", "1"]) == 0
+    assert capsys.readouterr().out == one_process and len(pools) == 1
 
 
 @pytest.mark.parametrize("form", ["conll", "jsonl", "html"])
