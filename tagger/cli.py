@@ -799,8 +799,8 @@ def _has_sentence(peeked: list[tuple[int, str]]) -> bool:
 def tag_column_scheme(lines: Sequence[str], label_column: int = -1, comment_prefix: str | None = None,
                       column_separator: str = "whitespace") -> str | None:
     """The scheme of the tags in CoNLL lines' ``label_column`` (a gold file's), or None where that column holds no
-    entity tags: every line of two or more columns (but ``-DOCSTART-`` and comment lines) ends in ``O`` or
-    ``PREFIX-TYPE`` there, one at least in an entity, and one scheme has them all."""
+    entity tags: every line (but blank, ``-DOCSTART-`` and comment lines) has two columns or more and ``O`` or
+    ``PREFIX-TYPE`` in that one, one line at least a tag of an entity, and one scheme has them all."""
     sentences: list[list[str]] = [[]]
     for line in lines:
         row = split_columns(line, COLUMN_SEPARATORS[column_separator])
