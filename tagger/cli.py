@@ -70,9 +70,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
                         "in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
                         "the .spacy file --output names (needs spaCy)")
-    parser.add_argument("--output", type=Path, help="write here instead of standard output (compressed where the "
-                        "name ends in .gz, .bz2 or .xz); a folder that exists: a file there for each INPUT, named as "
-                        "it with the suffix of --format")
+    parser.add_argument("--output", help="write here instead of standard output (compressed where the name ends "
+                        "in .gz, .bz2 or .xz); a folder (one that exists, or a name that ends in /): a file there for "
+                        "each INPUT, named as it with the suffix of --format")
     parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: of CoNLL input with a column of tags, such as a gold "
                         "file, the scheme of those tags, read from its first 200 lines (from a pipe, its first "
@@ -138,6 +138,9 @@ def _argument_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _argument_parser().parse_args(argv)
+    # A name that ends in a separator is a folder, whether or not it exists yet (a Path forgets the separator).
+    args.into_folder = args.output is not None and (args.output.endswith(("/", os.sep)) or Path(args.output).is_dir())
+    args.output = Path(args.output) if args.output is not None else None
     if args.eval is None and not args.inputs:
         raise TaggerError("nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD")
     if args.eval is not None and args.inputs:
@@ -230,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
             evaluate(tagger, args, output)
         return 0
     with _shared_workers(args) as pool:
-        if args.output is not None and (args.output.is_dir() or args.format == "brat" and len(args.inputs) > 1):
+        if args.into_folder or args.output is not None and args.format == "brat" and len(args.inputs) > 1:
             write_into_folder(tagger, args, pool)
             return 0
         with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
