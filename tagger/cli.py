@@ -141,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A name that ends in a separator is a folder, whether or not it exists yet (a Path forgets the separator).
     args.into_folder = args.output is not None and (args.output.endswith(("/", os.sep)) or Path(args.output).is_dir())
     args.output = Path(args.output) if args.output is not None else None
+    args.formats_said = set()  # how inputs were read, said once a run (tag_file)
     if args.eval is None and not args.inputs:
         raise TaggerError("nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD")
     if args.eval is not None and args.inputs:
@@ -364,8 +365,11 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 and input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
                                     column_separator="tab") == "conll"):
             hint += "; if a token is or holds a space, --column-separator tab reads it as CoNLL columns"
-        print(f"{_shown(path)}: read as {_FORMAT_NAMES[input_format]} (--input-format "
-              f"{other} reads it as {_FORMAT_NAMES[other]}){hint}", file=sys.stderr)
+        said = (f"read as {_FORMAT_NAMES[input_format]} (--input-format {other} reads it as "
+                f"{_FORMAT_NAMES[other]}){hint}")
+        if said not in args.formats_said:  # once a run: a folder's files mostly read alike
+            args.formats_said.add(said)
+            print(f"{_shown(path)}: {said}", file=sys.stderr)
     # Written in the scheme of the input's own tags, where it has them, so that the two columns compare.
     scheme = args.scheme
     if scheme is None and input_format == "conll":
@@ -400,7 +404,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
     # make a few objects per token, none in a cycle, and collections walking them took a quarter of reading's time.
-    with _progress(path, shown=args.output is not None or not sys.stdout.isatty()) as progress, collector_paused():
+    with _progress(path, shown=args.output is not None or not sys.stdout.isatty(),
+                   leave=len(args.inputs) == 1) as progress, collector_paused():
         # A chunk ends early at bad input: what was read before it is tagged and written first. From a
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
@@ -590,12 +595,13 @@ def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args:
     return written.getvalue(), tokens
 
 
-def _progress(path: str, shown: bool):
-    """A count of the tokens tagged so far and their rate, on standard error if it is a terminal (and ``shown``)."""
+def _progress(path: str, shown: bool, leave: bool = True):
+    """A count of the tokens tagged so far and their rate, on standard error if it is a terminal (and ``shown``);
+    ``leave``: kept on the terminal when done (not where each of many inputs has one)."""
     from tqdm import tqdm
 
     return tqdm(desc="<stdin>" if path == "-" else Path(path).name, unit=" tokens", unit_scale=True,
-                disable=None if shown else True, file=sys.stderr)
+                disable=None if shown else True, leave=leave, file=sys.stderr)
 
 
 def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,

@@ -273,6 +273,8 @@ def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_mode
     assert done.returncode == 0, done.stderr
     one_by_one = command(*model, *(str(folder / name) for name in texts))
     assert done.stdout == one_by_one.stdout and done.stderr == one_by_one.stderr
+    # How the files read is said once, for the first of them that reads so.
+    assert done.stderr == f"{folder / 'a.txt'}: read as plain text (--input-format conll reads it as CoNLL columns)\n"
     records = [json.loads(line) for line in done.stdout.splitlines()]
     # Each object names its file first, as the output holds several files' (one file's name none).
     assert [(record["file"], record["text"]) for record in records] == [
