@@ -612,6 +612,27 @@ class TableCorpus(Sequence[Sentence]):
         return TableCorpus(self._dataset, self.source, self.tokens_field, self.tags_field,
                            self._rows[np.asarray(indices, dtype=np.int64)])
 
+    def joined(self, sentences: Sequence[Sentence]) -> TableCorpus:
+        """This corpus's sentences, then ``sentences``, as one corpus that stays on disk: this one's rows are
+        written once more as lists of token and tag names (a ``datasets`` cache file, memory-mapped, where the
+        table came from a file), and the sentences after them. A row's number is its place in the whole."""
+        import datasets
+
+        names = datasets.Sequence(datasets.Value("string"))
+        features = datasets.Features({self.tokens_field: names, self.tags_field: names})
+
+        def as_names(batch: dict) -> dict:
+            rows = [self._row(tokens, tags) for tokens, tags in zip(batch[self.tokens_field], batch[self.tags_field])]
+            return {self.tokens_field: [tokens for tokens, _ in rows], self.tags_field: [tags for _, tags in rows]}
+
+        datasets.disable_progress_bars()
+        rows = self._data.map(as_names, batched=True, features=features)
+        after = datasets.Dataset.from_dict({self.tokens_field: [list(sentence.tokens) for sentence in sentences],
+                                            self.tags_field: [list(sentence.labels) for sentence in sentences]},
+                                           features=features)
+        return TableCorpus(datasets.concatenate_datasets([rows, after]), self.source, self.tokens_field,
+                           self.tags_field)
+
     def line_numbers(self) -> Iterator[int]:
         """Each sentence's line (or row) number in its file, as errors give it."""
         return (self._first_line + int(row) for row in self._rows)

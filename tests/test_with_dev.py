@@ -11,6 +11,7 @@ from tagger.card import kept_record, member_runs
 from tagger.corpus import read_corpus
 from tagger.storage import CHECKPOINT_FILE, METRICS_FILE, load_checkpoint, load_model, read_config
 from tagger.training import SELECTION, TrainingConfig, train, train_with_dev, with_dev_config
+from tagger.training.runs import with_dev
 
 from .conftest import SAMPLE
 
@@ -65,6 +66,27 @@ def test_an_ensemble_trains_again_for_the_median_of_its_members_epochs(tmp_path)
     again = with_dev_config(selection)
     assert again.epochs == round(statistics.median(kept)) and again.members == 3 and again.trained_on_dev
     assert kept_record([{"epoch": 1, "dev_f1": 0.9}, {"epoch": 2, "dev_f1": 0.5}], trained_on_dev=True)["epoch"] == 2
+
+
+def test_a_table_corpus_trains_with_dev_on_disk_to_the_model_of_its_sentences_in_memory(tmp_path, monkeypatch):
+    from tagger.sources import TableCorpus, read_labelled
+    from tagger.training import runs
+
+    table = tmp_path / "train.jsonl"
+    table.write_text("".join(json.dumps({"tokens": s.tokens, "ner_tags": s.labels}) + "\n"
+                             for s in read_corpus(SAMPLE / "train.conll")[:120]))
+    training, dev = read_labelled(table), read_corpus(SAMPLE / "dev.conll")[:30]
+    joined = runs.with_dev(training, dev)
+    # The dev sentences after the table's rows, the whole a table read from disk, not a list in memory.
+    assert isinstance(joined, TableCorpus) and len(joined) == len(training) + len(dev)
+    assert [(s.tokens, s.labels) for s in joined] == [(s.tokens, s.labels) for s in [*training, *dev]]
+    config = TrainingConfig(epochs=3, patience=3, seed=5)
+    second_runs = []
+    monkeypatch.setattr(runs, "with_dev", lambda *corpora: second_runs.append(with_dev(*corpora)) or second_runs[-1])
+    for name, corpus in (("table", training), ("list", list(training))):
+        train_with_dev(corpus, dev, tmp_path / name, config, {"hidden_size": 8}, **quiet)
+    assert [type(corpus).__name__ for corpus in second_runs] == ["TableCorpus", "list"]
+    assert same_weights(tmp_path / "table", tmp_path / "list")
 
 
 def _run(tmp_path, *extra):

@@ -14,6 +14,7 @@ from ..embeddings import Embeddings
 from ..errors import TaggerError, counted
 from ..model import BiLSTMCRF
 from ..schemes import detect_scheme, entity_types, split_tag
+from ..sources import TableCorpus
 from ..storage import (
     CONFIG_FILE,
     read_config,
@@ -197,8 +198,11 @@ def with_dev_config(selection: str | Path) -> TrainingConfig:
                    average=0.0 if config.average_epochs else config.average)
 
 
-def with_dev(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence]) -> list[Sentence]:
-    """The training sentences, then the dev sentences, which begin a document of their own."""
+def with_dev(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence]) -> Sequence[Sentence]:
+    """The training sentences, then the dev sentences, which begin a document of their own; a table's rows
+    (``TableCorpus``) stay on disk, the dev sentences joined to them."""
+    if isinstance(train_sentences, TableCorpus):
+        return train_sentences.joined(dev_sentences)
     dev = list(dev_sentences)
     if dev and dev[0].document_start is None:
         dev[0] = replace(dev[0], document_start="-DOCSTART-")
