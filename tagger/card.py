@@ -167,8 +167,8 @@ def model_card(directory: Path, config: dict, runs: Sequence[Sequence[dict]], te
         "",
         f"- **Entity types**: {_named_types(labels)}",
         f"- **Tags**: trained in {config.get('tag_scheme', 'BIOES')}; written in "
-        f"{config.get('input_scheme') or 'IOB2'}, the scheme of its training corpus (a CoNLL file with tags, such as a gold file, in the "
-        "scheme of its tags; `tag.py --scheme` for another)",
+        f"{config.get('input_scheme') or 'IOB2'}, the scheme of its training corpus (a CoNLL file with tags, such "
+        "as a gold file, in the scheme of its tags; `tag.py --scheme` for another)",
         "- **Tokens**: " + {CHARACTERS: "characters (text is split into characters)",
                             CHARACTERS_AND_SPACES: "characters and the spaces between words (text is split into "
                                                    "characters, each run of whitespace inside a sentence a token)",

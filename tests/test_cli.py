@@ -320,7 +320,8 @@ def test_inputs_are_tagged_each_into_a_file_of_its_own_where_output_is_a_folder(
     if form == "jsonl":  # a folder named with a final separator is made
         done = command(*model, str(tmp_path / "in"), "--output", str(tmp_path / "new" / "out") + "/")
         assert done.returncode == 0, done.stderr
-        assert (tmp_path / "new" / "out" / "sub" / "b.jsonl").read_text() == (tmp_path / "out" / "sub" / "b.jsonl").read_text()
+        made, existing = tmp_path / "new" / "out", tmp_path / "out"
+        assert (made / "sub" / "b.jsonl").read_text() == (existing / "sub" / "b.jsonl").read_text()
     if form == "conll":  # written beside the inputs, a.conll is new, but sub/b.conll would replace its input
         refused = command(*model, str(tmp_path / "in"), "--output", str(tmp_path / "in"))
         assert (refused.returncode, refused.stderr.splitlines()[-1]) == (
