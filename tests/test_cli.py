@@ -496,7 +496,7 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
     "args, message",
     [
         (["missing.conll"], "error: missing.conll: no such file"),
-        ([str(ROOT / "docs")], f"error: {ROOT / 'docs'}: is a folder without files to tag"),  # .md files alone
+        (["NOTES"], "error: NOTES: is a folder without files to tag"),  # a README, a .md file, a hidden file
         ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
         (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
@@ -510,9 +510,14 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
          "the file as text"),
     ],
 )
-def test_tag_errors(sample_model, args, message):
+def test_tag_errors(sample_model, args, message, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("README", "usage.md", ".tagged.conll"):
+        (notes / name).write_text("Angela Merkel visited Paris .\n", encoding="utf-8")
+    args = [str(notes) if arg == "NOTES" else arg for arg in args]
     done = command("tag.py", "--model", str(sample_model[0]), *args, input="")
-    assert done.returncode == 2 and done.stderr.strip() == message
+    assert done.returncode == 2 and done.stderr.strip() == message.replace("NOTES", str(notes))
 
 
 def test_tag_missing_model(tmp_path):
