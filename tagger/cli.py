@@ -233,12 +233,12 @@ def _run(args: argparse.Namespace) -> int:
         with _open_output(args.output) as output:
             evaluate(tagger, args, output)
         return 0
-    with _shared_workers(args) as pool:
+    with _shared_workers(args) as pool, _inputs_progress(args) as progress:
         if args.into_folder or args.output is not None and args.format == "brat" and len(args.inputs) > 1:
-            write_into_folder(tagger, args, pool)
+            write_into_folder(tagger, args, pool, progress)
             return 0
         with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
-            tag_inputs(tagger, args.inputs, args, output, pool)
+            tag_inputs(tagger, args.inputs, args, output, pool, progress)
     return 0
 
 
@@ -254,19 +254,23 @@ def _shared_workers(args: argparse.Namespace):
 
 
 def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, output: TextIO,
-               pool=None) -> None:
-    """Tag ``inputs`` one after another into one ``output``, in ``args.format`` (with ``--workers``, in ``pool``)."""
+               pool=None, progress=None) -> None:
+    """Tag ``inputs`` one after another into one ``output``, in ``args.format`` (with ``--workers``, in ``pool``;
+    ``progress``: the run's bar over several inputs, ``_inputs_progress``)."""
     if args.format == "html":
         from .render import page_start
 
         output.write(page_start(f"Entities in {', '.join(_shown(path) for path in inputs)}", tagger.labels))
     for k, path in enumerate(inputs):
+        if len(inputs) > 1:  # (one is one of write_into_folder's, which names it)
+            _next_input(progress, k, len(inputs))
         if args.format == "html" and len(inputs) > 1:
             output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
         if args.format == "brat":
             output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
         else:
-            tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1, pool=pool)
+            tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1, pool=pool,
+                     progress=progress)
         if args.format == "spacy":
             output.end_document()  # a file ends its last document
     if args.format == "html":
@@ -328,8 +332,9 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
 
 
 def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO, after_another: bool = False,
-             named: bool = False, pool=None) -> None:
-    """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal.
+             named: bool = False, pool=None, progress=None) -> None:
+    """Tag one input and write it, a chunk of sentences at a time, with a progress bar on a terminal (``progress``,
+    the run's bar over several inputs, or else one of its own).
 
     ``after_another``: the input follows another in ``output``; text written as CoNLL columns then begins with a
     ``-DOCSTART-`` line, so that each input reads back as a document of its own (a column file is written line
@@ -369,7 +374,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 f"{_FORMAT_NAMES[other]}){hint}")
         if said not in args.formats_said:  # once a run: a folder's files mostly read alike
             args.formats_said.add(said)
-            print(f"{_shown(path)}: {said}", file=sys.stderr)
+            _say(f"{_shown(path)}: {said}")
     # Written in the scheme of the input's own tags, where it has them, so that the two columns compare.
     scheme = args.scheme
     if scheme is None and input_format == "conll":
@@ -401,11 +406,11 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                                                  column_separator=args.column_separator),
                                      args.token_column, args.column_separator)
         begins_document = _after_docstart
-    # Not while the tagged text itself goes to the terminal, where the bar would break into it.
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
     # make a few objects per token, none in a cycle, and collections walking them took a quarter of reading's time.
-    with _progress(path, shown=args.output is not None or not sys.stdout.isatty(),
-                   leave=len(args.inputs) == 1) as progress, collector_paused():
+    bar = (contextlib.nullcontext(progress) if progress is not None
+           else _progress("<stdin>" if path == "-" else Path(path).name, _progress_shown(args)))
+    with bar as progress, collector_paused():
         # A chunk ends early at bad input: what was read before it is tagged and written first. From a
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
@@ -470,13 +475,14 @@ FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "inline": ".txt", "html
                    "spacy": ".spacy"}
 
 
-def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None) -> None:
+def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None, progress=None) -> None:
     """Each INPUT tagged into a file of its own in the folder ``--output`` (made if need be for brat), named as
     the input with the suffix of ``--format`` (``FOLDER_SUFFIXES``). Inputs in subfolders of the folder that
     holds them all are written in the same subfolders. ``--format brat`` writes ``NAME.ann`` for each
     ``NAME.txt`` with a copy of the text where it is not there already, a folder brat opens, so that a brat
     project's folder given as both INPUT and ``--output`` gets each ``.ann`` file beside its text. An output
-    that would replace an input, or another input's output, is an error before anything is written."""
+    that would replace an input, or another input's output, is an error before anything is written. Standard
+    error says where one input went; of several, how many went where, in one line."""
     import shutil
 
     from .storage import write_atomically
@@ -493,19 +499,28 @@ def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None) -> No
     replaced = next((path for path in written if any(_same_file(path, source) for source in args.inputs)), None)
     if replaced is not None:
         raise TaggerError(f"{replaced}: is also an input; writing there would erase it before it is read")
-    for path, output in zip(args.inputs, written):
+    entities = 0
+    for k, (path, output) in enumerate(zip(args.inputs, written)):
         output.parent.mkdir(parents=True, exist_ok=True)
+        _next_input(progress, k, len(args.inputs))
         if args.format != "brat":
             with _open_output(output, spacy_docs=args.format == "spacy") as stream:
-                tag_inputs(tagger, [path], args, stream, pool)
-            print(f"{_shown(path)}: tagged into {output}", file=sys.stderr)
+                tag_inputs(tagger, [path], args, stream, pool, progress)
             continue
         annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)
         write_atomically(output, lambda temporary: temporary.write_text(annotations, encoding="utf-8"))
         text_copy = output.with_suffix(".txt")
         if not (text_copy.exists() and text_copy.samefile(path)):
             shutil.copyfile(path, text_copy)
-        print(f"{_shown(path)}: {annotations.count(chr(10))} entities in {output}", file=sys.stderr)
+        entities += annotations.count("\n")
+    found = f": {entities} entities" if args.format == "brat" else ""
+    if progress is not None:
+        progress.close()  # the bar's last state, then the line that sums it up
+    if len(args.inputs) == 1:
+        print(f"{_shown(args.inputs[0])}: tagged into {written[0]}{found}", file=sys.stderr)
+    else:
+        print(f"{len(args.inputs)} inputs tagged into {os.path.join(folder, '')}, a {FOLDER_SUFFIXES[args.format]} file each{found}",
+              file=sys.stderr)
 
 
 def _brat_text(path: str, args: argparse.Namespace, tagger: Tagger) -> str:
@@ -595,13 +610,42 @@ def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args:
     return written.getvalue(), tokens
 
 
-def _progress(path: str, shown: bool, leave: bool = True):
-    """A count of the tokens tagged so far and their rate, on standard error if it is a terminal (and ``shown``);
-    ``leave``: kept on the terminal when done (not where each of many inputs has one)."""
+def _progress(description: str, shown: bool):
+    """A count of the tokens tagged so far and their rate, on standard error if it is a terminal (and ``shown``)."""
     from tqdm import tqdm
 
-    return tqdm(desc="<stdin>" if path == "-" else Path(path).name, unit=" tokens", unit_scale=True,
-                disable=None if shown else True, leave=leave, file=sys.stderr)
+    return tqdm(desc=description, unit=" tokens", unit_scale=True, disable=None if shown else True,
+                file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    """A line on standard error that a progress bar there moves below, rather than runs into."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+def _progress_shown(args: argparse.Namespace) -> bool:
+    """Whether progress may show on standard error: not while the tagged text itself goes to the terminal, where
+    the bar would break into it."""
+    return args.output is not None or not sys.stdout.isatty()
+
+
+@contextmanager
+def _inputs_progress(args: argparse.Namespace):
+    """One progress bar for a run of several inputs, which ``_next_input`` names as it goes ("3/40 files"):
+    one line on the terminal however many files a folder holds. None for one input, which has a bar of its own."""
+    if len(args.inputs) == 1:
+        yield None
+        return
+    with _progress(f"0/{len(args.inputs)} files", _progress_shown(args)) as progress:
+        yield progress
+
+
+def _next_input(progress, done: int, count: int) -> None:
+    """The run's bar (if any) says which of ``count`` inputs is being tagged: ``done`` have been."""
+    if progress is not None:
+        progress.set_description_str(f"{done + 1}/{count} files")
 
 
 def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace,

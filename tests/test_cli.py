@@ -300,6 +300,39 @@ def test_a_folder_is_tagged_as_its_files_in_the_order_of_their_paths(sample_mode
     assert capsys.readouterr().out == one_process and len(pools) == 1
 
 
+@pytest.mark.parametrize("output", ["file", "folder"])
+def test_several_inputs_show_one_progress_bar_that_counts_them(sample_model, tmp_path, monkeypatch, output):
+    import tagger.cli as cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text("Tom Baker visited Paris.\n\nReuters said so.\n")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    target = tmp_path / "out.conll" if output == "file" else tmp_path / "out"
+    inputs = [str(tmp_path / name) for name in ("a.txt", "b.txt", "c.txt")]
+    named = str(target) + "/" * (output == "folder")
+    assert cli.main(["--model", str(sample_model[0]), *inputs, "--output", named]) == 0
+    # one bar (tqdm redraws it after a carriage return), named by the file it is at, counting every file's tokens
+    bars = re.findall(r"([^\r:]+): ([\d.]+) tokens \[", terminal.getvalue().replace("\n", "\r"))
+    assert {name for name, _ in bars} == {"0/3 files", "1/3 files", "2/3 files", "3/3 files"}
+    assert [name for name, _ in bars].index("3/3 files") > [name for name, _ in bars].index("2/3 files")
+    assert float(bars[-1][1]) == 3 * 9  # "Tom Baker visited Paris ." and "Reuters said so ."
+    lines = terminal.getvalue().split("\n")  # the bar clears its line for a message, then draws itself below
+    said = f"{inputs[0]}: read as plain text (--input-format conll reads it as CoNLL columns)"
+    assert lines[0].split("\r")[-1] == said
+    if output == "folder":  # below the bar's last state
+        assert lines[-2:] == [f"3 inputs tagged into {target}/, a .conll file each", ""]
+        assert re.search(r"\r3/3 files: 27\.0 tokens \[[^\r]*$", lines[-3])
+    # one input has a bar of its own, named by it
+    terminal.seek(0), terminal.truncate()
+    assert cli.main(["--model", str(sample_model[0]), inputs[0], "--output", str(tmp_path / "one.conll")]) == 0
+    assert {name for name, _ in re.findall(r"([^\r\n:]+): ([\d.]+) tokens \[", terminal.getvalue())} == {"a.txt"}
+
+
 @pytest.mark.parametrize("form", ["conll", "jsonl", "html"])
 def test_inputs_are_tagged_each_into_a_file_of_its_own_where_output_is_a_folder(sample_model, tmp_path, form):
     model = ["tag.py", "--model", str(sample_model[0]), "--format", form]
@@ -316,7 +349,11 @@ def test_inputs_are_tagged_each_into_a_file_of_its_own_where_output_is_a_folder(
     for name in inputs:  # each as the input tagged alone
         alone = command(*model, str(tmp_path / "in" / name))
         assert (tmp_path / "out" / name).with_suffix(suffix).read_text() == alone.stdout
-        assert f"{tmp_path / 'in' / name}: tagged into {(tmp_path / 'out' / name).with_suffix(suffix)}" in done.stderr
+    # where they went: a line for the run, not one an input (a folder may hold thousands)
+    assert done.stderr.splitlines()[-1] == f"2 inputs tagged into {tmp_path / 'out'}/, a {suffix} file each"
+    assert "tagged into" not in "".join(done.stderr.splitlines()[:-1])
+    one = command(*model, str(tmp_path / "in" / "a.txt"), "--output", str(tmp_path / "out"))
+    assert one.stderr.splitlines()[-1] == f"{tmp_path / 'in' / 'a.txt'}: tagged into {tmp_path / 'out' / 'a'}{suffix}"
     if form == "jsonl":  # a folder named with a final separator is made
         done = command(*model, str(tmp_path / "in"), "--output", str(tmp_path / "new" / "out") + "/")
         assert done.returncode == 0, done.stderr
@@ -999,6 +1036,9 @@ def test_brat_output_marks_each_texts_entities_at_their_offsets_and_reads_back(s
     assert (tmp_path / "nested" / "first.ann").read_text(encoding="utf-8") == alone.stdout
     done = command("tag.py", "--model", model, "--format", "brat", *several, "--output", str(tmp_path / "brat"))
     assert done.returncode == 0, done.stderr
+    entities = sum(len((tmp_path / "brat" / name).read_text().splitlines()) for name in ("first.ann", "second.ann"))
+    assert done.stderr.splitlines()[-1] == (f"2 inputs tagged into {tmp_path / 'brat'}/, a .ann file each: "
+                                            f"{entities} entities")
     assert (tmp_path / "brat" / "first.ann").read_text(encoding="utf-8") == alone.stdout
     assert (tmp_path / "brat" / "second.txt").read_bytes() == (tmp_path / "second.txt").read_bytes()
     read = read_labelled(tmp_path / "brat")  # a folder brat opens, and train.py reads
