@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import itertools
 import json
 import math
 import shlex
@@ -562,6 +561,7 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
     """
     train_path, dev_path = args.train, args.dev
     train_sentences = read(train_path)
+    _warn_of_long_sentences(train_sentences)  # before a dev set is held out of what may be one "sentence"
     if dev_path is None:
         total = len(train_sentences)
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, seed)
@@ -570,6 +570,7 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
               f"{dev_fraction:g}, --seed {seed}); training on the other {len(train_sentences)}")
     else:
         dev_sentences = read(dev_path, "validation")
+        _warn_of_long_sentences(dev_sentences)
     test_sentences = read(args.test, "test") if args.test else None
     unused = sorted(set(read.renames) - read.types_read)
     if unused:
@@ -583,7 +584,6 @@ def _read_corpora(read: _CorpusReader, args: argparse.Namespace, dev_fraction: f
     if test_sentences is not None:
         _warn_of_copies_of_training(train_path, trained, args.test, test_sentences,
                                     "the test score then measures remembering them more than tagging")
-    _warn_of_long_sentences(itertools.chain(train_sentences, dev_sentences))
     return train_sentences, dev_sentences, test_sentences
 
 

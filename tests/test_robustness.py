@@ -380,9 +380,13 @@ def test_train_warns_of_sentences_too_long_to_be_sentences(tmp_path, capsys):
     (tmp_path / "train.conll").write_text("\n".join(lines) + "\n")
     assert main(["--train", str(tmp_path / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--hidden-size", "8",
                  "--epochs", "1", "--output", str(tmp_path / "m")]) == 0
-    assert capsys.readouterr().err.strip() == (
-        f"warning: {tmp_path / 'train.conll'}:1: a sentence of {len(lines):,} tokens; "
-        "are blank lines missing between sentences?")
+    warning = (f"warning: {tmp_path / 'train.conll'}:1: a sentence of {len(lines):,} tokens; "
+               "are blank lines missing between sentences?")
+    assert capsys.readouterr().err.strip() == warning
+    # Without --dev, no dev set can be held out of one sentence: the warning says why first.
+    with pytest.raises(CorpusError, match="1 sentence: too few to hold out a dev set from"):
+        main(["--train", str(tmp_path / "train.conll"), "--check"])
+    assert capsys.readouterr().err.strip() == warning
 
 
 def test_diverging_loss_stops_and_keeps_the_best_model(tmp_path, small_corpus, monkeypatch):
