@@ -41,7 +41,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="files to tag, or folders of them (each file below a folder, in the order of their "
-                        "paths); '-' reads standard input")
+                        "paths); '-' reads standard input; a .spacy file's Docs are tagged into --format spacy")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD",
@@ -166,9 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     args.inputs = [file for path in args.inputs for file in files_to_tag(path)]
     for path in args.inputs:
-        if path.lower().endswith(".spacy"):
-            raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
-                              "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)")
+        if _is_docbin(path) and args.format != "spacy":
+            raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py tags into Docs: --format spacy "
+                              "--output FILE.spacy (or scores, --eval)")
     if args.format == "brat" and (args.input_format == "jsonl" or any(path.lower().endswith(".jsonl")
                                                                        for path in args.inputs)):
         raise TaggerError("--format brat annotates text files; JSON Lines records are written back with their "
@@ -268,6 +268,8 @@ def tag_inputs(tagger: Tagger, inputs: Sequence[str], args: argparse.Namespace, 
             output.write(f"<h2>{html.escape(_shown(path))}</h2>\n")
         if args.format == "brat":
             output.write(brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size))
+        elif _is_docbin(path):
+            tag_docbin(tagger, path, args, output, progress)
         else:
             tag_file(tagger, path, args, output, after_another=k > 0, named=len(inputs) > 1, pool=pool,
                      progress=progress)
@@ -427,6 +429,29 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                     progress.update(tokens)
     if input_format == "conll" and args.format == "conll":
         output.write("".join(line + "\n" for line in closing.comments))
+
+
+def _is_docbin(path: str) -> bool:
+    """Whether an INPUT is a spaCy DocBin file, by its name (``.spacy``)."""
+    return path.lower().endswith(".spacy")
+
+
+def tag_docbin(tagger: Tagger, path: str, args: argparse.Namespace, output, progress=None) -> None:
+    """Tag the Docs of a DocBin file as spaCy's pipeline component does (``EntityTagger``: their own tokens and
+    sentences, ``doc.ents`` replaced, the span group with the probabilities) and add them to ``output``, a
+    ``DocBinWriter``, with the rest of each Doc kept (part-of-speech tags, parses, other span groups; not its
+    user data)."""
+    from .annotations import docbin_docs
+    from .integrations.spacy import EntityTagger
+
+    docs = docbin_docs(Path(path), _shown(path))
+    component = EntityTagger(tagger, batch_size=args.batch_size, min_score=args.min_score)
+    bar = contextlib.nullcontext(progress) if progress is not None else _progress(Path(path).name,
+                                                                                 _progress_shown(args))
+    with bar as progress:
+        for doc in component.pipe(docs):
+            output.add_doc(doc)
+            progress.update(len(doc))
 
 
 class _ClosingComments:

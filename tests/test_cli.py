@@ -536,8 +536,8 @@ def test_input_read_on_a_second_thread_keeps_documents_and_reports_errors_after_
         (["NOTES"], "error: NOTES: is a folder without files to tag"),  # a README, a .md file, a hidden file
         ([], "error: nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD"),
         (["-", "--output", "/nonexistent/dir/out"], "error: /nonexistent/dir/out: cannot write, directory /nonexistent/dir does not exist"),
-        (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py scores (--eval) but does not "
-                        "tag: in spaCy, the bilstm_crf_ner pipeline component tags Docs (docs/python.md)"),
+        (["dev.spacy"], "error: dev.spacy: a .spacy file holds spaCy Docs, which tag.py tags into Docs: --format "
+                        "spacy --output FILE.spacy (or scores, --eval)"),
         (["--eval", str(SAMPLE / "dev.conll"), "--errors", "/nonexistent/dir/errors.html"],
          "error: /nonexistent/dir/errors.html: cannot write, directory /nonexistent/dir does not exist"),
         # brat's offsets count a text's characters: a column file's lines are not the text it annotates.

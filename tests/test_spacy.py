@@ -131,3 +131,53 @@ def test_tag_py_writes_spacy_docs_that_read_back_as_the_tags_it_writes(sample_mo
     done = command("tag.py", "--model", model, str(tmp_path / "text.txt"), "--format", "spacy",
                    "--output", str(tmp_path / "none.spacy"))
     assert done.returncode == 2 and done.stderr.endswith("error: --format spacy needs spaCy: pip install spacy\n")
+
+
+def test_tag_py_tags_the_docs_of_a_spacy_file_as_the_component_does_and_keeps_the_rest(sample_model, tmp_path):
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    model = str(sample_model[0])
+    vocab = Vocab()
+    docs = documents(vocab, TEST[:20])
+    for doc in docs:  # what the Docs hold already: part-of-speech tags, a span group, entities to be replaced
+        for token in doc:
+            token.tag_ = "NNP" if token.text.istitle() else "XX"
+        doc.spans["chunks"] = [doc[0:2]]
+        doc.ents = [Span(doc, 0, 1, "OLD")]
+    DocBin(docs=docs).to_disk(tmp_path / "in.spacy")
+    done = command("tag.py", "--model", model, str(tmp_path / "in.spacy"), "--format", "spacy",
+                   "--output", str(tmp_path / "out.spacy"))
+    assert done.returncode == 0, done.stderr
+    tagged = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(Vocab()))
+    expected = list(EntityTagger(Tagger.load(model)).pipe(list(DocBin().from_disk(tmp_path / "in.spacy")
+                                                                .get_docs(Vocab()))))
+    assert len(tagged) == len(docs) == 4
+    assert [[(e.start, e.end, e.label_) for e in doc.ents] for doc in tagged] == [
+        [(e.start, e.end, e.label_) for e in doc.ents] for doc in expected]
+    assert sum(len(doc.ents) for doc in tagged) > 10 and not any(e.label_ == "OLD" for doc in tagged for e in doc.ents)
+    for before, after in zip(docs, tagged):  # the Doc's own tokens, sentences, tags and spans, kept
+        assert [(t.text, t.tag_) for t in after] == [(t.text, t.tag_) for t in before]
+        assert [s.text for s in after.sents] == [s.text for s in before.sents]
+        assert [(s.start, s.end) for s in after.spans["chunks"]] == [(0, 2)]
+        assert len(after.spans[FACTORY].attrs["scores"]) == len(after.ents)
+    # with text in one output; into a folder, named as the input
+    (tmp_path / "more.txt").write_text("Angela Merkel visited Paris.\n", encoding="utf-8")
+    done = command("tag.py", "--model", model, str(tmp_path / "in.spacy"), str(tmp_path / "more.txt"), "--format",
+                   "spacy", "--output", str(tmp_path / "both.spacy"))
+    assert done.returncode == 0, done.stderr
+    assert len(list(DocBin().from_disk(tmp_path / "both.spacy").get_docs(Vocab()))) == 5
+    done = command("tag.py", "--model", model, str(tmp_path / "in.spacy"), "--format", "spacy",
+                   "--output", str(tmp_path / "folder") + "/")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "folder" / "in.spacy").read_bytes() == (tmp_path / "out.spacy").read_bytes()
+    # Docs go into Docs; a file that is not a DocBin is named
+    done = command("tag.py", "--model", model, str(tmp_path / "in.spacy"))
+    assert (done.returncode, done.stderr) == (2, f"error: {tmp_path / 'in.spacy'}: a .spacy file holds spaCy Docs, "
+                                                 "which tag.py tags into Docs: --format spacy --output FILE.spacy (or "
+                                                 "scores, --eval)\n")
+    (tmp_path / "bad.spacy").write_text("not a DocBin")
+    done = command("tag.py", "--model", model, str(tmp_path / "bad.spacy"), "--format", "spacy",
+                   "--output", str(tmp_path / "none.spacy"))
+    assert done.returncode == 2 and done.stderr.startswith(f"error: {tmp_path / 'bad.spacy'}: is not a spaCy DocBin")
+    assert not (tmp_path / "none.spacy").exists()

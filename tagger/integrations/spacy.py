@@ -154,6 +154,11 @@ class DocBinWriter:
             if result.tokens:
                 self._document.append(result)
 
+    def add_doc(self, doc: Doc) -> None:
+        """A Doc as it is (one that ``EntityTagger`` has tagged), after the document being read."""
+        self.end_document()
+        self.docs.add(doc)
+
     def end_document(self) -> None:
         """Make the sentences read since the last document's end a Doc."""
         if self._document:
