@@ -94,8 +94,11 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
 
     Lines are decoded as they are read, so a decoding error names its line. A
     byte-order mark at the start is dropped. Any encoding Python knows reads, UTF-16
-    included, whose line breaks are two bytes. A file compressed with gzip, bzip2 or
-    xz (``train.conll.gz``), known by its first bytes, reads as the text it holds.
+    included, whose line breaks are two bytes; a file that begins with UTF-16's
+    byte-order mark reads as UTF-16 where ``encoding`` is UTF-8 (no UTF-8 text begins
+    with those bytes: it is what Windows Notepad saves as "Unicode"). A file compressed
+    with gzip, bzip2 or xz (``train.conll.gz``), known by its first bytes, reads as the
+    text it holds.
     """
     source = _source_name(path)
     try:
@@ -109,9 +112,6 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
     except OSError as error:  # a path through a file (NotADirectoryError), a name too long, ...
         raise CorpusError(source, None, f"cannot be read ({error.strerror or error})") from None
     check_encoding(encoding, source)
-    # Bytes are split at b"\n", which in UTF-16 is half a character: an incremental decoder carries the
-    # rest over, and the text is split into lines again.
-    decoder = codecs.getincrementaldecoder(encoding)()
     number, pending, start = 0, "", None
 
     def raw_lines(stream: BinaryIO) -> Iterator[bytes]:
@@ -123,7 +123,14 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             raise CorpusError(source, number + 1, f"cannot be decompressed ({error})") from None
 
     with file if file is not sys.stdin.buffer else contextlib.nullcontext(file):
-        raw_read = raw_lines(_decompressed(file))
+        stream = _decompressed(file)
+        if codecs.lookup(encoding).name == "utf-8" and stream.peek(2)[:2] in (codecs.BOM_UTF16_LE,
+                                                                              codecs.BOM_UTF16_BE):
+            encoding = "utf-16"
+        # Bytes are split at b"\n", which in UTF-16 is half a character: an incremental decoder carries the
+        # rest over, and the text is split into lines again.
+        decoder = codecs.getincrementaldecoder(encoding)()
+        raw_read = raw_lines(stream)
         for raw in itertools.chain(raw_read, [None]):  # None: the end, where the decoder gives what it holds
             if start is None:
                 start = raw or b""

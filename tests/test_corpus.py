@@ -1,3 +1,4 @@
+import gzip
 import io
 
 import pytest
@@ -77,9 +78,16 @@ def test_utf16_files_read_with_their_encoding_and_are_named_without_it(tmp_path)
     big = write(tmp_path, text, "big.conll", encoding="utf-16-be")  # without one
     assert list(read_lines(little, "utf-16")) == list(read_lines(big, "utf-16-be")) == expected
     assert [s.tokens for s in read_conll(little, encoding="utf-16")] == [["EU", "rejects"], ["German", "call"]]
-    with pytest.raises(CorpusError, match=r"little.conll:1: not valid utf-8 text \(invalid start byte\); the file "
-                       r"begins with a UTF-16 byte-order mark: try --encoding utf-16$"):
-        list(read_conll(little))
+    # With its byte-order mark (as Windows Notepad saves "Unicode"), it reads without --encoding, which is UTF-8
+    # by default: no UTF-8 text begins with those bytes. Compressed too; the mark of either byte order.
+    assert [s.tokens for s in read_conll(little)] == [["EU", "rejects"], ["German", "call"]]
+    assert list(read_lines(write(tmp_path, "\ufeff" + text, "big-marked.conll", encoding="utf-16-be"))) == expected
+    (tmp_path / "little.conll.gz").write_bytes(gzip.compress(little.read_bytes()))
+    assert list(read_lines(tmp_path / "little.conll.gz")) == expected
+    # Another encoding named is read as named: the mark's bytes are not UTF-16 in it.
+    with pytest.raises(CorpusError, match=r"little.conll:1: not valid ascii text \(ordinal not in range\(128\)\); "
+                       r"the file begins with a UTF-16 byte-order mark: try --encoding utf-16$"):
+        list(read_conll(little, encoding="ascii"))
     # A bad byte is named at its line, past the lines before it, in either kind of encoding.
     broken = tmp_path / "broken.conll"
     broken.write_bytes("A O\nB O\n".encode("utf-16-le") + b"\x00\xd8" + "C O\n".encode("utf-16-le"))
@@ -99,7 +107,6 @@ def test_a_tag_error_names_the_line_of_its_token_past_conllus_multiword_lines(tm
 
 def test_a_compressed_file_reads_as_the_text_it_holds(tmp_path):
     import bz2
-    import gzip
     import lzma
 
     plain = SAMPLE / "dev.conll"

@@ -623,14 +623,16 @@ def test_utf16_files_are_tagged_and_scored_with_their_encoding(sample_model, tmp
     tagged = run_tag("--model", str(sample_model[0]), "--input-format", "text", "--encoding", "utf-16", str(wide))
     assert expected.returncode == tagged.returncode == 0 and tagged.stdout == expected.stdout
     assert tagged.stdout.startswith("Tom ") and "José " in tagged.stdout
-    bad = run_tag("--model", str(sample_model[0]), "--input-format", "text", str(wide))
-    assert bad.returncode == 2 and bad.stderr == (f"error: {wide}:1: not valid utf-8 text (invalid start byte); the "
-                                                  "file begins with a UTF-16 byte-order mark: try --encoding utf-16\n")
+    # its byte-order mark says it is UTF-16: it needs no --encoding, its format found as for the UTF-8 file
+    unnamed = run_tag("--model", str(sample_model[0]), str(wide))
+    assert unnamed.returncode == 0 and unnamed.stdout == expected.stdout
+    assert unnamed.stderr == f"{wide}: read as plain text (--input-format conll reads it as CoNLL columns)\n"
     gold = tmp_path / "gold.conll"
     gold.write_bytes("Tom B-PER\r\nBaker I-PER\r\n\r\nParis B-LOC\r\n".encode("utf-16"))
-    scored = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json", "--encoding", "utf-16")
-    assert scored.returncode == 0, scored.stderr
-    assert json.loads(scored.stdout)["sentences"] == 2 and json.loads(scored.stdout)["tokens"] == 3
+    for encoding in (["--encoding", "utf-16"], []):
+        scored = run_tag("--model", str(sample_model[0]), "--eval", str(gold), "--json", *encoding)
+        assert scored.returncode == 0, scored.stderr
+        assert json.loads(scored.stdout)["sentences"] == 2 and json.loads(scored.stdout)["tokens"] == 3
 
 
 def test_kill_minus_nine_leaves_a_checkpoint_that_resumes(tmp_path):
