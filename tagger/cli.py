@@ -86,7 +86,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rename-type", action="append", metavar="OLD=NEW",
                         help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
                         "drops OLD's entities (repeat for more types)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (e.g. latin-1)")
+    parser.add_argument("--encoding", default="utf-8",
+                        help="text encoding of the inputs (e.g. latin-1; a file that begins with UTF-16's byte-order "
+                        "mark reads as UTF-16)")
     parser.add_argument("--comment-prefix", metavar="PREFIX",
                         help="in CoNLL inputs, read the lines that begin with PREFIX before a sentence as comments "
                         "(e.g. '#'; they are written out as they were)")

@@ -98,7 +98,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                       "own entity types if need be")
     data.add_argument("--token-column", type=int, default=0, help="column of the token (negative: from the end)")
     data.add_argument("--label-column", type=int, default=-1, help="column of the entity tag")
-    data.add_argument("--encoding", default="utf-8", help="text encoding of the corpora (e.g. latin-1)")
+    data.add_argument("--encoding", default="utf-8",
+                      help="text encoding of the corpora (e.g. latin-1; a file that begins with UTF-16's byte-order "
+                      "mark reads as UTF-16)")
     data.add_argument("--comment-prefix", metavar="PREFIX",
                       help="in CoNLL files, read the lines that begin with PREFIX before a sentence as comments, not "
                       "tokens (e.g. '#' for CoNLL-U's and MultiCoNER's comment lines; default: none, every line but "
