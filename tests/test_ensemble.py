@@ -1,6 +1,7 @@
 """Ensembles (``--members N``): several networks trained alike, tagging with their mean scores."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -59,15 +60,53 @@ def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, t
     assert json.loads(done.stdout)["f1"] > 0.6
 
 
+def _on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+    """``command``'s exit code, standard output and what it wrote to standard error, a terminal of 160 columns."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    terminal, its_end = pty.openpty()
+    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=its_end, text=True) as process:
+        os.close(its_end)
+        shown = b""
+        while True:
+            try:
+                read = os.read(terminal, 65536)
+            except OSError:  # the command's end of the terminal is closed
+                break
+            if not read:
+                break
+            shown += read
+        out = process.stdout.read()
+        code = process.wait(timeout=600)
+    os.close(terminal)
+    return code, out, shown.decode()
+
+
 def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, tmp_path):
     output = tmp_path / "jobs"
-    done = subprocess.run(  # a process of its own, whose output the member processes share
+    code, out, shown = _on_a_terminal(  # a process of its own, whose output the member processes send to
         [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
          *OPTIONS, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5",
-         "--threads", "2"],  # on a CPU, as many members at once as threads: one thread each, as in the fixture's run
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert "2 at a time, 1 thread each" in done.stdout and "member 2: epoch   6" in done.stdout
+         "--threads", "2"])  # on a CPU, as many members at once as threads: one thread each, as in the fixture's run
+    assert code == 0, shown
+    assert "2 at a time, 1 thread each" in out
+    for k in (1, 2):  # each member's lines, whole, in order
+        lines = [line for line in out.splitlines() if line.startswith(f"member {k}: ")]
+        assert [line.split()[3] for line in lines[:6]] == ["1", "2", "3", "4", "5", "6"]
+        assert lines[6].startswith(f"member {k}: best dev F1 ") and lines[-1].startswith(f"member {k}: entity bias")
+    # the terminal shows one line for the members, redrawn in place: how far each is in its epoch, then how
+    # many are done
+    states = [state.strip() for state in re.split(r"[\r\n]", shown) if state.strip()]
+    assert any(re.fullmatch(r"member 1: epoch \d/6 \d+% · member 2: epoch \d/6 \d+%", state) for state in states)
+    for k in (1, 2):  # each epoch's start and end, at least
+        assert all(any(f"member {k}: epoch {epoch}/6 {percent}%" in state for state in states)
+                   for epoch in range(1, 7) for percent in (0, 100))
+    assert "2 of 2 done" in states
     assert _same_weights(output, ensemble)
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,6 +35,10 @@ from .checkpoints import restore_state, save_state, thread_change, truncate_metr
 from .config import TrainingConfig, make_optimizer
 from .distributed import ONE_PROCESS, Processes, rank_seed
 from .teacher import teacher_batch, teacher_distributions
+
+# How far an epoch is: given its batches, its number and the epochs of the run, an iterable over the batches
+# (which training iterates) with ``set_postfix`` (the mean loss so far) and ``len``, as a tqdm bar is.
+EpochProgress = Callable[[list[list[int]], int, int], Any]
 
 
 def dev_scores(model: nn.Module, encoder: Encoder, dev_sentences: Sequence[Sentence], entity_bias: float = 0.0) -> dict:
@@ -180,8 +185,10 @@ def training_state(model: BiLSTMCRF, config: TrainingConfig):
 
 
 def resume_network(train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence], output: Path,
-                   epochs: int | None, log, progress: bool = True, processes: Processes = ONE_PROCESS) -> dict:
-    """Go on with the run of one network in ``output`` (a member's, for an ensemble) from its checkpoint."""
+                   epochs: int | None, log, progress: EpochProgress | None = None,
+                   processes: Processes = ONE_PROCESS) -> dict:
+    """Go on with the run of one network in ``output`` (a member's, for an ensemble) from its checkpoint
+    (``progress``: as ``fit`` takes it)."""
     saved = read_config(output)
     config = TrainingConfig(**saved["training"])
     if epochs is not None:
@@ -200,11 +207,13 @@ def fit(
     config: TrainingConfig,
     log,
     checkpoint: tuple[dict, dict] | None = None,
-    progress_bars: bool = True,
+    progress: EpochProgress | None = None,
     processes: Processes = ONE_PROCESS,
 ) -> dict:
     """The training loop: an epoch, dev scores, best weights, metrics, checkpoint; repeat; then the entity bias
     (``keep_entity_bias``). Returns the kept epoch's dev scores (without the entity bias).
+
+    ``progress`` shows how far each epoch is (default: ``epoch_bar``, a bar on a terminal; ``no_progress``).
 
     With several ``processes`` (data-parallel training), each takes its share
     of every epoch's batches, and the leader alone scores dev and writes to ``output``.
@@ -240,12 +249,12 @@ def fit(
         if processes.size > 1:
             lengths = examples.lengths()
             batches = processes.shard(batches, [sum(lengths[i] for i in batch) for batch in batches])
-        progress = _progress(batches, epoch, config.epochs, progress_bars and processes.leader)
+        steps = ((progress or epoch_bar) if processes.leader else no_progress)(batches, epoch, config.epochs)
         try:
-            for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, progress, config,
+            for step, loss in enumerate(training_steps(model, encoder, optimizer, examples, steps, config,
                                                        averaged, loss_function), start=1):
                 total_loss += loss
-                progress.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
+                steps.set_postfix(loss=f"{total_loss / step:.3f}", refresh=False)
         except TrainingDiverged as diverged:
             raise TaggerError(
                 f"training diverged at epoch {epoch} (loss {diverged.loss}); the best model so far "
@@ -263,7 +272,7 @@ def fit(
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
-            "loss": total_loss / max(1, len(progress)),
+            "loss": total_loss / max(1, len(steps)),
             **{f"dev_{name}": value for name, value in scores.items()},
             "train_tokens_per_second": tokens / train_seconds,
             "seconds": seconds,
@@ -293,8 +302,15 @@ def fit(
     return best
 
 
-def _progress(batches: list[list[int]], epoch: int, epochs: int, shown: bool = True):
+def epoch_bar(batches: list[list[int]], epoch: int, epochs: int):
+    """A bar of the epoch's batches on standard error, where it is a terminal; gone when the epoch ends."""
     from tqdm import tqdm
 
-    return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None if shown else True,
-                file=sys.stderr)
+    return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None, file=sys.stderr)
+
+
+def no_progress(batches: list[list[int]], epoch: int, epochs: int):
+    """The epoch's batches, shown nowhere."""
+    from tqdm import tqdm
+
+    return tqdm(batches, disable=True)

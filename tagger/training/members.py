@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import torch
@@ -54,12 +57,15 @@ def fit_members(
         log(f"training {members} members, {min(jobs, members)} at a time, {counted(threads, 'thread')} each")
         # "spawn": a forked process would inherit torch's thread pools, which can hang it.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, members), mp_context=context) as pool:
+        messages = context.Queue()  # from the members' processes, to be written here (_relay)
+        with ProcessPoolExecutor(min(jobs, members), mp_context=context, initializer=_member_process,
+                                 initargs=(messages,)) as pool:
             running = [pool.submit(_train_member, train_sentences, dev_sentences, directory, epochs, threads, k,
                                    processes)
                        for k, directory in enumerate(directories, start=1)]
-            for member in running:
-                member.result()
+            _relay(messages, running, log)
+        for member in running:
+            member.result()
     else:
         for k, directory in enumerate(directories, start=1):
             log(f"member {k} of {members}: {directory}")
@@ -75,10 +81,87 @@ def fit_members(
     return scores
 
 
+# In a member's process (``fit_members`` with jobs > 1): the queue to the process that trains the ensemble, which
+# writes the members' log lines and shows how far each is (``_relay``); a process's only way to it.
+_TO_ENSEMBLE = None
+
+# How often a member says how far it is in its epoch, at most.
+REPORT_SECONDS = 0.5
+
+
+def _member_process(messages) -> None:
+    """Start a member's process (the pool's initializer): ``messages``, the queue to the ensemble's process."""
+    global _TO_ENSEMBLE
+    _TO_ENSEMBLE = messages
+
+
 def _train_member(train_sentences, dev_sentences, directory: Path, epochs: int | None, threads: int, k: int,
                   processes: Processes) -> None:
-    """One member's run in a worker process: its log lines go out prefixed, without progress bars."""
+    """Member ``k``'s run in a process of the pool: its log lines and how far each epoch is go to the ensemble's
+    process as ``("log", k, line)`` and ``("step", k, (epoch, epochs, step, steps))``, then ``("done", k, None)``."""
     torch.set_num_threads(threads)
-    remove_stale_temporaries(directory)
-    resume_network(train_sentences, dev_sentences, directory, epochs,
-                   lambda message: print(f"member {k}: {message}", flush=True), progress=False, processes=processes)
+
+    def reported(batches: list[list[int]], epoch: int, epochs: int) -> _ReportedEpoch:
+        return _ReportedEpoch(batches, lambda step: _TO_ENSEMBLE.put(("step", k, (epoch, epochs, step, len(batches)))))
+
+    try:
+        remove_stale_temporaries(directory)
+        resume_network(train_sentences, dev_sentences, directory, epochs,
+                       lambda message: _TO_ENSEMBLE.put(("log", k, message)), progress=reported, processes=processes)
+    finally:
+        _TO_ENSEMBLE.put(("done", k, None))
+
+
+class _ReportedEpoch:
+    """An epoch's batches (as ``loop.EpochProgress`` gives them) that report the steps done, ``report(step)``, at
+    the start, every ``REPORT_SECONDS`` and at the end."""
+
+    def __init__(self, batches: list[list[int]], report):
+        self.batches, self.report = batches, report
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.report(0)
+        reported = time.monotonic()
+        for step, batch in enumerate(self.batches, start=1):
+            yield batch  # resumed once the step is done
+            if time.monotonic() - reported >= REPORT_SECONDS or step == len(self.batches):
+                self.report(step)
+                reported = time.monotonic()
+
+    def set_postfix(self, **values) -> None:
+        """The loss so far, which the members' epoch lines give instead."""
+
+
+def _relay(messages, running: list[Future], log) -> None:
+    """Write what the members' processes send (``_train_member``) until they are done: each log line through
+    ``log``, after the member's number (``member 2: epoch 3 ...``), and, on a terminal, one line that says how far
+    each member is in its epoch (``member 1: epoch 3/40 45% · member 2: epoch 3/40 40%``)."""
+    from queue import Empty
+
+    from tqdm import tqdm
+
+    where: dict[int, str] = {}
+    done: set[int] = set()
+    with tqdm(bar_format="{desc}", file=sys.stderr, leave=False, disable=None) as status:
+        while len(done) < len(running):
+            try:
+                kind, k, value = messages.get(timeout=REPORT_SECONDS)
+            except Empty:
+                if all(member.done() for member in running):  # a process that died says nothing more
+                    return
+                continue
+            if kind == "log":
+                with tqdm.external_write_mode(file=sys.stdout):
+                    log(f"member {k}: {value}")
+                continue
+            if kind == "step":
+                epoch, epochs, step, steps = value
+                where[k] = f"member {k}: epoch {epoch}/{epochs} {100 * step // max(steps, 1)}%"
+            else:
+                done.add(k)
+                where.pop(k, None)
+            parts = [where[j] for j in sorted(where)] + ([f"{len(done)} of {len(running)} done"] if done else [])
+            status.set_description_str(" · ".join(parts))

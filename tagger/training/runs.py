@@ -28,7 +28,7 @@ from .batches import Examples
 from .checkpoints import clear_run, save_state
 from .config import TrainingConfig
 from .distributed import ONE_PROCESS, Processes
-from .loop import fit, resume_network, training_state
+from .loop import epoch_bar, fit, no_progress, resume_network, training_state
 from .members import fit_members, member_directories
 from .networks import build_encoder, initial_model, new_network
 from .teacher import check_teacher
@@ -238,7 +238,8 @@ def resume(
         return fit_members(train_sentences, dev_sentences, output, epochs, log, jobs, processes)
     if processes.leader:
         remove_stale_temporaries(output)
-    return resume_network(train_sentences, dev_sentences, output, epochs, log, progress, processes)
+    return resume_network(train_sentences, dev_sentences, output, epochs, log,
+                          epoch_bar if progress else no_progress, processes)
 
 
 def _refuse_types_the_run_lacks(sentences: Sequence[Sentence], types: Sequence[str], output: Path) -> None:
