@@ -219,3 +219,28 @@ def test_models_trained_apart_combine_into_the_same_ensemble(ensemble, tmp_path)
     assert "Traceback" not in refused.stderr and not (tmp_path / "bad" / "model.safetensors").exists()
     alone = command("-m", "tagger.ensemble", "--output", str(tmp_path / "bad"), members[0])
     assert alone.returncode == 2 and "at least two" in alone.stderr
+
+
+def test_the_relay_writes_members_lines_and_returns_when_a_member_process_dies(monkeypatch, capsys):
+    import queue
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from tagger.training import members
+
+    monkeypatch.setattr(members, "REPORT_SECONDS", 0.05)
+    messages, lines = queue.Queue(), []
+    finished, died = Future(), Future()
+    for message in [("step", 1, (1, 2, 0, 10)), ("log", 1, "epoch   1  loss 3.0"), ("log", 2, "epoch   1  loss 4.0"),
+                    ("step", 1, (2, 2, 10, 10)), ("log", 1, "best dev F1 0.5"), ("done", 1, None)]:
+        messages.put(message)
+    finished.set_result(None)
+    died.set_exception(BrokenProcessPool("a process died"))  # and sent no "done"
+    import threading
+
+    relay = threading.Thread(target=members._relay, args=(messages, [finished, died], lines.append), daemon=True)
+    relay.start()
+    relay.join(timeout=30)
+    assert not relay.is_alive()  # it returned, rather than wait for member 2's "done"
+    assert lines == ["member 1: epoch   1  loss 3.0", "member 2: epoch   1  loss 4.0", "member 1: best dev F1 0.5"]
+    assert capsys.readouterr().err == ""  # not a terminal: no line of how far they are
