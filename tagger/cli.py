@@ -412,9 +412,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         begins_document = _after_docstart
     # The collector paused for reading and writing too, not only while tagging (``Tagger.predict``): both
     # make a few objects per token, none in a cycle, and collections walking them took a quarter of reading's time.
-    bar = (contextlib.nullcontext(progress) if progress is not None
-           else _progress("<stdin>" if path == "-" else Path(path).name, _progress_shown(args)))
-    with bar as progress, collector_paused():
+    with _input_progress(path, args, progress) as progress, collector_paused():
         # A chunk ends early at bad input: what was read before it is tagged and written first. From a
         # pipe or a terminal it also ends when input pauses, so that what has arrived is tagged at once.
         if _arrives_slowly(path):
@@ -448,9 +446,7 @@ def tag_docbin(tagger: Tagger, path: str, args: argparse.Namespace, output, prog
 
     docs = docbin_docs(Path(path), _shown(path))
     component = EntityTagger(tagger, batch_size=args.batch_size, min_score=args.min_score)
-    bar = contextlib.nullcontext(progress) if progress is not None else _progress(Path(path).name,
-                                                                                 _progress_shown(args))
-    with bar as progress:
+    with _input_progress(path, args, progress) as progress:
         for doc in component.pipe(docs):
             output.add_doc(doc)
             progress.update(len(doc))
@@ -546,8 +542,8 @@ def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None, progr
     if len(args.inputs) == 1:
         print(f"{_shown(args.inputs[0])}: tagged into {written[0]}{found}", file=sys.stderr)
     else:
-        print(f"{len(args.inputs)} inputs tagged into {os.path.join(folder, '')}, a {FOLDER_SUFFIXES[args.format]} file each{found}",
-              file=sys.stderr)
+        print(f"{len(args.inputs)} inputs tagged into {os.path.join(folder, '')}, a {FOLDER_SUFFIXES[args.format]} "
+              f"file each{found}", file=sys.stderr)
 
 
 def _brat_text(path: str, args: argparse.Namespace, tagger: Tagger) -> str:
@@ -643,6 +639,13 @@ def _progress(description: str, shown: bool):
 
     return tqdm(desc=description, unit=" tokens", unit_scale=True, disable=None if shown else True,
                 file=sys.stderr)
+
+
+def _input_progress(path: str, args: argparse.Namespace, progress=None):
+    """The bar an input's tokens are counted on: ``progress``, the run's over several inputs, or one of its own."""
+    if progress is not None:
+        return contextlib.nullcontext(progress)
+    return _progress("<stdin>" if path == "-" else Path(path).name, _progress_shown(args))
 
 
 def _say(message: str) -> None:
