@@ -52,12 +52,14 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--errors", type=Path, metavar="REPORT.html",
                         help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
                         "confusion of types, the sentences with the most errors, gold and predicted side by side)")
-    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs", "jsonl"), default="auto",
-                        help="auto: jsonl when the first line is a JSON object, conll when the lines are columns (of "
-                        "equal width, with blank lines between sentences, or -DOCSTART-), text otherwise, and which is "
-                        "said on standard error; jsonl: JSON Lines, a record a line, each a document whose text is its "
-                        "--text-field (or whose tokens are its --tokens-field), written back with its fields and the "
-                        "entities found; "
+    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs", "jsonl", "csv", "tsv"),
+                        default="auto",
+                        help="auto: csv for a .csv file, jsonl when the first line is a JSON object, conll when the "
+                        "lines are columns (of equal width, with blank lines between sentences, or -DOCSTART-), text "
+                        "otherwise, and which is said on standard error; jsonl: JSON Lines, a record a line, each a "
+                        "document whose text is its --text-field (or whose tokens are its --tokens-field), written "
+                        "back with its fields and the entities found; csv, tsv: a table with a header, each row a "
+                        "record as a JSON Lines one is, its text in its --text-field column; "
                         "conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
@@ -99,7 +101,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="with --eval: the tag that marks the tokens outside entities in a CoNLL GOLD, read as O "
                         "(NAVER's Korean corpus writes '-'; default: O)")
     parser.add_argument("--text-field", default="text",
-                        help="in JSON Lines input, the field of each record that holds its text (default: text)")
+                        help="in JSON Lines and table (csv, tsv) input, the field of each record that holds its text "
+                        "(default: text)")
     parser.add_argument("--tokens-field", default="tokens",
                         help="with --eval: the tokens column of a table or dataset; in JSON Lines input, the field "
                         "that holds a record's tokens, a list of strings, where it has no --text-field")
@@ -171,10 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _is_docbin(path) and args.format != "spacy":
             raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py tags into Docs: --format spacy "
                               "--output FILE.spacy (or scores, --eval)")
-    if args.format == "brat" and (args.input_format == "jsonl" or any(path.lower().endswith(".jsonl")
-                                                                       for path in args.inputs)):
-        raise TaggerError("--format brat annotates text files; JSON Lines records are written back with their "
-                          "entities by --format jsonl")
+    if args.format == "brat" and (args.input_format in ("jsonl", "csv", "tsv") or any(
+            path.lower().endswith(".jsonl") or _is_csv(path) for path in args.inputs)):
+        raise TaggerError("--format brat annotates text files; JSON Lines and table records are written back with "
+                          "their entities by --format jsonl")
     if args.nbest and args.format != "jsonl":
         raise TaggerError("--nbest goes with --format jsonl")
     if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:
@@ -352,7 +355,13 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
 
     lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
     input_format = args.input_format
-    if input_format == "auto":
+    if input_format == "auto" and _is_csv(path):
+        input_format = "csv"
+        said = "read as a CSV table, a record a row (--input-format text reads it as plain text)"
+        if said not in args.formats_said:
+            args.formats_said.add(said)
+            _say(f"{_shown(path)}: {said}")
+    elif input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
         peeked, lines = _peek(lines, PEEK_LINES, _has_text if _arrives_slowly(path) else _never)
         texts = [line for _, line in peeked]
@@ -392,8 +401,10 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     if after_another and args.format == "conll" and input_format != "conll":
         output.write(f"{DOCSTART} O\n\n")
     chunk_size = CHUNK_SENTENCES
-    if input_format == "jsonl":
-        sentences = _records(lines, _shown(path), args.text_field, args.tokens_field)
+    if input_format in ("jsonl", "csv", "tsv"):
+        objects = _json_objects(lines, _shown(path)) if input_format == "jsonl" else _table_rows(
+            lines, _shown(path), "\t" if input_format == "tsv" else ",")
+        sentences = _records(objects, _shown(path), args.text_field, args.tokens_field)
         begins_document = _after_first_record
         chunk_size = CHUNK_RECORDS
     elif input_format == "text":
@@ -770,12 +781,11 @@ class _Record:
 CHUNK_RECORDS = 512
 
 
-def _records(lines: Iterable[tuple[int, str]], source: str, text_field: str, tokens_field: str) -> Iterator[_Record]:
-    """The records of JSON Lines input (blank lines skipped), each tagged by its ``text_field`` (a string) or, where
-    it has none, its ``tokens_field`` (a list of strings); a ``CorpusError`` naming the line of any other."""
+def _json_objects(lines: Iterable[tuple[int, str]], source: str) -> Iterator[tuple[int, dict]]:
+    """The objects of JSON Lines input, each with its line's number (blank lines skipped); a ``CorpusError`` naming
+    the line of anything else."""
     from .corpus import CorpusError
 
-    first = True
     for number, line in lines:
         if not line.strip():
             continue
@@ -785,6 +795,52 @@ def _records(lines: Iterable[tuple[int, str]], source: str, text_field: str, tok
             raise CorpusError(source, number, f"not a JSON object: {error.msg} (column {error.colno})") from None
         if not isinstance(fields, dict):
             raise CorpusError(source, number, f"not a JSON object but a {type(fields).__name__}")
+        yield number, fields
+
+
+def _table_rows(lines: Iterable[tuple[int, str]], source: str, delimiter: str) -> Iterator[tuple[int, dict]]:
+    """The rows of a CSV (or, ``delimiter`` a tab, TSV) table below its header line, each as its columns' values by
+    name, with the number of the line it ends on (a quoted value may hold line breaks); blank lines skipped. A row of
+    more values than the header names is a ``CorpusError`` at its line."""
+    import csv
+
+    from .corpus import CorpusError
+
+    numbers = []  # the number of each line the reader has taken, for the line a row ends on
+
+    def numbered() -> Iterator[str]:
+        for number, line in lines:
+            numbers.append(number)
+            yield line + "\n"
+
+    beyond = object()  # the key of a row's values beyond the header's columns
+    reader = csv.DictReader(numbered(), delimiter=delimiter, restkey=beyond)
+    try:
+        for row in reader:
+            if beyond in row:
+                values = len(reader.fieldnames) + len(row[beyond])
+                raise CorpusError(source, numbers[-1], f"{values} values, and the header names "
+                                  f"{len(reader.fieldnames)} columns")
+            yield numbers[-1], {name: value for name, value in row.items() if value is not None}
+    except csv.Error as error:
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        raise CorpusError(source, numbers[-1] if numbers else None, f"not a {kind} table ({error})") from None
+
+
+def _is_csv(path: str) -> bool:
+    """Whether an INPUT is a CSV table by its name (``.csv``, compressed or not)."""
+    return Path(path.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".xz")).suffix == ".csv"
+
+
+def _records(objects: Iterable[tuple[int, dict]], source: str, text_field: str, tokens_field: str
+             ) -> Iterator[_Record]:
+    """The records of JSON Lines or table input (``_json_objects``, ``_table_rows``), each tagged by its
+    ``text_field`` (a string) or, where it has none, its ``tokens_field`` (a list of strings); a ``CorpusError``
+    naming the line of any other."""
+    from .corpus import CorpusError
+
+    first = True
+    for number, fields in objects:
         text, tokens = fields.get(text_field), fields.get(tokens_field)
         if isinstance(text, str):
             tagged = text

@@ -830,9 +830,53 @@ def test_json_lines_records_are_tagged_as_documents_and_written_back_with_their_
         other.write_text(line + "\n")
         done = command("tag.py", *model, str(other), "--format", "jsonl")
         assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {other}:{message}"
-    with pytest.raises(TaggerError, match=r"^--format brat annotates text files; JSON Lines records are written back "
-                                          r"with their entities by --format jsonl$"):
+    with pytest.raises(TaggerError, match=r"^--format brat annotates text files; JSON Lines and table records are "
+                                          r"written back with their entities by --format jsonl$"):
         cli.main([*model, str(path), "--format", "brat"])
+
+
+def test_a_csv_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tmp_path, capsys):
+    import csv
+
+    import tagger.cli as cli
+
+    rows = [{"id": "1", "text": "Angela Merkel visited Paris. She met John Smith there.\nReuters said so.",
+             "note": "a, b"},
+            {"id": "2", "text": "", "note": ""},
+            {"id": "3", "text": 'Tom Baker said "no" in Berlin.', "note": "x"}]
+    with open(tmp_path / "docs.csv", "w", newline="", encoding="utf-8") as file:  # quoted values, one with a line break
+        writer = csv.DictWriter(file, ["id", "text", "note"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    model = ["--model", str(sample_model[0]), "--format", "jsonl"]
+    assert cli.main([*model, str(tmp_path / "docs.jsonl")]) == 0
+    as_json_lines = capsys.readouterr().out
+    # a .csv file reads as a table and says so; each row as the same record in JSON Lines
+    assert cli.main([*model, str(tmp_path / "docs.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert out == as_json_lines and [json.loads(line)["id"] for line in out.splitlines()] == ["1", "2", "3"]
+    assert err == f"{tmp_path / 'docs.csv'}: read as a CSV table, a record a row (--input-format text reads it as " \
+                  "plain text)\n"
+    assert any(json.loads(out.splitlines()[0])["entities"])
+    # TSV, from standard input, its text in another column; the other formats write a row as a document
+    done = command("tag.py", *model, "--input-format", "tsv", "--text-field", "body", "-",
+                   input="id\tbody\n7\tAngela Merkel visited Paris.\n")
+    same = command("tag.py", *model, "--input-format", "jsonl", "--text-field", "body", "-",
+                   input=json.dumps({"id": "7", "body": "Angela Merkel visited Paris."}) + "\n")
+    assert done.returncode == 0 and done.stdout == same.stdout and json.loads(done.stdout)["entities"]
+    conll = command("tag.py", "--model", str(sample_model[0]), str(tmp_path / "docs.csv"))
+    assert conll.stdout.count("-DOCSTART-") == 1  # the rows with text: two documents
+    # errors name the line a row ends on, past a value's line break
+    (tmp_path / "bad.csv").write_text('id,text\n1,"two\nlines"\n2,a,b\n')
+    done = command("tag.py", *model, str(tmp_path / "bad.csv"))
+    assert done.returncode == 2 and done.stderr.splitlines()[-1] == (
+        f"error: {tmp_path / 'bad.csv'}:4: 3 values, and the header names 2 columns")
+    (tmp_path / "bad.csv").write_text("id,body\n1,Tom Baker left.\n")
+    done = command("tag.py", *model, str(tmp_path / "bad.csv"))
+    assert done.returncode == 2 and done.stderr.splitlines()[-1] == (
+        f"error: {tmp_path / 'bad.csv'}:2: no field 'text' (it has id, body); --text-field names the one that holds "
+        "the text")
 
 
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
