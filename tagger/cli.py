@@ -800,16 +800,22 @@ def _json_objects(lines: Iterable[tuple[int, str]], source: str) -> Iterator[tup
 
 def _table_rows(lines: Iterable[tuple[int, str]], source: str, delimiter: str) -> Iterator[tuple[int, dict]]:
     """The rows of a CSV (or, ``delimiter`` a tab, TSV) table below its header line, each as its columns' values by
-    name, with the number of the line it ends on (a quoted value may hold line breaks); blank lines skipped. A row of
-    more values than the header names is a ``CorpusError`` at its line."""
+    name, with the number of the line it ends on (a quoted value may hold line breaks); blank lines skipped. A CSV
+    table whose header has semicolons and no commas is read as separated by semicolons, as spreadsheets write CSV
+    where a comma is the decimal mark. A row of more values than the header names is a ``CorpusError`` at its
+    line."""
     import csv
 
     from .corpus import CorpusError
 
     numbers = []  # the number of each line the reader has taken, for the line a row ends on
+    lines = iter(lines)
+    header = next(lines, None)
+    if header is not None and delimiter == "," and ";" in header[1] and "," not in header[1]:
+        delimiter = ";"
 
     def numbered() -> Iterator[str]:
-        for number, line in lines:
+        for number, line in itertools.chain([header] if header is not None else [], lines):
             numbers.append(number)
             yield line + "\n"
 

@@ -865,6 +865,11 @@ def test_a_csv_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tm
     same = command("tag.py", *model, "--input-format", "jsonl", "--text-field", "body", "-",
                    input=json.dumps({"id": "7", "body": "Angela Merkel visited Paris."}) + "\n")
     assert done.returncode == 0 and done.stdout == same.stdout and json.loads(done.stdout)["entities"]
+    # a spreadsheet's CSV where a comma is the decimal mark: separated by semicolons
+    (tmp_path / "semicolons.csv").write_text("id;text;score\n7;Angela Merkel visited Paris.;0,5\n")
+    done = command("tag.py", *model, str(tmp_path / "semicolons.csv"))
+    assert done.returncode == 0 and done.stdout == same.stdout.replace('"body"', '"text"').replace(
+        '"entities"', '"score": "0,5", "entities"')
     conll = command("tag.py", "--model", str(sample_model[0]), str(tmp_path / "docs.csv"))
     assert conll.stdout.count("-DOCSTART-") == 1  # the rows with text: two documents
     # errors name the line a row ends on, past a value's line break
