@@ -819,6 +819,8 @@ def _table_rows(lines: Iterable[tuple[int, str]], source: str, delimiter: str) -
             numbers.append(number)
             yield line + "\n"
 
+    # A value may be a whole document, longer than the csv module's default limit of 131,072 characters.
+    csv.field_size_limit(2**31 - 1)
     beyond = object()  # the key of a row's values beyond the header's columns
     reader = csv.DictReader(numbered(), delimiter=delimiter, restkey=beyond)
     try:

@@ -872,6 +872,12 @@ def test_a_csv_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tm
         '"entities"', '"score": "0,5", "entities"')
     conll = command("tag.py", "--model", str(sample_model[0]), str(tmp_path / "docs.csv"))
     assert conll.stdout.count("-DOCSTART-") == 1  # the rows with text: two documents
+    # a value as long as a book
+    long = "Angela Merkel visited Paris. " + "Then she left. " * 20_000
+    (tmp_path / "long.csv").write_text(f"id,text\n1,{long}\n")
+    done = command("tag.py", *model, str(tmp_path / "long.csv"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["text"] == long and json.loads(done.stdout)["entities"]
     # errors name the line a row ends on, past a value's line break
     (tmp_path / "bad.csv").write_text('id,text\n1,"two\nlines"\n2,a,b\n')
     done = command("tag.py", *model, str(tmp_path / "bad.csv"))
