@@ -102,10 +102,11 @@ def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, t
     # the terminal shows one line for the members, redrawn in place: how far each is in its epoch, then how
     # many are done
     states = [state.strip() for state in re.split(r"[\r\n]", shown) if state.strip()]
-    assert any(re.fullmatch(r"member 1: epoch \d/6 \d+% · member 2: epoch \d/6 \d+%", state) for state in states)
-    for k in (1, 2):  # each epoch's start and end, at least
-        assert all(any(f"member {k}: epoch {epoch}/6 {percent}%" in state for state in states)
-                   for epoch in range(1, 7) for percent in (0, 100))
+    assert any(re.fullmatch(r"member 1: epoch \d/6 (\d+%|dev) · member 2: epoch \d/6 (\d+%|dev)", state)
+               for state in states)
+    for k in (1, 2):  # each epoch's start and its end, when dev is scored, at least
+        assert all(any(f"member {k}: epoch {epoch}/6 {how_far}" in state for state in states)
+                   for epoch in range(1, 7) for how_far in ("0%", "dev"))
     assert "2 of 2 done" in states
     assert _same_weights(output, ensemble)
 

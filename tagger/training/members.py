@@ -138,7 +138,7 @@ class _ReportedEpoch:
 def _relay(messages, running: list[Future], log) -> None:
     """Write what the members' processes send (``_train_member``) until they are done: each log line through
     ``log``, after the member's number (``member 2: epoch 3 ...``), and, on a terminal, one line that says how far
-    each member is in its epoch (``member 1: epoch 3/40 45% · member 2: epoch 3/40 40%``)."""
+    each member is in its epoch (``member 1: epoch 3/40 45% · member 2: epoch 3/40 dev``, where it scores dev)."""
     from queue import Empty
 
     from tqdm import tqdm
@@ -159,7 +159,9 @@ def _relay(messages, running: list[Future], log) -> None:
                 continue
             if kind == "step":
                 epoch, epochs, step, steps = value
-                where[k] = f"member {k}: epoch {epoch}/{epochs} {100 * step // max(steps, 1)}%"
+                # The last step done, the member scores its dev corpus.
+                how_far = "dev" if step == steps else f"{100 * step // max(steps, 1)}%"
+                where[k] = f"member {k}: epoch {epoch}/{epochs} {how_far}"
             else:
                 done.add(k)
                 where.pop(k, None)
