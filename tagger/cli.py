@@ -357,10 +357,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     input_format = args.input_format
     if input_format == "auto" and _is_csv(path):
         input_format = "csv"
-        said = "read as a CSV table, a record a row (--input-format text reads it as plain text)"
-        if said not in args.formats_said:
-            args.formats_said.add(said)
-            _say(f"{_shown(path)}: {said}")
+        _say_how_read(args, path, "read as a CSV table, a record a row (--input-format text reads it as plain text)")
     elif input_format == "auto":
         # From a pipe or terminal, only the first line that is not blank: more may be slow to come.
         peeked, lines = _peek(lines, PEEK_LINES, _has_text if _arrives_slowly(path) else _never)
@@ -383,11 +380,8 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 and input_format_of(_uncommented(texts, comment), characters=tagger.reads_characters,
                                     column_separator="tab") == "conll"):
             hint += "; if a token is or holds a space, --column-separator tab reads it as CoNLL columns"
-        said = (f"read as {_FORMAT_NAMES[input_format]} (--input-format {other} reads it as "
-                f"{_FORMAT_NAMES[other]}){hint}")
-        if said not in args.formats_said:  # once a run: a folder's files mostly read alike
-            args.formats_said.add(said)
-            _say(f"{_shown(path)}: {said}")
+        _say_how_read(args, path, f"read as {_FORMAT_NAMES[input_format]} (--input-format {other} reads it as "
+                                  f"{_FORMAT_NAMES[other]}){hint}")
     # Written in the scheme of the input's own tags, where it has them, so that the two columns compare.
     scheme = args.scheme
     if scheme is None and input_format == "conll":
@@ -835,9 +829,22 @@ def _table_rows(lines: Iterable[tuple[int, str]], source: str, delimiter: str) -
         raise CorpusError(source, numbers[-1] if numbers else None, f"not a {kind} table ({error})") from None
 
 
+def _say_how_read(args: argparse.Namespace, path: str, said: str) -> None:
+    """Say how an input was read, naming it, once a run for the inputs that read alike (a folder's files mostly
+    do)."""
+    if said not in args.formats_said:
+        args.formats_said.add(said)
+        _say(f"{_shown(path)}: {said}")
+
+
 def _is_csv(path: str) -> bool:
-    """Whether an INPUT is a CSV table by its name (``.csv``, compressed or not)."""
-    return Path(path.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".xz")).suffix == ".csv"
+    """Whether an INPUT is a CSV table by its name (``.csv``, compressed or not: ``.csv.gz``)."""
+    from .corpus import COMPRESSED_WRITERS
+
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED_WRITERS:
+        suffixes.pop()
+    return suffixes[-1:] == [".csv"]
 
 
 def _records(objects: Iterable[tuple[int, dict]], source: str, text_field: str, tokens_field: str
