@@ -64,9 +64,11 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
-    parser.add_argument("--format", choices=("conll", "jsonl", "inline", "html", "brat", "spacy"), default="conll",
+    parser.add_argument("--format", choices=("conll", "jsonl", "csv", "tsv", "inline", "html", "brat", "spacy"),
+                        default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
-                        "sentence (per line or paragraph of text); inline: likewise one line, with entities "
+                        "sentence (per line or paragraph of text); csv, tsv: the same objects as a table's rows, "
+                        "under a header line of their fields, a list or an object in a cell as JSON; inline: likewise one line, with entities "
                         "bracketed, [PER Angela Merkel]; html: a self-contained page with the entities highlighted "
                         "by type and their probabilities on hover; brat: each text INPUT's entities as brat's "
                         "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
@@ -119,7 +121,7 @@ def _argument_parser() -> argparse.ArgumentParser:
                         help="add B to the score of every tag but O: higher finds more entities (recall up, precision "
                         "down), lower fewer (default: the model's, chosen on its dev corpus in training)")
     parser.add_argument("--nbest", type=int, default=0, metavar="K",
-                        help="with --format jsonl: add the K most probable readings of each sentence")
+                        help="with --format jsonl (csv, tsv): add the K most probable readings of each sentence")
     parser.add_argument("--unconstrained", action="store_true",
                         help="let decoding produce tag sequences the scheme forbids (as plain CRF decoding does)")
     parser.add_argument("--quantize", action="store_true",
@@ -177,9 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format == "brat" and (args.input_format in ("jsonl", "csv", "tsv") or any(
             path.lower().endswith(".jsonl") or _is_csv(path) for path in args.inputs)):
         raise TaggerError("--format brat annotates text files; JSON Lines and table records are written back with "
-                          "their entities by --format jsonl")
-    if args.nbest and args.format != "jsonl":
-        raise TaggerError("--nbest goes with --format jsonl")
+                          "their entities by --format jsonl (or csv)")
+    if args.nbest and args.format not in RECORD_FORMATS:
+        raise TaggerError("--nbest goes with --format jsonl (or csv, tsv)")
     if args.format == "brat" and args.eval is None and len(args.inputs) > 1 and args.output is None:
         raise TaggerError("--format brat writes a .ann file for each INPUT: --output names the folder for them")
     if args.format == "spacy" and args.eval is None and (args.output is None or args.workers > 1):
@@ -242,7 +244,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.into_folder or args.output is not None and args.format == "brat" and len(args.inputs) > 1:
             write_into_folder(tagger, args, pool, progress)
             return 0
-        with _open_output(args.output, spacy_docs=args.format == "spacy") as output:
+        with _open_output(args.output, spacy_docs=args.format == "spacy",
+                          table_delimiter=TABLE_DELIMITERS.get(args.format)) as output:
             tag_inputs(tagger, args.inputs, args, output, pool, progress)
     return 0
 
@@ -388,7 +391,7 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
         peeked, lines = _peek(lines, PEEK_LINES, _has_sentence if _arrives_slowly(path) else _never)
         scheme = tag_column_scheme([line for _, line in peeked], args.label_column, args.comment_prefix,
                                    args.column_separator)
-    args = argparse.Namespace(**{**vars(args), "scheme": scheme or tagger.corpus_scheme,
+    args = argparse.Namespace(**{**vars(args), "scheme": scheme or tagger.corpus_scheme, "source": _shown(path),
                                  "file": _shown(path) if named else None})
     # Documents: -DOCSTART- lines separate them in column files, blank lines in text; wrapped text is one; a JSON
     # Lines record is one.
@@ -428,8 +431,11 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
                 progress.update(_tag_chunk(tagger, chunk, begins_document, args, output))
         else:
             with contextlib.nullcontext(pool) if pool is not None else _worker_pool(args) as workers:
-                for text, tokens in _in_order(workers, chunks, begins_document, args):
-                    output.write(text)
+                for written, tokens in _in_order(workers, chunks, begins_document, args):
+                    if isinstance(written, str):
+                        output.write(written)
+                    else:  # rows and their lines, for a table
+                        output.add_rows(*written, args.source)
                     output.flush()
                     progress.update(tokens)
     if input_format == "conll" and args.format == "conll":
@@ -499,7 +505,7 @@ def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:
 
 
 # The suffix of each input's own output file, by --format, where --output is a folder.
-FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "inline": ".txt", "html": ".html", "brat": ".ann",
+FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv", "inline": ".txt", "html": ".html", "brat": ".ann",
                    "spacy": ".spacy"}
 
 
@@ -532,7 +538,8 @@ def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None, progr
         output.parent.mkdir(parents=True, exist_ok=True)
         _next_input(progress, k, len(args.inputs))
         if args.format != "brat":
-            with _open_output(output, spacy_docs=args.format == "spacy") as stream:
+            with _open_output(output, spacy_docs=args.format == "spacy",
+                              table_delimiter=TABLE_DELIMITERS.get(args.format)) as stream:
                 tag_inputs(tagger, [path], args, stream, pool, progress)
             continue
         annotations = brat_annotations(tagger, _brat_text(path, args, tagger), args.batch_size)
@@ -626,13 +633,15 @@ def _start_worker(args: argparse.Namespace) -> None:
     _WORKER_TAGGER = _loaded(args)
 
 
-def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace) -> tuple[str, int]:
-    """In a worker: a chunk tagged and written as ``_tag_chunk`` writes it, and its tokens."""
+def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace
+                   ) -> tuple[str | tuple[list[dict], list[int | None]], int]:
+    """In a worker: a chunk tagged and written as ``_tag_chunk`` writes it (for a table, its rows, which the
+    table's one header goes above), and its tokens."""
     import io
 
     from .api import collector_paused
 
-    written = io.StringIO()
+    written = _Rows() if args.format in TABLE_DELIMITERS else io.StringIO()
     with collector_paused():
         tokens = _tag_chunk(_WORKER_TAGGER, chunk, begins_document, args, written)
     return written.getvalue(), tokens
@@ -692,14 +701,17 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
     inputs = [item if isinstance(item, str) else item.tagged if isinstance(item, _Record) else item.tokens
               for item in chunk]
     starts = [i == 0 or begins_document(item) or _is_blank(chunk[i - 1]) for i, item in enumerate(chunk)]
-    scores = args.format in ("jsonl", "html", "spacy")
+    scores = args.format in (*RECORD_FORMATS, "html", "spacy")
     tagged = tagger.predict(inputs, args.batch_size, scheme=args.scheme, scores=scores,
                             nbest=args.nbest, document_starts=starts, min_score=args.min_score)
-    if args.format == "jsonl":
-        written = (item.with_entities(result) if isinstance(item, _Record)
+    if args.format in RECORD_FORMATS:
+        written = [item.with_entities(result) if isinstance(item, _Record)
                    else {"file": args.file, **result.to_dict()} if args.file else result.to_dict()
-                   for item, result in zip(chunk, tagged))
-        output.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in written))
+                   for item, result in zip(chunk, tagged)]
+        if args.format == "jsonl":
+            output.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in written))
+        else:
+            output.add_rows(written, [item.line if isinstance(item, _Record) else None for item in chunk], args.source)
     elif args.format == "html":
         from .render import DOCUMENT_BREAK, sentence_markup
 
@@ -752,12 +764,71 @@ def _inline(tagged, separator: str = " ") -> str:
     return separator.join(words)
 
 
+# The formats that write an object for each sentence (of text or CoNLL input) or record (of JSON Lines or a table),
+# and those of them that are tables, with the character between their values.
+TABLE_DELIMITERS = {"csv": ",", "tsv": "\t"}
+RECORD_FORMATS = ("jsonl", *TABLE_DELIMITERS)
+
+
+class TableWriter:
+    """``--format csv`` and ``tsv``: the objects ``--format jsonl`` writes, as the rows of a table in ``stream``
+    under a header line that names the first row's fields; a cell of a list or an object holds it as JSON
+    (``[{"text": "Paris", "label": "LOC", ...}]``), of None nothing. A row with a field that the header does not
+    name is a ``TaggerError``; one without a field has an empty cell there."""
+
+    def __init__(self, stream: TextIO, delimiter: str):
+        self.stream, self.delimiter = stream, delimiter
+        self.writer = None  # a csv.DictWriter, once the first row names the columns
+
+    def add_rows(self, rows: list[dict], lines: list[int | None], source: str) -> None:
+        """Write ``rows``, each of its line of the input ``source`` (None for a sentence), which an error names."""
+        import csv
+
+        from .corpus import CorpusError
+
+        if not rows:
+            return
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.stream, list(rows[0]), delimiter=self.delimiter, lineterminator="\n")
+            self.writer.writeheader()
+        columns = self.writer.fieldnames
+        for row, line in zip(rows, lines):
+            beyond = [name for name in row if name not in columns]
+            if beyond:
+                raise CorpusError(source, line, f"a record with the field {beyond[0]!r}, which the table's header "
+                                  f"(the first row's fields) does not name: {', '.join(columns)}; --format jsonl "
+                                  "writes records of any fields, and --output FOLDER a table for each INPUT")
+            self.writer.writerow({name: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict))
+                                  else value for name, value in row.items()})
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class _Rows:
+    """A worker's chunk of rows for a ``TableWriter`` in the main process, which writes the one header."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.lines: list[int | None] = []
+
+    def add_rows(self, rows: list[dict], lines: list[int | None], source: str) -> None:
+        self.rows += rows
+        self.lines += lines
+
+    def flush(self) -> None:
+        """(Nothing is written until the main process has the rows.)"""
+
+    def getvalue(self) -> tuple[list[dict], list[int | None]]:
+        return self.rows, self.lines
+
+
 class _Record:
     """A JSON Lines input's record: its ``fields`` as read, and what of it is tagged (``tagged``): its text, or its
-    list of tokens. ``first``: whether it is its input's first record."""
+    list of tokens. ``first``: whether it is its input's first record; ``line``: the line it ends on."""
 
-    def __init__(self, fields: dict, tagged: str | list[str], first: bool):
-        self.fields, self.tagged, self.first = fields, tagged, first
+    def __init__(self, fields: dict, tagged: str | list[str], first: bool, line: int):
+        self.fields, self.tagged, self.first, self.line = fields, tagged, first, line
 
     def with_entities(self, result) -> dict:
         """The record's fields and the entities found in it (``entities``, as ``--format jsonl`` writes them), with
@@ -869,7 +940,7 @@ def _records(objects: Iterable[tuple[int, dict]], source: str, text_field: str, 
             fields_had = ", ".join(map(str, fields)) or "none"
             raise CorpusError(source, number, f"no field {text_field!r} (it has {fields_had}); --text-field names the "
                               "one that holds the text")
-        yield _Record(fields, tagged, first)
+        yield _Record(fields, tagged, first, number)
         first = False
 
 
@@ -1084,9 +1155,13 @@ def _same_file(output: Path, source: str) -> bool:
 
 
 @contextmanager
-def _open_output(path: Path | None, spacy_docs: bool = False):
+def _open_output(path: Path | None, spacy_docs: bool = False, table_delimiter: str | None = None):
     """Where tagged text goes: ``path`` (standard output if None), opened for text; with ``spacy_docs``, a
-    ``DocBinWriter`` that writes ``path`` once all is tagged."""
+    ``DocBinWriter`` that writes ``path`` once all is tagged; with ``table_delimiter``, a ``TableWriter`` of it."""
+    if table_delimiter is not None:
+        with _open_output(path) as stream:
+            yield TableWriter(stream, table_delimiter)
+        return
     if spacy_docs:
         try:
             from .integrations.spacy import DocBinWriter

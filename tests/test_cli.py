@@ -591,7 +591,7 @@ def test_scores_nbest_and_min_score(sample_model):
         assert [(e["label"], e["start"], e["end"]) for e in record["entities"]] == tags_to_spans(record["tags"])
     assert sum(len(r["entities"]) for r in kept) == sum(s >= threshold for s in scores)
     refused = command("tag.py", "--model", str(sample_model[0]), "--nbest", "2", "-", input="")
-    assert refused.returncode == 2 and refused.stderr.strip() == "error: --nbest goes with --format jsonl"
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: --nbest goes with --format jsonl (or csv, tsv)"
 
 
 def test_recipe_sets_options_that_the_command_line_overrides(tmp_path):
@@ -831,7 +831,7 @@ def test_json_lines_records_are_tagged_as_documents_and_written_back_with_their_
         done = command("tag.py", *model, str(other), "--format", "jsonl")
         assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {other}:{message}"
     with pytest.raises(TaggerError, match=r"^--format brat annotates text files; JSON Lines and table records are "
-                                          r"written back with their entities by --format jsonl$"):
+                                          r"written back with their entities by --format jsonl \(or csv\)$"):
         cli.main([*model, str(path), "--format", "brat"])
 
 
@@ -890,6 +890,61 @@ def test_a_csv_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tm
         "the text")
 
 
+def test_csv_and_tsv_write_the_json_lines_objects_as_a_table(sample_model, tmp_path, capsys):
+    import csv
+
+    import tagger.cli as cli
+
+    model = ["--model", str(sample_model[0])]
+    table = tmp_path / "docs.csv"
+    with open(table, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerows([["id", "text", "note"], ["1", "Angela Merkel visited Paris.\nShe met Tom Baker.", "a, b"],
+                          ["2", "", ""], ["3", 'Tom Baker said "no" in Berlin.', "x"]])
+
+    def objects(*options) -> list[dict]:
+        assert cli.main([*model, *options, "--format", "jsonl"]) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    def rows(*options, delimiter=",") -> tuple[list[str], list[dict]]:
+        assert cli.main([*model, *options]) == 0
+        read = csv.DictReader(io.StringIO(capsys.readouterr().out), delimiter=delimiter)
+        return read.fieldnames, list(read)
+
+    # a table's rows: its own columns, then the entities, a JSON list in a cell
+    expected = objects(str(table))
+    header, written = rows(str(table), "--format", "csv")
+    assert header == ["id", "text", "note", "entities"]
+    assert [{**row, "entities": json.loads(row["entities"])} for row in written] == expected
+    assert expected[0]["entities"] and expected[1]["entities"] == []
+    # text: a row a sentence of the objects' fields; numbers read back as numbers, lists as lists
+    text = tmp_path / "news.txt"
+    text.write_text("Angela Merkel visited Paris.\n\nTom Baker left.\n")
+    expected = objects(str(text))
+    header, written = rows(str(text), "--format", "tsv", "--nbest", "2", delimiter="\t")
+    assert header == ["text", "tokens", "tags", "entities", "probability", "nbest"]
+    assert len(written) == len(expected) == 3 and written[1]["text"] == ""  # a blank line, between documents
+    for row, record in zip(written, expected):
+        assert row["text"] == record["text"] and float(row["probability"]) == record["probability"]
+        assert [json.loads(row[name]) for name in ("tokens", "tags", "entities")] == [
+            record[name] for name in ("tokens", "tags", "entities")]
+        assert [reading["tags"] for reading in json.loads(row["nbest"])][0] == record["tags"]
+    # several inputs into one table: one header, a file column; into a folder, a table each
+    header, written = rows(str(text), str(text), "--format", "csv")
+    assert header[0] == "file" and [row["file"] for row in written] == [str(text)] * 6
+    assert cli.main([*model, str(text), str(table), "--format", "csv", "--output", str(tmp_path / "out") + "/"]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["docs.csv", "news.csv"]
+    assert (tmp_path / "out" / "docs.csv").read_text().startswith("id,text,note,entities\n")
+    # a record whose fields the header does not name: an error at its line, after the rows before it
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "Tom Baker left."}\n{"text": "Ann came.", "id": 7}\n')
+    done = command("tag.py", *model, str(mixed), "--format", "csv")
+    assert done.returncode == 2 and done.stdout.splitlines()[0] == "text,entities"
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {mixed}:2: a record with the field 'id', which the table's header (the first row's fields) does not "
+        "name: text, entities; --format jsonl writes records of any fields, and --output FOLDER a table for each INPUT")
+
+
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
     done = command("tag.py", "--model", str(sample_model[0]), "--format", "inline", "-",
                input="Tom Baker visited Paris on Monday.\n")
@@ -910,7 +965,7 @@ def test_a_tab_separated_file_is_read_as_columns_and_its_tag_written_after_a_tab
     assert out.splitlines()[:2] == ["Tom\tNNP\tB-PER", "Baker\tNNP\tI-PER"]
 
 
-@pytest.mark.parametrize("output_format", ["conll", "jsonl"])
+@pytest.mark.parametrize("output_format", ["conll", "jsonl", "csv"])
 def test_workers_tag_in_input_order_what_one_process_tags(sample_model, tmp_path, monkeypatch, output_format):
     import tagger.cli as cli
 
