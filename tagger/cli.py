@@ -68,9 +68,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         default="conll",
                         help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
                         "sentence (per line or paragraph of text); csv, tsv: the same objects as a table's rows, "
-                        "under a header line of their fields, a list or an object in a cell as JSON; inline: likewise one line, with entities "
-                        "bracketed, [PER Angela Merkel]; html: a self-contained page with the entities highlighted "
-                        "by type and their probabilities on hover; brat: each text INPUT's entities as brat's "
+                        "under a header line of their fields, a list or an object in a cell as JSON; inline: one line "
+                        "per sentence, with entities bracketed, [PER Angela Merkel]; html: a self-contained page with "
+                        "the entities highlighted by type and their probabilities on hover; brat: each text INPUT's entities as brat's "
                         "standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann (and NAME.txt) "
                         "in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
                         "the .spacy file --output names (needs spaCy)")
@@ -505,8 +505,8 @@ def brat_annotations(tagger: Tagger, text: str, batch_size: int = 256) -> str:
 
 
 # The suffix of each input's own output file, by --format, where --output is a folder.
-FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv", "inline": ".txt", "html": ".html", "brat": ".ann",
-                   "spacy": ".spacy"}
+FOLDER_SUFFIXES = {"conll": ".conll", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv", "inline": ".txt",
+                   "html": ".html", "brat": ".ann", "spacy": ".spacy"}
 
 
 def write_into_folder(tagger: Tagger, args: argparse.Namespace, pool=None, progress=None) -> None:
