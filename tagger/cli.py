@@ -72,8 +72,8 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "per sentence, with entities bracketed, [PER Angela Merkel]; html: a self-contained page with "
                         "the entities highlighted by type and their probabilities on hover; brat: each text INPUT's "
                         "entities as brat's standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann "
-                        "(and NAME.txt) in the folder --output names; spacy: spaCy Docs, a document each, with their entities, to "
-                        "the .spacy file --output names (needs spaCy)")
+                        "(and NAME.txt) in the folder --output names; spacy: spaCy Docs, a document each, with their "
+                        "entities, to the .spacy file --output names (needs spaCy)")
     parser.add_argument("--output", help="write here instead of standard output (compressed where the name ends "
                         "in .gz, .bz2 or .xz); a folder (one that exists, or a name that ends in /): a file there for "
                         "each INPUT, named as it with the suffix of --format")
