@@ -113,3 +113,29 @@ def command(*args: str, input: str | None = None) -> subprocess.CompletedProcess
         torch.set_num_threads(saved[2])
         os.chdir(saved[3])
     return subprocess.CompletedProcess([script, *argv], code, stdout.getvalue(), stderr.getvalue())
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+    """``command``'s exit code, standard output and what it wrote to standard error, a terminal of 160 columns."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    terminal, its_end = pty.openpty()
+    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=its_end, text=True) as process:
+        os.close(its_end)
+        shown = b""
+        while True:
+            try:
+                read = os.read(terminal, 65536)
+            except OSError:  # the command's end of the terminal is closed
+                break
+            if not read:
+                break
+            shown += read
+        out = process.stdout.read()
+        code = process.wait(timeout=600)
+    os.close(terminal)
+    return code, out, shown.decode()

@@ -2,7 +2,6 @@
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -17,7 +16,7 @@ from tagger.model import BiLSTMCRF, Ensemble, ModelConfig
 from tagger.storage import load_model
 from tagger.training import TrainingConfig, train
 
-from .conftest import ROOT, SAMPLE, bench_rows, command
+from .conftest import SAMPLE, bench_rows, command, on_a_terminal
 
 OPTIONS = ["--hidden-size", "32", "--document-memory", "--threads", "1"]
 
@@ -60,36 +59,9 @@ def test_members_are_the_runs_of_their_seeds_and_the_ensemble_learns(ensemble, t
     assert json.loads(done.stdout)["f1"] > 0.6
 
 
-def _on_a_terminal(command: list[str]) -> tuple[int, str, str]:
-    """``command``'s exit code, standard output and what it wrote to standard error, a terminal of 160 columns."""
-    import fcntl
-    import os
-    import pty
-    import struct
-    import termios
-
-    terminal, its_end = pty.openpty()
-    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=its_end, text=True) as process:
-        os.close(its_end)
-        shown = b""
-        while True:
-            try:
-                read = os.read(terminal, 65536)
-            except OSError:  # the command's end of the terminal is closed
-                break
-            if not read:
-                break
-            shown += read
-        out = process.stdout.read()
-        code = process.wait(timeout=600)
-    os.close(terminal)
-    return code, out, shown.decode()
-
-
 def test_members_trained_at_once_in_their_own_processes_are_the_same(ensemble, tmp_path):
     output = tmp_path / "jobs"
-    code, out, shown = _on_a_terminal(  # a process of its own, whose output the member processes send to
+    code, out, shown = on_a_terminal(  # a process of its own, whose output the member processes send to
         [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
          *OPTIONS, "--output", str(output), "--members", "2", "--epochs", "6", "--seed", "5",
          "--threads", "2"])  # on a CPU, as many members at once as threads: one thread each, as in the fixture's run

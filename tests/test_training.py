@@ -12,7 +12,7 @@ from tagger.model import BiLSTMCRF, ModelConfig
 from tagger.storage import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_model
 from tagger.vocab import Vocabulary
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, on_a_terminal
 
 
 def test_casing_classes():
@@ -63,6 +63,24 @@ def test_training_is_reproducible(tmp_path):
               {"hidden_size": 16}, log=lambda message: None)
         runs.append(load_model(tmp_path / name)[0].state_dict())
     assert all(torch.equal(runs[0][key], runs[1][key]) for key in runs[0])
+
+
+def test_a_run_on_a_terminal_shows_each_epoch_s_batches_and_then_that_it_scores_dev(tmp_path):
+    import re
+    import sys
+
+    code, out, shown = on_a_terminal(
+        [sys.executable, "train.py", "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"),
+         "--output", str(tmp_path / "model"), "--members", "1", "--epochs", "2", "--hidden-size", "16",
+         "--threads", "1"])
+    assert code == 0, shown
+    states = [state.strip() for state in re.split(r"[\r\n]", shown) if state.strip()]
+    for epoch in (1, 2):  # the bar from its start to its end, where it says that dev is scored
+        shown = [state for state in states if state.startswith(f"epoch {epoch}/2")]
+        assert shown[0].startswith(f"epoch {epoch}/2:   0%|") and len(shown) >= 2
+        assert re.fullmatch(rf"epoch {epoch}/2 \(scoring dev\): 100%\|█+\| 40/40 \[.*loss=\d+\.\d{{3}}\]",
+                            shown[-1])
+    assert re.findall(r"^epoch +(\d) ", out, re.MULTILINE) == ["1", "2"]  # the log's lines; the bars on the terminal
 
 
 def test_a_weight_average_over_epochs_takes_its_decay_from_the_corpus(tmp_path):

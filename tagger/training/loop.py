@@ -37,7 +37,8 @@ from .distributed import ONE_PROCESS, Processes, rank_seed
 from .teacher import teacher_batch, teacher_distributions
 
 # How far an epoch is: given its batches, its number and the epochs of the run, an iterable over the batches
-# (which training iterates) with ``set_postfix`` (the mean loss so far) and ``len``, as a tqdm bar is.
+# (which training iterates) with ``set_postfix`` (the mean loss so far), ``len`` and ``close`` (called once the
+# epoch's dev scores are in), as a tqdm bar has.
 EpochProgress = Callable[[list[list[int]], int, int], Any]
 
 
@@ -269,6 +270,7 @@ def fit(
         # With averaging, the averaged weights are the ones scored, kept and saved.
         kept = model if averaged is None else averaged.module
         scores = dev_scores(kept, encoder, dev_sentences)
+        steps.close()
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -302,11 +304,37 @@ def fit(
     return best
 
 
-def epoch_bar(batches: list[list[int]], epoch: int, epochs: int):
-    """A bar of the epoch's batches on standard error, where it is a terminal; gone when the epoch ends."""
-    from tqdm import tqdm
+def epoch_bar(batches: list[list[int]], epoch: int, epochs: int) -> "_EpochBar":
+    """A bar of the epoch's batches on standard error, where it is a terminal, that says ``dev`` while the dev
+    corpus is scored; gone when the epoch ends."""
+    return _EpochBar(batches, f"epoch {epoch}/{epochs}")
 
-    return tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=None, file=sys.stderr)
+
+class _EpochBar:
+    """``epoch_bar``: a tqdm bar of ``batches`` (``description`` before it) that, once they are done, stays until
+    ``close`` and says so (``epoch 3/40 (scoring dev): 100%|██████| 913/913 [00:30<00:00, ...]``)."""
+
+    def __init__(self, batches: list[list[int]], description: str):
+        from tqdm import tqdm
+
+        self.batches, self.description = batches, description
+        self.bar = tqdm(total=len(batches), desc=description, unit="batch", leave=False, disable=None,
+                        file=sys.stderr)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.batches:
+            yield batch  # resumed once the step is done
+            self.bar.update()
+        self.bar.set_description_str(f"{self.description} (scoring dev)")
+
+    def set_postfix(self, refresh: bool = True, **values) -> None:
+        self.bar.set_postfix(refresh=refresh, **values)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def no_progress(batches: list[list[int]], epoch: int, epochs: int):

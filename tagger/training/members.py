@@ -134,6 +134,9 @@ class _ReportedEpoch:
     def set_postfix(self, **values) -> None:
         """The loss so far, which the members' epoch lines give instead."""
 
+    def close(self) -> None:
+        """(The last step's report says that the member scores dev.)"""
+
 
 def _relay(messages, running: list[Future], log) -> None:
     """Write what the members' processes send (``_train_member``) until they are done: each log line through
