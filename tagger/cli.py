@@ -41,7 +41,8 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="files to tag, or folders of them (each file below a folder, in the order of their "
-                        "paths); '-' reads standard input; a .spacy file's Docs are tagged into --format spacy")
+                        "paths); '-' reads standard input; a .parquet table's rows are records, as a CSV table's are; "
+                        "a .spacy file's Docs are tagged into --format spacy")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
     parser.add_argument("--eval", metavar="GOLD",
@@ -177,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaggerError(f"{path}: a .spacy file holds spaCy Docs, which tag.py tags into Docs: --format spacy "
                               "--output FILE.spacy (or scores, --eval)")
     if args.format == "brat" and (args.input_format in ("jsonl", "csv", "tsv") or any(
-            path.lower().endswith(".jsonl") or _is_csv(path) for path in args.inputs)):
+            path.lower().endswith(".jsonl") or _is_csv(path) or _is_parquet(path) for path in args.inputs)):
         raise TaggerError("--format brat annotates text files; JSON Lines and table records are written back with "
                           "their entities by --format jsonl (or csv)")
     if args.nbest and args.format not in RECORD_FORMATS:
@@ -358,7 +359,9 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
 
     lines: Iterator[tuple[int, str]] = read_lines(path, args.encoding)
     input_format = args.input_format
-    if input_format == "auto" and _is_csv(path):
+    if _is_parquet(path):  # a binary table, known by its name whatever --input-format says
+        input_format = "parquet"
+    elif input_format == "auto" and _is_csv(path):
         input_format = "csv"
         _say_how_read(args, path, "read as a CSV table, a record a row (--input-format text reads it as plain text)")
     elif input_format == "auto":
@@ -398,9 +401,10 @@ def tag_file(tagger: Tagger, path: str, args: argparse.Namespace, output: TextIO
     if after_another and args.format == "conll" and input_format != "conll":
         output.write(f"{DOCSTART} O\n\n")
     chunk_size = CHUNK_SENTENCES
-    if input_format in ("jsonl", "csv", "tsv"):
-        objects = _json_objects(lines, _shown(path)) if input_format == "jsonl" else _table_rows(
-            lines, _shown(path), "\t" if input_format == "tsv" else ",")
+    if input_format in ("jsonl", "csv", "tsv", "parquet"):
+        objects = (_json_objects(lines, _shown(path)) if input_format == "jsonl"
+                   else _parquet_rows(path) if input_format == "parquet"
+                   else _table_rows(lines, _shown(path), "\t" if input_format == "tsv" else ","))
         sentences = _records(objects, _shown(path), args.text_field, args.tokens_field)
         begins_document = _after_first_record
         chunk_size = CHUNK_RECORDS
@@ -709,7 +713,7 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
                    else {"file": args.file, **result.to_dict()} if args.file else result.to_dict()
                    for item, result in zip(chunk, tagged)]
         if args.format == "jsonl":
-            output.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in written))
+            output.write("".join(json.dumps(record, ensure_ascii=False, default=str) + "\n" for record in written))
         else:
             output.add_rows(written, [item.line if isinstance(item, _Record) else None for item in chunk], args.source)
     elif args.format == "html":
@@ -798,7 +802,8 @@ class TableWriter:
                 raise CorpusError(source, line, f"a record with the field {beyond[0]!r}, which the table's header "
                                   f"(the first row's fields) does not name: {', '.join(columns)}; --format jsonl "
                                   "writes records of any fields, and --output FOLDER a table for each INPUT")
-            self.writer.writerow({name: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict))
+            self.writer.writerow({name: json.dumps(value, ensure_ascii=False, default=str)
+                                  if isinstance(value, (list, dict))
                                   else value for name, value in row.items()})
 
     def flush(self) -> None:
@@ -900,12 +905,37 @@ def _table_rows(lines: Iterable[tuple[int, str]], source: str, delimiter: str) -
         raise CorpusError(source, numbers[-1] if numbers else None, f"not a {kind} table ({error})") from None
 
 
+def _parquet_rows(path: str) -> Iterator[tuple[int, dict]]:
+    """The rows of a Parquet table, each as its columns' values by name, with its number (from 1), read a record
+    chunk at a time."""
+    import pyarrow
+    import pyarrow.parquet
+
+    from .corpus import CorpusError, open_binary
+
+    with open_binary(path) as file:
+        try:
+            table = pyarrow.parquet.ParquetFile(file)
+        except (pyarrow.ArrowException, OSError) as error:
+            raise CorpusError(_shown(path), None, f"not a Parquet table ({error})") from None
+        number = 0
+        for batch in table.iter_batches(batch_size=CHUNK_RECORDS):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+
+
 def _say_how_read(args: argparse.Namespace, path: str, said: str) -> None:
     """Say how an input was read, naming it, once a run for the inputs that read alike (a folder's files mostly
     do)."""
     if said not in args.formats_said:
         args.formats_said.add(said)
         _say(f"{_shown(path)}: {said}")
+
+
+def _is_parquet(path: str) -> bool:
+    """Whether an INPUT is a Parquet table, by its name (``.parquet``)."""
+    return Path(path).suffix.lower() == ".parquet"
 
 
 def _is_csv(path: str) -> bool:
@@ -928,6 +958,8 @@ def _records(objects: Iterable[tuple[int, dict]], source: str, text_field: str, 
     first = True
     for number, fields in objects:
         text, tokens = fields.get(text_field), fields.get(tokens_field)
+        if text is None and tokens is None and text_field in fields:
+            text = ""  # a missing value (JSON's null, a Parquet table's empty cell, as pandas writes NaN): no text
         if isinstance(text, str):
             tagged = text
         elif text is None and isinstance(tokens, list) and all(isinstance(token, str) and token for token in tokens):

@@ -89,6 +89,21 @@ class Sentence:
         return self.first_line + position + sum(before <= position for before, _ in self.other_lines or ())
 
 
+def open_binary(path: str | Path) -> BinaryIO:
+    """``path`` opened to read bytes; a ``CorpusError`` naming it where it cannot be."""
+    source = _source_name(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise CorpusError(source, None, "no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(source, None, "is a directory, expected a file") from None
+    except PermissionError:
+        raise CorpusError(source, None, "permission denied") from None
+    except OSError as error:  # a path through a file (NotADirectoryError), a name too long, ...
+        raise CorpusError(source, None, f"cannot be read ({error.strerror or error})") from None
+
+
 def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """``(line number, text)`` of each line of ``path`` (``-``: standard input), line breaks removed.
 
@@ -101,16 +116,7 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
     text it holds.
     """
     source = _source_name(path)
-    try:
-        file = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
-    except FileNotFoundError:
-        raise CorpusError(source, None, "no such file") from None
-    except IsADirectoryError:
-        raise CorpusError(source, None, "is a directory, expected a file") from None
-    except PermissionError:
-        raise CorpusError(source, None, "permission denied") from None
-    except OSError as error:  # a path through a file (NotADirectoryError), a name too long, ...
-        raise CorpusError(source, None, f"cannot be read ({error.strerror or error})") from None
+    file = sys.stdin.buffer if str(path) == "-" else open_binary(path)
     check_encoding(encoding, source)
     number, pending, start = 0, "", None
 

@@ -945,6 +945,47 @@ def test_csv_and_tsv_write_the_json_lines_objects_as_a_table(sample_model, tmp_p
         "name: text, entities; --format jsonl writes records of any fields, and --output FOLDER a table for each INPUT")
 
 
+def test_a_parquet_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tmp_path, capsys):
+    import datetime
+
+    import pyarrow
+    import pyarrow.parquet
+
+    import tagger.cli as cli
+
+    model = ["--model", str(sample_model[0]), "--format", "jsonl"]
+    records = [{"id": 1, "text": "Angela Merkel visited Paris. She met John Smith there."},
+               {"id": 2, "text": None},  # a missing value, as pandas writes NaN: a record without text
+               {"id": 3, "text": 'Tom Baker said "no" in Berlin.'}]
+    table = tmp_path / "docs.parquet"
+    pyarrow.parquet.write_table(pyarrow.Table.from_pylist(records), table, row_group_size=2)  # read a group at a time
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert cli.main([*model, str(tmp_path / "docs.jsonl")]) == 0
+    as_json_lines = capsys.readouterr().out
+    assert cli.main([*model, str(table)]) == 0
+    out, err = capsys.readouterr()
+    assert out == as_json_lines and err == ""
+    assert [len(json.loads(line)["entities"]) for line in out.splitlines()][1] == 0 and json.loads(
+        out.splitlines()[0])["entities"]
+    # a column of tokens; values JSON has no type for (a date) are written as their strings
+    tokens = tmp_path / "tokens.parquet"
+    pyarrow.parquet.write_table(pyarrow.table({"tokens": [["Tom", "Baker", "left", "."]],
+                                               "day": [datetime.date(2024, 1, 2)]}), tokens)
+    assert cli.main([*model, str(tokens)]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["day"] == "2024-01-02" and len(written["tags"]) == 4
+    assert cli.main([*model[:2], str(tokens), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith('"[""Tom"", ""Baker"", ""left"", "".""]",2024-01-02,')
+    # errors: one line naming the file (and the row)
+    (tmp_path / "not.parquet").write_text("id,text\n1,Tom\n")
+    for path, message in [(table, ":1: no field 'body' (it has id, text); --text-field names the one that holds "
+                                  "the text"),
+                          (tmp_path / "not.parquet", ": not a Parquet table (Parquet magic bytes not found"),
+                          (tmp_path / "gone.parquet", ": no such file")]:
+        done = command("tag.py", *model, str(path), "--text-field", "body")
+        assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith(f"error: {path}{message}")
+
+
 def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
     done = command("tag.py", "--model", str(sample_model[0]), "--format", "inline", "-",
                input="Tom Baker visited Paris on Monday.\n")
