@@ -66,15 +66,16 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
     parser.add_argument("--format", choices=("conll", "jsonl", "csv", "tsv", "inline", "html", "brat", "spacy"),
-                        default="conll",
-                        help="conll: input lines plus a predicted tag column; jsonl: one JSON object per input "
-                        "sentence (per line or paragraph of text); csv, tsv: the same objects as a table's rows, "
-                        "under a header line of their fields, a list or an object in a cell as JSON; inline: one line "
-                        "per sentence, with entities bracketed, [PER Angela Merkel]; html: a self-contained page with "
-                        "the entities highlighted by type and their probabilities on hover; brat: each text INPUT's "
-                        "entities as brat's standoff (.ann) lines, for --output or, with several INPUTs, as NAME.ann "
-                        "(and NAME.txt) in the folder --output names; spacy: spaCy Docs, a document each, with their "
-                        "entities, to the .spacy file --output names (needs spaCy)")
+                        help="what to write (default: as --output's name ends, .jsonl, .csv, .tsv, .html, .spacy, .ann "
+                        "for brat; else conll). conll: input lines plus a predicted tag column; jsonl: one JSON "
+                        "object per input sentence (per line or paragraph of text); csv, tsv: the same objects as "
+                        "a table's rows, under a header line of their fields, a list or an object in a cell as "
+                        "JSON; inline: one line per sentence, with entities bracketed, [PER Angela Merkel]; html: "
+                        "a self-contained page with the entities highlighted by type and their probabilities on "
+                        "hover; brat: each text INPUT's entities as brat's standoff (.ann) lines, for --output "
+                        "or, with several INPUTs, as NAME.ann (and NAME.txt) in the folder --output names; spacy: "
+                        "spaCy Docs, a document each, with their entities, to the .spacy file --output names "
+                        "(needs spaCy)")
     parser.add_argument("--output", help="write here instead of standard output (compressed where the name ends "
                         "in .gz, .bz2 or .xz); a folder (one that exists, or a name that ends in /): a file there for "
                         "each INPUT, named as it with the suffix of --format")
@@ -149,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A name that ends in a separator is a folder, whether or not it exists yet (a Path forgets the separator).
     args.into_folder = args.output is not None and (args.output.endswith(("/", os.sep)) or Path(args.output).is_dir())
     args.output = Path(args.output) if args.output is not None else None
+    args.format = args.format or (format_named_by(args.output) if args.output and not args.into_folder else "conll")
     args.formats_said = set()  # how inputs were read, said once a run (tag_file)
     if args.eval is None and not args.inputs:
         raise TaggerError("nothing to do: give INPUT files (or '-' for standard input), or --eval GOLD")
@@ -201,6 +203,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
     with _torch_threads(args.threads):
         return _run(args)
+
+
+# The --format an --output file's name asks for, by its suffix.
+FORMATS_BY_SUFFIX = {".conll": "conll", ".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".html": "html",
+                     ".htm": "html", ".spacy": "spacy", ".ann": "brat"}
+
+
+def format_named_by(output: Path) -> str:
+    """The ``--format`` that an output file's name asks for (``tagged.jsonl``, ``news.html``, ``out.csv.gz``):
+    ``FORMATS_BY_SUFFIX``, else ``conll``."""
+    return FORMATS_BY_SUFFIX.get(_suffix(output), "conll")
+
+
+def _suffix(path: str | Path) -> str:
+    """A file's suffix in lower case, before that of a compression (``.csv`` for ``docs.CSV.gz``); "" for none."""
+    from .corpus import COMPRESSED_WRITERS
+
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED_WRITERS:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
 
 def files_to_tag(path: str) -> list[str]:
@@ -940,12 +963,7 @@ def _is_parquet(path: str) -> bool:
 
 def _is_csv(path: str) -> bool:
     """Whether an INPUT is a CSV table by its name (``.csv``, compressed or not: ``.csv.gz``)."""
-    from .corpus import COMPRESSED_WRITERS
-
-    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
-    if suffixes and suffixes[-1] in COMPRESSED_WRITERS:
-        suffixes.pop()
-    return suffixes[-1:] == [".csv"]
+    return _suffix(path) == ".csv"
 
 
 def _records(objects: Iterable[tuple[int, dict]], source: str, text_field: str, tokens_field: str

@@ -945,6 +945,35 @@ def test_csv_and_tsv_write_the_json_lines_objects_as_a_table(sample_model, tmp_p
         "name: text, entities; --format jsonl writes records of any fields, and --output FOLDER a table for each INPUT")
 
 
+def test_the_output_file_s_name_says_the_format_unless_format_does(sample_model, tmp_path):
+    import gzip
+
+    import tagger.cli as cli
+
+    text = tmp_path / "news.txt"
+    text.write_text("Angela Merkel visited Paris.\n")
+    model = ["--model", str(sample_model[0]), str(text)]
+    written = {}
+    for name in ("tagged.jsonl", "tagged.csv.gz", "tagged.TSV", "tagged.html", "tagged.conll", "tagged.txt", "tagged"):
+        assert cli.main([*model, "--output", str(tmp_path / name)]) == 0
+        written[name] = (gzip.open if name.endswith(".gz") else open)(tmp_path / name, "rt").read()
+    for name, given in [("tagged.jsonl", "jsonl"), ("tagged.csv.gz", "csv"), ("tagged.TSV", "tsv"),
+                        ("tagged.html", "html"), ("tagged.txt", "conll"), ("tagged", "conll")]:
+        assert cli.main([*model, "--format", given, "--output", str(tmp_path / "given")]) == 0
+        assert written[name] == (tmp_path / "given").read_text(), name
+    assert json.loads(written["tagged.jsonl"])["entities"] and written["tagged.csv.gz"].startswith("text,tokens,")
+    assert written["tagged.conll"] == written["tagged.txt"] and written["tagged.conll"].startswith("Angela ")
+    assert cli.main([*model, "--format", "inline", "--output", str(tmp_path / "inline.jsonl")]) == 0
+    assert (tmp_path / "inline.jsonl").read_text().startswith("[")  # --format decides
+    assert cli.main([*model, "--output", str(tmp_path / "tagged.spacy")]) == 0
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    docs = list(DocBin().from_disk(tmp_path / "tagged.spacy").get_docs(Vocab()))
+    assert [[entity.text for entity in doc.ents] for doc in docs] == [
+        [entity["text"] for entity in json.loads(written["tagged.jsonl"])["entities"]]]
+
+
 def test_a_parquet_table_is_tagged_a_record_a_row_as_json_lines_are(sample_model, tmp_path, capsys):
     import datetime
 
