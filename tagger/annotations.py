@@ -36,16 +36,17 @@ if TYPE_CHECKING:
 def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") -> list[Sentence]:
     """The documents of brat's standoff files (each ``X.txt`` and the ``X.ann`` beside it), in the order of their
     paths, as sentences tagged in IOB2: each text's tokens (``tokenizer.tokenize``, or a character a token where
-    the text has under one space in ``WORDS_SPACING`` characters), cut where an entity begins or ends inside one,
-    split into sentences as ``tag.py`` splits text (at each line break, as brat shows a text, and within a line
-    after a full stop), never inside an entity.
+    the text has under one space in ``tokenizer.WORDS_SPACING`` characters), cut where an entity begins or ends
+    inside one, split into sentences as ``tag.py`` splits text (at each line break, as brat shows a text, and
+    within a line after a full stop), never inside an entity.
 
     Entities are the ``T`` lines (``T1<TAB>PER 0 5<TAB>Peter``; a discontinuous one, ``0 5;9 14``, reads as the
     whole extent); relations, events, attributes and notes are left out. Where entities nest or overlap, the
     outermost (of those that overlap, the first) is read and a ``TaggerWarning`` counts the others. A line that is
     not brat's, an offset out of the text, or a span whose text is not the line's is a ``CorpusError`` naming it.
     """
-    from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters
+    from .tokenizer import (character_sentence_starts, sentence_starts, tokenize, tokenize_characters,
+                            written_without_spaces)
 
     sentences, inner, total = [], 0, 0
     for annotated in (file for file in files if file.suffix == ".ann"):
@@ -59,7 +60,7 @@ def brat_sentences(files: Sequence[Path], name: str, encoding: str = "utf-8") ->
         total += len(spans)
         outermost = _outermost(spans)
         inner += len(spans) - len(outermost)
-        split, starts_of = ((tokenize_characters, character_sentence_starts) if _written_without_spaces([text])
+        split, starts_of = ((tokenize_characters, character_sentence_starts) if written_without_spaces([text])
                             else (tokenize, sentence_starts))
         pieces, entities = _tokens_and_entities(text, outermost, split, str(annotated), None)
         inside = {i for _, first, end in entities for i in range(first + 1, end)}
@@ -376,14 +377,6 @@ def _docbin_docs(path: Path, name: str, span_group: str | None) -> list:
 # CLUENER: "label", a record {type: {mention: [[start, last], ...]}} whose spans end at their last character.
 TEXT_FIELD = "text"
 SPANS_FIELDS = ("label", "labels", "spans", "entities")
-# Text written with spaces has one every 5 to 7 characters (English, Dutch); text written without has
-# next to none, a few around Latin words. Texts of fewer spaces than one in 20 characters are cut into characters.
-WORDS_SPACING = 20
-
-
-def _written_without_spaces(texts: Sequence[str]) -> bool:
-    """Whether texts are written without spaces (Chinese, Japanese, Thai): under one in ``WORDS_SPACING`` characters."""
-    return sum(text.count(" ") for text in texts) * WORDS_SPACING < sum(map(len, texts))
 
 
 def label_studio_tasks(dataset: datasets.Dataset) -> bool:
@@ -441,13 +434,13 @@ def span_sentences(records: Sequence[tuple[str | None, object]], source: str, fi
     ``tokenizer.tokenize``'s tokens (cut where an entity begins or ends inside one), tagged in IOB2; the k-th
     record's line ``first_line + k``.
 
-    Texts written without spaces (Chinese, Japanese, Thai: under one space in ``WORDS_SPACING`` characters of
-    all the texts') are cut into characters (``tokenizer.tokenize_characters``), as character corpora are.
+    Texts written without spaces (Chinese, Japanese, Thai: under one space in ``tokenizer.WORDS_SPACING``
+    characters of all the texts') are cut into characters (``tokenizer.tokenize_characters``), as character corpora are.
     A span that is out of its text, covers no token, or overlaps another is a ``CorpusError`` naming the row.
     """
-    from .tokenizer import tokenize, tokenize_characters
+    from .tokenizer import tokenize, tokenize_characters, written_without_spaces
 
-    split = tokenize_characters if _written_without_spaces([text or "" for text, _ in records]) else tokenize
+    split = tokenize_characters if written_without_spaces([text or "" for text, _ in records]) else tokenize
     sentences = []
     for row, (text, value) in enumerate(records):
         number, text = first_line + row, text or ""

@@ -10,6 +10,7 @@ import reprlib
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +24,14 @@ from .corpus import (CHARACTERS, CHARACTERS_AND_SPACES, Context, Sentence, docum
 from .encoding import Encoder
 from .inference import (CharFeatureCache, classification_report, decode_sentences, entity_scores, joined,
                         tag_distributions, type_scores)
-from .errors import TaggerError
+from .errors import TaggerError, TaggerWarning
 from .schemes import SCHEMES, SchemeError, Span, entity_types, spans_to_tags, tags_to_spans
 from . import render
 from .model import quantize_dynamic, resolve_device
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
-from .tokenizer import character_sentence_starts, sentence_starts, tokenize, tokenize_characters, with_space_tokens
+from .tokenizer import (character_sentence_starts, runs_words_together, sentence_starts, tokenize, tokenize_characters,
+                        with_space_tokens)
 
 if TYPE_CHECKING:
     import datasets
@@ -460,8 +462,18 @@ def _is_dataset(value: object) -> bool:
 Split = Callable[[str], tuple[list[tuple[str, int, int]], list[int]]]
 
 
+# Said where a model that reads words is given text written without spaces between them.
+WORDS_RUN_TOGETHER = ("text written without spaces between words (as Chinese, Japanese and Thai are): this model "
+                      "reads words, as its training corpus had them, and reads each run of letters as one word; give it "
+                      "the text's words separated by spaces (or as lists of tokens), or train on a corpus of "
+                      "characters, which reads such text")
+
+
 def _split_words(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
-    """Tokens (``tagger.tokenizer.tokenize``) and sentence starts of text written with spaces."""
+    """Tokens (``tagger.tokenizer.tokenize``) and sentence starts of text written with spaces; a ``TaggerWarning``
+    where it is written without (``tokenizer.runs_words_together``)."""
+    if runs_words_together(text):
+        warnings.warn(TaggerWarning(WORDS_RUN_TOGETHER))
     found = tokenize(text)
     return found, sentence_starts(found, text)
 

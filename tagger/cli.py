@@ -635,17 +635,26 @@ def _worker_pool(args: argparse.Namespace):
 
 
 def _in_order(pool, chunks: Iterable[list], begins_document: Callable[[object], bool],
-              args: argparse.Namespace) -> Iterator[tuple[str, int]]:
-    """Each chunk's output and tokens, in input order; at most two chunks a worker in flight (memory stays bounded)."""
+              args: argparse.Namespace) -> Iterator[tuple[str | tuple[list[dict], list[int | None]], int]]:
+    """Each chunk's output and tokens, in input order, its warnings given here; at most two chunks a worker in
+    flight (memory stays bounded)."""
     import collections
+
+    import warnings
+
+    def done(tagged) -> tuple[str | tuple[list[dict], list[int | None]], int]:
+        written, tokens, said = tagged.result()
+        for message in said:
+            warnings.warn(message)
+        return written, tokens
 
     pending: collections.deque = collections.deque()
     for chunk in chunks:
         pending.append(pool.submit(_tag_in_worker, chunk, begins_document, args))
         if len(pending) >= 2 * args.workers:
-            yield pending.popleft().result()
+            yield done(pending.popleft())
     while pending:
-        yield pending.popleft().result()
+        yield done(pending.popleft())
 
 
 _WORKER_TAGGER = None  # a worker process's model, loaded once by ``_start_worker``
@@ -661,17 +670,20 @@ def _start_worker(args: argparse.Namespace) -> None:
 
 
 def _tag_in_worker(chunk: list, begins_document: Callable[[object], bool], args: argparse.Namespace
-                   ) -> tuple[str | tuple[list[dict], list[int | None]], int]:
+                   ) -> tuple[str | tuple[list[dict], list[int | None]], int, list[Warning]]:
     """In a worker: a chunk tagged and written as ``_tag_chunk`` writes it (for a table, its rows, which the
-    table's one header goes above), and its tokens."""
+    table's one header goes above), its tokens, and the warnings it gave, for the run's process to show as it
+    shows its own (a ``TaggerWarning`` once a run, on one line)."""
     import io
+    import warnings
 
     from .api import collector_paused
 
     written = _Rows() if args.format in TABLE_DELIMITERS else io.StringIO()
-    with collector_paused():
+    with collector_paused(), warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         tokens = _tag_chunk(_WORKER_TAGGER, chunk, begins_document, args, written)
-    return written.getvalue(), tokens
+    return written.getvalue(), tokens, [warning.message for warning in said]
 
 
 def _progress(description: str, shown: bool):
@@ -1014,10 +1026,13 @@ def input_format_of(lines: Sequence[str], characters: bool = False, column_separ
     ``-DOCSTART-`` line; or lines of one width that are a token each, end in a
     tag (``O``, ``B-PER``), or have blank lines between them (sentences) and no
     word with its full stop attached. Anything else is text: lines of
-    different widths, or one line of words. For a model that reads
+    different widths, one line of words, or a line written without spaces in a script written so (Chinese,
+    ``tokenizer.runs_words_together``). For a model that reads
     ``characters``, a line of one column is a token only if it is one character.
     ``column_separator``: as ``corpus.read_conll``'s.
     """
+    from .tokenizer import runs_words_together
+
     rows = [split_columns(line, COLUMN_SEPARATORS[column_separator]) for line in lines]
     filled = [i for i, row in enumerate(rows) if row]
     if not filled:
@@ -1029,6 +1044,8 @@ def input_format_of(lines: Sequence[str], characters: bool = False, column_separ
     widths = {len(rows[i]) for i in filled}
     if len(widths) > 1:
         return "text"
+    if widths == {1} and any(runs_words_together(rows[i][0]) for i in filled):
+        return "text"  # a line of Chinese, say, not a token
     tagged = all(looks_like_a_tag(rows[i][-1]) for i in filled)
     # Blank lines between lines of columns, none of which ends as a line of prose does ("... Paris.").
     sentences = any(not row for row in rows[filled[0] : filled[-1]]) and not any(

@@ -28,6 +28,8 @@ tokenizer keeps on abbreviations and initials end no sentence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import regex
 
 # Titles, company forms, months, and US states as Reuters abbreviates them. Case-sensitive.
@@ -63,6 +65,24 @@ _FLAGS = regex.VERBOSE | regex.IGNORECASE | regex.VERSION0
 _TOKEN = regex.compile(_WORDS, _FLAGS)
 # Trying the address rules at every token made tokenizing eng.testb 20% slower: only where one may be.
 _TOKEN_OR_ADDRESS = regex.compile(_ADDRESSES + _WORDS, _FLAGS)
+
+
+# Text written with spaces has one every 5 to 7 characters (English, Dutch); text written without has
+# next to none, a few around Latin words. Texts of fewer spaces than one in 20 characters are written without.
+WORDS_SPACING = 20
+# The scripts written without spaces between words.
+_SCRIPTS_WITHOUT_SPACES = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+
+
+def written_without_spaces(texts: Sequence[str]) -> bool:
+    """Whether texts are written without spaces (Chinese, Japanese, Thai): under one in ``WORDS_SPACING`` characters."""
+    return sum(text.count(" ") for text in texts) * WORDS_SPACING < sum(map(len, texts))
+
+
+def runs_words_together(text: str) -> bool:
+    """Whether a text of ``WORDS_SPACING`` characters or more is written without spaces in a script written so
+    (Chinese, Japanese, Thai, ...): ``tokenize`` reads each run of its letters as one word."""
+    return len(text) >= WORDS_SPACING and written_without_spaces([text]) and bool(_SCRIPTS_WITHOUT_SPACES.search(text))
 
 
 def tokenize_characters(text: str) -> list[tuple[str, int, int]]:

@@ -117,6 +117,36 @@ def test_a_string_of_sentences_reads_as_its_document():
         [first, second, ["Jones", "left", "."]], document_starts=[True, False, False])[2].tags
 
 
+@pytest.mark.parametrize("text, together", [
+    ("李明在北京大学工作，他昨天去了上海参加一个重要的会议。", True),
+    ("東京都に住んでいる田中さんは毎日会社に行きます。", True),
+    ("สมชายเดินทางไปกรุงเทพมหานครเมื่อวานนี้", True),  # Thai
+    ("北京大学", False),  # a word, or a few: too short to say
+    ("李明 在 北京大学 工作 ， 他 昨天 去 了 上海 。", False),  # segmented: words separated by spaces
+    ("Donaudampfschifffahrtsgesellschaftskapitän", False),  # one long word of a script written with spaces
+    ("Angela Merkel visited Paris on Monday.", False),
+])
+def test_text_runs_words_together_where_a_script_without_spaces_has_none(text, together):
+    from tagger.tokenizer import runs_words_together
+
+    assert runs_words_together(text) is together
+
+
+def test_a_model_of_words_warns_that_it_reads_text_without_spaces_as_few_long_words(sample_model):
+    import warnings
+
+    from tagger.errors import TaggerWarning
+
+    tagger = Tagger.load(sample_model[0])
+    with pytest.warns(TaggerWarning, match=r"^text written without spaces between words \(as Chinese"):
+        tagged = tagger.predict(["李明在北京大学工作，他昨天去了上海参加一个重要的会议。"])[0]
+    assert tagged.tokens == ["李明在北京大学工作", "，", "他昨天去了上海参加一个重要的会议", "。"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tagger.tag("Angela Merkel visited Paris.")
+        tagger.tag(["李明", "在", "北京大学", "工作", "，", "他", "昨天", "去", "了", "上海", "参加", "一个", "会议", "。"])
+
+
 def test_tag_string_and_tokens(sample_model):
     output, _ = sample_model
     tagger = Tagger.load(output)

@@ -760,6 +760,7 @@ def test_a_corpus_in_another_scheme_trains_and_is_written_back_in_it(tmp_path, s
     (["EU NNP I-NP I-ORG", "rejects VBZ I-VP O"], "conll"),  # ends in tags
     (["EU NNP", "rejects VBZ", "", "Peter NNP"], "conll"),  # sentences between blank lines
     (["李\tU-PER"], "conll"),
+    (["李明在北京大学工作，他昨天去了上海参加一个重要的会议。"], "text"),  # Chinese, not a token: words run together
     (["", '{"id": 1, "text": "Tom Baker left."}', '{"id": 2}'], "jsonl"),  # the first line that is not blank
     (["{Tom} Baker left."], "text"),  # braces, but not JSON
     (['["Tom", "Baker"]'], "text"),  # JSON, but not an object
@@ -943,6 +944,22 @@ def test_csv_and_tsv_write_the_json_lines_objects_as_a_table(sample_model, tmp_p
     assert done.stderr.splitlines()[-1] == (
         f"error: {mixed}:2: a record with the field 'id', which the table's header (the first row's fields) does not "
         "name: text, entities; --format jsonl writes records of any fields, and --output FOLDER a table for each INPUT")
+
+
+def test_text_written_without_spaces_is_tagged_with_a_warning_where_the_model_reads_words(sample_model, tmp_path):
+    chinese = tmp_path / "zh.txt"
+    chinese.write_text("李明在北京大学工作，他昨天去了上海参加一个重要的会议。\n" * 3)
+    for workers in ("1", "2"):  # the warning once a run, from the worker processes too
+        done = command("tag.py", "--model", str(sample_model[0]), str(chinese), str(chinese), "--workers", workers)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines() == [
+            f"{chinese}: read as plain text (--input-format conll reads it as CoNLL columns)",
+            "warning: text written without spaces between words (as Chinese, Japanese and Thai are): this model reads "
+            "words, as its training corpus had them, and reads each run of letters as one word; give it the text's "
+            "words separated by spaces (or as lists of tokens), or train on a corpus of characters, which reads such "
+            "text"]
+    done = command("tag.py", "--model", str(sample_model[0]), "--workers", "2", str(SAMPLE / "test.conll"))
+    assert done.returncode == 0 and "warning" not in done.stderr
 
 
 def test_the_output_file_s_name_says_the_format_unless_format_does(sample_model, tmp_path):
