@@ -639,7 +639,6 @@ def _in_order(pool, chunks: Iterable[list], begins_document: Callable[[object], 
     """Each chunk's output and tokens, in input order, its warnings given here; at most two chunks a worker in
     flight (memory stays bounded)."""
     import collections
-
     import warnings
 
     def done(tagged) -> tuple[str | tuple[list[dict], list[int | None]], int]:
@@ -813,7 +812,7 @@ class TableWriter:
     """``--format csv`` and ``tsv``: the objects ``--format jsonl`` writes, as the rows of a table in ``stream``
     under a header line that names the first row's fields; a cell of a list or an object holds it as JSON
     (``[{"text": "Paris", "label": "LOC", ...}]``), of None nothing. A row with a field that the header does not
-    name is a ``TaggerError``; one without a field has an empty cell there."""
+    name is a ``CorpusError`` naming its line; one without a field has an empty cell there."""
 
     def __init__(self, stream: TextIO, delimiter: str):
         self.stream, self.delimiter = stream, delimiter

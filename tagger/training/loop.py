@@ -305,8 +305,8 @@ def fit(
 
 
 def epoch_bar(batches: list[list[int]], epoch: int, epochs: int) -> "_EpochBar":
-    """A bar of the epoch's batches on standard error, where it is a terminal, that says ``dev`` while the dev
-    corpus is scored; gone when the epoch ends."""
+    """A bar of the epoch's batches on standard error, where it is a terminal, that says ``(scoring dev)`` while
+    the dev corpus is scored; gone when the epoch ends."""
     return _EpochBar(batches, f"epoch {epoch}/{epochs}")
 
 
