@@ -45,15 +45,9 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "a .spacy file's Docs are tagged into --format spacy")
     parser.add_argument("--model", help="model directory written by train.py, or the name of a shipped model "
                         "(default: the English CoNLL-2003 model, en-conll03)")
-    parser.add_argument("--eval", metavar="GOLD",
-                        help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus "
-                        "train.py takes (JSON Lines, CSV, Parquet, a folder of files, a save_to_disk folder, a cached "
-                        "hub id; split: test)")
-    parser.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
-    parser.add_argument("--errors", type=Path, metavar="REPORT.html",
-                        help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
-                        "confusion of types, the sentences with the most errors, gold and predicted side by side)")
-    parser.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs", "jsonl", "csv", "tsv"),
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    inputs = parser.add_argument_group("input")
+    inputs.add_argument("--input-format", choices=("auto", "conll", "text", "paragraphs", "jsonl", "csv", "tsv"),
                         default="auto",
                         help="auto: csv for a .csv file, jsonl when the first line is a JSON object, conll when the "
                         "lines are columns (of equal width, with blank lines between sentences, or -DOCSTART-), text "
@@ -62,10 +56,31 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "back with its fields and the entities found; csv, tsv: a table with a header, each row a "
                         "record as a JSON Lines one is, its text in its --text-field column; "
                         "conll: token per line, blank line between sentences; text: sentences, split at . ! ? before a "
-                        "capital, blank lines between documents; jsonl and inline write a record per line. paragraphs: "
+                        "capital, blank lines between documents (--format jsonl writes a record a line); paragraphs: "
                         "text wrapped over lines, blank lines between paragraphs, a file one document; a record per "
                         "paragraph")
-    parser.add_argument("--format", choices=("conll", "jsonl", "csv", "tsv", "inline", "html", "brat", "spacy"),
+    inputs.add_argument("--encoding", default="utf-8",
+                        help="text encoding of the inputs (e.g. latin-1; a file that begins with UTF-16's byte-order "
+                        "mark reads as UTF-16)")
+    inputs.add_argument("--comment-prefix", metavar="PREFIX",
+                        help="in CoNLL inputs, read the lines that begin with PREFIX before a sentence as comments "
+                        "(e.g. '#'; they are written out as they were)")
+    inputs.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
+                        help="what separates the columns of CoNLL inputs: spaces and tabs (whitespace), or tabs alone "
+                        "(tab), so that a token may be or hold a space (KLUE writes the space between words as a "
+                        "token)")
+    inputs.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
+    inputs.add_argument("--label-column", type=int, default=-1,
+                        help="CoNLL column of the gold tag (--eval; in a file to tag, the tags whose scheme is "
+                        "written)")
+    inputs.add_argument("--text-field", default="text",
+                        help="in JSON Lines and table (csv, tsv, Parquet) input, the field of each record that holds "
+                        "its text")
+    inputs.add_argument("--tokens-field", default="tokens",
+                        help="with --eval: the tokens column of a table or dataset; in JSON Lines and Parquet input, "
+                        "the field that holds a record's tokens, a list of strings, where it has no --text-field")
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=("conll", "jsonl", "csv", "tsv", "inline", "html", "brat", "spacy"),
                         help="what to write (default: as --output's name ends, .jsonl, .csv, .tsv, .html, .spacy, .ann "
                         "for brat; else conll). conll: input lines plus a predicted tag column; jsonl: one JSON "
                         "object per input sentence (per line or paragraph of text); csv, tsv: the same objects as "
@@ -76,72 +91,63 @@ def _argument_parser() -> argparse.ArgumentParser:
                         "or, with several INPUTs, as NAME.ann (and NAME.txt) in the folder --output names; spacy: "
                         "spaCy Docs, a document each, with their entities, to the .spacy file --output names "
                         "(needs spaCy)")
-    parser.add_argument("--output", help="write here instead of standard output (compressed where the name ends "
+    output.add_argument("--output", help="write here instead of standard output (compressed where the name ends "
                         "in .gz, .bz2 or .xz); a folder (one that exists, or a name that ends in /): a file there for "
                         "each INPUT, named as it with the suffix of --format")
-    parser.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
+    output.add_argument("--scheme", type=normalized_name, choices=SCHEMES,
                         help="tag scheme written (default: of CoNLL input with a column of tags, such as a gold "
                         "file, the scheme of those tags, read from its first 200 lines (from a pipe, its first "
                         "sentence); else the scheme of the model's training corpus)")
-    parser.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
+    output.add_argument("--min-score", type=float, default=0.0,
+                        help="drop entities whose probability (score) is below this, from tags and entities")
+    output.add_argument("--nbest", type=int, default=0, metavar="K",
+                        help="with --format jsonl (csv, tsv): add the K most probable readings of each sentence")
+    decode = parser.add_argument_group("decoding")
+    decode.add_argument("--entity-bias", type=float, metavar="B",
+                        help="add B to the score of every tag but O: higher finds more entities (recall up, precision "
+                        "down), lower fewer (default: the model's, chosen on its dev corpus in training)")
+    decode.add_argument("--unconstrained", action="store_true",
+                        help="let decoding produce tag sequences the scheme forbids (as plain CRF decoding does)")
+    scores = parser.add_argument_group("evaluation")
+    scores.add_argument("--eval", metavar="GOLD",
+                        help="score the model on a gold corpus instead of tagging: a CoNLL file, or any corpus "
+                        "train.py takes (JSON Lines, CSV, Parquet, a folder of files, a save_to_disk folder, a cached "
+                        "hub id; split: test)")
+    scores.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
+    scores.add_argument("--errors", type=Path, metavar="REPORT.html",
+                        help="with --eval: also write a page of the model's errors on GOLD (each kind counted, the "
+                        "confusion of types, the sentences with the most errors, gold and predicted side by side)")
+    scores.add_argument("--input-scheme", type=normalized_name, choices=SCHEMES,
                         help="with --eval: the tag scheme of GOLD; a tag of another is an error (default: detected)")
-    parser.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token")
-    parser.add_argument("--label-column", type=int, default=-1,
-                        help="CoNLL column of the gold tag (--eval; in a file to tag, the tags whose scheme is "
-                        "written)")
-    parser.add_argument("--rename-type", action="append", metavar="OLD=NEW",
+    scores.add_argument("--rename-type", action="append", metavar="OLD=NEW",
                         help="with --eval: rename an entity type of GOLD, e.g. PERSON=PER to match the model's; NEW O "
                         "drops OLD's entities (repeat for more types)")
-    parser.add_argument("--encoding", default="utf-8",
-                        help="text encoding of the inputs (e.g. latin-1; a file that begins with UTF-16's byte-order "
-                        "mark reads as UTF-16)")
-    parser.add_argument("--comment-prefix", metavar="PREFIX",
-                        help="in CoNLL inputs, read the lines that begin with PREFIX before a sentence as comments "
-                        "(e.g. '#'; they are written out as they were)")
-    parser.add_argument("--column-separator", choices=COLUMN_SEPARATORS, default="whitespace",
-                        help="what separates the columns of CoNLL inputs: spaces and tabs (whitespace), or tabs alone "
-                        "(tab), so that a token may be or hold a space (KLUE writes the space between words as a token)")
-    parser.add_argument("--outside-tag", default="O", metavar="TAG",
+    scores.add_argument("--outside-tag", default="O", metavar="TAG",
                         help="with --eval: the tag that marks the tokens outside entities in a CoNLL GOLD, read as O "
-                        "(NAVER's Korean corpus writes '-'; default: O)")
-    parser.add_argument("--text-field", default="text",
-                        help="in JSON Lines and table (csv, tsv) input, the field of each record that holds its text "
-                        "(default: text)")
-    parser.add_argument("--tokens-field", default="tokens",
-                        help="with --eval: the tokens column of a table or dataset; in JSON Lines input, the field "
-                        "that holds a record's tokens, a list of strings, where it has no --text-field")
-    parser.add_argument("--tags-field", default="ner_tags",
+                        "(NAVER's Korean corpus writes '-')")
+    scores.add_argument("--tags-field", default="ner_tags",
                         help="with --eval: the tags column of a table or dataset (WebAnno TSV: LAYER:FEATURE; "
-                             ".spacy: a span group)")
-    parser.add_argument("--sentence-field", metavar="FIELD",
+                        ".spacy: a span group)")
+    scores.add_argument("--sentence-field", metavar="FIELD",
                         help="with --eval: in a table of a token a row, the column that says which sentence a row "
                         "is in (default: one named as a sentence id is, as Sentence # or sentence_id, where every "
                         "row holds one token)")
-    parser.add_argument("--min-score", type=float, default=0.0,
-                        help="drop entities whose probability (score) is below this, from tags and entities")
-    parser.add_argument("--entity-bias", type=float, metavar="B",
-                        help="add B to the score of every tag but O: higher finds more entities (recall up, precision "
-                        "down), lower fewer (default: the model's, chosen on its dev corpus in training)")
-    parser.add_argument("--nbest", type=int, default=0, metavar="K",
-                        help="with --format jsonl (csv, tsv): add the K most probable readings of each sentence")
-    parser.add_argument("--unconstrained", action="store_true",
-                        help="let decoding produce tag sequences the scheme forbids (as plain CRF decoding does)")
-    parser.add_argument("--quantize", action="store_true",
-                        help="int8 weights for the LSTM and linear layers: faster on CPU, F1 within ~0.01 points")
-    parser.add_argument("--onnx", action="store_true",
-                        help="run the BiLSTM with ONNX Runtime: the same tags, faster on single sentences "
-                        "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM, the fastest on large inputs")
-    parser.add_argument("--device", default="auto",
-                        help="where the network runs: cpu, cuda or cuda:N; auto: a CUDA GPU if there is one, else the "
-                        "CPU (--quantize and --onnx run on the CPU)")
-    parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
-    parser.add_argument("--threads", type=int,
-                        help="torch threads of each process (default: torch's, all cores; with --workers, the cores "
-                        "shared out among them). On a machine other work keeps busy, 1 is faster and steadier")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes that tag at once, each with its own model: chunks of input go to them in "
-                        "turn and come out in input order")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("--quantize", action="store_true",
+                       help="int8 weights for the LSTM and linear layers: faster on CPU, F1 within ~0.01 points")
+    speed.add_argument("--onnx", action="store_true",
+                       help="run the BiLSTM with ONNX Runtime: the same tags, faster on single sentences "
+                       "(pip install 'tagger[onnx]'); with --quantize, its int8 LSTM, the fastest on large inputs")
+    speed.add_argument("--device", default="auto",
+                       help="where the network runs: cpu, cuda or cuda:N; auto: a CUDA GPU if there is one, else the "
+                       "CPU (--quantize and --onnx run on the CPU)")
+    speed.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
+    speed.add_argument("--threads", type=int,
+                       help="torch threads of each process (default: torch's, all cores; with --workers, the cores "
+                       "shared out among them). On a machine other work keeps busy, 1 is faster and steadier")
+    speed.add_argument("--workers", type=int, default=1,
+                       help="processes that tag at once, each with its own model: chunks of input go to them in "
+                       "turn and come out in input order")
     return parser
 
 
