@@ -331,7 +331,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
         else:
             resume(train_sentences, dev_sentences, args.resume, args.epochs, jobs=args.jobs, processes=processes)
         if processes.leader:
-            _score_test(args.test, test_sentences, args.resume)
+            _trained(args.test, test_sentences, args.resume)
         return 0
     if (args.output is None and not args.check) or args.train is None:
         raise TaggerError(f"{'--train CORPUS' if args.train is None else '--output MODEL_DIR'} is required "
@@ -406,8 +406,21 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe: dict
     else:
         train(train_sentences, dev_sentences, output, config, sizes, embeddings, **options)
     if processes.leader:
-        _score_test(args.test, test_sentences, output)
+        _trained(args.test, test_sentences, output)
     return 0
+
+
+def _trained(test: str | None, test_sentences: list[Sentence] | None, model: Path) -> None:
+    """The end of a run: the test corpus scored (if one was given), and how to tag with the model."""
+    _score_test(test, test_sentences, model)
+    print(f"tag with: {_tag_command()} --model {shlex.quote(str(model))} FILE; in Python, "
+          f"Tagger.load({str(model)!r})")
+
+
+def _tag_command() -> str:
+    """The tagging command, as this one was run: ``python tag.py`` after ``train.py``, ``tagger tag`` after
+    ``tagger train``, else ``tagger-tag``."""
+    return {"train.py": "python tag.py", "tagger train": "tagger tag"}.get(program_name("tagger-train"), "tagger-tag")
 
 
 def _resume_with_dev(run: dict, first: Path, train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence],

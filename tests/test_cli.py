@@ -34,6 +34,9 @@ def test_train_command_writes_a_model_and_refuses_to_overwrite(tmp_path):
     assert "epoch   2" in done.stdout and "dev P" in done.stdout and "tokens/s" in done.stdout
     assert re.search(r"best dev F1 [0-9.]+ \(LOC [0-9.]+, MISC [0-9.]+, ORG [0-9.]+, PER [0-9.]+\) at epoch", done.stdout)
     assert (output / "model.safetensors").is_file()
+    # the last line says how to tag with the model, as the command was run
+    assert done.stdout.splitlines()[-1] == f"tag with: python tag.py --model {output} FILE; in Python, " \
+                                           f"Tagger.load({str(output)!r})"
     again = command(*args)
     assert again.returncode == 2
     assert again.stderr.strip() == f"error: {output}: already holds a model; pass --overwrite to replace it"
