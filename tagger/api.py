@@ -271,6 +271,7 @@ class Tagger:
     def predict(
         self, sentences: Sequence[Input], batch_size: int = 256, scheme: str = "IOB2", *,
         scores: bool = True, nbest: int = 0, document_starts: Sequence[bool] | None = None, min_score: float = 0.0,
+        progress: bool = False,
     ) -> list[TaggedSentence]:
         """Tokens, tags (in ``scheme``), entities and probabilities of each sentence.
 
@@ -282,7 +283,8 @@ class Tagger:
         with document memory reads each document whole. Without it every input
         is read alone. A string may hold several sentences: they are read as
         consecutive sentences of its document, and their results joined (one
-        reading, the probability the product of theirs).
+        reading, the probability the product of theirs). ``progress`` shows a bar of the tokens tagged
+        on standard error, where it is a terminal.
         """
         if scheme not in SCHEMES:
             raise SchemeError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -298,12 +300,14 @@ class Tagger:
             if document_starts is not None and len(document_starts) != len(sentences):
                 raise ValueError(f"{len(document_starts)} document_starts for {len(sentences)} sentences")
             token_lists, contexts, documents = self._reading(prepared, document_starts)
-            decoded = decode_sentences(
-                self.model, self.encoder, token_lists, batch_size,
-                constrained=self.constrained, temperature=self.temperature, entity_bias=self.entity_bias,
-                scores=scores, nbest=nbest,
-                contexts=contexts, char_features=self._char_features, documents=documents,
-            )
+            with _tokens_bar(sum(map(len, token_lists))) if progress else contextlib.nullcontext() as bar:
+                decoded = decode_sentences(
+                    self.model, self.encoder, token_lists, batch_size,
+                    constrained=self.constrained, temperature=self.temperature, entity_bias=self.entity_bias,
+                    scores=scores, nbest=nbest,
+                    contexts=contexts, char_features=self._char_features, documents=documents,
+                    progress=bar.update if bar is not None else None,
+                )
             if len(token_lists) > len(sentences):
                 pieces = iter(decoded)
                 decoded = [joined([next(pieces) for _ in starts], starts) for *_, starts in prepared]
@@ -349,13 +353,13 @@ class Tagger:
                                     document_starts=None if document_starts is None else list(chunk_starts))
 
     def evaluate(self, gold: str | Path | Sequence[Sentence] | datasets.Dataset, batch_size: int = 256,
-                 min_score: float = 0.0) -> Evaluation:
+                 min_score: float = 0.0, progress: bool = False) -> Evaluation:
         """Entity-level scores against ``gold``: a corpus by its path (a CoNLL file, tags in its last column, or a
         table or dataset as ``tagger.sources.read_labelled`` reads it), sentences with labels, or a Hugging Face
         dataset in the NER layout (``tokens``, ``ner_tags``; see ``corpus.from_dataset``).
 
         Sentences are read as consecutive sentences of their documents (``-DOCSTART-``;
-        a dataset has none, so it is one), as ``predict`` reads documents; ``min_score`` as there.
+        a dataset has none, so it is one), as ``predict`` reads documents; ``min_score`` and ``progress`` as there.
         """
         if isinstance(gold, (str, Path)):
             from .sources import read_labelled
@@ -369,7 +373,7 @@ class Tagger:
             raise ValueError("gold sentences need their tags: read them with read_corpus, not as text to tag")
         started = time.perf_counter()
         tagged = self.predict([sentence.tokens for sentence in sentences], batch_size, scores=False,
-                              document_starts=document_starts(sentences), min_score=min_score)
+                              document_starts=document_starts(sentences), min_score=min_score, progress=progress)
         seconds = time.perf_counter() - started
         gold_tags, predicted = [sentence.labels for sentence in sentences], [sentence.tags for sentence in tagged]
         return Evaluation(**entity_scores(gold_tags, predicted), types=type_scores(gold_tags, predicted),
@@ -451,6 +455,14 @@ def collector_paused() -> Iterator[None]:
             _collector_pauses -= 1
             if _collector_pauses == 0 and _collector_was_enabled:
                 gc.enable()
+
+
+def _tokens_bar(total: int):
+    """A tqdm bar of ``total`` tokens on standard error, where it is a terminal; gone when closed."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="tagging", unit=" tokens", unit_scale=True, leave=False, disable=None,
+                file=sys.stderr)
 
 
 def _is_dataset(value: object) -> bool:

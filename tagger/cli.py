@@ -349,7 +349,7 @@ def evaluate(tagger: Tagger, args: argparse.Namespace, output: TextIO) -> None:
                                       token_column=args.token_column, label_column=args.label_column,
                                       encoding=args.encoding, comment_prefix=args.comment_prefix,
                                       column_separator=args.column_separator, outside_tag=args.outside_tag), renames)
-    result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score)
+    result = tagger.evaluate(gold, args.batch_size, min_score=args.min_score, progress=True)
     if args.errors is not None:
         from .report import error_report, write_report
 

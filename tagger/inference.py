@@ -23,7 +23,7 @@ import functools
 import itertools
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -152,6 +152,7 @@ def decode_sentences(
     contexts: Sequence[Context] | None = None,
     char_features: CharFeatureCache | None = None,
     documents: Sequence[int] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[Decoded]:
     """Decode each token list, in input order: the network on batches of sentences of one length, the CRF on merged ones.
 
@@ -163,6 +164,7 @@ def decode_sentences(
     ``char_features`` keeps words' character features from batch to batch (and
     call to call). Empty sentences get empty results and never reach the CRF.
     A sentence of more than ``LONGEST_READ`` tokens is decoded in pieces (see there).
+    ``progress`` is called with the tokens of each batch once the network has read it (a tqdm bar's ``update``).
     """
     for name, given in (("contexts", contexts), ("document ids", documents)):
         if given is not None and len(given) != len(sentences):
@@ -172,8 +174,8 @@ def decode_sentences(
         pieces, piece_contexts, piece_documents = _pieces(sentences, cuts, contexts, documents, model.config.context)
         decoded = iter(decode_sentences(model, encoder, pieces, batch_size, constrained=constrained,
                                         temperature=temperature, entity_bias=entity_bias, scores=scores, nbest=nbest,
-                                        contexts=piece_contexts,
-                                        char_features=char_features, documents=piece_documents))
+                                        contexts=piece_contexts, char_features=char_features,
+                                        documents=piece_documents, progress=progress))
         return [joined([next(decoded) for _ in starts], starts) for starts in cuts]
     results = [Decoded([], [], 1.0 if scores else None, [] if scores else None, [([], 1.0)] if nbest else None)
                for _ in sentences]
@@ -181,7 +183,7 @@ def decode_sentences(
     with evaluating(model), torch.inference_mode():
         potentials = decoding_potentials(model, encoder, constrained, temperature, entity_bias)
         for chunk, emissions, mask in _scored_batches(model, encoder, sentences, batch_size, contexts, documents,
-                                                      char_features):
+                                                      char_features, progress):
             decoded = _decode_batch(encoder, emissions / temperature, mask, potentials, scheme, scores, nbest)
             for i, result in zip(chunk, decoded):
                 results[i] = result
@@ -273,14 +275,17 @@ def tag_distributions(
 def _scored_batches(
     model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], batch_size: int,
     contexts: Sequence[Context] | None, documents: Sequence[int] | None, char_features: CharFeatureCache | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Iterator[tuple[list[int], Tensor, Tensor]]:
     """The non-empty sentences' indices, (B, T, K) tag scores and (B, T) mask, in batches for the CRF.
 
-    The network runs on batches of one length (``_length_chunks``), the CRF on those joined (``_merged``).
+    The network runs on batches of one length (``_length_chunks``), the CRF on those joined (``_merged``);
+    ``progress`` as ``decode_sentences`` takes it.
     """
     chunks = _length_chunks(sentences, contexts, batch_size, 
                             mixed=all(type(member.lstm) is nn.LSTM for member in members_of(model)))
-    return _merged(_emissions(model, encoder, sentences, chunks, contexts, documents, char_features), batch_size)
+    return _merged(_emissions(model, encoder, sentences, chunks, contexts, documents, char_features, progress),
+                   batch_size)
 
 
 def _length_chunks(sentences: Sequence[Sequence[str]], contexts: Sequence[Context] | None,
@@ -364,11 +369,17 @@ def _joined(batches: list[tuple[list[int], Tensor, Tensor]]) -> tuple[list[int],
 
 def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[str]], chunks: list[list[int]],
                contexts: Sequence[Context] | None, documents: Sequence[int] | None,
-               char_features: CharFeatureCache | None) -> Iterator[tuple[list[int], Tensor, Tensor]]:
+               char_features: CharFeatureCache | None, progress: Callable[[int], object] | None = None
+               ) -> Iterator[tuple[list[int], Tensor, Tensor]]:
     """Each chunk of sentence indices with its sentences' (B, T, K) tag scores and (B, T) mask, on the CPU.
 
-    The network runs where its weights are (a GPU's batches go there and their scores come back).
+    The network runs where its weights are (a GPU's batches go there and their scores come back);
+    ``progress(tokens)`` once it has read a chunk.
     """
+    def read(chunk: list[int]) -> None:
+        if progress is not None:
+            progress(sum(len(sentences[i]) for i in chunk))
+
     device = device_of(model)
     if device.type != "cpu":
         char_features = None  # its table is kept on the CPU; a GPU's char CNN is no bottleneck
@@ -380,7 +391,9 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
     if not model.config.document_memory:
         for chunk in chunks:
             batch, type_features = encoded(chunk)
-            yield chunk, model.emissions(batch.to(device), type_features).cpu(), batch.mask
+            emissions = model.emissions(batch.to(device), type_features).cpu()
+            read(chunk)
+            yield chunk, emissions, batch.mask
         return
     # Document memory pools a word's LSTM outputs over its whole document, wherever the
     # document's sentences fall among the batches: all outputs first, then the pooling
@@ -390,6 +403,7 @@ def _emissions(model: BiLSTMCRF, encoder: Encoder, sentences: Sequence[Sequence[
         batch, type_features = encoded(chunk)
         parts.append([part.cpu() for part in model.memory_parts(model.token_states(batch.to(device), type_features))])
         masks.append(batch.mask)
+        read(chunk)
     if not chunks:
         return
     # A chunk's tokens in a row; without padding (chunks of one length, no context) a view, not a boolean gather.

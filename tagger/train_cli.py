@@ -478,7 +478,7 @@ def _score_test(path: str | None, sentences: list[Sentence] | None, model: Path)
         return
     from .api import Tagger  # the tagger as users load it: constraints, temperature, an ensemble's mean
 
-    result = Tagger.load(model).evaluate(sentences)
+    result = Tagger.load(model).evaluate(sentences, progress=True)
     print(f"test {path}: precision {result.precision:.4f}  recall {result.recall:.4f}  F1 {result.f1:.4f}")
     print(result.report(), end="")
     write_test_scores(model, path, result.precision, result.recall, result.f1, result.types)

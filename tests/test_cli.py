@@ -15,7 +15,7 @@ from tagger.errors import TaggerError
 from tagger.schemes import tags_to_spans
 from tagger.storage import CONFIG_FILE
 
-from .conftest import ROOT, SAMPLE, command
+from .conftest import ROOT, SAMPLE, command, on_a_terminal
 
 
 def run(*args, input=None):
@@ -123,6 +123,13 @@ def test_eval_prints_report_and_json(sample_model):
     scores = json.loads(done.stdout)
     assert {"precision", "recall", "f1", "tokens", "sentences", "seconds"} <= set(scores)
     assert scores["sentences"] == 100 and 0.8 < scores["f1"] <= 1.0
+    # on a terminal, a bar of the tokens tagged while it tags, gone before the report
+    code, out, shown = on_a_terminal([sys.executable, "tag.py", "--model", model, "--eval", str(SAMPLE / "test.conll")])
+    assert code == 0 and out == report.stdout.replace(re.search(r"[0-9.]+ s\)", report.stdout)[0],
+                                                      re.search(r"[0-9.]+ s\)", out)[0])
+    from tqdm import tqdm
+
+    assert re.search(rf"tagging:   0%\|[ ]+\| 0\.00/{re.escape(tqdm.format_sizeof(scores['tokens']))} \[", shown), shown
 
 
 def test_eval_of_a_file_without_entities_reports_so(sample_model, tmp_path):

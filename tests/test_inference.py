@@ -169,6 +169,26 @@ def test_tagging_runs_pytorch_on_the_callers_thread_count(document_memory):
         torch.set_num_threads(before)
 
 
+@pytest.mark.parametrize("document_memory", [False, True])
+def test_progress_counts_each_token_once_the_network_has_read_it_and_changes_nothing(document_memory, monkeypatch):
+    import tagger.inference as inference
+
+    model, encoder = random_model("BIOES")
+    if document_memory:  # the network reads every batch before any is decoded
+        model = BiLSTMCRF(ModelConfig(**{**model.config.to_dict(), "document_memory": True})).eval()
+    monkeypatch.setattr(inference, "LONGEST_READ", 3)  # the four-token sentence in two pieces
+    sentences = [*SENTENCES, [], ["Ann", "met", "Tom"], ["Oslo", "a"]]
+    events = []
+    read = model.emissions if not document_memory else model.token_states
+    monkeypatch.setattr(model, "emissions" if not document_memory else "token_states",
+                        lambda *args: events.append("network") or read(*args))
+    with_progress = decode_sentences(model, encoder, sentences, batch_size=2, progress=events.append)
+    counts = [event for event in events if event != "network"]
+    assert sum(counts) == sum(map(len, sentences)) and len(counts) == events.count("network") > 1
+    assert all(event == "network" for event in events[::2])  # each count right after its batch is read
+    assert with_progress == decode_sentences(model, encoder, sentences, batch_size=2)
+
+
 def test_entity_scores_count_whole_entities_in_any_scheme():
     from tagger.inference import entity_scores
 
