@@ -1049,6 +1049,8 @@ def test_piped_plain_text_is_tagged_as_text_and_says_so(sample_model, tmp_path):
     assert done.stdout == "[PER Tom Baker] visited [LOC Paris] on Monday .\n"
     assert done.stderr == "<stdin>: read as plain text (--input-format conll reads it as CoNLL columns)\n"
     assert command("tag.py", "--help").stdout.startswith("usage: tag.py ")
+    assert re.findall(r"(?m)^(\w+):$", command("tag.py", "--help").stdout)[-5:] == [
+        "input", "output", "decoding", "evaluation", "speed"]  # the options in groups, as train.py's
     assert command("train.py", "--help").stdout.startswith("usage: train.py ")
 
 def test_a_tab_separated_file_is_read_as_columns_and_its_tag_written_after_a_tab(sample_model, tmp_path, capsys):
