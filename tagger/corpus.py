@@ -152,6 +152,8 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
                 lines.append(pending)
             for line in lines:
                 number += 1
+                if number == 1 and "\x00" in line:  # valid UTF-8, but no text has it
+                    raise CorpusError(source, number, _encoding_advice(start, encoding))
                 yield number, (line.removeprefix(BYTE_ORDER_MARK) if number == 1 else line).rstrip("\r")
 
 
@@ -206,10 +208,26 @@ def _decoded_before(error: UnicodeDecodeError, state: tuple[bytes, int], raw: by
     return decoder.decode(raw[: max(error.start - len(state[0]), 0)])
 
 
+# The first bytes of files that are no text, and what each is: a spreadsheet or a document given as a corpus.
+_NOT_TEXT = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx, a Word .docx, an OpenDocument file?), not text: save it as CSV or "
+                   "text",
+    b"\xd0\xcf\x11\xe0": "an Office 97-2003 file (an Excel .xls, a Word .doc?), not text: save it as CSV or text",
+    b"%PDF-": "a PDF document, not text: save its text first",
+    b"PAR1": "a Parquet table, read as one where its name ends in .parquet",
+}
+
+
 def _encoding_advice(start: bytes, encoding: str) -> str:
     """What to try where ``start``, a file's first line, does not decode as ``encoding``."""
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codecs.lookup(encoding).name != "utf-16":
         return "the file begins with a UTF-16 byte-order mark: try --encoding utf-16"
+    kind = next((kind for magic, kind in _NOT_TEXT.items() if start.startswith(magic)), None)
+    if kind is not None:
+        return f"the file is {kind}"
+    if b"\x00" in start:  # UTF-16 without a byte-order mark has a zero byte beside each ASCII character
+        return "the file holds zero bytes, as UTF-16 text without a byte-order mark does (try --encoding utf-16-le " \
+               "or utf-16-be) and binary files do"
     return "try --encoding latin-1"
 
 

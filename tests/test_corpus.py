@@ -1,5 +1,6 @@
 import gzip
 import io
+import re
 
 import pytest
 from hypothesis import given
@@ -95,6 +96,30 @@ def test_utf16_files_read_with_their_encoding_and_are_named_without_it(tmp_path)
         list(read_lines(broken, "utf-16-le"))
     with pytest.raises(CorpusError, match=r"data.conll:3: not valid utf-8 text"):
         list(read_lines(write(tmp_path, "A O\nB O\nCaf\xe9 O\nD O\n", encoding="latin-1")))
+
+
+def test_a_spreadsheet_a_document_or_utf16_without_its_mark_given_as_text_is_named_for_what_it_is(tmp_path):
+    import zipfile
+
+    workbook = io.BytesIO()
+    with zipfile.ZipFile(workbook, "w") as archive:  # what an Excel .xlsx is
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    files = {"book.xlsx": (workbook.getvalue(), r"1: not valid utf-8 text \(invalid .*\); the file is a ZIP archive "
+                                                r"\(an Excel .xlsx, a Word .docx, an OpenDocument file\?\), not text: "
+                                                r"save it as CSV or text"),
+             "paper.pdf": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", r"2: .*; the file is a PDF document, not text: save its "
+                                                               r"text first"),
+             "table.pq": (b"PAR1\x15\x04\x15\xe8\x07", r"1: .*; the file is a Parquet table, read as one where its "
+                                                      r"name ends in .parquet"),
+             # valid UTF-8, every other byte zero: UTF-16 without its byte-order mark
+             "no-mark.conll": ("EU B-ORG\nrejects O\n".encode("utf-16-le"),
+                               r"1: the file holds zero bytes, as UTF-16 text without a byte-order mark does \(try "
+                               r"--encoding utf-16-le or utf-16-be\) and binary files do")}
+    for name, (content, message) in files.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(CorpusError, match=rf"^{re.escape(str(tmp_path / name))}:{message}$"):
+            list(read_lines(tmp_path / name))
+    assert [s.tokens for s in read_conll(tmp_path / "no-mark.conll", encoding="utf-16-le")] == [["EU", "rejects"]]
 
 
 def test_a_tag_error_names_the_line_of_its_token_past_conllus_multiword_lines(tmp_path):
