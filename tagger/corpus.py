@@ -225,7 +225,8 @@ def _encoding_advice(start: bytes, encoding: str) -> str:
     kind = next((kind for magic, kind in _NOT_TEXT.items() if start.startswith(magic)), None)
     if kind is not None:
         return f"the file is {kind}"
-    if b"\x00" in start:  # UTF-16 without a byte-order mark has a zero byte beside each ASCII character
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    if b"\x00" in start and not wide:  # UTF-16 without a byte-order mark has a zero byte beside each ASCII character
         return "the file holds zero bytes, as UTF-16 text without a byte-order mark does (try --encoding utf-16-le " \
                "or utf-16-be) and binary files do"
     return "try --encoding latin-1"
