@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import regex
 import torch
 from torch import nn
 
@@ -164,7 +165,17 @@ class Tagger:
         # A model trained on a corpus of single characters reads text a character at a time (and the spaces
         # between words, where its corpus had them as tokens).
         self._split = {CHARACTERS: _split_characters, CHARACTERS_AND_SPACES: _split_characters_and_spaces}.get(
-            self.config.get("tokenization"), _split_words)
+            self.config.get("tokenization"), self._split_words)
+        self._joins_words: bool | None = None  # whether its words join their parts (``_split_words``), once asked
+
+    def _split_words(self, text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+        """``_split_words`` of a model of words; a ``TaggerWarning`` where the words it knows join their parts,
+        as Vietnamese corpora segmented into words write them (``Hà_Nội``), which text split at spaces never has."""
+        if self._joins_words is None:  # once, at the first text: a vocabulary of GloVe's 400,000 words takes 17 ms
+            self._joins_words = joined_share(self.encoder.words.names) >= JOINED_WORDS
+        if self._joins_words:
+            warnings.warn(TaggerWarning(WORDS_JOINED))
+        return _split_words(text)
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False,
@@ -479,6 +490,21 @@ WORDS_RUN_TOGETHER = ("text written without spaces between words (as Chinese, Ja
                       "reads words, as its training corpus had them, and reads each run of letters as one word; give it "
                       "the text's words separated by spaces (or as lists of tokens), or train on a corpus of "
                       "characters, which reads such text")
+
+
+# A model of whose words this share or more join their parts with an underscore or a space (``Hà_Nội``, or
+# ``Hà Nội`` as one token of a tab-separated corpus) was trained on text segmented into words, where the
+# tokenizer splits text at spaces: a Vietnamese corpus segmented into words has about a third of its words so.
+JOINED_WORDS = 0.1
+_JOINED = regex.compile(r"\w[_ ]\w")
+WORDS_JOINED = ("this model's words join their parts (as Hà_Nội), as its training corpus wrote them, and text is "
+                "split at spaces into parts it rarely saw: give it the text's words joined as its corpus joined them "
+                "(or as lists of tokens)")
+
+
+def joined_share(words: Sequence[str]) -> float:
+    """The share of ``words`` that join their parts with an underscore or a space (``Hà_Nội``)."""
+    return sum(1 for word in words if ("_" in word or " " in word) and _JOINED.search(word)) / max(len(words), 1)
 
 
 def _split_words(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:

@@ -147,6 +147,26 @@ def test_a_model_of_words_warns_that_it_reads_text_without_spaces_as_few_long_wo
         tagger.tag(["李明", "在", "北京大学", "工作", "，", "他", "昨天", "去", "了", "上海", "参加", "一个", "会议", "。"])
 
 
+def test_a_model_whose_words_join_their_parts_warns_that_text_is_split_at_spaces():
+    import warnings
+
+    from tagger.errors import TaggerWarning
+
+    from .conftest import tiny_model
+
+    # a corpus segmented into words, as Vietnamese ones are: a third of its words join their syllables
+    vietnamese = Tagger(*tiny_model("Hà_Nội bệnh_nhân là người Việt_Nam ở đã", "HàNộibệnhâlgườiViệtmởđ_"), {})
+    with pytest.warns(TaggerWarning, match=r"^this model's words join their parts \(as Hà_Nội\), as its training "
+                                           r"corpus wrote them, and text is split at spaces"):
+        assert vietnamese.predict(["Bệnh nhân ở Hà Nội"])[0].tokens == ["Bệnh", "nhân", "ở", "Hà", "Nội"]
+    english = Tagger(*tiny_model("Tom met Ann in Oslo on Monday and then left for home New_York",
+                                 "TomeAnisOlMdyhfrNwYk_"), {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vietnamese.tag(["Bệnh_nhân", "ở", "Hà_Nội"])  # tokens as the corpus wrote them
+        english.tag("Tom met Ann in Oslo.")  # one word in thirteen joined (a user name): under the share
+
+
 def test_tag_string_and_tokens(sample_model):
     output, _ = sample_model
     tagger = Tagger.load(output)
