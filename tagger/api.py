@@ -31,8 +31,8 @@ from . import render
 from .model import quantize_dynamic, resolve_device
 from .runtime import one_torch_thread, runs_onnx, with_onnx_lstm
 from .storage import load_model, resolve_model
-from .tokenizer import (character_sentence_starts, runs_words_together, sentence_starts, tokenize, tokenize_characters,
-                        with_space_tokens)
+from .tokenizer import (character_sentence_starts, join_known_words, runs_words_together, sentence_starts, tokenize,
+                        tokenize_characters, with_space_tokens)
 
 if TYPE_CHECKING:
     import datasets
@@ -166,16 +166,19 @@ class Tagger:
         # between words, where its corpus had them as tokens).
         self._split = {CHARACTERS: _split_characters, CHARACTERS_AND_SPACES: _split_characters_and_spaces}.get(
             self.config.get("tokenization"), self._split_words)
-        self._joins_words: bool | None = None  # whether its words join their parts (``_split_words``), once asked
+        self._joiner: str | None = None  # what joins the parts of its words (``_split_words``), once asked
 
     def _split_words(self, text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
-        """``_split_words`` of a model of words; a ``TaggerWarning`` where the words it knows join their parts,
-        as Vietnamese corpora segmented into words write them (``Hà_Nội``), which text split at spaces never has."""
-        if self._joins_words is None:  # once, at the first text: a vocabulary of GloVe's 400,000 words takes 17 ms
-            self._joins_words = joined_share(self.encoder.words.names) >= JOINED_WORDS
-        if self._joins_words:
-            warnings.warn(TaggerWarning(WORDS_JOINED))
-        return _split_words(text)
+        """``_split_words`` of a model of words; where the words it knows join their parts, as Vietnamese corpora
+        segmented into words write them (``Hà_Nội``), the text's parts joined into the longest words it knows
+        (``tokenizer.join_known_words``)."""
+        if self._joiner is None:  # once, at the first text: a vocabulary of GloVe's 400,000 words takes 17 ms
+            self._joiner = word_joiner(self.encoder.words.names)
+        found, starts = _split_words(text)
+        if self._joiner:
+            words, key = self.encoder.words, self.encoder.word_key
+            found, starts = join_known_words(found, starts, self._joiner, lambda word: key(word) in words)
+        return found, starts
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False,
@@ -495,16 +498,18 @@ WORDS_RUN_TOGETHER = ("text written without spaces between words (as Chinese, Ja
 # A model of whose words this share or more join their parts with an underscore or a space (``Hà_Nội``, or
 # ``Hà Nội`` as one token of a tab-separated corpus) was trained on text segmented into words, where the
 # tokenizer splits text at spaces: a Vietnamese corpus segmented into words has about a third of its words so.
+# WNUT-17's words are 1.8% so (user names), CoNLL-2003's and CoNLL-2002 Dutch's none.
 JOINED_WORDS = 0.1
-_JOINED = regex.compile(r"\w[_ ]\w")
-WORDS_JOINED = ("this model's words join their parts (as Hà_Nội), as its training corpus wrote them, and text is "
-                "split at spaces into parts it rarely saw: give it the text's words joined as its corpus joined them "
-                "(or as lists of tokens)")
+_JOINED = regex.compile(r"\w([_ ])\w")
 
 
-def joined_share(words: Sequence[str]) -> float:
-    """The share of ``words`` that join their parts with an underscore or a space (``Hà_Nội``)."""
-    return sum(1 for word in words if ("_" in word or " " in word) and _JOINED.search(word)) / max(len(words), 1)
+def word_joiner(words: Sequence[str]) -> str:
+    """What joins the parts of ``words`` (``"_"`` for ``Hà_Nội``, or ``" "``) where ``JOINED_WORDS`` of them or
+    more are so joined; else ""."""
+    joiners = [found[1] for word in words if "_" in word or " " in word for found in [_JOINED.search(word)] if found]
+    if len(joiners) < JOINED_WORDS * len(words) or not joiners:
+        return ""
+    return max("_ ", key=joiners.count)
 
 
 def _split_words(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:

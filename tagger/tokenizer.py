@@ -28,7 +28,7 @@ tokenizer keeps on abbreviations and initials end no sentence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import regex
 
@@ -83,6 +83,28 @@ def runs_words_together(text: str) -> bool:
     """Whether a text of ``WORDS_SPACING`` characters or more is written without spaces in a script written so
     (Chinese, Japanese, Thai, ...): ``tokenize`` reads each run of its letters as one word."""
     return len(text) >= WORDS_SPACING and written_without_spaces([text]) and bool(_SCRIPTS_WITHOUT_SPACES.search(text))
+
+
+def join_known_words(tokens: list[tuple[str, int, int]], starts: list[int], joiner: str,
+                     known: Callable[[str], bool], longest: int = 4) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """``tokens`` (and the indices of those that begin sentences, ``starts``) with each run of up to ``longest``
+    of them that makes a ``known`` word when joined by ``joiner`` joined into that word, the longest first, from
+    left to right (forward maximum matching, as segmenters of Vietnamese begin): ``Hà`` and ``Nội`` become
+    ``Hà_Nội``, at the offsets of both (so the text at them is ``Hà Nội``). No run crosses a sentence start."""
+    begins = set(starts)
+    joined: list[tuple[str, int, int]] = []
+    joined_starts: list[int] = []
+    i = 0
+    while i < len(tokens):
+        if i in begins:
+            joined_starts.append(len(joined))
+        size = next((size for size in range(min(longest, len(tokens) - i), 1, -1)
+                     if begins.isdisjoint(range(i + 1, i + size))
+                     and known(joiner.join(token for token, _, _ in tokens[i : i + size]))), 1)
+        run = tokens[i : i + size]
+        joined.append((joiner.join(token for token, _, _ in run), run[0][1], run[-1][2]))
+        i += size
+    return joined, joined_starts
 
 
 def tokenize_characters(text: str) -> list[tuple[str, int, int]]:

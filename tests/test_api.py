@@ -147,24 +147,30 @@ def test_a_model_of_words_warns_that_it_reads_text_without_spaces_as_few_long_wo
         tagger.tag(["李明", "在", "北京大学", "工作", "，", "他", "昨天", "去", "了", "上海", "参加", "一个", "会议", "。"])
 
 
-def test_a_model_whose_words_join_their_parts_warns_that_text_is_split_at_spaces():
-    import warnings
-
-    from tagger.errors import TaggerWarning
+def test_a_model_whose_words_join_their_parts_reads_text_in_the_longest_words_it_knows():
+    from tagger.tokenizer import join_known_words
 
     from .conftest import tiny_model
 
     # a corpus segmented into words, as Vietnamese ones are: a third of its words join their syllables
-    vietnamese = Tagger(*tiny_model("Hà_Nội bệnh_nhân là người Việt_Nam ở đã", "HàNộibệnhâlgườiViệtmởđ_"), {})
-    with pytest.warns(TaggerWarning, match=r"^this model's words join their parts \(as Hà_Nội\), as its training "
-                                           r"corpus wrote them, and text is split at spaces"):
-        assert vietnamese.predict(["Bệnh nhân ở Hà Nội"])[0].tokens == ["Bệnh", "nhân", "ở", "Hà", "Nội"]
-    english = Tagger(*tiny_model("Tom met Ann in Oslo on Monday and then left for home New_York",
+    # (lower-cased, as a model's words are)
+    vietnamese = Tagger(*tiny_model("hà_nội bệnh_nhân là người việt_nam ở đã thành_phố_hồ_chí_minh hồ_chí_minh",
+                                    "HàNộibệnhâlgườiViệtmởđ_ồCíMn"), {})
+    text = "Bệnh nhân ở Hà Nội.  Hà Nội là thành phố Hồ Chí Minh"
+    tagged = vietnamese.predict([text])[0]
+    # four parts at most (thành_phố_hồ_chí_minh has five), the longest known run of them, from the left
+    assert tagged.tokens == ["Bệnh_nhân", "ở", "Hà_Nội", ".", "Hà_Nội", "là", "thành", "phố", "Hồ_Chí_Minh"]
+    assert [text[start:end] for start, end in tagged.offsets][:3] == ["Bệnh nhân", "ở", "Hà Nội"]
+    assert tagged.sentence_starts == [0, 4]  # the sentence after the full stop, past the joined words
+    assert vietnamese.predict([["Hà", "Nội"]])[0].tokens == ["Hà", "Nội"]  # tokens are read as given
+    # a run never crosses a sentence start
+    parts = [("Hà", 0, 2), ("Nội", 3, 6)]
+    assert join_known_words(parts, [0, 1], "_", {"Hà_Nội"}.__contains__) == (parts, [0, 1])
+    assert join_known_words(parts, [0], "_", {"Hà_Nội"}.__contains__) == ([("Hà_Nội", 0, 6)], [0])
+    # an English model with one word in thirteen joined (a user name) reads text at spaces only
+    english = Tagger(*tiny_model("tom met ann in oslo on monday and then left for home new_york",
                                  "TomeAnisOlMdyhfrNwYk_"), {})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        vietnamese.tag(["Bệnh_nhân", "ở", "Hà_Nội"])  # tokens as the corpus wrote them
-        english.tag("Tom met Ann in Oslo.")  # one word in thirteen joined (a user name): under the share
+    assert english.predict(["Tom met Ann in New York"])[0].tokens == ["Tom", "met", "Ann", "in", "New", "York"]
 
 
 def test_tag_string_and_tokens(sample_model):
