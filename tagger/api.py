@@ -224,6 +224,18 @@ class Tagger:
         return self.config.get("tokenization") in (CHARACTERS, CHARACTERS_AND_SPACES)
 
     @property
+    def tokens_hold_spaces(self) -> bool:
+        """Whether a token the model reads text into may hold a space: a ``" "`` token between words, where its
+        training corpus had them as tokens, or a word whose parts a space joins (``join_known_words``)."""
+        if self.config.get("tokenization") == CHARACTERS_AND_SPACES:
+            return True
+        if self.reads_characters:
+            return False
+        if self._joiner is None:
+            self._joiner = word_joiner(self.encoder.words.names)
+        return self._joiner == " "
+
+    @property
     def corpus_scheme(self) -> str:
         """The tag scheme of the model's training corpus (IOB2 if it is not recorded): ``tag.py`` writes it."""
         scheme = self.config.get("input_scheme")

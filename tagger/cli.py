@@ -777,7 +777,8 @@ def _tag_chunk(tagger: Tagger, chunk: list, begins_document: Callable[[object], 
                 pairs.append((item, result.tags))
             elif result.tokens:  # a line of text, a blank one separating documents; or a record, a document each
                 pairs += _text_sentences(result, begins_document=(starts[i] and i > 0) or begins_document(item))
-        write_conll(pairs, output)
+        # A token of text that holds a space (Korean's space tokens) is written before a tab, as its corpus wrote it.
+        write_conll(pairs, output, token_separator="\t" if tagger.tokens_hold_spaces else " ")
     output.flush()
     return sum(len(result.tokens) for result in tagged)
 

@@ -830,11 +830,11 @@ def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int
 HOLD_OUT_DOCUMENTS_FROM = 10
 
 
-def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO) -> None:
+def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO, token_separator: str = " ") -> None:
     """Write each sentence's input lines with a predicted tag appended as a last column.
 
     Sentences without input lines (tokens given directly) are written as
-    ``TOKEN TAG``. Document separators are kept, with tag ``O``, comment lines
+    ``TOKEN TAG``, ``token_separator`` between (a tab where a token may hold a space). Document separators are kept, with tag ``O``, comment lines
     as they were, and lines that are not tokens (``Sentence.other_lines``) in their
     place, with ``_``. A line whose columns are separated by tabs gets its tag after a
     tab, others after a space.
@@ -844,8 +844,10 @@ def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO)
             # (a comment that begins a document, CoNLL-2012's "#begin document", is written as the comment it is)
             stream.write(f"{sentence.document_start}{_separator(sentence.document_start)}O\n\n")
         stream.write("".join(f"{comment}\n" for comment in sentence.comments or ()))
-        lines = sentence.lines if sentence.lines is not None else sentence.tokens
-        written = [f"{line}{_separator(line)}{tag}\n" for line, tag in zip(lines, tags)]
+        if sentence.lines is not None:
+            written = [f"{line}{_separator(line)}{tag}\n" for line, tag in zip(sentence.lines, tags)]
+        else:
+            written = [f"{token}{token_separator}{tag}\n" for token, tag in zip(sentence.tokens, tags)]
         for position, line in reversed(sentence.other_lines or ()):  # from the last, so positions hold
             written.insert(position, f"{line}{_separator(line)}{NO_TAG}\n")
         stream.write("".join(written))

@@ -163,6 +163,11 @@ def test_a_model_whose_words_join_their_parts_reads_text_in_the_longest_words_it
     assert [text[start:end] for start, end in tagged.offsets][:3] == ["Bệnh nhân", "ở", "Hà Nội"]
     assert tagged.sentence_starts == [0, 4]  # the sentence after the full stop, past the joined words
     assert vietnamese.predict([["Hà", "Nội"]])[0].tokens == ["Hà", "Nội"]  # tokens are read as given
+    # what joins the parts: the joiner most joined words have, where 10% of the words or more are joined
+    from tagger.api import word_joiner
+
+    assert word_joiner(["hà nội", "bệnh nhân", "việt_nam", "là"]) == " " and not vietnamese.tokens_hold_spaces
+    assert word_joiner(["hà_nội", "là"]) == "_" and word_joiner([*"abcdefghijklmnopqrst", "new_york"]) == ""
     # a run never crosses a sentence start
     parts = [("Hà", 0, 2), ("Nội", 3, 6)]
     assert join_known_words(parts, [0, 1], "_", {"Hà_Nội"}.__contains__) == (parts, [0, 1])

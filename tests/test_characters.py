@@ -2,7 +2,7 @@
 
 import json
 
-from tagger.corpus import Sentence, read_corpus, tokenization_of
+from tagger.corpus import Sentence, read_conll, read_corpus, tokenization_of
 from tagger.schemes import convert_tags
 from tagger.tokenizer import character_sentence_starts, tokenize_characters, with_space_tokens
 
@@ -94,6 +94,13 @@ def test_a_corpus_whose_spaces_are_tokens_trains_a_model_that_reads_them(tmp_pat
     comment, *lines = sample.rstrip("\n").split("\n")
     assert written[0] == comment and [line.rsplit("\t", 1)[0] for line in written[1:]] == lines
     assert " \tO\tO" in written
+    # text tagged into columns: each token before a tab, the space tokens too, so that the columns read back
+    done = command("tag.py", "--model", str(tmp_path / "model"), "--input-format", "text", "-", input=text + "\n")
+    assert done.returncode == 0, done.stderr
+    assert " \tO" in done.stdout.splitlines() and all("\t" in line for line in done.stdout.splitlines() if line)
+    (tmp_path / "tagged.tsv").write_text(done.stdout, encoding="utf-8")
+    assert [token for sentence in read_conll(tmp_path / "tagged.tsv", column_separator="tab")
+            for token in sentence.tokens] == result.tokens
     done = command("tag.py", "--model", str(tmp_path / "model"), str(tmp_path / "one.tsv"), *options[:2])
     assert done.stderr.endswith("read as plain text (--input-format conll reads it as CoNLL columns); if a token is "
                                 "or holds a space, --column-separator tab reads it as CoNLL columns\n")

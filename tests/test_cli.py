@@ -203,9 +203,9 @@ def test_tagging_a_file_pauses_the_garbage_collector_while_reading_and_writing(s
                 yield sentence
         return reading
 
-    def writing(pairs, stream, write=tagger.corpus.write_conll):
+    def writing(pairs, stream, write=tagger.corpus.write_conll, **options):
         seen.append(("write", gc.isenabled()))
-        write(pairs, stream)
+        write(pairs, stream, **options)
 
     monkeypatch.setattr(tagger.corpus, "parse_conll", watched(tagger.corpus.parse_conll))
     monkeypatch.setattr(tagger.corpus, "write_conll", writing)
