@@ -172,13 +172,18 @@ class Tagger:
         """``_split_words`` of a model of words; where the words it knows join their parts, as Vietnamese corpora
         segmented into words write them (``Hà_Nội``), the text's parts joined into the longest words it knows
         (``tokenizer.join_known_words``)."""
-        if self._joiner is None:  # once, at the first text: a vocabulary of GloVe's 400,000 words takes 17 ms
-            self._joiner = word_joiner(self.encoder.words.names)
         found, starts = _split_words(text)
-        if self._joiner:
+        joiner = self._word_joiner()
+        if joiner:
             words, key = self.encoder.words, self.encoder.word_key
-            found, starts = join_known_words(found, starts, self._joiner, lambda word: key(word) in words)
+            found, starts = join_known_words(found, starts, joiner, lambda word: key(word) in words)
         return found, starts
+
+    def _word_joiner(self) -> str:
+        """What joins the parts of the words the model knows (``word_joiner``), found at the first text."""
+        if self._joiner is None:  # a vocabulary of GloVe's 400,000 words takes 17 ms
+            self._joiner = word_joiner(self.encoder.words.names)
+        return self._joiner
 
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, onnx: bool = False,
@@ -229,11 +234,7 @@ class Tagger:
         training corpus had them as tokens, or a word whose parts a space joins (``join_known_words``)."""
         if self.config.get("tokenization") == CHARACTERS_AND_SPACES:
             return True
-        if self.reads_characters:
-            return False
-        if self._joiner is None:
-            self._joiner = word_joiner(self.encoder.words.names)
-        return self._joiner == " "
+        return not self.reads_characters and self._word_joiner() == " "
 
     @property
     def corpus_scheme(self) -> str:

@@ -833,11 +833,11 @@ HOLD_OUT_DOCUMENTS_FROM = 10
 def write_conll(sentences: Iterable[tuple[Sentence, list[str]]], stream: TextIO, token_separator: str = " ") -> None:
     """Write each sentence's input lines with a predicted tag appended as a last column.
 
-    Sentences without input lines (tokens given directly) are written as
-    ``TOKEN TAG``, ``token_separator`` between (a tab where a token may hold a space). Document separators are kept, with tag ``O``, comment lines
-    as they were, and lines that are not tokens (``Sentence.other_lines``) in their
-    place, with ``_``. A line whose columns are separated by tabs gets its tag after a
-    tab, others after a space.
+    Sentences without input lines (tokens given directly) are written as ``TOKEN TAG``,
+    ``token_separator`` between (a tab where a token may hold a space). Document separators are
+    kept, with tag ``O``, comment lines as they were, and lines that are not tokens
+    (``Sentence.other_lines``) in their place, with ``_``. A line whose columns are separated by
+    tabs gets its tag after a tab, others after a space.
     """
     for sentence, tags in sentences:
         if sentence.document_start is not None and sentence.document_start not in (sentence.comments or ()):
